@@ -1,0 +1,129 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Stage(models.TextChoices):
+    NEW = "new", _("New")
+    MQL = "mql", _("MQL")
+    SQL = "sql", _("SQL")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+CLOSED_STAGES = frozenset({Stage.WON, Stage.LOST, Stage.DISQUALIFIED})
+OPEN_STAGES = frozenset(set(Stage) - CLOSED_STAGES)
+
+
+class Grade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
+class GradeSource(models.TextChoices):
+    RULE = "rule", _("Rule")
+    MANUAL = "manual", _("Manual")
+
+
+class Timeline(models.TextChoices):
+    ONE_MONTH = "1m", _("Within 1 month")
+    THREE_MONTHS = "3m", _("Within 3 months")
+    SIX_MONTHS = "6m", _("Within 6 months")
+    LATER = "later", _("Later")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class DecisionRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    USER = "user", _("User")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class CompanySize(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    MICRO = "1-49", _("1–49 employees")
+    SMALL = "50-199", _("50–199 employees")
+    MEDIUM = "200-999", _("200–999 employees")
+    LARGE = "1000-4999", _("1,000–4,999 employees")
+    ENTERPRISE = "5000+", _("5,000+ employees")
+
+
+class TouchKind(models.TextChoices):
+    FORM = "form", _("Web form")
+    EVENT_CHECKIN = "event_checkin", _("Event check-in")
+    WEBINAR = "webinar", _("Webinar attendance")
+    IMPORT = "import", _("Imported list")
+    MANUAL = "manual", _("Entered by hand")
+    API = "api", _("API")
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    TOUCH = "touch", _("New touch")
+    DUPLICATE = "duplicate", _("Duplicate arrival")
+    UPDATED = "updated", _("Updated")
+    QUALIFIED = "qualified", _("Qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+    ASSIGNED = "assigned", _("Assigned")
+    REASSIGNED = "reassigned", _("Reassigned")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    RECYCLED = "recycled", _("Recycled to pool")
+    POOLED = "pooled", _("Sent to pool")
+    CLAIMED = "claimed", _("Claimed from pool")
+    TO_OPPORTUNITY = "to_opportunity", _("Became an opportunity")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    GRADED = "graded", _("Grade changed")
+    GRADE_RESET = "grade_reset", _("Manual grade reset")
+    FOLLOW_UP = "follow_up", _("Follow-up logged")
+    SLA_BREACH = "sla_breach", _("SLA breached")
+
+
+class FollowUpMethod(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    EMAIL = "email", _("Email")
+    WECHAT = "wechat", _("WeChat")
+    MEETING = "meeting", _("Meeting")
+    OTHER = "other", _("Other")
+
+
+class DisqualifyReason(models.TextChoices):
+    INVALID_CONTACT = "invalid_contact", _("Invalid contact")
+    NO_NEED = "no_need", _("No need")
+    COMPETITOR = "competitor", _("Competitor")
+    DUPLICATE = "duplicate", _("Duplicate")
+    SPAM = "spam", _("Spam")
+    OTHER = "other", _("Other")
+
+
+class RejectReason(models.TextChoices):
+    NOT_REACHABLE = "not_reachable", _("Not reachable")
+    NO_NEED = "no_need", _("No need")
+    WRONG_CONTACT = "wrong_contact", _("Wrong contact")
+    TOO_SMALL = "too_small", _("Too small")
+    DUPLICATE = "duplicate", _("Duplicate")
+    OTHER = "other", _("Other")
+
+
+class LoseReason(models.TextChoices):
+    PRICE = "price", _("Price")
+    COMPETITOR = "competitor", _("Chose a competitor")
+    NO_BUDGET = "no_budget", _("No budget")
+    NO_DECISION = "no_decision", _("No decision / stalled")
+    TIMING = "timing", _("Timing")
+    PRODUCT_FIT = "product_fit", _("Product does not fit")
+    OTHER = "other", _("Other")
+
+
+class RecycleReason(models.TextChoices):
+    NO_FOLLOW_UP = "no_follow_up", _("No follow-up in time (SLA)")
+    NOT_REACHABLE = "not_reachable", _("Not reachable")
+    NOT_NOW = "not_now", _("Not buying now")
+    CAPACITY = "capacity", _("No capacity")
+    OTHER = "other", _("Other")

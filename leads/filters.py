@@ -1,0 +1,84 @@
+"""One FilterSet for leads, shared by the API and the lead list page."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.choices import ChannelKind
+from campaigns.models import Campaign, Channel
+from leads.choices import Grade, Stage
+from leads.models import Lead
+from pipeline.roles import sees_all_leads
+
+
+class LeadFilterSet(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label=_("Stage"))
+    grade = django_filters.MultipleChoiceFilter(choices=Grade.choices, label=_("Grade"))
+    owner = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.all(), label=_("Owner")
+    )
+    campaign = django_filters.ModelChoiceFilter(
+        field_name="source_campaign",
+        queryset=Campaign.objects.all(),
+        label=_("Source campaign"),
+    )
+    touched_by = django_filters.ModelChoiceFilter(
+        queryset=Campaign.objects.all(),
+        method="filter_touched_by",
+        label=_("Touched by campaign"),
+    )
+    channel = django_filters.ModelChoiceFilter(
+        field_name="source_campaign__channel",
+        queryset=Channel.objects.all(),
+        to_field_name="code",
+        label=_("Channel"),
+    )
+    channel_kind = django_filters.ChoiceFilter(
+        field_name="source_campaign__channel__kind",
+        choices=ChannelKind.choices,
+        label=_("Channel kind"),
+    )
+    created_after = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("Created on or after")
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("Created on or before")
+    )
+    in_pool = django_filters.BooleanFilter(label=_("In pool"))
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+
+    class Meta:
+        model = Lead
+        fields = [
+            "stage",
+            "grade",
+            "owner",
+            "campaign",
+            "touched_by",
+            "channel",
+            "channel_kind",
+            "created_after",
+            "created_before",
+            "in_pool",
+            "q",
+        ]
+
+    def filter_touched_by(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(pk__in=value.touches.values("lead_id"))
+
+    def filter_q(self, queryset, name, value):
+        text = (value or "").strip()[:100]
+        if not text:
+            return queryset
+        condition = Q(name__icontains=text) | Q(company__name__icontains=text)
+        contact = Q(phone__icontains=text) | Q(email__icontains=text.lower())
+        user = getattr(self.request, "user", None)
+        if not sees_all_leads(user):
+            # Masked contact details of pooled leads must not be searchable either.
+            contact &= Q(in_pool=False)
+        return queryset.filter(condition | contact)

@@ -1,0 +1,345 @@
+"""Companies, leads and everything that happens to a lead.
+
+Writes with rules go through ``leads.services``; models hold fields, constraints and
+cheap properties only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from leads.choices import (
+    CLOSED_STAGES,
+    CompanySize,
+    DecisionRole,
+    EventKind,
+    FollowUpMethod,
+    Grade,
+    GradeSource,
+    Stage,
+    Timeline,
+    TouchKind,
+)
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Company(models.Model):
+    """A customer organisation; ``normalized_name`` makes 华为技术有限公司 match 华为技术."""
+
+    name = models.CharField(_("name"), max_length=200)
+    normalized_name = models.CharField(_("normalized name"), max_length=200, unique=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    size = models.CharField(
+        _("size"), max_length=12, choices=CompanySize.choices, blank=True, default=""
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__in=CompanySize.values), name="company_size_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    """A person who may buy, and how far they have got through the loop."""
+
+    # contact
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("company"),
+    )
+    # need
+    product_interest = models.CharField(_("product interest"), max_length=200, blank=True)
+    budget = models.DecimalField(_("budget"), null=True, blank=True, **MONEY)
+    timeline = models.CharField(
+        _("timeline"), max_length=10, choices=Timeline.choices, default=Timeline.UNKNOWN
+    )
+    decision_role = models.CharField(
+        _("decision role"),
+        max_length=20,
+        choices=DecisionRole.choices,
+        default=DecisionRole.UNKNOWN,
+    )
+    need = models.TextField(_("need"), blank=True)
+    # attribution
+    source_campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sourced_leads",
+        verbose_name=_("source campaign"),
+    )
+    utm_source = models.CharField(_("utm_source"), max_length=100, blank=True)
+    utm_medium = models.CharField(_("utm_medium"), max_length=100, blank=True)
+    utm_campaign = models.CharField(_("utm_campaign"), max_length=100, blank=True)
+    utm_term = models.CharField(_("utm_term"), max_length=100, blank=True)
+    utm_content = models.CharField(_("utm_content"), max_length=100, blank=True)
+    landing_page = models.URLField(_("landing page"), max_length=500, blank=True)
+    # lifecycle
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.NEW)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    grade_source = models.CharField(
+        _("grade source"), max_length=6, choices=GradeSource.choices, blank=True
+    )
+    grade_reason = models.CharField(_("grade reason"), max_length=500, blank=True)
+    score = models.PositiveSmallIntegerField(
+        _("score"), default=0, validators=[MaxValueValidator(100)]
+    )
+    score_detail = models.JSONField(_("score detail"), default=list, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+        verbose_name=_("owner"),
+    )
+    in_pool = models.BooleanField(_("in pool"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_leads",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
+    sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
+    opportunity_at = models.DateTimeField(_("opportunity at"), null=True, blank=True)
+    won_at = models.DateTimeField(_("won at"), null=True, blank=True)
+    lost_at = models.DateTimeField(_("lost at"), null=True, blank=True)
+    disqualified_at = models.DateTimeField(_("disqualified at"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    pooled_at = models.DateTimeField(_("pooled at"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("first contact at"), null=True, blank=True)
+    last_follow_up_at = models.DateTimeField(_("last follow-up at"), null=True, blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up at"), null=True, blank=True)
+    # deal
+    expected_amount = models.DecimalField(_("expected amount"), null=True, blank=True, **MONEY)
+    won_amount = models.DecimalField(_("won amount"), null=True, blank=True, **MONEY)
+    signed_at = models.DateField(_("signed on"), null=True, blank=True)
+    # reasons (codes; the free text lives on the LeadEvent)
+    disqualify_reason = models.CharField(_("disqualify reason"), max_length=30, blank=True)
+    reject_reason = models.CharField(_("last reject reason"), max_length=30, blank=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=30, blank=True)
+    recycle_reason = models.CharField(_("last recycle reason"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="lead_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(grade__in=["", *Grade.values]), name="lead_grade_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(grade_source__in=["", *GradeSource.values]),
+                name="lead_grade_source_valid",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_lte_100"),
+            models.CheckConstraint(
+                condition=Q(in_pool=False) | Q(owner__isnull=True), name="lead_pool_has_no_owner"
+            ),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0), name="lead_budget_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_amount__isnull=True) | Q(expected_amount__gte=0),
+                name="lead_expected_amount_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=Stage.WON)
+                | (Q(won_amount__gt=0) & Q(signed_at__isnull=False) & Q(won_at__isnull=False)),
+                name="lead_won_has_amount_and_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(won_amount__isnull=True) | Q(won_amount__gt=0),
+                name="lead_won_amount_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=[Stage.NEW, Stage.DISQUALIFIED]) | Q(mql_at__isnull=False),
+                name="lead_past_new_has_mql_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage__in=[Stage.SQL, Stage.OPPORTUNITY])
+                | Q(owner__isnull=False)
+                | Q(in_pool=True),
+                name="lead_sales_stage_owned_or_pooled",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "created_at"]),
+            models.Index(fields=["owner", "stage"]),
+            models.Index(fields=["source_campaign", "created_at"]),
+            models.Index(fields=["company", "stage"]),
+            models.Index(fields=["grade", "stage"]),
+            models.Index(fields=["pooled_at"], condition=Q(in_pool=True), name="lead_in_pool_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in CLOSED_STAGES
+
+
+class LeadTouch(models.Model):
+    """One arrival of a person through a campaign (form, check-in, webinar, import row)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="touches",
+        verbose_name=_("campaign"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=TouchKind.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    is_first = models.BooleanField(_("first touch"), default=False)
+    utm_source = models.CharField(_("utm_source"), max_length=100, blank=True)
+    utm_medium = models.CharField(_("utm_medium"), max_length=100, blank=True)
+    landing_page = models.URLField(_("landing page"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("lead touch")
+        verbose_name_plural = _("lead touches")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(is_first=True), name="lead_touch_one_first"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=TouchKind.values), name="lead_touch_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"]),
+            models.Index(fields=["campaign", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} ← {self.campaign_id} ({self.kind})"
+
+
+class LeadEventQuerySet(models.QuerySet):
+    """The timeline is append-only: bulk updates and deletes are refused."""
+
+    def update(self, **kwargs):
+        raise TypeError("LeadEvent rows are append-only and cannot be updated.")
+
+    def delete(self):
+        raise TypeError("LeadEvent rows are append-only and cannot be deleted.")
+
+
+class LeadEvent(models.Model):
+    """Append-only timeline entry: one per transition, touch, follow-up, breach …"""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    from_stage = models.CharField(_("from stage"), max_length=12, blank=True)
+    to_stage = models.CharField(_("to stage"), max_length=12, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lead_events",
+        verbose_name=_("actor"),
+    )
+    at = models.DateTimeField(_("at"))
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    objects = LeadEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values), name="lead_event_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "at"]),
+            models.Index(fields=["kind", "at"]),
+            models.Index(fields=["actor", "kind", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        # Guard, not a side effect: an existing event is never rewritten.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise TypeError("LeadEvent rows are append-only and cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("LeadEvent rows are append-only and cannot be deleted.")
+
+
+class FollowUp(models.Model):
+    """A logged contact with the lead by a salesperson."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="follow_ups")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        verbose_name=_("author"),
+    )
+    at = models.DateTimeField(_("at"))
+    method = models.CharField(_("method"), max_length=10, choices=FollowUpMethod.choices)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=FollowUpMethod.values), name="follow_up_method_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "at"]),
+            models.Index(fields=["author", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.method} {self.at:%Y-%m-%d}"

@@ -1,0 +1,33 @@
+"""Emails to salespeople about their leads."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from leads.models import Lead
+
+
+def notify_owner(*, lead_id: int, kind: str) -> bool:
+    """Send the owner one email; returns False when there is nobody to tell."""
+    lead = Lead.objects.select_related("owner", "company").filter(pk=lead_id).first()
+    if lead is None or lead.owner is None or not lead.owner.email:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        if kind == "duplicate":
+            subject = _("Your lead %(name)s came back through another campaign") % {
+                "name": lead.name
+            }
+        else:
+            subject = _("New lead for you: %(name)s") % {"name": lead.name}
+        body = _("%(name)s (%(company)s), grade %(grade)s.\nOpen: %(url)s") % {
+            "name": lead.name,
+            "company": lead.company or "—",
+            "grade": lead.grade or "—",
+            "url": reverse("leads:detail", args=[lead.pk]),
+        }
+    send_mail(subject, body, None, [lead.owner.email])
+    return True

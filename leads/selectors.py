@@ -1,0 +1,57 @@
+"""Reads of leads, always through the user's visibility (applied here and only here)."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from assignment.selectors import team_member_ids_managed_by
+from leads.models import Lead, LeadEvent
+from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
+
+
+def lead_visibility_q(user) -> Q | None:
+    """The filter a user's lead visibility adds; ``None`` means every lead."""
+    if sees_all_leads(user):
+        return None
+    if has_role(user, *SALES_ROLES):
+        condition = Q(owner=user) | Q(in_pool=True)
+        if has_role(user, Role.SALES_MANAGER):
+            condition |= Q(owner__in=team_member_ids_managed_by(user))
+        return condition
+    return Q(pk__in=[])
+
+
+def leads_visible_to(user) -> QuerySet[Lead]:
+    """Every lead ``user`` may see, with what list pages and the API read."""
+    queryset = Lead.objects.select_related("company", "owner", "source_campaign__channel")
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    condition = lead_visibility_q(user)
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def contact_masked(user, lead: Lead) -> bool:
+    """Contact details of a pooled lead are hidden from sales until someone claims it."""
+    return lead.in_pool and not sees_all_leads(user)
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return f"{phone[:-8]}****{phone[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    if not domain:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(text: str) -> str:
+    return f"{text[:1]}***" if text else ""
+
+
+def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
+    """The timeline, oldest first."""
+    return lead.events.select_related("actor").order_by("at", "id")

@@ -1,0 +1,1008 @@
+"""The lead lifecycle: every write to a lead that has a rule goes through this module.
+
+Each transition runs in one transaction, locks the lead row with ``select_for_update``,
+checks the actor's right (403) and then the stage (409), then its arguments (400), sets
+the timestamps, writes exactly one ``LeadEvent`` and schedules side effects with
+``transaction.on_commit``. A refusal raises ``ServiceError`` and changes nothing.
+
+``actor=None`` means the system (router, SLA jobs, capture, import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assignment.selectors import manages_user
+from leads.choices import (
+    CLOSED_STAGES,
+    CompanySize,
+    DecisionRole,
+    DisqualifyReason,
+    EventKind,
+    FollowUpMethod,
+    Grade,
+    GradeSource,
+    LoseReason,
+    RecycleReason,
+    RejectReason,
+    Stage,
+    Timeline,
+    TouchKind,
+)
+from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
+from leads.normalize import normalize_company_name, normalize_email, normalize_phone
+from pipeline.errors import ServiceError
+from pipeline.roles import SALES_ROLES, Role, has_role
+
+# --------------------------------------------------------------------------------------
+# Who may do what, from which stage
+# --------------------------------------------------------------------------------------
+
+
+def _is_desk(actor: User | None, lead: Lead) -> bool:
+    return has_role(actor, Role.LEAD_DESK)
+
+
+def _acts_for_owner(actor: User | None, lead: Lead) -> bool:
+    """The owner, a manager of a team the owner belongs to, or a superuser."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if actor.is_superuser:
+        return True
+    if lead.owner_id is not None and lead.owner_id == actor.pk:
+        return True
+    return has_role(actor, Role.SALES_MANAGER) and manages_user(actor, lead.owner_id)
+
+
+def _can_assign(actor: User | None, lead: Lead) -> bool:
+    if has_role(actor, Role.LEAD_DESK):
+        return True
+    if has_role(actor, Role.SALES_MANAGER):
+        # A sales manager moves leads that are unowned or owned inside their own teams.
+        return lead.owner_id is None or manages_user(actor, lead.owner_id)
+    return False
+
+
+def _can_recycle(actor: User | None, lead: Lead) -> bool:
+    return _acts_for_owner(actor, lead)
+
+
+def _can_claim(actor: User | None, lead: Lead) -> bool:
+    return has_role(actor, *SALES_ROLES)
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """One row of the lifecycle table (DESIGN §4)."""
+
+    name: str
+    from_stages: frozenset[str]
+    allowed: Callable[[User | None, Lead], bool]
+    #: True: the lead must have an owner; False: it must have none; None: either.
+    owned: bool | None = None
+    pooled: bool | None = None
+    system_allowed: bool = False
+    who: str = ""
+
+
+ACTIONS: dict[str, ActionRule] = {
+    rule.name: rule
+    for rule in (
+        ActionRule(
+            "qualify", frozenset({Stage.NEW}), _is_desk, system_allowed=True, who="lead desk"
+        ),
+        ActionRule("disqualify", frozenset({Stage.NEW, Stage.MQL}), _is_desk, who="lead desk"),
+        ActionRule(
+            "assign",
+            frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY}),
+            _can_assign,
+            system_allowed=True,
+            who="lead desk or sales manager",
+        ),
+        ActionRule("accept", frozenset({Stage.MQL}), _acts_for_owner, owned=True, who="owner"),
+        ActionRule("reject", frozenset({Stage.MQL}), _acts_for_owner, owned=True, who="owner"),
+        ActionRule(
+            "recycle",
+            frozenset({Stage.MQL, Stage.SQL}),
+            _can_recycle,
+            owned=True,
+            system_allowed=True,
+            who="owner or team manager",
+        ),
+        ActionRule(
+            "claim",
+            frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY}),
+            _can_claim,
+            pooled=True,
+            who="sales",
+        ),
+        ActionRule(
+            "to_opportunity", frozenset({Stage.SQL}), _acts_for_owner, owned=True, who="owner"
+        ),
+        ActionRule(
+            "win",
+            frozenset({Stage.SQL, Stage.OPPORTUNITY}),
+            _acts_for_owner,
+            owned=True,
+            who="owner",
+        ),
+        ActionRule(
+            "lose",
+            frozenset({Stage.SQL, Stage.OPPORTUNITY}),
+            _acts_for_owner,
+            owned=True,
+            who="owner",
+        ),
+        ActionRule(
+            "follow_up",
+            frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY}),
+            _acts_for_owner,
+            owned=True,
+            who="owner",
+        ),
+    )
+}
+
+_ACTION_LABELS = {
+    "qualify": _("qualify"),
+    "disqualify": _("disqualify"),
+    "assign": _("assign"),
+    "accept": _("accept"),
+    "reject": _("reject"),
+    "recycle": _("recycle"),
+    "claim": _("claim"),
+    "to_opportunity": _("convert to opportunity"),
+    "win": _("win"),
+    "lose": _("lose"),
+    "follow_up": _("log a follow-up on"),
+}
+
+
+def _label(action: str) -> str:
+    # Labels are looked up at call time so they follow the request's language.
+    return str(_ACTION_LABELS.get(action, action))
+
+
+def check_action(*, lead: Lead, actor: User | None, action: str) -> None:
+    """Raise ``ServiceError`` unless ``actor`` may run ``action`` on ``lead`` now.
+
+    Rights are checked before the stage (403 before 409), as the API contract orders.
+    """
+    rule = ACTIONS[action]
+    if actor is None:
+        if not rule.system_allowed:
+            raise ServiceError(
+                _("The system cannot %(action)s a lead.") % {"action": _label(action)},
+                code="forbidden",
+            )
+    elif not rule.allowed(actor, lead):
+        raise ServiceError(
+            _("You are not allowed to %(action)s this lead.") % {"action": _label(action)},
+            code="forbidden",
+        )
+    if lead.stage not in rule.from_stages:
+        raise ServiceError(
+            _("Cannot %(action)s a lead in stage “%(stage)s”.")
+            % {"action": _label(action), "stage": Stage(lead.stage).label},
+            code="wrong_stage",
+        )
+    if rule.owned is True and lead.owner_id is None:
+        raise ServiceError(
+            _("Cannot %(action)s a lead that has no owner.") % {"action": _label(action)},
+            code="wrong_stage",
+        )
+    if rule.pooled is True and not lead.in_pool:
+        raise ServiceError(
+            _("This lead is no longer in the pool; someone may have claimed it first."),
+            code="wrong_stage",
+        )
+
+
+def allowed_actions(*, lead: Lead, actor: User | None) -> list[str]:
+    """The actions ``actor`` could run on ``lead`` now (for buttons on pages)."""
+    names = []
+    for name in ACTIONS:
+        try:
+            check_action(lead=lead, actor=actor, action=name)
+        except ServiceError:
+            continue
+        names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------
+
+
+def _lock(lead: Lead | int) -> Lead:
+    """Re-read the lead under a row lock; callers are inside ``transaction.atomic``."""
+    pk = lead.pk if isinstance(lead, Lead) else lead
+    try:
+        return Lead.objects.select_for_update().get(pk=pk)
+    except Lead.DoesNotExist as exc:
+        raise ServiceError(_("Lead not found."), code="not_found") from exc
+
+
+def record_event(
+    *,
+    lead: Lead,
+    kind: str,
+    actor: User | None,
+    at: dt.datetime | None = None,
+    from_stage: str = "",
+    to_stage: str = "",
+    reason: str = "",
+    data: Mapping | None = None,
+) -> LeadEvent:
+    """Append one event to the lead's timeline."""
+    return LeadEvent.objects.create(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        at=at or timezone.now(),
+        from_stage=from_stage,
+        to_stage=to_stage,
+        reason=reason,
+        data=dict(data or {}),
+    )
+
+
+def _require_reason(reason: str, field: str = "reason") -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ServiceError(_("A reason is required."), field=field)
+    if len(text) > 2000:
+        raise ServiceError(_("The reason is too long (at most 2,000 characters)."), field=field)
+    return text
+
+
+def _reason_code(code: str | None, choices: type, field: str = "reason_code") -> str:
+    if not code:
+        return choices.OTHER.value
+    if code not in choices.values:
+        raise ServiceError(
+            _("Unknown reason code “%(code)s”; use one of: %(codes)s.")
+            % {"code": code, "codes": ", ".join(choices.values)},
+            field=field,
+        )
+    return code
+
+
+def _money(value: Any, field: str, *, positive: bool) -> Decimal:
+    if value is None or value == "":
+        raise ServiceError(_("This field is required."), field=field)
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError(
+            _("“%(value)s” is not an amount of money.") % {"value": value}, field=field
+        ) from exc
+    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+        raise ServiceError(_("The amount is out of range."), field=field)
+    if positive and amount <= 0:
+        raise ServiceError(_("The amount must be greater than zero."), field=field)
+    if amount < 0:
+        raise ServiceError(_("The amount cannot be negative."), field=field)
+    return amount
+
+
+def _save(lead: Lead, fields: Iterable[str]) -> None:
+    lead.save(update_fields=[*fields, "updated_at"])
+
+
+def _on_commit_notify(lead: Lead, kind: str) -> None:
+    if lead.owner_id is None:
+        return
+    from leads.tasks import notify_owner_task
+
+    lead_id = lead.pk
+    transaction.on_commit(lambda: notify_owner_task.delay(lead_id, kind))
+
+
+def _on_commit_route(lead: Lead) -> None:
+    from assignment.tasks import route_lead_task
+
+    lead_id = lead.pk
+    transaction.on_commit(lambda: route_lead_task.delay(lead_id))
+
+
+# --------------------------------------------------------------------------------------
+# Creating and editing leads
+# --------------------------------------------------------------------------------------
+
+#: Fields a person may write on a lead (DESIGN §9 write fields, besides source_campaign).
+WRITABLE_FIELDS = (
+    "name",
+    "title",
+    "phone",
+    "email",
+    "wechat",
+    "company_name",
+    "industry",
+    "company_size",
+    "region",
+    "product_interest",
+    "budget",
+    "timeline",
+    "decision_role",
+    "need",
+)
+_LEAD_OWN_FIELDS = (
+    "name",
+    "title",
+    "phone",
+    "email",
+    "wechat",
+    "product_interest",
+    "budget",
+    "timeline",
+    "decision_role",
+    "need",
+)
+
+
+def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
+    unknown = set(fields) - set(WRITABLE_FIELDS)
+    if unknown:
+        raise ServiceError(
+            _("Unknown field “%(field)s”.") % {"field": sorted(unknown)[0]},
+            field=sorted(unknown)[0],
+        )
+    data: dict[str, Any] = {}
+    for key, value in fields.items():
+        data[key] = value.strip() if isinstance(value, str) else value
+    if (not partial or "name" in data) and not data.get("name"):
+        raise ServiceError(_("The contact's name is required."), field="name")
+    if "phone" in data:
+        try:
+            data["phone"] = normalize_phone(data["phone"] or "", settings.PHONE_REGION)
+        except ValueError as exc:
+            raise ServiceError(str(exc), field="phone") from exc
+    if "email" in data:
+        data["email"] = normalize_email(data["email"] or "")
+        if data["email"]:
+            from django.core.exceptions import ValidationError
+            from django.core.validators import validate_email
+
+            try:
+                validate_email(data["email"])
+            except ValidationError as exc:
+                raise ServiceError(_("Enter a valid email address."), field="email") from exc
+    if "budget" in data:
+        data["budget"] = (
+            None
+            if data["budget"] in (None, "")
+            else _money(data["budget"], "budget", positive=False)
+        )
+    for key, choices in (
+        ("timeline", Timeline),
+        ("decision_role", DecisionRole),
+        ("company_size", CompanySize),
+    ):
+        if key in data:
+            if data[key] in (None, "") and key != "company_size":
+                data[key] = choices.UNKNOWN.value
+            if (data[key] or "") not in choices.values:
+                raise ServiceError(
+                    _("“%(value)s” is not a valid choice.") % {"value": data[key]}, field=key
+                )
+    limits = {
+        "name": 100,
+        "title": 100,
+        "wechat": 64,
+        "company_name": 200,
+        "industry": 100,
+        "region": 100,
+        "product_interest": 200,
+        "need": 5000,
+        "email": 254,
+    }
+    for key, limit in limits.items():
+        if isinstance(data.get(key), str) and len(data[key]) > limit:
+            raise ServiceError(
+                _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
+                field=key,
+            )
+    return data
+
+
+def company_for(
+    *, name: str, industry: str = "", size: str = "", region: str = ""
+) -> Company | None:
+    """Find the company by normalised name or create it; fill blanks it did not know yet."""
+    key = normalize_company_name(name)
+    if not key:
+        return None
+    company, created = Company.objects.get_or_create(
+        normalized_name=key,
+        defaults={"name": name.strip()[:200], "industry": industry, "size": size, "region": region},
+    )
+    if not created:
+        changed = []
+        for attr, value in (("industry", industry), ("size", size), ("region", region)):
+            if value and not getattr(company, attr):
+                setattr(company, attr, value)
+                changed.append(attr)
+        if changed:
+            company.save(update_fields=changed)
+    return company
+
+
+def _lock_identity(keys: Iterable[str]) -> None:
+    """Serialise concurrent arrivals of the same person (PostgreSQL advisory xact lock).
+
+    SQLite runs write transactions one at a time (IMMEDIATE mode), so it needs nothing.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(set(keys)):
+            digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+            )
+
+
+def find_open_duplicate(*, phone: str, email: str) -> Lead | None:
+    """The open lead with the same normalised phone or email (撞单 guard)."""
+    from django.db.models import Q
+
+    match = Q()
+    if phone:
+        match |= Q(phone=phone)
+    if email:
+        match |= Q(email=email)
+    if not match:
+        return None
+    return (
+        Lead.objects.filter(match)
+        .exclude(stage__in=CLOSED_STAGES)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+@dataclass
+class LeadCreateResult:
+    lead: Lead
+    duplicate: bool
+
+
+def _can_create(actor: User | None) -> bool:
+    return actor is None or has_role(actor, Role.MARKETER, Role.LEAD_DESK)
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    campaign=None,
+    touch_kind: str = TouchKind.MANUAL,
+    occurred_at: dt.datetime | None = None,
+    utm: Mapping[str, str] | None = None,
+    landing_page: str = "",
+) -> LeadCreateResult:
+    """Create a lead, or add a touch to the open lead of the same person.
+
+    Arrivals of one phone/email are serialised with an advisory lock so two parallel
+    captures of one new person make one lead and one touch, not two leads.
+    """
+    if not _can_create(actor):
+        raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
+    data = clean_lead_fields(fields)
+    if not data.get("phone") and not data.get("email") and not data.get("wechat"):
+        raise ServiceError(
+            _("Give at least one way to reach the person: phone, email or WeChat."), field="phone"
+        )
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    utm = {k: (v or "")[:100] for k, v in (utm or {}).items()}
+    identity = [k for k in (data.get("phone"), data.get("email")) if k]
+    _lock_identity(identity)
+    existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
+    if existing is not None:
+        lead = _lock(existing)
+        LeadTouch.objects.create(
+            lead=lead,
+            campaign=campaign,
+            kind=touch_kind,
+            occurred_at=occurred_at,
+            is_first=not lead.touches.exists(),
+            utm_source=utm.get("utm_source", ""),
+            utm_medium=utm.get("utm_medium", ""),
+            landing_page=landing_page[:500],
+        )
+        if lead.source_campaign_id is None and campaign is not None:
+            lead.source_campaign = campaign
+            _save(lead, ["source_campaign"])
+        record_event(
+            lead=lead,
+            kind=EventKind.DUPLICATE,
+            actor=actor,
+            at=now,
+            data={
+                "campaign": getattr(campaign, "pk", None),
+                "touch_kind": touch_kind,
+                "name": data.get("name", ""),
+            },
+        )
+        _on_commit_notify(lead, "duplicate")
+        return LeadCreateResult(lead=lead, duplicate=True)
+
+    company = company_for(
+        name=data.pop("company_name", "") or "",
+        industry=data.pop("industry", "") or "",
+        size=data.pop("company_size", "") or "",
+        region=data.pop("region", "") or "",
+    )
+    lead = Lead.objects.create(
+        **{k: v for k, v in data.items() if k in _LEAD_OWN_FIELDS},
+        company=company,
+        source_campaign=campaign,
+        created_by=actor,
+        created_at=now,
+        utm_source=utm.get("utm_source", ""),
+        utm_medium=utm.get("utm_medium", ""),
+        utm_campaign=utm.get("utm_campaign", ""),
+        utm_term=utm.get("utm_term", ""),
+        utm_content=utm.get("utm_content", ""),
+        landing_page=landing_page[:500],
+    )
+    LeadTouch.objects.create(
+        lead=lead,
+        campaign=campaign,
+        kind=touch_kind,
+        occurred_at=occurred_at,
+        is_first=True,
+        utm_source=lead.utm_source,
+        utm_medium=lead.utm_medium,
+        landing_page=lead.landing_page,
+    )
+    record_event(
+        lead=lead,
+        kind=EventKind.CREATED,
+        actor=actor,
+        at=now,
+        to_stage=Stage.NEW,
+        data={"campaign": getattr(campaign, "pk", None), "touch_kind": touch_kind},
+    )
+    return LeadCreateResult(lead=lead, duplicate=False)
+
+
+def _can_edit(actor: User | None, lead: Lead) -> bool:
+    return has_role(actor, Role.LEAD_DESK, Role.MARKETER) or _acts_for_owner(actor, lead)
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: User, fields: Mapping[str, Any], source_campaign=...) -> Lead:
+    """Edit contact, company and need fields; one ``updated`` event lists what changed."""
+    lead = _lock(lead)
+    if not _can_edit(actor, lead):
+        raise ServiceError(_("You are not allowed to edit this lead."), code="forbidden")
+    data = clean_lead_fields(fields, partial=True)
+    changed: dict[str, list] = {}
+    company_keys = {"company_name", "industry", "company_size", "region"}
+    if company_keys & set(data):
+        current = lead.company
+        name = data.get("company_name", current.name if current else "")
+        company = company_for(
+            name=name or "",
+            industry=data.get("industry", current.industry if current else ""),
+            size=data.get("company_size", current.size if current else ""),
+            region=data.get("region", current.region if current else ""),
+        )
+        if company is not None and current is not None and company.pk == current.pk:
+            for attr, key in (
+                ("industry", "industry"),
+                ("size", "company_size"),
+                ("region", "region"),
+            ):
+                if key in data and getattr(company, attr) != data[key]:
+                    changed[key] = [getattr(company, attr), data[key]]
+                    setattr(company, attr, data[key])
+            company.save()
+        if (company.pk if company else None) != lead.company_id:
+            changed["company"] = [current.name if current else "", company.name if company else ""]
+            lead.company = company
+    for key in _LEAD_OWN_FIELDS:
+        if key in data and getattr(lead, key) != data[key]:
+            changed[key] = [str(getattr(lead, key) or ""), str(data[key] or "")]
+            setattr(lead, key, data[key])
+    if source_campaign is not ... and source_campaign != lead.source_campaign:
+        changed["source_campaign"] = [lead.source_campaign_id, getattr(source_campaign, "pk", None)]
+        lead.source_campaign = source_campaign
+    if not changed:
+        return lead
+    lead.save()
+    record_event(lead=lead, kind=EventKind.UPDATED, actor=actor, data={"changed": changed})
+    return lead
+
+
+# --------------------------------------------------------------------------------------
+# Transitions (DESIGN §4)
+# --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_qualify(
+    *, lead: Lead | int, actor: User | None, grade: str | None = None, reason: str = ""
+) -> Lead:
+    """new → mql with a grade: the rule grade, or a manual grade with a reason."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="qualify")
+    reason = (reason or "").strip()
+    if grade in (None, ""):
+        if not lead.grade:
+            raise ServiceError(
+                _("This lead has no rule grade yet: choose a grade and give a reason."),
+                field="grade",
+            )
+        grade = lead.grade
+    if grade not in Grade.values:
+        raise ServiceError(
+            _("“%(grade)s” is not a grade; use A, B, C or D.") % {"grade": grade}, field="grade"
+        )
+    now, previous_grade = timezone.now(), lead.grade
+    if grade != previous_grade:
+        # Overriding (or supplying) the rule grade is a manual grade: it must say why.
+        reason = _require_reason(reason)
+        lead.grade_source, lead.grade_reason = GradeSource.MANUAL, reason[:500]
+    lead.stage, lead.mql_at, lead.grade = Stage.MQL, now, grade
+    _save(lead, ["stage", "mql_at", "grade", "grade_source", "grade_reason"])
+    record_event(
+        lead=lead,
+        kind=EventKind.QUALIFIED,
+        actor=actor,
+        at=now,
+        from_stage=Stage.NEW,
+        to_stage=Stage.MQL,
+        reason=reason,
+        data={"grade": grade, "previous_grade": previous_grade, "grade_source": lead.grade_source},
+    )
+    if settings.AUTO_ASSIGN:
+        _on_commit_route(lead)
+    return lead
+
+
+@transaction.atomic
+def lead_disqualify(
+    *, lead: Lead | int, actor: User | None, reason: str, reason_code: str | None = None
+) -> Lead:
+    """new/mql → disqualified, with a reason; an owner or pool place is released."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="disqualify")
+    reason = _require_reason(reason)
+    code = _reason_code(reason_code, DisqualifyReason)
+    now, from_stage, previous_owner = timezone.now(), lead.stage, lead.owner_id
+    lead.stage, lead.disqualified_at, lead.disqualify_reason = Stage.DISQUALIFIED, now, code
+    lead.owner, lead.in_pool = None, False
+    _save(lead, ["stage", "disqualified_at", "disqualify_reason", "owner", "in_pool"])
+    record_event(
+        lead=lead,
+        kind=EventKind.DISQUALIFIED,
+        actor=actor,
+        at=now,
+        from_stage=from_stage,
+        to_stage=Stage.DISQUALIFIED,
+        reason=reason,
+        data={"reason_code": code, "previous_owner": previous_owner},
+    )
+    return lead
+
+
+def _check_owner_candidate(*, actor: User | None, owner: User) -> None:
+    if not owner.is_active:
+        raise ServiceError(_("%(user)s is not an active user.") % {"user": owner}, field="owner")
+    if not has_role(owner, *SALES_ROLES):
+        raise ServiceError(
+            _("%(user)s is not in sales and cannot own leads.") % {"user": owner}, field="owner"
+        )
+    if (
+        actor is not None
+        and not actor.is_superuser
+        and not has_role(actor, Role.LEAD_DESK)
+        and not manages_user(actor, owner.pk)
+    ):
+        raise ServiceError(
+            _("Sales managers can assign only to members of their own teams."), code="forbidden"
+        )
+
+
+@transaction.atomic
+def lead_assign(
+    *,
+    lead: Lead | int,
+    actor: User | None,
+    owner: User,
+    reason: str = "",
+    data: Mapping | None = None,
+) -> Lead:
+    """Give the lead an owner (mql/sql/opportunity stay in their stage).
+
+    Used by people (desk, sales managers) and by the router (``actor=None``); an owned lead
+    is reassigned.
+    """
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="assign")
+    _check_owner_candidate(actor=actor, owner=owner)
+    if lead.owner_id == owner.pk:
+        raise ServiceError(_("%(user)s already owns this lead.") % {"user": owner}, field="owner")
+    now, previous_owner = timezone.now(), lead.owner_id
+    lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
+    _save(lead, ["owner", "in_pool", "assigned_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data={"owner": owner.pk, "previous_owner": previous_owner, **dict(data or {})},
+    )
+    _on_commit_notify(lead, "assigned")
+    return lead
+
+
+@transaction.atomic
+def lead_send_to_pool(*, lead: Lead | int, actor: User | None, reason: str) -> Lead:
+    """Put an unowned lead in the pool (the router's answer when nobody is eligible)."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="assign")
+    if lead.owner_id is not None or lead.in_pool:
+        raise ServiceError(
+            _("Only an unowned lead outside the pool can be sent to the pool."), code="wrong_stage"
+        )
+    now = timezone.now()
+    lead.in_pool, lead.pooled_at = True, now
+    _save(lead, ["in_pool", "pooled_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.POOLED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_accept(*, lead: Lead | int, actor: User) -> Lead:
+    """Owned mql → sql: sales takes the lead."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="accept")
+    now = timezone.now()
+    lead.stage, lead.sql_at = Stage.SQL, now
+    _save(lead, ["stage", "sql_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.ACCEPTED,
+        actor=actor,
+        at=now,
+        from_stage=Stage.MQL,
+        to_stage=Stage.SQL,
+        data={"owner": lead.owner_id},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reject(
+    *, lead: Lead | int, actor: User, reason: str, reason_code: str | None = None
+) -> Lead:
+    """Owned mql → mql without owner, back to the lead desk, with a reason."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="reject")
+    reason = _require_reason(reason)
+    code = _reason_code(reason_code, RejectReason)
+    now, previous_owner = timezone.now(), lead.owner_id
+    lead.owner, lead.assigned_at, lead.reject_reason = None, None, code
+    _save(lead, ["owner", "assigned_at", "reject_reason"])
+    record_event(
+        lead=lead,
+        kind=EventKind.REJECTED,
+        actor=actor,
+        at=now,
+        from_stage=Stage.MQL,
+        to_stage=Stage.MQL,
+        reason=reason,
+        data={"reason_code": code, "previous_owner": previous_owner},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_recycle(
+    *, lead: Lead | int, actor: User | None, reason: str, reason_code: str | None = None
+) -> Lead:
+    """Owned mql/sql → same stage, no owner, in the pool (公海)."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="recycle")
+    reason = _require_reason(reason)
+    code = _reason_code(reason_code, RecycleReason)
+    now, previous_owner = timezone.now(), lead.owner_id
+    lead.owner, lead.in_pool, lead.pooled_at, lead.recycle_reason = None, True, now, code
+    _save(lead, ["owner", "in_pool", "pooled_at", "recycle_reason"])
+    record_event(
+        lead=lead,
+        kind=EventKind.RECYCLED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data={"reason_code": code, "previous_owner": previous_owner},
+    )
+    return lead
+
+
+def claims_today(actor: User) -> int:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return LeadEvent.objects.filter(kind=EventKind.CLAIMED, actor=actor, at__gte=start).count()
+
+
+@transaction.atomic
+def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
+    """A pooled lead becomes the claimer's; the row lock makes one of two racers win."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="claim")
+    limit = settings.POOL_DAILY_CLAIM_LIMIT
+    if claims_today(actor) >= limit:
+        raise ServiceError(
+            _("You have reached today's limit of %(limit)d claims from the pool.")
+            % {"limit": limit},
+            code="forbidden",
+        )
+    now = timezone.now()
+    lead.owner, lead.in_pool, lead.assigned_at = actor, False, now
+    _save(lead, ["owner", "in_pool", "assigned_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.CLAIMED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        data={"owner": actor.pk},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_to_opportunity(*, lead: Lead | int, actor: User, expected_amount: Any) -> Lead:
+    """sql → opportunity with an expected amount."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="to_opportunity")
+    amount = _money(expected_amount, "expected_amount", positive=True)
+    now = timezone.now()
+    lead.stage, lead.opportunity_at, lead.expected_amount = Stage.OPPORTUNITY, now, amount
+    _save(lead, ["stage", "opportunity_at", "expected_amount"])
+    record_event(
+        lead=lead,
+        kind=EventKind.TO_OPPORTUNITY,
+        actor=actor,
+        at=now,
+        from_stage=Stage.SQL,
+        to_stage=Stage.OPPORTUNITY,
+        data={"expected_amount": str(amount)},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_win(*, lead: Lead | int, actor: User, amount: Any, signed_at: dt.date | None) -> Lead:
+    """sql/opportunity → won with the signed amount and date."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="win")
+    won = _money(amount, "amount", positive=True)
+    if signed_at is None:
+        raise ServiceError(_("The signing date is required."), field="signed_at")
+    if signed_at > timezone.localdate():
+        raise ServiceError(_("The signing date cannot be in the future."), field="signed_at")
+    now, from_stage = timezone.now(), lead.stage
+    lead.stage, lead.won_at, lead.won_amount, lead.signed_at = Stage.WON, now, won, signed_at
+    _save(lead, ["stage", "won_at", "won_amount", "signed_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.WON,
+        actor=actor,
+        at=now,
+        from_stage=from_stage,
+        to_stage=Stage.WON,
+        data={"amount": str(won), "signed_at": signed_at.isoformat()},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_lose(
+    *, lead: Lead | int, actor: User, reason: str, reason_code: str | None = None
+) -> Lead:
+    """sql/opportunity → lost with a reason."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="lose")
+    reason = _require_reason(reason)
+    code = _reason_code(reason_code, LoseReason)
+    now, from_stage = timezone.now(), lead.stage
+    lead.stage, lead.lost_at, lead.lost_reason = Stage.LOST, now, code
+    _save(lead, ["stage", "lost_at", "lost_reason"])
+    record_event(
+        lead=lead,
+        kind=EventKind.LOST,
+        actor=actor,
+        at=now,
+        from_stage=from_stage,
+        to_stage=Stage.LOST,
+        reason=reason,
+        data={"reason_code": code},
+    )
+    return lead
+
+
+@transaction.atomic
+def follow_up_log(
+    *,
+    lead: Lead | int,
+    actor: User,
+    method: str,
+    outcome: str = "",
+    note: str = "",
+    at: dt.datetime | None = None,
+    next_follow_up_at: dt.datetime | None = None,
+) -> FollowUp:
+    """Log a contact: dated now or in the past, never in the future; next one in the future."""
+    lead = _lock(lead)
+    check_action(lead=lead, actor=actor, action="follow_up")
+    now = timezone.now()
+    at = at or now
+    if method not in FollowUpMethod.values:
+        raise ServiceError(
+            _("“%(value)s” is not a valid choice.") % {"value": method}, field="method"
+        )
+    if at > now + dt.timedelta(minutes=1):
+        raise ServiceError(_("A follow-up cannot be dated in the future."), field="at")
+    if next_follow_up_at is not None and next_follow_up_at <= now:
+        raise ServiceError(
+            _("The next follow-up must be in the future."), field="next_follow_up_at"
+        )
+    follow_up = FollowUp.objects.create(
+        lead=lead,
+        author=actor,
+        at=at,
+        method=method,
+        outcome=(outcome or "")[:200],
+        note=note or "",
+        next_follow_up_at=next_follow_up_at,
+    )
+    if lead.first_contact_at is None or at < lead.first_contact_at:
+        lead.first_contact_at = at
+    if lead.last_follow_up_at is None or at >= lead.last_follow_up_at:
+        lead.last_follow_up_at = at
+        lead.next_follow_up_at = next_follow_up_at
+    _save(lead, ["first_contact_at", "last_follow_up_at", "next_follow_up_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.FOLLOW_UP,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        data={"follow_up": follow_up.pk, "method": method, "at": at.isoformat()},
+    )
+    return follow_up

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from leads.notifications import notify_owner
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def notify_owner_task(lead_id: int, kind: str) -> None:
+    """Email the lead's owner about an assignment or a duplicate arrival."""
+    notify_owner(lead_id=lead_id, kind=kind)

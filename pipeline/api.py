@@ -1,0 +1,60 @@
+"""API plumbing shared by every app: pagination, errors, the base viewset."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from pipeline.errors import ServiceError
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus ``ServiceError`` → its status, and a readable ``detail`` always."""
+    if isinstance(exc, ServiceError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        messages = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(messages)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(response.data, list):
+        response.data = {"detail": " ".join(str(item) for item in response.data)}
+    elif isinstance(response.data, dict) and "detail" not in response.data:
+        first = next(iter(response.data.items()), None)
+        if first is not None:
+            field, errors = first
+            message = errors[0] if isinstance(errors, list) and errors else errors
+            if isinstance(message, dict):
+                message = next(iter(message.values()), "")
+                message = message[0] if isinstance(message, list) and message else message
+            response.data["detail"] = f"{field}: {message}"
+    return response
+
+
+class BaseViewSet(viewsets.GenericViewSet):
+    """Base of every resource viewset: numeric ids, the user's scope, errors as JSON.
+
+    Subclasses implement ``scope(queryset)`` to restrict what the user can see; objects
+    outside it answer 404, never 403, so their existence does not leak.
+    """
+
+    lookup_value_regex = r"\d+"
+
+    def scope(self, queryset):
+        return queryset
+
+    def get_queryset(self):
+        return self.scope(super().get_queryset())
+
+
+def service_response(data, *, created: bool = False) -> Response:
+    return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

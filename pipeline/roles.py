@@ -1,0 +1,42 @@
+"""Role names (Django groups) and cheap role checks shared by every app."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    MARKETER = "marketer", _("Marketer")
+    LEAD_DESK = "lead_desk", _("Lead desk")
+    SALES_REP = "sales_rep", _("Sales rep")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    MANAGER = "manager", _("Manager")
+
+
+SALES_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
+#: Roles that see every lead (with contact details): the desk, marketing, management.
+SEE_ALL_ROLES = frozenset({Role.LEAD_DESK, Role.MARKETER, Role.MANAGER})
+
+
+def user_roles(user: User | AnonymousUser | None) -> frozenset[str]:
+    """The role names a user holds, cached on the user object for the request."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_leadloop_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._leadloop_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    """True if the user is a superuser or holds any of ``roles``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or bool(user_roles(user) & set(roles))
+
+
+def sees_all_leads(user) -> bool:
+    return has_role(user, *SEE_ALL_ROLES)

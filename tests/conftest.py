@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
+
+ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
+
+
+@pytest.fixture(autouse=True)
+def _settings_for_tests(settings):
+    settings.AUTO_ASSIGN = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def desk(db):
+    return UserFactory(username="desk", roles=["lead_desk"])
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="marketer", roles=["marketer"])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="boss", roles=["manager"])
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="East")
+
+
+@pytest.fixture
+def rep(team):
+    return TeamMembershipFactory(
+        team=team, user=UserFactory(username="rep", roles=["sales_rep"])
+    ).user
+
+
+@pytest.fixture
+def other_rep(team):
+    return TeamMembershipFactory(
+        team=team, user=UserFactory(username="rep2", roles=["sales_rep"])
+    ).user
+
+
+@pytest.fixture
+def sales_manager(team):
+    return team.manager
+
+
+@pytest.fixture
+def outsider_rep(db):
+    """A rep in another team."""
+    other = TeamFactory(name="West")
+    return TeamMembershipFactory(
+        team=other, user=UserFactory(username="rep_west", roles=["sales_rep"])
+    ).user
+
+
+@pytest.fixture
+def api():
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
