@@ -47,7 +47,11 @@ class LeadFilterSet(django_filters.FilterSet):
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label=_("Created on or before")
     )
-    in_pool = django_filters.BooleanFilter(label=_("In pool"))
+    in_pool = django_filters.ChoiceFilter(
+        choices=[("true", _("Yes")), ("false", _("No"))],
+        method="filter_in_pool",
+        label=_("In pool"),
+    )
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
 
     class Meta:
@@ -66,10 +70,14 @@ class LeadFilterSet(django_filters.FilterSet):
             "q",
         ]
 
-    def filter_touched_by(self, queryset, name, value):
+    def filter_touched_by(self, queryset, name, value: Campaign | None):
         if value is None:
             return queryset
         return queryset.filter(pk__in=value.touches.values("lead_id"))
+
+    def filter_in_pool(self, queryset, name, value):
+        # A strict choice, so "in_pool=maybe" is a 400 instead of silently ignored.
+        return queryset.filter(in_pool=value == "true")
 
     def filter_q(self, queryset, name, value):
         text = (value or "").strip()[:100]

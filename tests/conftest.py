@@ -11,6 +11,8 @@ ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
 @pytest.fixture(autouse=True)
 def _settings_for_tests(settings):
     settings.AUTO_ASSIGN = False
+    # Real hashing costs ~0.3 s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.STORAGES = {

@@ -1,0 +1,92 @@
+"""Races between real parallel workers on PostgreSQL (row locks and advisory locks)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from leads import services
+from leads.choices import EventKind, Stage
+from leads.models import Lead, LeadEvent, LeadTouch
+from pipeline.errors import ServiceError
+from tests.factories import UserFactory, lead_in_stage
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
+
+
+def race(workers: list[Callable[[], object]]) -> list[object]:
+    """Start every worker at the same instant in its own thread and database connection."""
+    barrier = threading.Barrier(len(workers))
+    results: list[object] = [None] * len(workers)
+
+    def run(index: int, work: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = work()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_reps_claiming_one_pooled_lead_exactly_one_wins():
+    reps = [UserFactory(roles=["sales_rep"]) for _ in range(2)]
+    lead = lead_in_stage(Stage.MQL, in_pool=True)
+    results = race([lambda rep=rep: services.lead_claim(lead=lead.pk, actor=rep) for rep in reps])
+    winners = [r for r in results if isinstance(r, Lead)]
+    losers = [r for r in results if isinstance(r, ServiceError)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert losers[0].code == "wrong_stage" and "pool" in losers[0].message
+    lead.refresh_from_db()
+    assert lead.owner_id == winners[0].owner_id and not lead.in_pool
+    assert LeadEvent.objects.filter(lead=lead, kind=EventKind.CLAIMED).count() == 1
+
+
+def test_parallel_arrivals_of_one_person_make_one_lead():
+    marketer = UserFactory(roles=["marketer"])
+    fields = {"name": "赵磊", "phone": "13700000077", "email": "zhao@example.cn"}
+    results = race([lambda: services.lead_create(actor=marketer, fields=fields) for _ in range(8)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Lead.objects.count() == 1
+    lead = Lead.objects.get()
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert LeadTouch.objects.filter(lead=lead).count() == 8
+    assert LeadTouch.objects.filter(lead=lead, is_first=True).count() == 1
+
+
+def test_parallel_accept_and_recycle_leave_one_consistent_outcome():
+    rep = UserFactory(roles=["sales_rep"])
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    results = race(
+        [
+            lambda: services.lead_accept(lead=lead.pk, actor=rep),
+            lambda: services.lead_reject(lead=lead.pk, actor=rep, reason="no need"),
+        ]
+    )
+    assert sum(isinstance(r, Lead) for r in results) == 1, results
+    lead.refresh_from_db()
+    events = LeadEvent.objects.filter(lead=lead, kind__in=["accepted", "rejected"])
+    assert events.count() == 1
+    if events.get().kind == "accepted":
+        assert (lead.stage, lead.owner_id) == (Stage.SQL, rep.pk)
+    else:
+        assert (lead.stage, lead.owner_id) == (Stage.MQL, None)
