@@ -1,27 +1,356 @@
-"""Routing of qualified leads to an owner.
+"""Routing of qualified leads, assignment rules, team memberships and simulation.
 
-Routing order (DESIGN §6): company stickiness → the first matching active assignment rule
-whose team has an eligible member → the pool. A lead is never left with nobody: when no
-owner can be found it goes to the pool.
+Routing order (DESIGN §6): company stickiness → the first matching active rule whose
+target has an eligible member → the pool. A lead is never left with nobody.
+
+Locking: ``lead_route`` locks the lead row, then the target team's membership rows
+(ordered by id, so two routers never deadlock), then the rule's rotation cursor. Every
+routing decision for a team is therefore serialised: capacity counts and the rotation
+position are read and advanced by one worker at a time, and parallel workers can neither
+double-assign a lead nor skew the rotation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from leads.choices import CLOSED_STAGES, Stage
+from assignment.choices import DecisionKind, Strategy
+from assignment.models import (
+    Assignment,
+    AssignmentRule,
+    RotationCursor,
+    Team,
+    TeamMembership,
+)
+from assignment.router import Candidate, describe_pick, pick, rule_matches
+from leads.choices import CLOSED_STAGES, OPEN_STAGES, Stage
+from leads.facts import LEAD_FACT_FIELDS, lead_facts
 from leads.models import Lead
-from leads.services import lead_assign, lead_send_to_pool
+from leads.services import check_action, lead_assign, lead_send_to_pool
+from pipeline.conditions import ConditionError, check_condition
 from pipeline.errors import ServiceError
-from pipeline.roles import SALES_ROLES
+from pipeline.roles import SALES_ROLES, Role, has_role
 
 logger = logging.getLogger(__name__)
 
 ROUTABLE_STAGES = frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY})
+#: Fields an assignment rule may test (a subset of the lead facts).
+RULE_FIELDS = {
+    name: LEAD_FACT_FIELDS[name]
+    for name in (
+        "grade",
+        "score",
+        "region",
+        "industry",
+        "company_size",
+        "channel",
+        "channel_kind",
+        "campaign",
+        "product_interest",
+        "timeline",
+        "decision_role",
+        "budget",
+        "utm_source",
+    )
+}
+
+
+# --------------------------------------------------------------------------------------
+# Rules: validation shared by the API, the pages and simulation drafts
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A validated rule as plain values (a saved rule or a simulation draft)."""
+
+    name: str
+    conditions: tuple[tuple[str, str, Any], ...]
+    strategy: str
+    team_id: int | None
+    user_id: int | None
+    rule_id: int | None = None
+
+    def as_conditions(self) -> list[dict[str, Any]]:
+        return [{"field": f, "operator": o, "value": v} for f, o, v in self.conditions]
+
+
+def clean_conditions(conditions: Any) -> list[dict[str, Any]]:
+    """Validate a list of ``{field, operator, value}``; raise ``ServiceError`` naming it."""
+    if not isinstance(conditions, list):
+        raise ServiceError(_("Conditions must be a list."), field="conditions")
+    cleaned = []
+    for index, condition in enumerate(conditions, start=1):
+        if not isinstance(condition, Mapping) or set(condition) - {"field", "operator", "value"}:
+            raise ServiceError(
+                _("Condition %(n)d must be an object with field, operator and value.")
+                % {"n": index},
+                field="conditions",
+            )
+        try:
+            field, operator, value = check_condition(
+                condition.get("field", ""),
+                condition.get("operator", ""),
+                condition.get("value"),
+                RULE_FIELDS,
+            )
+        except ConditionError as exc:
+            raise ServiceError(
+                _("Condition %(n)d: %(error)s") % {"n": index, "error": exc}, field="conditions"
+            ) from exc
+        cleaned.append({"field": field, "operator": operator, "value": value})
+    return cleaned
+
+
+def clean_rule(
+    *, name: str, conditions: Any, strategy: str, team: Team | None, user: User | None
+) -> dict[str, Any]:
+    """Validate a rule's parts; the same checks for saved rules and drafts."""
+    if not (name or "").strip():
+        raise ServiceError(_("A rule needs a name."), field="name")
+    if strategy not in Strategy.values:
+        raise ServiceError(
+            _("Unknown strategy “%(s)s”; use one of: %(all)s.")
+            % {"s": strategy, "all": ", ".join(Strategy.values)},
+            field="strategy",
+        )
+    cleaned = clean_conditions(conditions)
+    if strategy == Strategy.USER:
+        if user is None:
+            raise ServiceError(_("The “user” strategy needs a user."), field="user")
+        if not user.is_active:
+            raise ServiceError(_("%(user)s is not an active user.") % {"user": user}, field="user")
+        if not has_role(user, *SALES_ROLES):
+            raise ServiceError(
+                _("%(user)s is not in sales and cannot own leads.") % {"user": user}, field="user"
+            )
+        team = None
+    else:
+        if team is None:
+            raise ServiceError(_("This strategy needs a team."), field="team")
+        if not team.memberships.exists():
+            raise ServiceError(
+                _("Team “%(team)s” has no members to rotate over.") % {"team": team},
+                field="team",
+            )
+        user = None
+    return {
+        "name": name.strip(),
+        "conditions": cleaned,
+        "strategy": strategy,
+        "team": team,
+        "user": user,
+    }
+
+
+def _can_manage_rules(actor: User) -> bool:
+    return has_role(actor, Role.LEAD_DESK, Role.SALES_MANAGER)
+
+
+@transaction.atomic
+def rule_save(
+    *,
+    actor: User,
+    rule: AssignmentRule | None = None,
+    name: str,
+    conditions: Any,
+    strategy: str,
+    team: Team | None = None,
+    user: User | None = None,
+    priority: int = 100,
+    active: bool = True,
+) -> AssignmentRule:
+    """Create or update a rule (desk and sales managers)."""
+    if not _can_manage_rules(actor):
+        raise ServiceError(_("You are not allowed to change assignment rules."), code="forbidden")
+    data = clean_rule(name=name, conditions=conditions, strategy=strategy, team=team, user=user)
+    rule = rule or AssignmentRule()
+    for key, value in data.items():
+        setattr(rule, key, value)
+    rule.priority, rule.active = priority, active
+    rule.save()
+    RotationCursor.objects.get_or_create(rule=rule)
+    return rule
+
+
+def rule_specs(rules: Iterable[AssignmentRule]) -> list[RuleSpec]:
+    """Saved rules as specs; a rule whose stored conditions no longer validate is skipped."""
+    specs = []
+    for rule in rules:
+        try:
+            conditions = clean_conditions(rule.conditions)
+        except ServiceError as exc:
+            logger.warning("Assignment rule %s (%s) skipped: %s", rule.pk, rule.name, exc)
+            continue
+        specs.append(
+            RuleSpec(
+                name=rule.name,
+                conditions=tuple((c["field"], c["operator"], c["value"]) for c in conditions),
+                strategy=rule.strategy,
+                team_id=rule.team_id,
+                user_id=rule.user_id,
+                rule_id=rule.pk,
+            )
+        )
+    return specs
+
+
+def active_rule_specs() -> list[RuleSpec]:
+    return rule_specs(AssignmentRule.objects.filter(active=True).order_by("priority", "id"))
+
+
+# --------------------------------------------------------------------------------------
+# Memberships
+# --------------------------------------------------------------------------------------
+
+
+def _can_manage_team(actor: User, team: Team) -> bool:
+    return has_role(actor, Role.LEAD_DESK) or (
+        has_role(actor, Role.SALES_MANAGER) and team.manager_id == actor.pk
+    )
+
+
+@transaction.atomic
+def membership_save(
+    *,
+    actor: User,
+    team: Team,
+    user: User,
+    membership: TeamMembership | None = None,
+    weight: int = 1,
+    daily_capacity: int = 20,
+    max_open_leads: int = 200,
+    available: bool = True,
+    away_until: dt.date | None = None,
+) -> TeamMembership:
+    """Add a salesperson to a team or change what the router may give them."""
+    if not _can_manage_team(actor, team):
+        raise ServiceError(_("You are not allowed to change this team."), code="forbidden")
+    if weight is None or weight <= 0:
+        raise ServiceError(_("The weight must be a whole number above zero."), field="weight")
+    if daily_capacity is None or daily_capacity < 0:
+        raise ServiceError(_("The daily capacity cannot be negative."), field="daily_capacity")
+    if max_open_leads is None or max_open_leads < 0:
+        raise ServiceError(_("The open-lead cap cannot be negative."), field="max_open_leads")
+    if not user.is_active or not has_role(user, *SALES_ROLES):
+        raise ServiceError(
+            _("%(user)s is not an active salesperson.") % {"user": user}, field="user"
+        )
+    duplicate = TeamMembership.objects.filter(team=team, user=user)
+    if membership is not None:
+        duplicate = duplicate.exclude(pk=membership.pk)
+    if duplicate.exists():
+        raise ServiceError(_("%(user)s is already in this team.") % {"user": user}, field="user")
+    membership = membership or TeamMembership(team=team)
+    membership.user, membership.weight = user, weight
+    membership.daily_capacity, membership.max_open_leads = daily_capacity, max_open_leads
+    membership.available, membership.away_until = available, away_until
+    membership.save()
+    return membership
+
+
+# --------------------------------------------------------------------------------------
+# Candidates (database → plain values)
+# --------------------------------------------------------------------------------------
+
+
+def _start_of_today() -> dt.datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def load_candidates(
+    user_ids: Sequence[int], rows: Mapping[int, Mapping[str, Any]]
+) -> list[Candidate]:
+    """Candidates for ``user_ids`` with today's assignment and open-lead counts (2 queries)."""
+    if not user_ids:
+        return []
+    today = (
+        Assignment.objects.filter(owner_id__in=user_ids, at__gte=_start_of_today())
+        .exclude(strategy=DecisionKind.CLAIM)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    )
+    assigned_today = {row["owner_id"]: row["n"] for row in today}
+    open_counts = {
+        row["owner_id"]: row["n"]
+        for row in Lead.objects.filter(owner_id__in=user_ids, stage__in=OPEN_STAGES)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    }
+    return [
+        Candidate(
+            user_id=uid,
+            username=rows[uid]["username"],
+            weight=rows[uid].get("weight", 1),
+            available=rows[uid].get("available", True),
+            active=rows[uid]["active"],
+            away_until=rows[uid].get("away_until"),
+            daily_capacity=rows[uid].get("daily_capacity", 10**9),
+            max_open_leads=rows[uid].get("max_open_leads", 10**9),
+            assigned_today=assigned_today.get(uid, 0),
+            open_leads=open_counts.get(uid, 0),
+        )
+        for uid in user_ids
+    ]
+
+
+def _team_rows(team_id: int, *, lock: bool) -> dict[int, dict[str, Any]]:
+    memberships = TeamMembership.objects.filter(team_id=team_id).order_by("id")
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    return {
+        m["user_id"]: {
+            "username": m["user__username"],
+            "active": m["user__is_active"],
+            "weight": m["weight"],
+            "available": m["available"],
+            "away_until": m["away_until"],
+            "daily_capacity": m["daily_capacity"],
+            "max_open_leads": m["max_open_leads"],
+        }
+        for m in memberships.values(
+            "user_id",
+            "user__username",
+            "user__is_active",
+            "weight",
+            "available",
+            "away_until",
+            "daily_capacity",
+            "max_open_leads",
+        )
+    }
+
+
+def _user_rows(user_id: int) -> dict[int, dict[str, Any]]:
+    """A named user's row; their first membership's limits apply if they have one."""
+    user = User.objects.filter(pk=user_id).values("username", "is_active").first()
+    if user is None:
+        return {}
+    row = {"username": user["username"], "active": user["is_active"]}
+    membership = (
+        TeamMembership.objects.filter(user_id=user_id)
+        .order_by("id")
+        .values("available", "away_until", "daily_capacity", "max_open_leads")
+        .first()
+    )
+    row.update(membership or {})
+    return {user_id: row}
+
+
+# --------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------
 
 
 def sticky_owner_for(lead: Lead) -> User | None:
@@ -29,12 +358,8 @@ def sticky_owner_for(lead: Lead) -> User | None:
     if lead.company_id is None:
         return None
     other = (
-        Lead.objects.filter(
-            company_id=lead.company_id,
-            owner__isnull=False,
-            owner__is_active=True,
-            owner__groups__name__in=SALES_ROLES,
-        )
+        Lead.objects.filter(company_id=lead.company_id, owner__isnull=False, owner__is_active=True)
+        .filter(Q(owner__groups__name__in=SALES_ROLES) | Q(owner__is_superuser=True))
         .exclude(pk=lead.pk)
         .exclude(stage__in=CLOSED_STAGES)
         .select_related("owner")
@@ -44,30 +369,231 @@ def sticky_owner_for(lead: Lead) -> User | None:
     return other.owner if other else None
 
 
+def _strategy_label(strategy: str) -> str:
+    return str(Strategy(strategy).label)
+
+
 @transaction.atomic
-def lead_route(*, lead: Lead | int, actor: User | None = None) -> Lead:
+def lead_route(
+    *,
+    lead: Lead | int,
+    actor: User | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+    include_pooled: bool = False,
+) -> Lead:
     """Decide the owner of an unowned, routable lead and write the decision.
 
-    Safe to run twice: a lead that already has an owner or sits in the pool is left alone.
+    Safe to run twice: a lead that already has an owner (or sits in the pool, unless
+    ``include_pooled``) is left alone.
     """
     pk = lead.pk if isinstance(lead, Lead) else lead
-    locked = Lead.objects.select_for_update().filter(pk=pk).first()
+    locked = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("company", "source_campaign__channel")
+        .filter(pk=pk)
+        .first()
+    )
     if locked is None:
         raise ServiceError(_("Lead not found."), code="not_found")
-    if locked.owner_id is not None or locked.in_pool or locked.stage not in ROUTABLE_STAGES:
+    if locked.owner_id is not None or locked.stage not in ROUTABLE_STAGES:
         return locked
-    owner = sticky_owner_for(locked)
-    if owner is not None:
+    if locked.in_pool and not include_pooled:
+        return locked
+    if actor is not None:
+        check_action(lead=locked, actor=actor, action="assign")
+
+    sticky = sticky_owner_for(locked)
+    if sticky is not None:
+        return lead_assign(
+            lead=locked,
+            actor=actor,
+            owner=sticky,
+            strategy=DecisionKind.COMPANY_STICKINESS,
+            reason=_("Company stickiness: %(user)s already owns an open lead of %(company)s.")
+            % {"user": sticky.get_username(), "company": locked.company},
+        )
+
+    facts = lead_facts(locked)
+    today = timezone.localdate()
+    notes: list[str] = []
+    for spec in active_rule_specs() if rules is None else rules:
+        if not rule_matches(spec.as_conditions(), facts):
+            continue
+        if spec.strategy == Strategy.USER:
+            candidates = load_candidates([spec.user_id], _user_rows(spec.user_id))
+            position = 0
+            cursor = None
+        else:
+            rows = _team_rows(spec.team_id, lock=True)
+            candidates = load_candidates(list(rows), rows)
+            cursor = None
+            position = 0
+            if spec.strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED) and spec.rule_id:
+                cursor = (
+                    RotationCursor.objects.select_for_update().filter(rule_id=spec.rule_id).first()
+                )
+                if cursor is None:  # rules saved through rule_save already have one
+                    RotationCursor.objects.get_or_create(rule_id=spec.rule_id)
+                    cursor = RotationCursor.objects.select_for_update().get(rule_id=spec.rule_id)
+                position = cursor.position
+        if not candidates:
+            notes.append(_("“%(rule)s”: nobody to choose from") % {"rule": spec.name})
+            logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
+            continue
+        result = pick(spec.strategy, candidates, position=position, today=today)
+        if result.candidate is None:
+            notes.append(
+                _("“%(rule)s”: nobody eligible (%(why)s)")
+                % {
+                    "rule": spec.name,
+                    "why": "; ".join(f"{c.username}: {w}" for c, w in result.skipped),
+                }
+            )
+            continue
+        if cursor is not None:
+            cursor.position = result.position
+            cursor.save(update_fields=["position"])
+        owner = User.objects.get(pk=result.candidate.user_id)
+        rule = AssignmentRule.objects.filter(pk=spec.rule_id).first() if spec.rule_id else None
         return lead_assign(
             lead=locked,
             actor=actor,
             owner=owner,
-            reason=_("Company stickiness: %(user)s already owns an open lead of %(company)s.")
-            % {"user": owner.get_username(), "company": locked.company},
-            data={"strategy": "company_stickiness"},
+            strategy=spec.strategy,
+            rule=rule,
+            reason=describe_pick(
+                spec.name, _strategy_label(spec.strategy), result.candidate, result.skipped
+            ),
         )
-    return lead_send_to_pool(
-        lead=locked,
-        actor=actor,
-        reason=_("No assignment rule found an eligible salesperson; the lead went to the pool."),
+
+    if locked.in_pool:
+        return locked
+    reason = _("No assignment rule found an eligible salesperson; the lead went to the pool.")
+    if notes:
+        reason += " " + "; ".join(notes) + "."
+    return lead_send_to_pool(lead=locked, actor=actor, reason=reason)
+
+
+@dataclass
+class BulkRouteResult:
+    total: int
+    assigned: int
+    pooled: int
+    skipped: int
+    errors: list[dict[str, Any]]
+
+
+def leads_route_bulk(*, lead_ids: Iterable[int], actor: User) -> BulkRouteResult:
+    """Route a selection, one transaction per lead; refusals are reported, not fatal.
+
+    Leads that already have an owner or are closed are counted as skipped.
+    """
+    ids = list(dict.fromkeys(lead_ids))
+    result = BulkRouteResult(len(ids), 0, 0, 0, [])
+    routable = set(
+        Lead.objects.filter(pk__in=ids, owner__isnull=True, stage__in=ROUTABLE_STAGES).values_list(
+            "pk", flat=True
+        )
     )
+    for lead_id in ids:
+        if lead_id not in routable:
+            result.skipped += 1
+            continue
+        try:
+            lead = lead_route(lead=lead_id, actor=actor, include_pooled=True)
+        except ServiceError as exc:
+            result.errors.append({"lead": lead_id, "detail": exc.message})
+            continue
+        if lead.owner_id is not None:
+            result.assigned += 1
+        else:
+            result.pooled += 1
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Simulation: replay rules over leads without writing
+# --------------------------------------------------------------------------------------
+
+
+def simulate(*, leads: QuerySet[Lead], rules: Sequence[RuleSpec]) -> dict[str, Any]:
+    """What the rules would do with ``leads`` now, in creation order. Writes nothing.
+
+    Counters (assigned today, open leads) and rotation positions evolve in memory as the
+    replay assigns, so the distribution is what routing these leads one by one would give.
+    """
+    team_ids = {s.team_id for s in rules if s.team_id}
+    user_ids = {s.user_id for s in rules if s.user_id}
+    team_rows = {tid: _team_rows(tid, lock=False) for tid in team_ids}
+    all_rows: dict[int, dict[str, Any]] = {}
+    for rows in team_rows.values():
+        all_rows.update(rows)
+    for uid in user_ids:
+        all_rows.setdefault(uid, {}).update(_user_rows(uid).get(uid, {}))
+    base = {c.user_id: c for c in load_candidates(list(all_rows), all_rows)}
+    assigned_today = Counter({uid: c.assigned_today for uid, c in base.items()})
+    open_leads = Counter({uid: c.open_leads for uid, c in base.items()})
+    positions = {
+        s.rule_id: RotationCursor.objects.filter(rule_id=s.rule_id)
+        .values_list("position", flat=True)
+        .first()
+        or 0
+        for s in rules
+        if s.rule_id
+    }
+    draft_positions: dict[int, int] = {}
+    today = timezone.localdate()
+    distribution: Counter[int] = Counter()
+    total = unmatched = changed = 0
+    queryset = (
+        leads.select_related("company", "source_campaign__channel")
+        .annotate(n_touches=Count("touches"))
+        .order_by("created_at", "id")
+    )
+    for lead in queryset.iterator(chunk_size=2000):
+        total += 1
+        facts = lead_facts(lead)
+        chosen = None
+        for index, spec in enumerate(rules):
+            if not rule_matches(spec.as_conditions(), facts):
+                continue
+            ids = (
+                [spec.user_id] if spec.strategy == Strategy.USER else list(team_rows[spec.team_id])
+            )
+            candidates = [
+                Candidate(
+                    **{
+                        **base[uid].__dict__,
+                        "assigned_today": assigned_today[uid],
+                        "open_leads": open_leads[uid],
+                    }
+                )
+                for uid in ids
+                if uid in base
+            ]
+            key = spec.rule_id if spec.rule_id else -(index + 1)
+            store = positions if spec.rule_id else draft_positions
+            result = pick(spec.strategy, candidates, position=store.get(key, 0), today=today)
+            if result.candidate is None:
+                continue
+            store[key] = result.position
+            chosen = result.candidate.user_id
+            break
+        if chosen is None:
+            unmatched += 1
+        else:
+            distribution[chosen] += 1
+            assigned_today[chosen] += 1
+            open_leads[chosen] += 1
+        if chosen != lead.owner_id:
+            changed += 1
+    usernames = {uid: row.get("username", "") for uid, row in all_rows.items()}
+    return {
+        "total": total,
+        "unmatched": unmatched,
+        "changed": changed,
+        "distribution": [
+            {"user": uid, "username": usernames.get(uid, ""), "count": count}
+            for uid, count in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    }

@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from assignment.api import AssignmentSerializer
 from assignment.services import lead_route
 from campaigns.models import Campaign
 from leads import services
@@ -355,7 +356,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
                     _("This lead already has an owner; name the new owner to reassign it."),
                     code="wrong_stage",
                 )
-            return lead_route(lead=lead, actor=request.user)
+            return lead_route(lead=lead, actor=request.user, include_pooled=True)
 
         return self._transition(request, "assign", AssignSerializer, run)
 
@@ -463,6 +464,20 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             lead=lead, actor=request.user, **serializer.validated_data
         )
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: AssignmentSerializer(many=True)})
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=AssignmentSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def assignments(self, request, pk=None):
+        """Every ownership decision on this lead with its rule, strategy and reason."""
+        lead = self.get_object()
+        rows = lead.assignments.select_related("owner").order_by("at", "id")
+        return Response(AssignmentSerializer(rows, many=True).data)
 
     @extend_schema(responses={200: LeadEventSerializer(many=True)})
     @action(

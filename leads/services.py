@@ -722,6 +722,32 @@ def _check_owner_candidate(*, actor: User | None, owner: User) -> None:
         )
 
 
+def _record_assignment(
+    *,
+    lead: Lead,
+    owner: User | None,
+    previous_owner_id: int | None,
+    actor: User | None,
+    strategy: str,
+    reason: str,
+    rule=None,
+    at: dt.datetime,
+) -> None:
+    from assignment.models import Assignment
+
+    Assignment.objects.create(
+        lead=lead,
+        owner=owner,
+        previous_owner_id=previous_owner_id,
+        actor=actor,
+        strategy=strategy,
+        reason=reason,
+        rule=rule,
+        rule_name=getattr(rule, "name", ""),
+        at=at,
+    )
+
+
 @transaction.atomic
 def lead_assign(
     *,
@@ -729,12 +755,15 @@ def lead_assign(
     actor: User | None,
     owner: User,
     reason: str = "",
+    strategy: str = "manual",
+    rule=None,
     data: Mapping | None = None,
 ) -> Lead:
     """Give the lead an owner (mql/sql/opportunity stay in their stage).
 
-    Used by people (desk, sales managers) and by the router (``actor=None``); an owned lead
-    is reassigned.
+    Used by people (desk, sales managers; ``strategy="manual"``) and by the router
+    (``actor=None``, with the rule and strategy that decided); an owned lead is reassigned.
+    Writes one ``LeadEvent`` and one ``Assignment`` ("why this owner").
     """
     lead = _lock(lead)
     check_action(lead=lead, actor=actor, action="assign")
@@ -742,6 +771,12 @@ def lead_assign(
     if lead.owner_id == owner.pk:
         raise ServiceError(_("%(user)s already owns this lead.") % {"user": owner}, field="owner")
     now, previous_owner = timezone.now(), lead.owner_id
+    reason = (reason or "").strip()[:2000]
+    if strategy == "manual":
+        by = actor.get_username() if actor else _("the system")
+        reason = _("Assigned by hand by %(user)s.") % {"user": by} + (
+            f" {reason}" if reason else ""
+        )
     lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
     _save(lead, ["owner", "in_pool", "assigned_at"])
     record_event(
@@ -752,7 +787,23 @@ def lead_assign(
         from_stage=lead.stage,
         to_stage=lead.stage,
         reason=reason,
-        data={"owner": owner.pk, "previous_owner": previous_owner, **dict(data or {})},
+        data={
+            "owner": owner.pk,
+            "previous_owner": previous_owner,
+            "strategy": strategy,
+            "rule": getattr(rule, "pk", None),
+            **dict(data or {}),
+        },
+    )
+    _record_assignment(
+        lead=lead,
+        owner=owner,
+        previous_owner_id=previous_owner,
+        actor=actor,
+        strategy=strategy,
+        reason=reason,
+        rule=rule,
+        at=now,
     )
     _on_commit_notify(lead, "assigned")
     return lead
@@ -778,6 +829,15 @@ def lead_send_to_pool(*, lead: Lead | int, actor: User | None, reason: str) -> L
         from_stage=lead.stage,
         to_stage=lead.stage,
         reason=reason,
+    )
+    _record_assignment(
+        lead=lead,
+        owner=None,
+        previous_owner_id=None,
+        actor=actor,
+        strategy="pool",
+        reason=reason,
+        at=now,
     )
     return lead
 
@@ -862,13 +922,29 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
     """A pooled lead becomes the claimer's; the row lock makes one of two racers win."""
     lead = _lock(lead)
     check_action(lead=lead, actor=actor, action="claim")
-    limit = settings.POOL_DAILY_CLAIM_LIMIT
-    if claims_today(actor) >= limit:
+    from assignment.models import PoolPolicy
+
+    policy = PoolPolicy.current()
+    if claims_today(actor) >= policy.daily_claim_limit:
         raise ServiceError(
             _("You have reached today's limit of %(limit)d claims from the pool.")
-            % {"limit": limit},
+            % {"limit": policy.daily_claim_limit},
             code="forbidden",
         )
+    if policy.reclaim_cooldown_days:
+        since = timezone.now() - dt.timedelta(days=policy.reclaim_cooldown_days)
+        dropped = LeadEvent.objects.filter(
+            lead=lead, kind__in=[EventKind.RECYCLED, EventKind.REJECTED], at__gte=since,
+            data__previous_owner=actor.pk,
+        ).order_by("-at").first()
+        if dropped is not None:
+            until = timezone.localtime(dropped.at + dt.timedelta(days=policy.reclaim_cooldown_days))
+            raise ServiceError(
+                _("You dropped this lead on %(date)s; you may claim it again after %(until)s.")
+                % {"date": timezone.localtime(dropped.at).strftime("%Y-%m-%d"),
+                   "until": until.strftime("%Y-%m-%d %H:%M")},
+                code="forbidden",
+            )
     now = timezone.now()
     lead.owner, lead.in_pool, lead.assigned_at = actor, False, now
     _save(lead, ["owner", "in_pool", "assigned_at"])
@@ -880,6 +956,16 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         from_stage=lead.stage,
         to_stage=lead.stage,
         data={"owner": actor.pk},
+    )
+    reason = _("Claimed from the pool by %(user)s.") % {"user": actor.get_username()}
+    _record_assignment(
+        lead=lead,
+        owner=actor,
+        previous_owner_id=None,
+        actor=actor,
+        strategy="claim",
+        reason=reason,
+        at=now,
     )
     return lead
 

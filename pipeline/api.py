@@ -48,6 +48,7 @@ class BaseViewSet(viewsets.GenericViewSet):
     """
 
     lookup_value_regex = r"\d+"
+    filterset_class = None
 
     def scope(self, queryset):
         return queryset

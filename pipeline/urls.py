@@ -7,11 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from leads.api import LeadViewSet
 from pipeline import views
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("teams", TeamViewSet, basename="team")
+router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -10,8 +10,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
+from assignment.models import PoolPolicy
 from leads import services
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
@@ -157,10 +159,8 @@ ROLE_EXPECTED = {
     "win": ("opp_owned", OWNER_SIDE),
     "lose": ("sql_owned", OWNER_SIDE),
     "follow_up": ("sql_owned", OWNER_SIDE),
-    "claim": (
-        "mql_pool",
-        {"owner", "other_rep", "sales_manager", "outsider_manager", "superuser"},
-    ),
+    # "owner" recycled this lead into the pool, so the re-claim cool-down refuses them.
+    "claim": ("mql_pool", {"other_rep", "sales_manager", "outsider_manager", "superuser"}),
 }
 ROLE_CASES = [(action, who) for action in ROLE_EXPECTED for who in ACTORS]
 
@@ -255,7 +255,10 @@ def test_assign_sets_owner_and_assigned_at(desk, rep):
     lead.refresh_from_db()
     assert lead.owner == rep and lead.assigned_at is not None and not lead.in_pool
     event = lead.events.get(kind=EventKind.ASSIGNED)
-    assert event.data["owner"] == rep.pk and event.reason == "east region"
+    assert event.data["owner"] == rep.pk and "east region" in event.reason
+    decision = lead.assignments.get()
+    assert (decision.owner, decision.strategy, decision.actor) == (rep, "manual", desk)
+    assert "east region" in decision.reason
 
 
 def test_reassign_writes_reassigned_event_with_previous_owner(desk, rep, other_rep):
@@ -319,8 +322,8 @@ def test_claim_makes_claimer_owner(other_rep):
     assert lead.events.filter(kind=EventKind.CLAIMED, actor=other_rep).count() == 1
 
 
-def test_claim_daily_limit(settings, other_rep):
-    settings.POOL_DAILY_CLAIM_LIMIT = 2
+def test_claim_daily_limit(other_rep):
+    PoolPolicy.objects.update_or_create(pk=1, defaults={"daily_claim_limit": 2})
     leads = [lead_in_stage(Stage.MQL, in_pool=True) for _ in range(3)]
     services.lead_claim(lead=leads[0], actor=other_rep)
     services.lead_claim(lead=leads[1], actor=other_rep)
@@ -329,6 +332,19 @@ def test_claim_daily_limit(settings, other_rep):
     assert refused.value.code == "forbidden" and "limit" in refused.value.message
     leads[2].refresh_from_db()
     assert leads[2].in_pool and leads[2].owner is None
+
+
+def test_rep_cannot_reclaim_a_lead_they_dropped_until_cooldown_ends(rep):
+    PoolPolicy.objects.update_or_create(pk=1, defaults={"reclaim_cooldown_days": 3})
+    lead = lead_in_stage(Stage.SQL, owner=rep)
+    services.lead_recycle(lead=lead, actor=rep, reason="not now")
+    with pytest.raises(ServiceError) as refused:
+        services.lead_claim(lead=lead, actor=rep)
+    assert refused.value.code == "forbidden" and "again after" in refused.value.message
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3, minutes=1)):
+        services.lead_claim(lead=lead, actor=rep)
+    lead.refresh_from_db()
+    assert lead.owner == rep
 
 
 def test_to_opportunity_needs_positive_amount(rep):

@@ -1,0 +1,133 @@
+"""The router's decisions as pure functions over plain values (no database).
+
+``pick`` chooses an owner among candidates for a strategy and a rotation position, and says
+why each skipped candidate was skipped. Rotation uses a smooth weighted round-robin
+schedule, so weights 2:1:1 give exactly 2:1:1 over every cycle of four, interleaved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from assignment.choices import Strategy
+from pipeline.conditions import matches
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A team member as the router sees them at decision time."""
+
+    user_id: int
+    username: str
+    weight: int = 1
+    available: bool = True
+    active: bool = True
+    away_until: dt.date | None = None
+    daily_capacity: int = 10**9
+    max_open_leads: int = 10**9
+    assigned_today: int = 0
+    open_leads: int = 0
+
+
+@dataclass
+class Pick:
+    candidate: Candidate | None
+    position: int
+    skipped: list[tuple[Candidate, str]] = field(default_factory=list)
+
+
+def ineligibility(candidate: Candidate, today: dt.date) -> str | None:
+    """Why ``candidate`` cannot take a lead now, or ``None`` if they can."""
+    if not candidate.active:
+        return _("inactive user")
+    if not candidate.available:
+        return _("marked unavailable")
+    if candidate.away_until is not None and candidate.away_until >= today:
+        return _("away until %(date)s") % {"date": candidate.away_until.isoformat()}
+    if candidate.assigned_today >= candidate.daily_capacity:
+        return _("daily capacity %(n)d reached") % {"n": candidate.daily_capacity}
+    if candidate.open_leads >= candidate.max_open_leads:
+        return _("open-lead cap %(n)d reached") % {"n": candidate.max_open_leads}
+    return None
+
+
+def weighted_schedule(candidates: Sequence[Candidate], *, weighted: bool) -> list[int]:
+    """Indexes into ``candidates`` for one full cycle (smooth weighted round robin).
+
+    The cycle has Σ weights slots; member i appears weight_i times, spread out.
+    """
+    weights = [max(1, c.weight) if weighted else 1 for c in candidates]
+    total = sum(weights)
+    current = [0] * len(candidates)
+    schedule = []
+    for _slot in range(total):
+        for i, w in enumerate(weights):
+            current[i] += w
+        best = max(range(len(candidates)), key=lambda i: (current[i], -i))
+        current[best] -= total
+        schedule.append(best)
+    return schedule
+
+
+def pick(strategy: str, candidates: Sequence[Candidate], *, position: int, today: dt.date) -> Pick:
+    """Choose an eligible candidate; rotation strategies advance ``position`` past it."""
+    ordered = sorted(candidates, key=lambda c: c.user_id)
+    skipped: list[tuple[Candidate, str]] = []
+    if not ordered:
+        return Pick(None, position, skipped)
+    if strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED):
+        schedule = weighted_schedule(ordered, weighted=strategy == Strategy.WEIGHTED)
+        seen: set[int] = set()
+        for step in range(len(schedule)):
+            candidate = ordered[schedule[(position + step) % len(schedule)]]
+            why = ineligibility(candidate, today)
+            if why is None:
+                return Pick(candidate, position + step + 1, skipped)
+            if candidate.user_id not in seen:
+                seen.add(candidate.user_id)
+                skipped.append((candidate, why))
+        return Pick(None, position, skipped)
+    eligible = []
+    for candidate in ordered:
+        why = ineligibility(candidate, today)
+        if why is None:
+            eligible.append(candidate)
+        else:
+            skipped.append((candidate, why))
+    if not eligible:
+        return Pick(None, position, skipped)
+    if strategy == Strategy.LEAST_LOADED:
+        best = min(eligible, key=lambda c: (c.open_leads, c.assigned_today, c.user_id))
+        return Pick(best, position, skipped)
+    return Pick(eligible[0], position, skipped)  # Strategy.USER: the one named user
+
+
+def rule_matches(conditions: Iterable[Mapping[str, Any]], facts: Mapping[str, Any]) -> bool:
+    """All conditions hold (conditions were validated when the rule was saved)."""
+    return all(matches(c["operator"], facts.get(c["field"]), c["value"]) for c in conditions)
+
+
+def describe_pick(
+    rule_name: str, strategy_label: str, chosen: Candidate, skipped: Sequence[tuple[Candidate, str]]
+) -> str:
+    """The human-readable "why this owner"."""
+    text = _(
+        "Rule “%(rule)s” (%(strategy)s) chose %(user)s: %(open)d open leads, "
+        "%(today)d assigned today."
+    ) % {
+        "rule": rule_name,
+        "strategy": strategy_label,
+        "user": chosen.username,
+        "open": chosen.open_leads,
+        "today": chosen.assigned_today,
+    }
+    if skipped:
+        text += " " + _("Skipped: %(list)s.") % {
+            "list": "; ".join(f"{c.username} ({why})" for c, why in skipped)
+        }
+    return text
