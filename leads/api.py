@@ -38,6 +38,7 @@ from leads.selectors import (
 )
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
+from scoring.services import lead_reset_grade, lead_set_grade
 
 User = get_user_model()
 
@@ -180,6 +181,12 @@ class AssignSerializer(serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class GradeSerializer(serializers.Serializer):
+    # Checked by the service after rights and stage (403 before 409 before 400).
+    grade = serializers.CharField(max_length=5, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
@@ -464,6 +471,28 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             lead=lead, actor=request.user, **serializer.validated_data
         )
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
+
+    @_action_schema(EmptySerializer, "Drop a manual grade: the rule grade applies again")
+    @action(detail=True, methods=["post"])
+    def reset_grade(self, request, pk=None):
+        lead = self.get_object()
+        return self._answer(lead_reset_grade(lead=lead, actor=request.user))
+
+    @_action_schema(GradeSerializer, "Grade by hand with a reason (kept until reset)")
+    @action(detail=True, methods=["post"])
+    def grade(self, request, pk=None):
+        lead = self.get_object()
+        serializer = GradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return self._answer(
+            lead_set_grade(
+                lead=lead,
+                actor=request.user,
+                grade=data.get("grade", ""),
+                reason=data.get("reason", ""),
+            )
+        )
 
     @extend_schema(responses={200: AssignmentSerializer(many=True)})
     @action(

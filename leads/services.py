@@ -311,6 +311,14 @@ def _on_commit_notify(lead: Lead, kind: str) -> None:
     transaction.on_commit(lambda: notify_owner_task.delay(lead_id, kind))
 
 
+def _on_commit_score(lead: Lead) -> None:
+    """Score after commit; if the broker is down the lead stays saved (the sweep rescues it)."""
+    from scoring.tasks import score_lead_task
+
+    lead_id = lead.pk
+    transaction.on_commit(lambda: score_lead_task.delay(lead_id))
+
+
 def _on_commit_route(lead: Lead) -> None:
     from assignment.tasks import route_lead_task
 
@@ -541,6 +549,7 @@ def lead_create(
             },
         )
         _on_commit_notify(lead, "duplicate")
+        _on_commit_score(lead)
         return LeadCreateResult(lead=lead, duplicate=True)
 
     company = company_for(
@@ -580,6 +589,7 @@ def lead_create(
         to_stage=Stage.NEW,
         data={"campaign": getattr(campaign, "pk", None), "touch_kind": touch_kind},
     )
+    _on_commit_score(lead)
     return LeadCreateResult(lead=lead, duplicate=False)
 
 
@@ -629,6 +639,8 @@ def lead_update(*, lead: Lead, actor: User, fields: Mapping[str, Any], source_ca
         return lead
     lead.save()
     record_event(lead=lead, kind=EventKind.UPDATED, actor=actor, data={"changed": changed})
+    if lead.is_open:
+        _on_commit_score(lead)
     return lead
 
 

@@ -10,14 +10,18 @@ from rest_framework.routers import DefaultRouter
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from leads.api import LeadViewSet
 from pipeline import views
+from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
+router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
+router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
     path("", include(router.urls)),
 ]
 

@@ -1,0 +1,158 @@
+"""Scoring rules, grade thresholds and rescoring jobs over HTTP."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipeline.api import BaseViewSet
+from pipeline.errors import ServiceError
+from pipeline.roles import Role, has_role
+from scoring import services
+from scoring.models import GradeThresholds, RescoreJob, ScoringRule
+
+
+def _reads_scoring(user) -> bool:
+    return has_role(user, Role.LEAD_DESK, Role.MARKETER, Role.MANAGER, Role.SALES_MANAGER)
+
+
+def _call(fn):
+    try:
+        return fn()
+    except ServiceError as exc:
+        if exc.code == "invalid":
+            raise ValidationError(exc.as_dict()) from exc
+        raise
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer):
+    # Plain text here: the service refuses unknown fields, operators and dimensions with a
+    # message that lists the valid ones.
+    name = serializers.CharField(max_length=100)
+    dimension = serializers.CharField(max_length=12)
+    field = serializers.CharField(max_length=40)
+    operator = serializers.CharField(max_length=10)
+    value = serializers.JSONField()
+    points = serializers.IntegerField(min_value=-100, max_value=100)
+
+    class Meta:
+        model = ScoringRule
+        fields = ["id", "name", "dimension", "field", "operator", "value", "points", "active"]
+
+
+class ScoringRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    BaseViewSet,
+):
+    """The rules the scorer adds up; the desk edits, desk/marketing/management read."""
+
+    queryset = ScoringRule.objects.order_by("dimension", "-points", "name")
+    serializer_class = ScoringRuleSerializer
+
+    def scope(self, queryset):
+        return queryset if _reads_scoring(self.request.user) else queryset.none()
+
+    def _save(self, serializer, rule=None):
+        current = (
+            {}
+            if rule is None
+            else {
+                "name": rule.name,
+                "dimension": rule.dimension,
+                "field": rule.field,
+                "operator": rule.operator,
+                "value": rule.value,
+                "points": rule.points,
+                "active": rule.active,
+            }
+        )
+        data = {**current, **serializer.validated_data}
+        return _call(lambda: services.scoring_rule_save(actor=self.request.user, rule=rule, **data))
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = self._save(serializer)
+        return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        rule = self.get_object()
+        serializer = self.get_serializer(
+            rule, data=request.data, partial=kwargs.pop("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        return Response(self.get_serializer(self._save(serializer, rule)).data)
+
+    def perform_destroy(self, instance):
+        services.scoring_rule_delete(actor=self.request.user, rule=instance)
+
+
+class GradeThresholdsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GradeThresholds
+        fields = ["a", "b", "c", "auto_qualify", "auto_qualify_score"]
+        extra_kwargs = {
+            "auto_qualify": {"required": False},
+            "auto_qualify_score": {"required": False},
+        }
+
+
+class GradeThresholdsView(APIView):
+    """GET/PUT the A/B/C thresholds (A above B above C); a change rescores every open lead."""
+
+    serializer_class = GradeThresholdsSerializer
+
+    @extend_schema(responses={200: GradeThresholdsSerializer})
+    def get(self, request):
+        if not _reads_scoring(request.user):
+            raise ServiceError(
+                _("You are not allowed to read the grade thresholds."), code="forbidden"
+            )
+        return Response(GradeThresholdsSerializer(GradeThresholds.current()).data)
+
+    @extend_schema(request=GradeThresholdsSerializer, responses={200: GradeThresholdsSerializer})
+    def put(self, request):
+        serializer = GradeThresholdsSerializer(data=request.data)
+        if not has_role(request.user, Role.LEAD_DESK):
+            raise ServiceError(_("Only the lead desk changes scoring."), code="forbidden")
+        serializer.is_valid(raise_exception=True)
+        thresholds = _call(
+            lambda: services.thresholds_save(actor=request.user, **serializer.validated_data)
+        )
+        return Response(GradeThresholdsSerializer(thresholds).data)
+
+
+class RescoreJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RescoreJob
+        fields = [
+            "id",
+            "status",
+            "reason",
+            "total",
+            "processed",
+            "changed",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class RescoreJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    """Progress of rescoring jobs (rules or thresholds changed)."""
+
+    queryset = RescoreJob.objects.order_by("-created_at", "-id")
+    serializer_class = RescoreJobSerializer
+
+    def scope(self, queryset):
+        return queryset if _reads_scoring(self.request.user) else queryset.none()
