@@ -102,16 +102,6 @@ class AssignmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _service_call(call):
-    """Run a service; its field errors become DRF 400s, other refusals keep their status."""
-    try:
-        return call()
-    except ServiceError as exc:
-        if exc.code == "invalid":
-            raise ValidationError(exc.as_dict()) from exc
-        raise
-
-
 class TeamViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -160,10 +150,8 @@ class TeamViewSet(
             return Response(MembershipSerializer(rows, many=True).data)
         serializer = MembershipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = _service_call(
-            lambda: services.membership_save(
-                actor=request.user, team=team, **serializer.validated_data
-            )
+        membership = services.membership_save(
+            actor=request.user, team=team, **serializer.validated_data
         )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -199,10 +187,8 @@ class TeamViewSet(
             "away_until": membership.away_until,
             **serializer.validated_data,
         }
-        membership = _service_call(
-            lambda: services.membership_save(
-                actor=request.user, team=team, membership=membership, **merged
-            )
+        membership = services.membership_save(
+            actor=request.user, team=team, membership=membership, **merged
         )
         return Response(MembershipSerializer(membership).data)
 
@@ -268,7 +254,7 @@ class AssignmentRuleViewSet(
         }
         data.setdefault("conditions", [])
         data["conditions"] = [dict(c) for c in data["conditions"]]
-        return _service_call(lambda: services.rule_save(actor=self.request.user, rule=rule, **data))
+        return services.rule_save(actor=self.request.user, rule=rule, **data)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -319,15 +305,13 @@ class AssignmentRuleViewSet(
             drafts = AssignmentRuleSerializer(data=body["rules"], many=True)
             drafts.is_valid(raise_exception=True)
             specs = []
-            for draft in drafts.validated_data:
-                cleaned = _service_call(
-                    lambda d=draft: services.clean_rule(
-                        name=d.get("name", ""),
-                        conditions=[dict(c) for c in d.get("conditions", [])],
-                        strategy=d.get("strategy", ""),
-                        team=d.get("team"),
-                        user=d.get("user"),
-                    )
+            for d in drafts.validated_data:
+                cleaned = services.clean_rule(
+                    name=d.get("name", ""),
+                    conditions=[dict(c) for c in d.get("conditions", [])],
+                    strategy=d.get("strategy", ""),
+                    team=d.get("team"),
+                    user=d.get("user"),
                 )
                 specs.append(
                     services.RuleSpec(

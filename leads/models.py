@@ -129,6 +129,9 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    #: Set when the scorer last ran; a lead still without it after a while was missed by
+    #: the queue (broker down) and is picked up by the sweep job.
+    scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
     mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
     sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
     opportunity_at = models.DateTimeField(_("opportunity at"), null=True, blank=True)
@@ -187,6 +190,18 @@ class Lead(models.Model):
                 condition=Q(stage__in=[Stage.NEW, Stage.DISQUALIFIED]) | Q(mql_at__isnull=False),
                 name="lead_past_new_has_mql_at",
             ),
+            # The duplicate rule (撞单 guard) at the database level: one open lead per
+            # normalised phone and per email.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=~Q(phone="") & ~Q(stage__in=sorted(CLOSED_STAGES)),
+                name="lead_open_phone_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=~Q(email="") & ~Q(stage__in=sorted(CLOSED_STAGES)),
+                name="lead_open_email_unique",
+            ),
             models.CheckConstraint(
                 condition=~Q(stage__in=[Stage.SQL, Stage.OPPORTUNITY])
                 | Q(owner__isnull=False)
@@ -195,6 +210,11 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(scored_at__isnull=True),
+                name="lead_unscored_idx",
+            ),
             models.Index(fields=["stage", "created_at"]),
             models.Index(fields=["owner", "stage"]),
             models.Index(fields=["source_campaign", "created_at"]),
@@ -343,3 +363,24 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} {self.method} {self.at:%Y-%m-%d}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request carrying an ``Idempotency-Key``; repeats get it again."""
+
+    scope = models.CharField(max_length=30)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

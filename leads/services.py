@@ -44,6 +44,7 @@ from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name, normalize_email, normalize_phone
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role
+from pipeline.tasks import enqueue_on_commit
 
 # --------------------------------------------------------------------------------------
 # Who may do what, from which stage
@@ -307,23 +308,20 @@ def _on_commit_notify(lead: Lead, kind: str) -> None:
         return
     from leads.tasks import notify_owner_task
 
-    lead_id = lead.pk
-    transaction.on_commit(lambda: notify_owner_task.delay(lead_id, kind))
+    enqueue_on_commit(notify_owner_task, lead.pk, kind)
 
 
 def _on_commit_score(lead: Lead) -> None:
     """Score after commit; if the broker is down the lead stays saved (the sweep rescues it)."""
     from scoring.tasks import score_lead_task
 
-    lead_id = lead.pk
-    transaction.on_commit(lambda: score_lead_task.delay(lead_id))
+    enqueue_on_commit(score_lead_task, lead.pk)
 
 
 def _on_commit_route(lead: Lead) -> None:
     from assignment.tasks import route_lead_task
 
-    lead_id = lead.pk
-    transaction.on_commit(lambda: route_lead_task.delay(lead_id))
+    enqueue_on_commit(route_lead_task, lead.pk)
 
 
 # --------------------------------------------------------------------------------------
@@ -945,16 +943,24 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         )
     if policy.reclaim_cooldown_days:
         since = timezone.now() - dt.timedelta(days=policy.reclaim_cooldown_days)
-        dropped = LeadEvent.objects.filter(
-            lead=lead, kind__in=[EventKind.RECYCLED, EventKind.REJECTED], at__gte=since,
-            data__previous_owner=actor.pk,
-        ).order_by("-at").first()
+        dropped = (
+            LeadEvent.objects.filter(
+                lead=lead,
+                kind__in=[EventKind.RECYCLED, EventKind.REJECTED],
+                at__gte=since,
+                data__previous_owner=actor.pk,
+            )
+            .order_by("-at")
+            .first()
+        )
         if dropped is not None:
             until = timezone.localtime(dropped.at + dt.timedelta(days=policy.reclaim_cooldown_days))
             raise ServiceError(
                 _("You dropped this lead on %(date)s; you may claim it again after %(until)s.")
-                % {"date": timezone.localtime(dropped.at).strftime("%Y-%m-%d"),
-                   "until": until.strftime("%Y-%m-%d %H:%M")},
+                % {
+                    "date": timezone.localtime(dropped.at).strftime("%Y-%m-%d"),
+                    "until": until.strftime("%Y-%m-%d %H:%M"),
+                },
                 code="forbidden",
             )
     now = timezone.now()
@@ -1104,3 +1110,49 @@ def follow_up_log(
         data={"follow_up": follow_up.pk, "method": method, "at": at.isoformat()},
     )
     return follow_up
+
+
+@dataclass
+class SweepResult:
+    scored: int
+    routed: int
+
+
+def sweep_missed_side_effects(
+    *, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000
+) -> SweepResult:
+    """Redo scoring and routing that never ran (the broker was down when they were queued).
+
+    Scoring is missed when ``scored_at`` is still empty; routing when a qualified lead has
+    no owner, is not pooled and has no assignment decision at all (a lead rejected back to
+    the desk has one, so it is left alone). Both steps are idempotent.
+    """
+    from assignment.services import lead_route
+    from scoring.services import lead_score
+
+    cutoff = timezone.now() - older_than
+    unscored = list(
+        Lead.objects.filter(scored_at__isnull=True, created_at__lt=cutoff)
+        .exclude(stage__in=CLOSED_STAGES)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in unscored:
+        lead_score(lead=pk)
+    routed = 0
+    if settings.AUTO_ASSIGN:
+        unrouted = list(
+            Lead.objects.filter(
+                stage=Stage.MQL,
+                owner__isnull=True,
+                in_pool=False,
+                mql_at__lt=cutoff,
+                assignments__isnull=True,
+            )
+            .order_by("mql_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for pk in unrouted:
+            lead_route(lead=pk)
+            routed += 1
+    return SweepResult(scored=len(unscored), routed=routed)

@@ -9,3 +9,12 @@ from leads.notifications import notify_owner
 def notify_owner_task(lead_id: int, kind: str) -> None:
     """Email the lead's owner about an assignment or a duplicate arrival."""
     notify_owner(lead_id=lead_id, kind=kind)
+
+
+@shared_task(acks_late=True)
+def sweep_missed_side_effects_task() -> dict:
+    """Beat job: score and route leads whose queued side effects never ran."""
+    from leads.services import sweep_missed_side_effects
+
+    result = sweep_missed_side_effects()
+    return {"scored": result.scored, "routed": result.routed}

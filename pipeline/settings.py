@@ -121,6 +121,18 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TIMEZONE = None  # set below from TIME_ZONE
+CELERY_TASK_PUBLISH_RETRY_POLICY = {  # fail fast: a request must not hang on a dead broker
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-missed-side-effects": {
+        "task": "leads.tasks.sweep_missed_side_effects_task",
+        "schedule": 120.0,
+    },
+}
 # Where `celery beat` keeps its last-run times; the container points it at a writable path.
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")

@@ -8,11 +8,14 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
-from leads.api import LeadViewSet
+from campaigns.api import CampaignViewSet, ChannelViewSet
+from leads.api import CaptureView, LeadViewSet
 from pipeline import views
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
 
 router = DefaultRouter()
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
@@ -21,6 +24,7 @@ router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("capture/", CaptureView.as_view(), name="capture"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
     path("", include(router.urls)),
 ]

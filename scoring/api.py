@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,15 +17,6 @@ from scoring.models import GradeThresholds, RescoreJob, ScoringRule
 
 def _reads_scoring(user) -> bool:
     return has_role(user, Role.LEAD_DESK, Role.MARKETER, Role.MANAGER, Role.SALES_MANAGER)
-
-
-def _call(fn):
-    try:
-        return fn()
-    except ServiceError as exc:
-        if exc.code == "invalid":
-            raise ValidationError(exc.as_dict()) from exc
-        raise
 
 
 class ScoringRuleSerializer(serializers.ModelSerializer):
@@ -75,7 +65,7 @@ class ScoringRuleViewSet(
             }
         )
         data = {**current, **serializer.validated_data}
-        return _call(lambda: services.scoring_rule_save(actor=self.request.user, rule=rule, **data))
+        return services.scoring_rule_save(actor=self.request.user, rule=rule, **data)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -124,9 +114,7 @@ class GradeThresholdsView(APIView):
         if not has_role(request.user, Role.LEAD_DESK):
             raise ServiceError(_("Only the lead desk changes scoring."), code="forbidden")
         serializer.is_valid(raise_exception=True)
-        thresholds = _call(
-            lambda: services.thresholds_save(actor=request.user, **serializer.validated_data)
-        )
+        thresholds = services.thresholds_save(actor=request.user, **serializer.validated_data)
         return Response(GradeThresholdsSerializer(thresholds).data)
 
 

@@ -24,6 +24,7 @@ from leads.services import record_event
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
+from pipeline.tasks import enqueue_on_commit
 from scoring.choices import Dimension, JobStatus
 from scoring.models import GradeThresholds, RescoreJob, ScoringRule
 from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead
@@ -215,7 +216,8 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
     thresholds_row = GradeThresholds.current()
     thresholds = Thresholds(a=thresholds_row.a, b=thresholds_row.b, c=thresholds_row.c)
     result = score_of(locked, rules=rules, thresholds=thresholds)
-    fields = []
+    fields = ["scored_at"]
+    locked.scored_at = timezone.now()
     if locked.score != result.score or locked.score_detail != result.detail:
         locked.score, locked.score_detail = result.score, result.detail
         fields += ["score", "score_detail"]
@@ -223,8 +225,7 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
     if locked.grade_source != GradeSource.MANUAL and locked.grade != result.grade:
         locked.grade, locked.grade_source = result.grade, GradeSource.RULE
         fields += ["grade", "grade_source"]
-    if fields:
-        locked.save(update_fields=[*fields, "updated_at"])
+    locked.save(update_fields=[*fields, "updated_at"])
     if locked.grade != previous_grade:
         record_event(
             lead=locked,
@@ -328,8 +329,7 @@ def rescore_job_start(*, actor: User | None, reason: str) -> RescoreJob:
         job = RescoreJob.objects.create(reason=reason[:200], requested_by=actor)
         from scoring.tasks import rescore_job_task
 
-        job_id = job.pk
-        transaction.on_commit(lambda: rescore_job_task.delay(job_id))
+        enqueue_on_commit(rescore_job_task, job.pk)
     return job
 
 
@@ -345,7 +345,7 @@ def _write_scores(rows: list[tuple[int, int, str, str, list]]) -> None:
                 cursor,
                 "UPDATE leads_lead AS l SET score = v.score, grade = v.grade, "
                 "grade_source = v.grade_source, score_detail = v.detail::jsonb, "
-                "updated_at = now() "
+                "updated_at = now(), scored_at = now() "
                 "FROM (VALUES %s) AS v(id, score, grade, grade_source, detail) WHERE l.id = v.id",
                 [(pk, s, g, src, json.dumps(d, ensure_ascii=False)) for pk, s, g, src, d in rows],
                 page_size=len(rows),

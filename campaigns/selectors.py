@@ -1,0 +1,55 @@
+"""Campaign reads with their figures, without per-row queries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from campaigns.models import Campaign, CampaignCost
+from leads.models import Lead
+from pipeline.roles import Role, has_role
+
+
+def campaigns_visible_to(user) -> QuerySet[Campaign]:
+    """Marketing, the desk and management read every campaign; sales see none."""
+    queryset = Campaign.objects.select_related("channel", "owner")
+    if has_role(user, Role.MARKETER, Role.LEAD_DESK, Role.MANAGER):
+        return queryset
+    return queryset.none()
+
+
+def with_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Annotate actual cost, leads and MQLs so far (correlated subqueries: no row fan-out)."""
+    money = DecimalField(max_digits=16, decimal_places=2)
+    cost = (
+        CampaignCost.objects.filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    leads = (
+        Lead.objects.filter(source_campaign=OuterRef("pk"))
+        .order_by()
+        .values("source_campaign")
+        .annotate(n=Count("id"), mql=Count("id", filter=Q(mql_at__isnull=False)))
+    )
+    return queryset.annotate(
+        actual_cost_sum=Coalesce(
+            Subquery(cost, output_field=money), Value(Decimal("0.00")), output_field=money
+        ),
+        lead_count=Coalesce(Subquery(leads.values("n"), output_field=IntegerField()), 0),
+        mql_count=Coalesce(Subquery(leads.values("mql"), output_field=IntegerField()), 0),
+    )
