@@ -5,13 +5,20 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from campaigns.choices import CampaignStatus, ChannelKind
 from campaigns.models import Campaign, Channel
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ChannelCodesFilter(django_filters.ModelMultipleChoiceFilter):
+    """One or more channel codes (``?channel=seo&channel=sem``)."""
+
+
 class CampaignFilterSet(django_filters.FilterSet):
-    channel = django_filters.ModelMultipleChoiceFilter(
+    channel = ChannelCodesFilter(
         field_name="channel__code", queryset=Channel.objects.all(), to_field_name="code",
         label=_("Channel"),
     )

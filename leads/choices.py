@@ -127,3 +127,10 @@ class RecycleReason(models.TextChoices):
     NOT_NOW = "not_now", _("Not buying now")
     CAPACITY = "capacity", _("No capacity")
     OTHER = "other", _("Other")
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

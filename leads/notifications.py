@@ -31,3 +31,26 @@ def notify_owner(*, lead_id: int, kind: str) -> bool:
         }
     send_mail(subject, body, None, [lead.owner.email])
     return True
+
+
+def notify_import_duplicates(*, job_id: int, owner_id: int, count: int) -> bool:
+    """One email per owner per import: N of your open leads came back through a list."""
+    from django.contrib.auth import get_user_model
+
+    from leads.models import ImportJob
+
+    job = ImportJob.objects.select_related("campaign").filter(pk=job_id).first()
+    owner = get_user_model().objects.filter(pk=owner_id, is_active=True).first()
+    if job is None or owner is None or not owner.email:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("%(n)d of your leads came back through %(campaign)s") % {
+            "n": count,
+            "campaign": job.campaign,
+        }
+        body = _(
+            "The list “%(file)s” imported into %(campaign)s contains %(n)d people who are "
+            "already your open leads; a touch was added to each."
+        ) % {"file": job.original_name, "campaign": job.campaign, "n": count}
+    send_mail(subject, body, None, [owner.email])
+    return True

@@ -448,18 +448,28 @@ def company_for(
 
 
 def _lock_identity(keys: Iterable[str]) -> None:
-    """Serialise concurrent arrivals of the same person (PostgreSQL advisory xact lock).
+    """Serialise concurrent arrivals of the same person (PostgreSQL advisory xact locks).
 
-    SQLite runs write transactions one at a time (IMMEDIATE mode), so it needs nothing.
+    The keys are hashed and locked in sorted order in one statement, so two transactions
+    locking overlapping sets cannot deadlock. SQLite runs write transactions one at a time
+    (IMMEDIATE mode), so it needs nothing.
     """
     if connection.vendor != "postgresql":
         return
+    ids = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True)
+            for k in keys
+        }
+    )
+    if not ids:
+        return
     with connection.cursor() as cursor:
-        for key in sorted(set(keys)):
-            digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
-            )
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS ordered",
+            [ids],
+        )
 
 
 def find_open_duplicate(*, phone: str, email: str) -> Lead | None:

@@ -18,3 +18,18 @@ def sweep_missed_side_effects_task() -> dict:
 
     result = sweep_missed_side_effects()
     return {"scored": result.scored, "routed": result.routed}
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def notify_import_duplicates_task(job_id: int, owner_id: int, count: int) -> None:
+    from leads.notifications import notify_import_duplicates
+
+    notify_import_duplicates(job_id=job_id, owner_id=owner_id, count=count)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_run_task(job_id: int) -> None:
+    """Run an import; redelivered after a worker died, it resumes after the last batch."""
+    from leads.imports import import_run
+
+    import_run(job_id=job_id)

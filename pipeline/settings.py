@@ -6,6 +6,7 @@ tasks executed eagerly. Set ``DATABASE_URL`` and ``REDIS_URL`` for production.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -176,6 +177,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 WHITENOISE_USE_FINDERS = not STORAGES["staticfiles"]["BACKEND"].startswith("whitenoise")
+if WHITENOISE_USE_FINDERS:
+    # Served straight from the app folders: no collectstatic, so no STATIC_ROOT to warn about.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -235,7 +239,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.choices.CampaignStatus",
+        "JobStatusEnum": "leads.choices.ImportStatus",
+    },
     # The schema is validated by its own CI step (`spectacular --validate`); `check --deploy`
     # on a production host checks the deployment, not the API documentation.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
@@ -248,6 +255,7 @@ AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
-from leads.api import CaptureView, LeadViewSet
+from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from pipeline import views
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
 
@@ -17,6 +17,7 @@ router = DefaultRouter()
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("leads", LeadViewSet, basename="lead")
+router.register("imports", ImportViewSet, basename="import")
 router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")

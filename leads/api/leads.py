@@ -5,24 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from assignment.api import AssignmentSerializer
 from assignment.services import lead_route
 from campaigns.models import Campaign
 from leads import services
-from leads.capture import capture_idempotent, capture_submit
 from leads.choices import (
     CompanySize,
     DecisionRole,
@@ -34,6 +32,7 @@ from leads.choices import (
     RejectReason,
     Timeline,
 )
+from leads.exports import csv_stream, lead_rows, xlsx_file
 from leads.filters import LeadFilterSet
 from leads.models import FollowUp, Lead, LeadEvent
 from leads.selectors import (
@@ -46,7 +45,6 @@ from leads.selectors import (
 )
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
-from pipeline.throttles import CaptureThrottle
 from scoring.services import lead_reset_grade, lead_set_grade
 
 User = get_user_model()
@@ -503,6 +501,30 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             )
         )
 
+    @extend_schema(
+        parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"])],
+        responses={(200, "text/csv"): OpenApiResponse(description="The filtered leads")},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request):
+        """The filtered list as CSV or XLSX (same filters as the list)."""
+        file_format = request.query_params.get("file_format", "csv")
+        if file_format not in ("csv", "xlsx"):
+            raise ServiceError(_("file_format must be csv or xlsx."), field="file_format")
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = lead_rows(queryset, request.user)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if file_format == "xlsx":
+            return FileResponse(
+                xlsx_file(rows, title=_("Leads")),
+                as_attachment=True,
+                filename=f"leads-{stamp}.xlsx",
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+        return response
+
     @extend_schema(responses={200: AssignmentSerializer(many=True)})
     @action(
         detail=True,
@@ -528,70 +550,3 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     def events(self, request, pk=None):
         lead = self.get_object()
         return Response(LeadEventSerializer(lead_events(lead), many=True).data)
-
-
-class CaptureSerializer(serializers.Serializer):
-    """A public submission: campaign, the lead write fields, UTM fields, landing page."""
-
-    campaign_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    utm_campaign = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_term = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    utm_content = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    landing_page = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    #: Honeypot: hidden on the form, so only bots fill it.
-    website = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    name = serializers.CharField(max_length=100)
-    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    company_size = serializers.ChoiceField(
-        choices=CompanySize.choices, required=False, allow_blank=True
-    )
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    product_interest = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    budget = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
-    timeline = serializers.ChoiceField(choices=Timeline.choices, required=False)
-    decision_role = serializers.ChoiceField(choices=DecisionRole.choices, required=False)
-    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-
-
-CaptureAnswerSerializer = inline_serializer(
-    "CaptureAnswer", {"lead": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
-)
-
-
-class CaptureView(APIView):
-    """Public lead capture: no login, throttled per IP, idempotent with ``Idempotency-Key``."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [CaptureThrottle]
-
-    @extend_schema(
-        request=CaptureSerializer,
-        responses={
-            201: CaptureAnswerSerializer,
-            400: OpenApiResponse(description="Bad input"),
-            409: OpenApiResponse(description="Idempotency-Key reused"),
-            429: OpenApiResponse(description="Too many submissions from this address"),
-        },
-        parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
-        ],
-    )
-    def post(self, request):
-        serializer = CaptureSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        if data.pop("website", ""):
-            raise ServiceError(_("Submission rejected."), code="invalid")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        answer = capture_idempotent(key=key, data=data) if key else capture_submit(data=data)
-        return Response(answer.body, status=answer.status)

@@ -1,0 +1,7 @@
+"""The leads API: leads and their lifecycle actions, public capture, imports."""
+
+from leads.api.capture import CaptureView
+from leads.api.imports import ImportViewSet
+from leads.api.leads import LeadSerializer, LeadViewSet
+
+__all__ = ["CaptureView", "ImportViewSet", "LeadSerializer", "LeadViewSet"]

@@ -1,0 +1,243 @@
+"""Bulk import: encodings, XLSX, header mapping, row errors, duplicates, re-import,
+limits, resuming an interrupted job; and export with formula neutralising."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from unittest import mock
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+
+from leads import imports
+from leads.choices import EventKind, Stage
+from leads.models import ImportJob, Lead, LeadTouch
+from tests.factories import CampaignFactory, lead_in_stage
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["姓名", "公司", "手机", "邮箱", "职位", "行业", "地区", "签到时间"]
+ROWS = [
+    ["张伟", "上海电气集团股份有限公司", "13900001001", "zhang@se.cn", "采购总监", "制造业",
+     "上海", "2026-05-20 09:30"],
+    ["李娜", "苏州精密机械有限公司", "139 0000 1002", "", "工程师", "制造业", "江苏",
+     "2026/5/20 10:05"],
+    ["Wang Fang", "Acme Robotics Co., Ltd.", "+86 139-0000-1003", "FANG@ACME.COM",
+     "Director", "Automotive", "广东", ""],
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def campaign(db):
+    return CampaignFactory(name="CIIF 2026")
+
+
+def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def upload(api, user, campaign, content: bytes, name="list.csv", **extra):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api(user).post(
+            "/api/v1/imports/",
+            {"file": SimpleUploadedFile(name, content), "campaign": campaign.pk, **extra},
+            format="multipart",
+        )
+    return response
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_every_chinese_excel_encoding(api, marketer, campaign, encoding):
+    response = upload(api, marketer, campaign, csv_bytes(ROWS, encoding=encoding))
+    assert response.status_code == 201, response.json()
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert (job.status, job.total, job.created, job.failed) == ("done", 3, 3, 0)
+    zhang = Lead.objects.get(phone="+8613900001001")
+    assert zhang.name == "张伟" and zhang.company.name == "上海电气集团股份有限公司"
+    assert zhang.company.region == "上海" and zhang.source_campaign == campaign
+    touch = zhang.touches.get()
+    assert touch.kind == "import" and touch.is_first
+    assert timezone.localtime(touch.occurred_at).strftime("%Y-%m-%d %H:%M") == "2026-05-20 09:30"
+    assert Lead.objects.get(phone="+8613900001003").email == "fang@acme.com"
+    assert zhang.scored_at is not None and zhang.score > 0  # scored in the same job
+
+
+def test_xlsx_with_numeric_phone_cells(api, desk, campaign):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Company", "Mobile", "Email", "Title"])
+    sheet.append(["Chen Jie", "Beta Ltd", 13900002001, "chen@beta.cn", "CTO"])
+    sheet.append(["Zhou Min", "Gamma", 13900002002.0, None, None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = upload(api, desk, campaign, buffer.getvalue(), name="webinar.xlsx")
+    assert response.status_code == 201, response.json()
+    job = ImportJob.objects.get()
+    assert (job.file_kind, job.status, job.created) == ("xlsx", "done", 2)
+    assert Lead.objects.filter(phone__in=["+8613900002001", "+8613900002002"]).count() == 2
+
+
+def test_row_errors_are_reported_and_valid_rows_kept(api, marketer, campaign):
+    rows = [
+        *ROWS[:1],
+        ["坏号码", "X", "12345", "", "", "", "", ""],
+        ["", "NoName Inc", "13900001005", "", "", "", "", ""],
+        ["无联系方式", "Y", "", "", "", "", "", ""],
+        ["日期怪", "Z", "13900001006", "", "", "", "", "next tuesday"],
+        ["", "", "", "", "", "", "", ""],
+    ]
+    response = upload(api, marketer, campaign, csv_bytes(rows))
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert (job.status, job.created, job.failed) == ("done", 1, 4)
+    by_row = {e["row"]: e for e in job.errors}
+    assert by_row[2]["column"] == "手机" and "12345" in by_row[2]["message"]
+    assert by_row[3]["column"] == "姓名"
+    assert by_row[4]["column"] == "手机"
+    assert by_row[5]["column"] == "签到时间" and "next tuesday" in by_row[5]["message"]
+    report = api(marketer).get(f"/api/v1/imports/{job.pk}/errors/")
+    assert report.status_code == 200
+    text = report.content.decode("utf-8-sig")
+    assert next(csv.reader(io.StringIO(text))) == ["row", "column", "message"]
+    assert "签到时间" in text
+
+
+def test_duplicates_become_touches_and_reimport_creates_nothing(api, marketer, campaign, rep):
+    existing = lead_in_stage(Stage.SQL, owner=rep, phone="+8613900001001")
+    rows = [*ROWS, ["张伟 again", "", "13900001002", "", "", "", "", ""]]
+    first = upload(api, marketer, campaign, csv_bytes(rows))
+    job = ImportJob.objects.get(pk=first.json()["id"])
+    assert (job.created, job.duplicates) == (2, 2)
+    assert LeadTouch.objects.filter(lead=existing, campaign=campaign).count() == 1
+    assert existing.events.filter(kind=EventKind.DUPLICATE).count() == 1
+    leads_before = Lead.objects.count()
+    touches_before = LeadTouch.objects.count()
+    again = upload(api, marketer, campaign, csv_bytes(rows))
+    job2 = ImportJob.objects.get(pk=again.json()["id"])
+    assert (job2.created, job2.duplicates) == (0, 4)
+    assert Lead.objects.count() == leads_before and LeadTouch.objects.count() == touches_before
+
+
+def test_duplicate_owner_gets_one_email(api, marketer, campaign, rep, mailoutbox):
+    lead_in_stage(Stage.SQL, owner=rep, phone="+8613900001001")
+    upload(api, marketer, campaign, csv_bytes(ROWS))
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [rep.email]
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "needle"),
+    [
+        (b"", "empty.csv", "empty"),
+        (b"%PDF-1.7 binary\x00\x01", "x.pdf", "not a CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", ".xls"),
+        ("公司,城市\nA,B\n".encode(), "nohead.csv", "Required columns are missing"),
+        (b"PK\x03\x04garbage", "broken.xlsx", "not a readable XLSX"),
+    ],
+)
+def test_bad_files_are_refused_with_a_clear_message(api, marketer, campaign, content, name,
+                                                    needle):  # fmt: skip
+    response = upload(api, marketer, campaign, content, name=name)
+    assert response.status_code == 400, response.content
+    assert needle in response.json()["detail"]
+    assert ImportJob.objects.count() == 0 and Lead.objects.count() == 0
+
+
+def test_explicit_mapping_for_unknown_headers(api, marketer, campaign):
+    content = csv_bytes([["Sun Li", "13900003001"]], header=["参会人", "联系号码"])
+    refused = upload(api, marketer, campaign, content)
+    assert refused.status_code == 400 and "参会人" in refused.json()["detail"]
+    response = upload(api, marketer, campaign, content, mapping='{"0": "name", "1": "phone"}')
+    assert response.status_code == 201
+    assert Lead.objects.get().phone == "+8613900003001"
+
+
+def test_oversized_upload_is_refused_before_reading(api, marketer, campaign, settings):
+    settings.IMPORT_MAX_BYTES = 1024
+    response = upload(api, marketer, campaign, b"a" * 200_000)
+    assert response.status_code == 413 and "MB" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_sales_cannot_import(api, rep, campaign):
+    response = upload(api, rep, campaign, csv_bytes(ROWS))
+    assert response.status_code == 403 and Lead.objects.count() == 0
+
+
+def test_job_run_twice_has_one_effect(api, marketer, campaign):
+    response = upload(api, marketer, campaign, csv_bytes(ROWS))
+    assert imports.import_run(job_id=response.json()["id"]) is None
+    assert Lead.objects.count() == 3
+
+
+def test_interrupted_job_resumes_without_duplicates(marketer, campaign, monkeypatch):
+    rows = [[f"人{i}", "", f"1390000{4000 + i}", "", "", "", "", ""] for i in range(7)]
+    job = imports.import_start(
+        actor=marketer,
+        campaign=campaign,
+        upload=SimpleUploadedFile("big.csv", csv_bytes(rows)),
+    )  # not run: on_commit callbacks are not executed here
+    monkeypatch.setattr(imports, "BATCH_SIZE", 3)
+    real = imports._write_batch
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the worker is killed mid-file
+        return real(*args, **kwargs)
+
+    with mock.patch.object(imports, "_write_batch", dying), pytest.raises(KeyboardInterrupt):
+        imports.import_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.created) == ("running", 3, 3)
+    assert imports.import_run(job_id=job.pk) is None  # still owned by the dead worker
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        imports.import_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.created, job.duplicates) == ("done", 7, 7, 0)
+    assert Lead.objects.count() == 7
+
+
+def test_export_csv_neutralises_formulas_and_masks_pool(api, desk, rep):
+    lead_in_stage(Stage.NEW, name='=HYPERLINK("http://evil")', phone="+8613900005001")
+    pooled = lead_in_stage(Stage.MQL, in_pool=True, phone="+8613900005002", name="@pool")
+    response = api(desk).get("/api/v1/leads/export/?file_format=csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    names = {row[1] for row in rows[1:]}
+    assert '\'=HYPERLINK("http://evil")' in names and "'@pool" in names
+    phones = {row[4] for row in rows[1:]}
+    assert "'+8613900005001" in phones
+    rep_rows = list(csv.reader(io.StringIO(
+        b"".join(api(rep).get("/api/v1/leads/export/").streaming_content)
+        .decode("utf-8").lstrip("\ufeff")
+    )))  # fmt: skip
+    assert [row[4] for row in rep_rows[1:] if row[0] == str(pooled.pk)] == ["'+86139****5002"]
+
+
+def test_export_xlsx_keeps_formulas_as_text(api, desk):
+    lead_in_stage(Stage.NEW, name="=1+1", phone="+8613900006001")
+    response = api(desk).get("/api/v1/leads/export/?file_format=xlsx&stage=new")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    cell = book.active["B2"]
+    assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+def test_export_bad_format_is_400(api, desk):
+    assert api(desk).get("/api/v1/leads/export/?file_format=pdf").status_code == 400
