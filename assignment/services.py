@@ -474,6 +474,20 @@ def lead_route(
     return lead_send_to_pool(lead=locked, actor=actor, reason=reason)
 
 
+def lead_assign_or_route(
+    *, lead: Lead, actor: User, owner: User | None = None, reason: str = ""
+) -> Lead:
+    """Assign to ``owner``, or without one let the router decide (unowned leads only)."""
+    if owner is not None:
+        return lead_assign(lead=lead, actor=actor, owner=owner, reason=reason)
+    if lead.owner_id is not None:
+        raise ServiceError(
+            _("This lead already has an owner; name the new owner to reassign it."),
+            code="wrong_stage",
+        )
+    return lead_route(lead=lead, actor=actor, include_pooled=True)
+
+
 @dataclass
 class BulkRouteResult:
     total: int

@@ -45,6 +45,7 @@ from leads.services import _lock_identity, clean_lead_fields, lead_create
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from pipeline.tasks import enqueue_on_commit
+from reports.attribution import recompute_credits
 
 logger = logging.getLogger(__name__)
 
@@ -666,6 +667,7 @@ def _write_batch(
         result.lead_ids.append(lead.pk)
     LeadTouch.objects.bulk_create(touches)
     LeadEvent.objects.bulk_create(events)
+    recompute_credits({touch.lead_id for touch in touches})
     result.created += len(new_leads)
 
 

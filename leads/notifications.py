@@ -27,7 +27,7 @@ def notify_owner(*, lead_id: int, kind: str) -> bool:
             "name": lead.name,
             "company": lead.company or "—",
             "grade": lead.grade or "—",
-            "url": reverse("leads:detail", args=[lead.pk]),
+            "url": settings.SITE_URL + reverse("leads:detail", args=[lead.pk]),
         }
     send_mail(subject, body, None, [lead.owner.email])
     return True

@@ -55,3 +55,25 @@ def mask_text(text: str) -> str:
 def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
     """The timeline, oldest first."""
     return lead.events.select_related("actor").order_by("at", "id")
+
+
+#: How each contact field is masked for users who may not see it.
+CONTACT_MASKERS = {"phone": mask_phone, "email": mask_email, "wechat": mask_text}
+
+
+def mask_contact(key: str, value) -> str:
+    if not value or key not in CONTACT_MASKERS:
+        return value
+    return CONTACT_MASKERS[key](str(value))
+
+
+def masked_event_data(data: dict) -> dict:
+    """An event's data with contact values masked (edits record old and new values)."""
+    masked = {key: mask_contact(key, value) for key, value in data.items()}
+    changed = data.get("changed")
+    if isinstance(changed, dict):
+        masked["changed"] = {
+            key: [mask_contact(key, v) for v in values] if isinstance(values, list) else values
+            for key, values in changed.items()
+        }
+    return masked

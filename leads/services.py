@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from assignment.selectors import manages_user
 from leads.choices import (
@@ -45,6 +46,7 @@ from leads.normalize import normalize_company_name, normalize_email, normalize_p
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role
 from pipeline.tasks import enqueue_on_commit
+from reports.attribution import recompute_credits
 
 # --------------------------------------------------------------------------------------
 # Who may do what, from which stage
@@ -156,17 +158,17 @@ ACTIONS: dict[str, ActionRule] = {
 }
 
 _ACTION_LABELS = {
-    "qualify": _("qualify"),
-    "disqualify": _("disqualify"),
-    "assign": _("assign"),
-    "accept": _("accept"),
-    "reject": _("reject"),
-    "recycle": _("recycle"),
-    "claim": _("claim"),
-    "to_opportunity": _("convert to opportunity"),
-    "win": _("win"),
-    "lose": _("lose"),
-    "follow_up": _("log a follow-up on"),
+    "qualify": gettext_lazy("qualify"),
+    "disqualify": gettext_lazy("disqualify"),
+    "assign": gettext_lazy("assign"),
+    "accept": gettext_lazy("accept"),
+    "reject": gettext_lazy("reject"),
+    "recycle": gettext_lazy("recycle"),
+    "claim": gettext_lazy("claim"),
+    "to_opportunity": gettext_lazy("convert to opportunity"),
+    "win": gettext_lazy("win"),
+    "lose": gettext_lazy("lose"),
+    "follow_up": gettext_lazy("log a follow-up on"),
 }
 
 
@@ -497,7 +499,7 @@ class LeadCreateResult:
     duplicate: bool
 
 
-def _can_create(actor: User | None) -> bool:
+def can_create_lead(actor: User | None) -> bool:
     return actor is None or has_role(actor, Role.MARKETER, Role.LEAD_DESK)
 
 
@@ -517,7 +519,7 @@ def lead_create(
     Arrivals of one phone/email are serialised with an advisory lock so two parallel
     captures of one new person make one lead and one touch, not two leads.
     """
-    if not _can_create(actor):
+    if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
     data = clean_lead_fields(fields)
     if not data.get("phone") and not data.get("email") and not data.get("wechat"):
@@ -545,6 +547,7 @@ def lead_create(
         if lead.source_campaign_id is None and campaign is not None:
             lead.source_campaign = campaign
             _save(lead, ["source_campaign"])
+        recompute_credits([lead.pk])
         record_event(
             lead=lead,
             kind=EventKind.DUPLICATE,
@@ -589,6 +592,7 @@ def lead_create(
         utm_medium=lead.utm_medium,
         landing_page=lead.landing_page,
     )
+    recompute_credits([lead.pk])
     record_event(
         lead=lead,
         kind=EventKind.CREATED,
@@ -601,7 +605,7 @@ def lead_create(
     return LeadCreateResult(lead=lead, duplicate=False)
 
 
-def _can_edit(actor: User | None, lead: Lead) -> bool:
+def can_edit_lead(actor: User | None, lead: Lead) -> bool:
     return has_role(actor, Role.LEAD_DESK, Role.MARKETER) or _acts_for_owner(actor, lead)
 
 
@@ -609,7 +613,7 @@ def _can_edit(actor: User | None, lead: Lead) -> bool:
 def lead_update(*, lead: Lead, actor: User, fields: Mapping[str, Any], source_campaign=...) -> Lead:
     """Edit contact, company and need fields; one ``updated`` event lists what changed."""
     lead = _lock(lead)
-    if not _can_edit(actor, lead):
+    if not can_edit_lead(actor, lead):
         raise ServiceError(_("You are not allowed to edit this lead."), code="forbidden")
     data = clean_lead_fields(fields, partial=True)
     changed: dict[str, list] = {}
@@ -870,6 +874,7 @@ def lead_accept(*, lead: Lead | int, actor: User) -> Lead:
     now = timezone.now()
     lead.stage, lead.sql_at = Stage.SQL, now
     _save(lead, ["stage", "sql_at"])
+    recompute_credits([lead.pk])  # touches after sql_at stop earning credit
     record_event(
         lead=lead,
         kind=EventKind.ACCEPTED,

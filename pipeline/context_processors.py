@@ -1,7 +1,151 @@
-from pipeline.roles import user_roles
+"""Template context shared by every page: the user's roles and the role-aware navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from pipeline.roles import SALES_ROLES, Role, has_role, user_roles
+
+#: Anyone who is signed in.
+EVERYONE: frozenset[str] = frozenset()
 
 
-def navigation(request):
+@dataclass(frozen=True)
+class NavEntry:
+    """One slot of the top navigation.
+
+    ``url_name`` is reversed at render time; a slot whose URL does not exist yet (a later
+    issue adds it) is simply not shown, so the menu never holds a broken link.
+    ``roles`` empty means every signed-in user; ``staff`` restricts the slot to staff.
+    """
+
+    key: str
+    label: str | Promise
+    url_name: str
+    roles: frozenset[str] = EVERYONE
+    query: tuple[tuple[str, str], ...] = ()
+    staff: bool = False
+
+
+SALES = frozenset(SALES_ROLES)
+
+#: The menu, in display order. Slots marked "later" are filled by the issues that build
+#: those pages: they only have to register the named URL.
+NAVIGATION: tuple[NavEntry, ...] = (
+    NavEntry("leads", _("Leads"), "leads:list"),
+    NavEntry("pool", _("Pool"), "leads:list", roles=SALES, query=(("in_pool", "true"),)),
+    NavEntry("my_leads", _("My leads"), "leads:list", roles=SALES, query=(("owner", "{me}"),)),
+    # later: campaigns and costs (marketing)
+    NavEntry(
+        "campaigns",
+        _("Campaigns"),
+        "campaigns:list",
+        roles=frozenset({Role.MARKETER, Role.LEAD_DESK, Role.MANAGER}),
+    ),
+    # later: the lead desk's work queue (qualification, assignment)
+    NavEntry("desk", _("Desk"), "leads:desk", roles=frozenset({Role.LEAD_DESK})),
+    # later: teams, assignment rules, simulation
+    NavEntry(
+        "assignment",
+        _("Assignment"),
+        "assignment:index",
+        roles=frozenset({Role.LEAD_DESK, Role.SALES_MANAGER}),
+    ),
+    # later: funnel, ROI, compliance, scorecards
+    NavEntry("reports", _("Reports"), "reports:index"),
+)
+#: Shown on the right of the menu.
+SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (
+    NavEntry("api_docs", _("API docs"), "api-docs"),
+    NavEntry("admin", _("Admin"), "admin:index", staff=True),
+)
+
+
+def url_or_none(name: str, *args, **kwargs) -> str | None:
+    """``reverse(name)``, or ``None`` when no such URL is registered (yet)."""
+    try:
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None
+
+
+def _visible(entry: NavEntry, user) -> bool:
+    if entry.staff:
+        return bool(user.is_active and user.is_staff)
+    return not entry.roles or has_role(user, *entry.roles)
+
+
+def _entry_url(entry: NavEntry, user) -> str | None:
+    url = url_or_none(entry.url_name)
+    if url is None:
+        return None
+    if entry.query:
+        url += "?" + urlencode([(k, v.format(me=user.pk)) for k, v in entry.query])
+    return url
+
+
+def _matches(entry: NavEntry, request: HttpRequest, url: str, user) -> bool:
+    path = url.partition("?")[0]
+    if not request.path.startswith(path):
+        return False
+    return all(request.GET.get(k) == v.format(me=user.pk) for k, v in entry.query)
+
+
+def build_navigation(request: HttpRequest, entries: tuple[NavEntry, ...]) -> list[dict]:
+    """The entries this user may see, with their URL and whether they are the current page.
+
+    When several entries match the current page (the lead list and "my leads"), the most
+    specific one — the one with the most query parameters — is marked active.
+    """
     user = getattr(request, "user", None)
-    roles = user_roles(user)
-    return {"user_roles": roles}
+    if user is None or not user.is_authenticated:
+        return []
+    items = []
+    for entry in entries:
+        if not _visible(entry, user):
+            continue
+        url = _entry_url(entry, user)
+        if url is None:
+            continue
+        matches = _matches(entry, request, url, user)
+        items.append(
+            {
+                "key": entry.key,
+                "label": entry.label,
+                "url": url,
+                "active": matches,
+                "specificity": len(entry.query) if matches else -1,
+            }
+        )
+    best = max((item["specificity"] for item in items), default=-1)
+    for item in items:
+        item["active"] = item["active"] and item["specificity"] == best
+    return items
+
+
+def role_labels(user) -> list[str]:
+    """Readable role names of a user, for the header."""
+    if user is None or not user.is_authenticated:
+        return []
+    labels = [str(Role(name).label) for name in Role.values if name in user_roles(user)]
+    if user.is_superuser:
+        labels.insert(0, str(_("Administrator")))
+    return labels
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    return {
+        "user_roles": user_roles(user),
+        "user_role_labels": role_labels(user),
+        "nav_items": build_navigation(request, NAVIGATION),
+        "nav_secondary": build_navigation(request, SECONDARY_NAVIGATION),
+        "CURRENCY": settings.CURRENCY,
+    }

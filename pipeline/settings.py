@@ -250,6 +250,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- LeadLoop domain settings ----------------------------------------------------------
 CURRENCY = env_str("CURRENCY", "CNY")
+#: Absolute address of the app, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 PHONE_REGION = env_str("PHONE_REGION", "CN")
 AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)

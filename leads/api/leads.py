@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assignment.api import AssignmentSerializer
-from assignment.services import lead_route
+from assignment.services import lead_assign_or_route
 from campaigns.models import Campaign
 from leads import services
 from leads.choices import (
@@ -42,6 +42,7 @@ from leads.selectors import (
     mask_email,
     mask_phone,
     mask_text,
+    masked_event_data,
 )
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
@@ -360,17 +361,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         def run(lead, d):
-            owner = d.get("owner")
-            if owner is not None:
-                return services.lead_assign(
-                    lead=lead, actor=request.user, owner=owner, reason=d.get("reason", "")
-                )
-            if lead.owner_id is not None:
-                raise ServiceError(
-                    _("This lead already has an owner; name the new owner to reassign it."),
-                    code="wrong_stage",
-                )
-            return lead_route(lead=lead, actor=request.user, include_pooled=True)
+            return lead_assign_or_route(
+                lead=lead, actor=request.user, owner=d.get("owner"), reason=d.get("reason", "")
+            )
 
         return self._transition(request, "assign", AssignSerializer, run)
 
@@ -549,4 +542,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     )
     def events(self, request, pk=None):
         lead = self.get_object()
-        return Response(LeadEventSerializer(lead_events(lead), many=True).data)
+        rows = LeadEventSerializer(lead_events(lead), many=True).data
+        if contact_masked(request.user, lead):
+            for row in rows:
+                row["data"] = masked_event_data(row["data"])
+        return Response(rows)

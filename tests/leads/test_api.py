@@ -320,3 +320,14 @@ def test_schema_and_docs_are_served(api, desk):
     assert api(desk).get("/api/schema/").status_code == 200
     docs = api(desk).get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_event_data_of_pooled_lead_is_masked_for_sales(api, desk, rep):
+    lead = lead_in_stage(Stage.MQL, in_pool=True, phone="+8613912340000")
+    services.lead_update(lead=lead, actor=desk, fields={"phone": "13912349999"})
+    rows = api(rep).get(f"/api/v1/leads/{lead.pk}/events/").json()
+    changed = next(r for r in rows if r["kind"] == "updated")["data"]["changed"]["phone"]
+    assert changed == ["+86139****0000", "+86139****9999"]
+    plain = api(desk).get(f"/api/v1/leads/{lead.pk}/events/").json()
+    changed = next(r for r in plain if r["kind"] == "updated")["data"]["changed"]["phone"]
+    assert changed == ["+8613912340000", "+8613912349999"]
