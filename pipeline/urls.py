@@ -11,6 +11,7 @@ from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from pipeline import views
+from reports.api import CampaignRoiView, ChannelRoiView, FunnelView
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
 
 router = DefaultRouter()
@@ -26,6 +27,9 @@ router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("capture/", CaptureView.as_view(), name="capture"),
+    path("reports/funnel/", FunnelView.as_view(), name="report-funnel"),
+    path("reports/channel-roi/", ChannelRoiView.as_view(), name="report-channel-roi"),
+    path("reports/campaign-roi/", CampaignRoiView.as_view(), name="report-campaign-roi"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,204 @@
+"""reports/*: funnel, channel ROI and campaign ROI (DESIGN §8, §9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns.choices import ChannelKind
+from campaigns.models import Channel
+from pipeline.errors import ServiceError
+from pipeline.roles import Role, has_role
+from reports import selectors
+from reports.attribution import MODELS
+
+MAX_DAYS = 3 * 366 + 1
+
+
+class PeriodSerializer(serializers.Serializer):
+    """``from``/``to`` dates (default: the last 90 days), attribution model, filters."""
+
+    from_ = serializers.DateField(required=False)
+    to = serializers.DateField(required=False)
+    model = serializers.ChoiceField(choices=MODELS, required=False, default="first_touch")
+    channel_kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, attrs):
+        end = attrs.get("to") or timezone.localdate()
+        start = attrs.get("from") or end - dt.timedelta(days=89)
+        if start > end:
+            raise serializers.ValidationError({"from": [_("“from” is after “to”.")]})
+        if (end - start).days > MAX_DAYS:
+            raise serializers.ValidationError(
+                {"to": [_("The period is too long: at most %(n)d days.") % {"n": MAX_DAYS}]}
+            )
+        attrs["from"], attrs["to"] = start, end
+        return attrs
+
+
+PERIOD_PARAMETERS = [
+    OpenApiParameter("from", dt.date, description="First day of the cohort (YYYY-MM-DD)"),
+    OpenApiParameter("to", dt.date, description="Last day of the cohort (YYYY-MM-DD)"),
+    OpenApiParameter("model", str, enum=list(MODELS)),
+    OpenApiParameter("channel_kind", str, enum=ChannelKind.values),
+    OpenApiParameter("channel", str, description="A channel code"),
+]
+_FIGURES = {
+    "cost": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "leads": serializers.FloatField(),
+    "mqls": serializers.FloatField(),
+    "sqls": serializers.FloatField(),
+    "opportunities": serializers.FloatField(),
+    "won": serializers.FloatField(),
+    "revenue": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "cpl": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+    "cost_per_mql": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+    "cost_per_sql": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+    "cac": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+    "mql_rate": serializers.FloatField(allow_null=True),
+    "sql_rate": serializers.FloatField(allow_null=True),
+    "win_rate": serializers.FloatField(allow_null=True),
+    "roi": serializers.FloatField(allow_null=True),
+}
+
+
+def _report_shape(name: str, key: str, key_field) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "from": serializers.DateField(),
+            "to": serializers.DateField(),
+            "model": serializers.CharField(),
+            "rows": inline_serializer(f"{name}Row", {key: key_field, **_FIGURES}, many=True),
+            "totals": inline_serializer(f"{name}Totals", dict(_FIGURES)),
+        },
+    )
+
+
+class _ReportView(APIView):
+    allowed_roles = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+
+    def period(self, request) -> dict:
+        if not has_role(request.user, *self.allowed_roles):
+            raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
+        serializer = PeriodSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        channel = data.get("channel")
+        return {
+            "start": data["from"],
+            "end": data["to"],
+            "model": data["model"],
+            "channel_kind": data.get("channel_kind"),
+            "channel": channel.code if channel else None,
+        }
+
+
+def _serialise(value):
+    """Dates as YYYY-MM-DD and money as strings with two places, like every endpoint."""
+    if isinstance(value, dict):
+        return {key: _serialise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_serialise(item) for item in value]
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class ChannelRoiView(_ReportView):
+    """Per channel: cost, funnel counts, revenue, CPL…ROI under the attribution model."""
+
+    @extend_schema(
+        parameters=PERIOD_PARAMETERS,
+        responses={200: _report_shape("ChannelRoi", "channel", serializers.CharField())},
+    )
+    def get(self, request):
+        p = self.period(request)
+        return Response(
+            _serialise(
+                selectors.channel_roi(
+                    start=p["start"], end=p["end"], model=p["model"], channel_kind=p["channel_kind"]
+                )
+            )
+        )
+
+
+class CampaignRoiView(_ReportView):
+    """Per campaign, the same figures; filter to one channel to drill down."""
+
+    @extend_schema(
+        parameters=PERIOD_PARAMETERS,
+        responses={200: _report_shape("CampaignRoi", "campaign", serializers.IntegerField())},
+    )
+    def get(self, request):
+        p = self.period(request)
+        return Response(
+            _serialise(
+                selectors.campaign_roi(
+                    start=p["start"],
+                    end=p["end"],
+                    model=p["model"],
+                    channel_kind=p["channel_kind"],
+                    channel=p["channel"],
+                )
+            )
+        )
+
+
+class FunnelView(_ReportView):
+    """How far the period's leads got: leads → MQL → SQL → opportunity → won."""
+
+    @extend_schema(
+        parameters=PERIOD_PARAMETERS,
+        responses={
+            200: inline_serializer(
+                "Funnel",
+                {
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "totals": inline_serializer(
+                        "FunnelTotals",
+                        {
+                            **_FIGURES,
+                            "lost": serializers.IntegerField(),
+                            "disqualified": serializers.IntegerField(),
+                        },
+                    ),
+                    "stages": inline_serializer(
+                        "FunnelStage",
+                        {"stage": serializers.CharField(), "count": serializers.IntegerField()},
+                        many=True,
+                    ),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        p = self.period(request)
+        return Response(
+            _serialise(
+                selectors.funnel(
+                    start=p["start"],
+                    end=p["end"],
+                    channel_kind=p["channel_kind"],
+                    channel=p["channel"],
+                )
+            )
+        )

@@ -1,0 +1,72 @@
+"""Report arithmetic over plain numbers (DESIGN §8): ratios are null when undefined."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+COUNTS = ("leads", "mqls", "sqls", "opportunities", "won")
+
+
+def _money(value: float | Decimal) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _count(value: float) -> float | int:
+    """Whole counts stay integers; credit-weighted ones keep four decimals."""
+    rounded = round(float(value), 4)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def _ratio(numerator: float | Decimal, denominator: float | Decimal, digits: int = 4):
+    if not denominator:
+        return None
+    return round(float(numerator) / float(denominator), digits)
+
+
+def _money_ratio(numerator: Decimal, denominator: float) -> Decimal | None:
+    if not denominator:
+        return None
+    return _money(Decimal(numerator) / Decimal(str(denominator)))
+
+
+def figures(
+    *,
+    cost: Decimal,
+    revenue: float | Decimal,
+    leads: float,
+    mqls: float,
+    sqls: float,
+    opportunities: float,
+    won: float,
+) -> dict[str, Any]:
+    """One row of a funnel/ROI table with every derived figure."""
+    cost = _money(cost or 0)
+    revenue = _money(revenue or 0)
+    return {
+        "cost": cost,
+        "leads": _count(leads),
+        "mqls": _count(mqls),
+        "sqls": _count(sqls),
+        "opportunities": _count(opportunities),
+        "won": _count(won),
+        "revenue": revenue,
+        "cpl": _money_ratio(cost, leads),
+        "cost_per_mql": _money_ratio(cost, mqls),
+        "cost_per_sql": _money_ratio(cost, sqls),
+        "cac": _money_ratio(cost, won),
+        "mql_rate": _ratio(mqls, leads),
+        "sql_rate": _ratio(sqls, mqls),
+        "win_rate": _ratio(won, sqls),
+        "roi": _ratio(revenue - cost, cost) if cost else None,
+    }
+
+
+def add_up(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of several rows, with the ratios recomputed from the sums."""
+    sums = {key: sum(float(row[key]) for row in rows) for key in COUNTS}
+    return figures(
+        cost=sum((row["cost"] for row in rows), Decimal("0")),
+        revenue=sum((row["revenue"] for row in rows), Decimal("0")),
+        **sums,
+    )

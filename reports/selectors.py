@@ -1,0 +1,204 @@
+"""Report queries (DESIGN §8): cohort funnels and ROI with attribution, by SQL aggregation.
+
+Period reports are cohort reports: leads created in [from, to], and how far they have got
+now; cost is campaign costs dated in [from, to]. Per channel or campaign, counts and
+revenue are credit-weighted sums over touches, using the credit stored on each touch for
+the chosen attribution model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignCost, Channel
+from leads.choices import Stage
+from leads.models import Lead, LeadTouch
+from reports.attribution import CREDIT_FIELD
+from reports.metrics import add_up, figures
+
+
+def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, end + 1 day 00:00) in the business time zone."""
+    tz = timezone.get_current_timezone()
+    low = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return low, high
+
+
+def _credited(model: str, condition: Q | None = None):
+    credit = F(f"{CREDIT_FIELD[model]}")
+    if condition is None:
+        return Sum(credit)
+    return Sum(Case(When(condition, then=credit), default=Value(0.0), output_field=FloatField()))
+
+
+def _touch_rows(
+    *, start, end, model: str, key: str, channel_kind: str | None, extra: Q | None = None
+) -> dict[Any, dict[str, float]]:
+    low, high = period_bounds(start, end)
+    credit_field = CREDIT_FIELD[model]
+    touches = LeadTouch.objects.filter(
+        lead__created_at__gte=low,
+        lead__created_at__lt=high,
+        campaign__isnull=False,
+        **{f"{credit_field}__gt": 0},
+    )
+    if channel_kind:
+        touches = touches.filter(campaign__channel__kind=channel_kind)
+    if extra is not None:
+        touches = touches.filter(extra)
+    won = Q(lead__stage=Stage.WON)
+    rows = (
+        touches.values(key)
+        .annotate(
+            leads=_credited(model),
+            mqls=_credited(model, Q(lead__mql_at__isnull=False)),
+            sqls=_credited(model, Q(lead__sql_at__isnull=False)),
+            opportunities=_credited(model, Q(lead__opportunity_at__isnull=False)),
+            won=_credited(model, won),
+            revenue=Sum(
+                Case(
+                    When(won, then=F(credit_field) * Cast("lead__won_amount", FloatField())),
+                    default=Value(0.0),
+                    output_field=FloatField(),
+                )
+            ),
+        )
+        .order_by()
+    )
+    return {row[key]: row for row in rows}
+
+
+def _cost_rows(
+    *, start, end, key: str, channel_kind: str | None, extra: Q | None = None
+) -> dict[Any, Decimal]:
+    costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
+    if channel_kind:
+        costs = costs.filter(campaign__channel__kind=channel_kind)
+    if extra is not None:
+        costs = costs.filter(extra)
+    return {
+        row[key]: row["cost"] for row in costs.values(key).annotate(cost=Sum("amount")).order_by()
+    }
+
+
+_EMPTY = {"leads": 0.0, "mqls": 0.0, "sqls": 0.0, "opportunities": 0.0, "won": 0.0, "revenue": 0.0}
+
+
+def _rows(touch: dict, cost: dict) -> dict[Any, dict[str, Any]]:
+    return {
+        key: figures(
+            cost=cost.get(key, Decimal("0")),
+            **{k: (touch.get(key) or _EMPTY)[k] or 0 for k in _EMPTY},
+        )
+        for key in set(touch) | set(cost)
+    }
+
+
+def channel_roi(
+    *, start: dt.date, end: dt.date, model: str = "first_touch", channel_kind: str | None = None
+) -> dict[str, Any]:
+    """One row per channel with cost or leads in the period, and totals."""
+    key = "campaign__channel__code"
+    rows = _rows(
+        _touch_rows(start=start, end=end, model=model, key=key, channel_kind=channel_kind),
+        _cost_rows(start=start, end=end, key=key, channel_kind=channel_kind),
+    )
+    channels = {c.code: c for c in Channel.objects.filter(code__in=rows)}
+    ordered = sorted(rows.items(), key=lambda kv: (channels[kv[0]].sort_order, kv[0]))
+    table = [
+        {
+            "channel": code,
+            "channel_name": str(channels[code]),
+            "kind": channels[code].kind,
+            **values,
+        }
+        for code, values in ordered
+    ]
+    return {"from": start, "to": end, "model": model, "rows": table, "totals": add_up(table)}
+
+
+def campaign_roi(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str = "first_touch",
+    channel_kind: str | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """One row per campaign with cost or leads in the period, and totals."""
+    key = "campaign_id"
+    touch_extra = Q(campaign__channel__code=channel) if channel else None
+    cost_extra = Q(campaign__channel__code=channel) if channel else None
+    rows = _rows(
+        _touch_rows(
+            start=start, end=end, model=model, key=key, channel_kind=channel_kind, extra=touch_extra
+        ),
+        _cost_rows(start=start, end=end, key=key, channel_kind=channel_kind, extra=cost_extra),
+    )
+    campaigns = Campaign.objects.select_related("channel").in_bulk(list(rows))
+    ordered = sorted(rows.items(), key=lambda kv: (-float(kv[1]["revenue"]), kv[0]))
+    table = [
+        {
+            "campaign": pk,
+            "campaign_name": campaigns[pk].name,
+            "channel": campaigns[pk].channel.code,
+            "kind": campaigns[pk].channel.kind,
+            **values,
+        }
+        for pk, values in ordered
+    ]
+    return {"from": start, "to": end, "model": model, "rows": table, "totals": add_up(table)}
+
+
+def cohort(
+    *, start: dt.date, end: dt.date, channel_kind: str | None = None, channel: str | None = None
+) -> QuerySet[Lead]:
+    low, high = period_bounds(start, end)
+    leads = Lead.objects.filter(created_at__gte=low, created_at__lt=high)
+    if channel_kind:
+        leads = leads.filter(source_campaign__channel__kind=channel_kind)
+    if channel:
+        leads = leads.filter(source_campaign__channel__code=channel)
+    return leads
+
+
+def funnel(
+    *, start: dt.date, end: dt.date, channel_kind: str | None = None, channel: str | None = None
+) -> dict[str, Any]:
+    """How far the period's leads have got, stage by stage (one query), with cost."""
+    counts = cohort(start=start, end=end, channel_kind=channel_kind, channel=channel).aggregate(
+        leads=Count("id"),
+        mqls=Count("id", filter=Q(mql_at__isnull=False)),
+        sqls=Count("id", filter=Q(sql_at__isnull=False)),
+        opportunities=Count("id", filter=Q(opportunity_at__isnull=False)),
+        won=Count("id", filter=Q(stage=Stage.WON)),
+        lost=Count("id", filter=Q(stage=Stage.LOST)),
+        disqualified=Count("id", filter=Q(stage=Stage.DISQUALIFIED)),
+        revenue=Coalesce(Sum("won_amount", filter=Q(stage=Stage.WON)), Decimal("0")),
+    )
+    costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
+    if channel_kind:
+        costs = costs.filter(campaign__channel__kind=channel_kind)
+    if channel:
+        costs = costs.filter(campaign__channel__code=channel)
+    cost = costs.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    lost, disqualified = counts.pop("lost"), counts.pop("disqualified")
+    return {
+        "from": start,
+        "to": end,
+        "totals": {**figures(cost=cost, **counts), "lost": lost, "disqualified": disqualified},
+        "stages": [
+            {"stage": "leads", "count": counts["leads"]},
+            {"stage": "mql", "count": counts["mqls"]},
+            {"stage": "sql", "count": counts["sqls"]},
+            {"stage": "opportunity", "count": counts["opportunities"]},
+            {"stage": "won", "count": counts["won"]},
+        ],
+    }
