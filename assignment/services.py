@@ -380,6 +380,7 @@ def lead_route(
     actor: User | None = None,
     rules: Sequence[RuleSpec] | None = None,
     include_pooled: bool = False,
+    exclude: set[int] | None = None,
 ) -> Lead:
     """Decide the owner of an unowned, routable lead and write the decision.
 
@@ -403,7 +404,7 @@ def lead_route(
         check_action(lead=locked, actor=actor, action="assign")
 
     sticky = sticky_owner_for(locked)
-    if sticky is not None:
+    if sticky is not None and sticky.pk not in (exclude or ()):
         return lead_assign(
             lead=locked,
             actor=actor,
@@ -436,6 +437,8 @@ def lead_route(
                     RotationCursor.objects.get_or_create(rule_id=spec.rule_id)
                     cursor = RotationCursor.objects.select_for_update().get(rule_id=spec.rule_id)
                 position = cursor.position
+        if exclude:
+            candidates = [c for c in candidates if c.user_id not in exclude]
         if not candidates:
             notes.append(_("“%(rule)s”: nobody to choose from") % {"rule": spec.name})
             logger.warning("Assignment rule %s has no candidates; skipped", spec.name)

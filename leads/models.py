@@ -142,6 +142,10 @@ class Lead(models.Model):
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     pooled_at = models.DateTimeField(_("pooled at"), null=True, blank=True)
     first_contact_at = models.DateTimeField(_("first contact at"), null=True, blank=True)
+    #: The current owner's SLA clock: due time of the first response for this assignment,
+    #: and when it came (cleared on every new assignment).
+    response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
     last_follow_up_at = models.DateTimeField(_("last follow-up at"), null=True, blank=True)
     next_follow_up_at = models.DateTimeField(_("next follow-up at"), null=True, blank=True)
     # deal

@@ -301,6 +301,14 @@ def _money(value: Any, field: str, *, positive: bool) -> Decimal:
     return amount
 
 
+def _start_sla_clock(lead: Lead, now: dt.datetime) -> None:
+    """A new owner gets the grade's first-response time, in working hours (DESIGN §7)."""
+    from reports.sla import response_due
+
+    lead.response_due_at = response_due(grade=lead.grade, assigned_at=now)
+    lead.responded_at = None
+
+
 def _save(lead: Lead, fields: Iterable[str]) -> None:
     lead.save(update_fields=[*fields, "updated_at"])
 
@@ -802,7 +810,8 @@ def lead_assign(
             f" {reason}" if reason else ""
         )
     lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
-    _save(lead, ["owner", "in_pool", "assigned_at"])
+    _start_sla_clock(lead, now)
+    _save(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
     record_event(
         lead=lead,
         kind=EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
@@ -980,7 +989,8 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
             )
     now = timezone.now()
     lead.owner, lead.in_pool, lead.assigned_at = actor, False, now
-    _save(lead, ["owner", "in_pool", "assigned_at"])
+    _start_sla_clock(lead, now)
+    _save(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
     record_event(
         lead=lead,
         kind=EventKind.CLAIMED,
@@ -1111,10 +1121,12 @@ def follow_up_log(
     )
     if lead.first_contact_at is None or at < lead.first_contact_at:
         lead.first_contact_at = at
+    if lead.responded_at is None and lead.assigned_at is not None and at >= lead.assigned_at:
+        lead.responded_at = at  # the current owner's first response stops the SLA clock
     if lead.last_follow_up_at is None or at >= lead.last_follow_up_at:
         lead.last_follow_up_at = at
         lead.next_follow_up_at = next_follow_up_at
-    _save(lead, ["first_contact_at", "last_follow_up_at", "next_follow_up_at"])
+    _save(lead, ["first_contact_at", "responded_at", "last_follow_up_at", "next_follow_up_at"])
     record_event(
         lead=lead,
         kind=EventKind.FOLLOW_UP,
@@ -1171,3 +1183,54 @@ def sweep_missed_side_effects(
             lead_route(lead=pk)
             routed += 1
     return SweepResult(scored=len(unscored), routed=routed)
+
+
+def leads_recycle_bulk(
+    *, leads: list[tuple[int, int]], reason: str, reason_code: str, now: dt.datetime
+) -> list[int]:
+    """The recycle transition for many leads at once (the SLA job): owned mql/sql → pool.
+
+    ``leads`` are (lead id, owner id expected). Rows are locked with ``skip_locked`` and
+    changed only if still owned by that owner in mql/sql — the same conditions as
+    ``lead_recycle`` — so a lead a rep is working on right now is left for the next run.
+    One event per recycled lead. Returns the ids recycled.
+    """
+    code = _reason_code(reason_code, RecycleReason)
+    expected = dict(leads)
+    done: list[int] = []
+    ids = sorted(expected)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        with transaction.atomic():
+            rows = (
+                Lead.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=chunk, stage__in=[Stage.MQL, Stage.SQL], owner__isnull=False)
+                .values_list("pk", "owner_id", "stage")
+            )
+            ok = [(pk, owner, stage) for pk, owner, stage in rows if expected[pk] == owner]
+            if not ok:
+                continue
+            Lead.objects.filter(pk__in=[pk for pk, _, _ in ok]).update(
+                owner=None,
+                in_pool=True,
+                pooled_at=now,
+                recycle_reason=code,
+                response_due_at=None,
+                responded_at=None,
+                updated_at=now,
+            )
+            LeadEvent.objects.bulk_create(
+                LeadEvent(
+                    lead_id=pk,
+                    kind=EventKind.RECYCLED,
+                    actor=None,
+                    at=now,
+                    from_stage=stage,
+                    to_stage=stage,
+                    reason=reason,
+                    data={"reason_code": code, "previous_owner": owner},
+                )
+                for pk, owner, stage in ok
+            )
+            done += [pk for pk, _, _ in ok]
+    return done

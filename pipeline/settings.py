@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -132,6 +133,15 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-missed-side-effects": {
         "task": "leads.tasks.sweep_missed_side_effects_task",
         "schedule": 120.0,
+    },
+    "sla-scan": {"task": "reports.tasks.sla_scan_task", "schedule": 600.0},
+    "overdue-digest": {
+        "task": "reports.tasks.overdue_digest_task",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    "compliance-snapshot": {
+        "task": "reports.tasks.compliance_snapshot_task",
+        "schedule": crontab(hour=1, minute=15),
     },
 }
 # Where `celery beat` keeps its last-run times; the container points it at a writable path.

@@ -11,7 +11,13 @@ from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from pipeline import views
-from reports.api import CampaignRoiView, ChannelRoiView, FunnelView
+from reports.api import (
+    CampaignRoiView,
+    ChannelRoiView,
+    FollowUpComplianceView,
+    FunnelView,
+    SlaPolicyViewSet,
+)
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
 
 router = DefaultRouter()
@@ -23,11 +29,17 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
 router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
+router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("capture/", CaptureView.as_view(), name="capture"),
     path("reports/funnel/", FunnelView.as_view(), name="report-funnel"),
+    path(
+        "reports/follow-up-compliance/",
+        FollowUpComplianceView.as_view(),
+        name="report-follow-up-compliance",
+    ),
     path("reports/channel-roi/", ChannelRoiView.as_view(), name="report-channel-roi"),
     path("reports/campaign-roi/", CampaignRoiView.as_view(), name="report-campaign-roi"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),

@@ -8,16 +8,20 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assignment.models import Team, TeamMembership
 from campaigns.choices import ChannelKind
 from campaigns.models import Channel
+from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports import selectors
 from reports.attribution import MODELS
+from reports.models import SlaPolicy
+from reports.sla import compliance, delays, sla_policy_save
 
 MAX_DAYS = 3 * 366 + 1
 
@@ -200,5 +204,108 @@ class FunnelView(_ReportView):
                     channel_kind=p["channel_kind"],
                     channel=p["channel"],
                 )
+            )
+        )
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "grade",
+            "first_response_hours",
+            "follow_up_every_days",
+            "recycle_after_days",
+            "escalate_after_hours",
+            "final_action",
+            "final_after_hours",
+        ]
+        read_only_fields = ["grade"]
+
+
+class SlaPolicyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, BaseViewSet
+):
+    """SLA per grade; managers and sales managers change it, everyone signed in reads it."""
+
+    queryset = SlaPolicy.objects.order_by("grade")
+    serializer_class = SlaPolicySerializer
+    lookup_field = "grade"
+    lookup_value_regex = "[ABCD]"
+    pagination_class = None
+
+    def update(self, request, *args, **kwargs):
+        policy = self.get_object()
+        serializer = self.get_serializer(
+            policy, data=request.data, partial=kwargs.pop("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        saved = sla_policy_save(actor=request.user, grade=policy.grade, **serializer.validated_data)
+        return Response(self.get_serializer(saved).data)
+
+
+class ComplianceQuerySerializer(PeriodSerializer):
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+
+
+class FollowUpComplianceView(_ReportView):
+    """Per rep: first-response compliance, median/p95 response, overdue now, wasted leads."""
+
+    allowed_roles = (Role.MANAGER, Role.SALES_MANAGER, Role.SALES_REP, Role.LEAD_DESK)
+
+    @extend_schema(
+        parameters=[*PERIOD_PARAMETERS[:2], OpenApiParameter("team", int)],
+        responses={
+            200: inline_serializer(
+                "FollowUpCompliance",
+                {
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "rows": inline_serializer(
+                        "ComplianceRow",
+                        {
+                            "user": serializers.IntegerField(),
+                            "username": serializers.CharField(),
+                            "assigned": serializers.IntegerField(),
+                            "due": serializers.IntegerField(),
+                            "in_time": serializers.IntegerField(),
+                            "compliance": serializers.FloatField(allow_null=True),
+                            "median_response_hours": serializers.FloatField(allow_null=True),
+                            "p95_response_hours": serializers.FloatField(allow_null=True),
+                            "overdue_now": serializers.IntegerField(),
+                            "wasted": serializers.IntegerField(),
+                        },
+                        many=True,
+                    ),
+                    "delays": serializers.DictField(),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        user = request.user
+        if not has_role(user, *self.allowed_roles):
+            raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
+        serializer = ComplianceQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = data.get("team")
+        user_ids = None
+        if team is not None:
+            if not (has_role(user, Role.MANAGER, Role.LEAD_DESK) or team.manager_id == user.pk):
+                raise ServiceError(_("You may read only the teams you manage."), code="forbidden")
+            user_ids = list(team.memberships.values_list("user_id", flat=True))
+        elif not has_role(user, Role.MANAGER, Role.LEAD_DESK):
+            managed = TeamMembership.objects.filter(team__manager=user)
+            user_ids = [user.pk, *managed.values_list("user_id", flat=True)]
+        rows = compliance(start=data["from"], end=data["to"], user_ids=user_ids)
+        return Response(
+            _serialise(
+                {
+                    "from": data["from"],
+                    "to": data["to"],
+                    "rows": rows,
+                    "delays": delays(start=data["from"], end=data["to"]),
+                }
             )
         )

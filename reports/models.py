@@ -1,1 +1,172 @@
-"""Models arrive with the issue that builds this app."""
+"""SLA policies, the business calendar, SLA breaches and compliance snapshots (DESIGN §7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class FinalAction(models.TextChoices):
+    NONE = "none", _("Only escalate")
+    RECYCLE = "recycle", _("Recycle to the pool")
+    REASSIGN = "reassign", _("Reassign by the rules")
+
+
+class SlaPolicy(models.Model):
+    """How fast and how often sales must work a lead of one grade."""
+
+    grade = models.CharField(_("grade"), max_length=1, unique=True)
+    first_response_hours = models.PositiveSmallIntegerField(
+        _("first response within (working hours)"), default=4
+    )
+    follow_up_every_days = models.PositiveSmallIntegerField(
+        _("follow up at least every (days)"), default=7
+    )
+    recycle_after_days = models.PositiveSmallIntegerField(
+        _("recycle after days without follow-up"), default=30
+    )
+    escalate_after_hours = models.PositiveSmallIntegerField(
+        _("tell the manager after (working hours past due)"), default=4
+    )
+    final_action = models.CharField(
+        _("then"), max_length=10, choices=FinalAction.choices, default=FinalAction.RECYCLE
+    )
+    final_after_hours = models.PositiveSmallIntegerField(
+        _("final action after (working hours past due)"), default=16
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["grade"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__in=["A", "B", "C", "D"]), name="sla_policy_grade_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_hours__gte=1), name="sla_policy_first_response_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(follow_up_every_days__gte=1), name="sla_policy_follow_up_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(recycle_after_days__gte=models.F("follow_up_every_days")),
+                name="sla_policy_recycle_after_follow_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_after_hours__gte=models.F("escalate_after_hours")),
+                name="sla_policy_final_after_escalation",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_action__in=FinalAction.values),
+                name="sla_policy_final_action_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA {self.grade}"
+
+
+def _default_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class BusinessCalendar(models.Model):
+    """Working hours and days for SLA clocks; one row. Time zone: the TIME_ZONE setting."""
+
+    work_start = models.TimeField(_("working day starts"), default=dt.time(9, 0))
+    work_end = models.TimeField(_("working day ends"), default=dt.time(18, 0))
+    weekdays = models.JSONField(_("working weekdays (0 = Monday)"), default=_default_weekdays)
+    use_cn_holidays = models.BooleanField(
+        _("follow Chinese public holidays and make-up workdays"), default=True
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendar")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(work_end__gt=models.F("work_start")),
+                name="business_calendar_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.work_start:%H:%M}–{self.work_end:%H:%M}"
+
+    @classmethod
+    def current(cls) -> BusinessCalendar:
+        row = cls.objects.filter(pk=1).first()
+        if row is None:
+            row, _created = cls.objects.get_or_create(pk=1)
+        return row
+
+
+class SlaBreach(models.Model):
+    """One step of the escalation ladder taken for one lead in one assignment cycle.
+
+    Unique per (lead, kind, level, cycle): a scan that runs twice, or on two workers at
+    once, takes each step exactly once.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response late")
+        NEGLECT = "neglect", _("No follow-up: recycled")
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_breaches")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sla_breaches"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(_("level"))
+    cycle = models.DateTimeField(_("assignment the breach belongs to"))
+    run = models.UUIDField(_("scan run"))
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("SLA breach")
+        verbose_name_plural = _("SLA breaches")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind", "level", "cycle"], name="sla_breach_once_per_step"
+            ),
+        ]
+        indexes = [models.Index(fields=["run"]), models.Index(fields=["owner", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.kind} L{self.level}"
+
+
+class ComplianceSnapshot(models.Model):
+    """A rep's follow-up compliance for one day's cohort, stored by the nightly job."""
+
+    day = models.DateField(_("day"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="compliance_snapshots"
+    )
+    assigned = models.PositiveIntegerField(_("assigned"), default=0)
+    due = models.PositiveIntegerField(_("SLA elapsed"), default=0)
+    in_time = models.PositiveIntegerField(_("answered in time"), default=0)
+    median_response_hours = models.FloatField(_("median response (working hours)"), null=True)
+    p95_response_hours = models.FloatField(_("p95 response (working hours)"), null=True)
+    overdue_now = models.PositiveIntegerField(_("overdue now"), default=0)
+    wasted = models.PositiveIntegerField(_("wasted (recycled for neglect)"), default=0)
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "user"]
+        verbose_name = _("compliance snapshot")
+        verbose_name_plural = _("compliance snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user"], name="compliance_snapshot_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

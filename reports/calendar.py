@@ -1,0 +1,78 @@
+"""Working time over a business calendar: pure functions, no database.
+
+A day is a working day when it is a make-up workday (调休上班), or it is one of the
+working weekdays and not a public holiday. Working hours are [start, end) local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Calendar:
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(18, 0)
+    weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    holidays: frozenset[dt.date] = field(default_factory=frozenset)
+    workdays: frozenset[dt.date] = field(default_factory=frozenset)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        return (
+            dt.datetime.combine(day, self.start, tzinfo=self.tz),
+            dt.datetime.combine(day, self.end, tzinfo=self.tz),
+        )
+
+
+@lru_cache(maxsize=64)
+def chinese_days(years: tuple[int, ...]) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """Public holidays and make-up workdays of mainland China (python-holidays)."""
+    import holidays
+
+    calendar = holidays.China(years=list(years))
+    return frozenset(calendar.keys()), frozenset(calendar.weekend_workdays)
+
+
+def add_working_hours(calendar: Calendar, start: dt.datetime, hours: float) -> dt.datetime:
+    """The instant ``hours`` working hours after ``start``."""
+    remaining = dt.timedelta(hours=hours)
+    moment = start.astimezone(calendar.tz)
+    day = moment.date()
+    for _ in range(3700):  # ten years of days: a calendar with no working day ends here
+        if calendar.is_working_day(day):
+            open_at, close_at = calendar._window(day)
+            begin = max(moment, open_at)
+            if begin < close_at:
+                available = close_at - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+        day += dt.timedelta(days=1)
+        moment = dt.datetime.combine(day, dt.time.min, tzinfo=calendar.tz)
+    raise ValueError("The business calendar has no working time.")
+
+
+def working_hours_between(calendar: Calendar, start: dt.datetime, end: dt.datetime) -> float:
+    """Working hours from ``start`` to ``end`` (0 if ``end`` is not after ``start``)."""
+    if end <= start:
+        return 0.0
+    start, end = start.astimezone(calendar.tz), end.astimezone(calendar.tz)
+    total = dt.timedelta()
+    day = start.date()
+    while day <= end.date():
+        if calendar.is_working_day(day):
+            open_at, close_at = calendar._window(day)
+            begin, finish = max(start, open_at), min(end, close_at)
+            if finish > begin:
+                total += finish - begin
+        day += dt.timedelta(days=1)
+    return total.total_seconds() / 3600

@@ -1,0 +1,46 @@
+"""Working time over the business calendar (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from reports.calendar import Calendar, add_working_hours, chinese_days, working_hours_between
+
+SH = ZoneInfo("Asia/Shanghai")
+holidays, workdays = chinese_days((2025, 2026, 2027))
+CAL = Calendar(holidays=holidays, workdays=workdays, tz=SH)
+
+
+def at(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SH)
+
+
+def test_within_one_day():
+    assert add_working_hours(CAL, at(2026, 11, 25, 10, 0), 4) == at(2026, 11, 25, 14, 0)
+
+
+def test_overflows_into_next_working_day():
+    assert add_working_hours(CAL, at(2026, 11, 25, 16, 0), 4) == at(2026, 11, 26, 11, 0)
+
+
+def test_friday_evening_lands_on_monday():
+    assert add_working_hours(CAL, at(2026, 11, 27, 20, 0), 2) == at(2026, 11, 30, 11, 0)
+
+
+def test_national_day_holiday_is_skipped_and_makeup_saturday_counts():
+    # 2026-09-30 (Wed) 17:00 + 2h: Oct 1–7 are holidays, Oct 8 (Thu) is the next working day.
+    assert add_working_hours(CAL, at(2026, 9, 30, 17, 0), 2) == at(2026, 10, 8, 10, 0)
+    # Saturday 2026-10-10 is a make-up workday (调休上班).
+    assert CAL.is_working_day(dt.date(2026, 10, 10))
+    assert not CAL.is_working_day(dt.date(2026, 10, 11))
+
+
+def test_hours_between_skips_nights_and_weekends():
+    assert working_hours_between(CAL, at(2026, 11, 27, 17, 0), at(2026, 11, 30, 10, 0)) == 2.0
+    assert working_hours_between(CAL, at(2026, 11, 30, 10, 0), at(2026, 11, 27, 10, 0)) == 0.0
+
+
+def test_without_holidays_national_day_is_a_working_day():
+    plain = Calendar(tz=SH)
+    assert add_working_hours(plain, at(2026, 9, 30, 17, 0), 2) == at(2026, 10, 1, 10, 0)
