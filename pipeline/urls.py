@@ -9,13 +9,17 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
+from leads import desk_views
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
+from leads.urls import urlpatterns as leads_urls
 from pipeline import views
 from reports.api import (
     CampaignRoiView,
     ChannelRoiView,
     FollowUpComplianceView,
     FunnelView,
+    GradeCalibrationView,
+    ScorecardsView,
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
@@ -36,6 +40,12 @@ api_urlpatterns = [
     path("capture/", CaptureView.as_view(), name="capture"),
     path("reports/funnel/", FunnelView.as_view(), name="report-funnel"),
     path(
+        "reports/grade-calibration/",
+        GradeCalibrationView.as_view(),
+        name="report-grade-calibration",
+    ),
+    path("reports/scorecards/", ScorecardsView.as_view(), name="report-scorecards"),
+    path(
         "reports/follow-up-compliance/",
         FollowUpComplianceView.as_view(),
         name="report-follow-up-compliance",
@@ -46,12 +56,27 @@ api_urlpatterns = [
     path("", include(router.urls)),
 ]
 
+#: The lead desk's workspace (商机接待): queues, consult, bulk and one-lead desk actions.
+desk_urlpatterns = [
+    path("", desk_views.desk_queue, name="desk"),
+    path("rejected/", desk_views.desk_rejected, name="desk_rejected"),
+    path("bulk/", desk_views.desk_bulk, name="desk_bulk"),
+    path("<int:pk>/consult/", desk_views.desk_consult, name="desk_consult"),
+    path("<int:pk>/grade/", desk_views.desk_set_grade, name="desk_set_grade"),
+    path("<int:pk>/reset-grade/", desk_views.desk_reset_grade, name="desk_reset_grade"),
+    path("<int:pk>/assign/", desk_views.desk_assign, name="desk_assign"),
+    path("<int:pk>/disqualify/", desk_views.desk_disqualify, name="desk_disqualify"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("leads/", include("leads.urls")),
+    # The lead desk's pages sit in the "leads" namespace (leads:desk …) under /leads/desk/.
+    path("leads/", include(([path("desk/", include(desk_urlpatterns)), *leads_urls], "leads"))),
+    path("scoring/", include("scoring.urls")),
+    path("assignment/", include("assignment.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

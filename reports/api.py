@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
@@ -21,6 +22,9 @@ from pipeline.roles import Role, has_role
 from reports import selectors
 from reports.attribution import MODELS
 from reports.models import SlaPolicy
+from reports.quality import bounce_reasons, grade_calibration
+from reports.scorecards import ROLES as SCORECARD_ROLES
+from reports.scorecards import scorecards
 from reports.sla import compliance, delays, sla_policy_save
 
 MAX_DAYS = 3 * 366 + 1
@@ -308,4 +312,71 @@ class FollowUpComplianceView(_ReportView):
                     "delays": delays(start=data["from"], end=data["to"]),
                 }
             )
+        )
+
+
+class GradeCalibrationView(_ReportView):
+    """Per grade: acceptance, win rate, revenue, days to SQL and won; warnings; bounce reasons."""
+
+    allowed_roles = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+
+    @extend_schema(
+        parameters=[
+            *PERIOD_PARAMETERS[:2],
+            PERIOD_PARAMETERS[3],
+            PERIOD_PARAMETERS[4],
+            OpenApiParameter("by", str, enum=["channel", "campaign"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        p = self.period(request)
+        by = request.query_params.get("by", "channel")
+        if by not in ("channel", "campaign"):
+            raise ServiceError(_("“by” must be channel or campaign."), field="by")
+        report = grade_calibration(
+            start=p["start"], end=p["end"], channel_kind=p["channel_kind"], channel=p["channel"]
+        )
+        report["reasons"] = bounce_reasons(
+            start=p["start"], end=p["end"], by=by, channel_kind=p["channel_kind"]
+        )
+        return Response(_serialise(report))
+
+
+class ScorecardsView(_ReportView):
+    """绩效考核: one card per person for the period, with the previous period beside it.
+    A user without a manager's view gets only their own card."""
+
+    allowed_roles = (
+        Role.MANAGER,
+        Role.MARKETER,
+        Role.LEAD_DESK,
+        Role.SALES_REP,
+        Role.SALES_MANAGER,
+    )
+
+    @extend_schema(
+        parameters=[
+            *PERIOD_PARAMETERS[:2],
+            OpenApiParameter("role", str, enum=list(SCORECARD_ROLES)),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        p = self.period(request)
+        role = request.query_params.get("role") or None
+        if role is not None and role not in SCORECARD_ROLES:
+            raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
+        user = request.user
+        user_ids = None
+        if not has_role(user, Role.MANAGER):
+            user_ids = [user.pk]
+            if has_role(user, Role.SALES_MANAGER):
+                user_ids += list(
+                    TeamMembership.objects.filter(team__manager=user).values_list(
+                        "user_id", flat=True
+                    )
+                )
+        return Response(
+            _serialise(scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids))
         )

@@ -1,0 +1,218 @@
+"""Scorecards (绩效考核) per role for a period, with the previous period beside it.
+
+Marketers: leads, MQLs, cost and cost per MQL of the campaigns they own, and how many of
+those leads sales accepted. Lead desk: throughput, time to qualify and to assign, and
+acceptance of what they qualified. Sales reps: first-response compliance and time, win
+rate and revenue (deals signed in the period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from assignment.models import Assignment
+from campaigns.models import CampaignCost
+from leads.choices import EventKind, Stage
+from leads.models import Lead, LeadEvent
+from pipeline.roles import Role
+from reports.selectors import period_bounds
+from reports.sla import compliance
+
+ROLES = (Role.MARKETER, Role.LEAD_DESK, Role.SALES_REP)
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    length = (end - start).days + 1
+    return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
+
+
+def _ratio(a, b) -> float | None:
+    return round(float(a) / float(b), 4) if b else None
+
+
+def _median_hours(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def marketer_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+    low, high = period_bounds(start, end)
+    rejected = LeadEvent.objects.filter(lead_id=OuterRef("pk"), kind=EventKind.REJECTED)
+    leads = (
+        Lead.objects.filter(
+            created_at__gte=low, created_at__lt=high, source_campaign__owner_id__in=user_ids
+        )
+        .annotate(was_rejected=Exists(rejected))
+        .values("source_campaign__owner_id")
+        .annotate(
+            leads=Count("id"),
+            mqls=Count("id", filter=Q(mql_at__isnull=False)),
+            accepted=Count("id", filter=Q(sql_at__isnull=False)),
+            rejected=Count("id", filter=Q(was_rejected=True, sql_at__isnull=True)),
+        )
+        .order_by()
+    )
+    costs = dict(
+        CampaignCost.objects.filter(date__gte=start, date__lte=end, campaign__owner_id__in=user_ids)
+        .values("campaign__owner_id")
+        .annotate(total=Sum("amount"))
+        .values_list("campaign__owner_id", "total")
+    )
+    by_user = {row["source_campaign__owner_id"]: row for row in leads}
+    result = {}
+    for uid in user_ids:
+        row = by_user.get(uid, {"leads": 0, "mqls": 0, "accepted": 0, "rejected": 0})
+        cost = costs.get(uid) or Decimal("0")
+        result[uid] = {
+            "leads": row["leads"],
+            "mqls": row["mqls"],
+            "cost": cost,
+            "cost_per_mql": (cost / row["mqls"]).quantize(Decimal("0.01")) if row["mqls"] else None,
+            "sql_acceptance": _ratio(row["accepted"], row["accepted"] + row["rejected"]),
+        }
+    return result
+
+
+def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+    low, high = period_bounds(start, end)
+    events = LeadEvent.objects.filter(
+        at__gte=low,
+        at__lt=high,
+        actor_id__in=user_ids,
+        kind__in=[EventKind.QUALIFIED, EventKind.DISQUALIFIED],
+    ).values("actor_id", "kind", "at", "lead__created_at", "lead__sql_at", "lead_id")
+    first_assigned = (
+        Assignment.objects.filter(lead_id=OuterRef("lead_id"), owner__isnull=False)
+        .order_by()
+        .values("lead_id")
+        .annotate(first=Min("at"))
+        .values("first")
+    )
+    events = events.annotate(first_assigned=Subquery(first_assigned))
+    qualified_here = LeadEvent.objects.filter(
+        at__gte=low, at__lt=high, actor_id__in=user_ids, kind=EventKind.QUALIFIED
+    ).values("lead_id")
+    rejected_ids = set(
+        LeadEvent.objects.filter(kind=EventKind.REJECTED, lead_id__in=qualified_here).values_list(
+            "lead_id", flat=True
+        )
+    )
+    stats: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {
+            "qualified": 0,
+            "disqualified": 0,
+            "to_qualify": [],
+            "to_assign": [],
+            "accepted": 0,
+            "rejected": 0,
+        }
+    )
+    for row in events.iterator(chunk_size=5000):
+        item = stats[row["actor_id"]]
+        if row["kind"] == EventKind.DISQUALIFIED:
+            item["disqualified"] += 1
+            continue
+        item["qualified"] += 1
+        item["to_qualify"].append((row["at"] - row["lead__created_at"]).total_seconds() / 3600)
+        if row["first_assigned"] is not None:
+            item["to_assign"].append((row["first_assigned"] - row["at"]).total_seconds() / 3600)
+        if row["lead__sql_at"] is not None:
+            item["accepted"] += 1
+        elif row["lead_id"] in rejected_ids:
+            item["rejected"] += 1
+    result = {}
+    for uid in user_ids:
+        item = stats[uid]
+        result[uid] = {
+            "qualified": item["qualified"],
+            "disqualified": item["disqualified"],
+            "median_hours_to_qualify": _median_hours(item["to_qualify"]),
+            "median_hours_to_assign": _median_hours(item["to_assign"]),
+            "acceptance": _ratio(item["accepted"], item["accepted"] + item["rejected"]),
+        }
+    return result
+
+
+def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+    low, high = period_bounds(start, end)
+    rows = {row["user"]: row for row in compliance(start=start, end=end, user_ids=user_ids)}
+    deals = {
+        row["owner_id"]: row
+        for row in Lead.objects.filter(owner_id__in=user_ids)
+        .values("owner_id")
+        .annotate(
+            sqls=Count("id", filter=Q(sql_at__gte=low, sql_at__lt=high)),
+            won=Count("id", filter=Q(stage=Stage.WON, won_at__gte=low, won_at__lt=high)),
+            lost=Count("id", filter=Q(stage=Stage.LOST, lost_at__gte=low, lost_at__lt=high)),
+            revenue=Coalesce(
+                Sum("won_amount", filter=Q(stage=Stage.WON, won_at__gte=low, won_at__lt=high)),
+                Decimal("0"),
+            ),
+        )
+        .order_by()
+    }
+    result = {}
+    for uid in user_ids:
+        sla = rows.get(uid, {})
+        deal = deals.get(uid, {"sqls": 0, "won": 0, "lost": 0, "revenue": Decimal("0")})
+        result[uid] = {
+            "assigned": sla.get("assigned", 0),
+            "compliance": sla.get("compliance"),
+            "median_response_hours": sla.get("median_response_hours"),
+            "overdue_now": sla.get("overdue_now", 0),
+            "wasted": sla.get("wasted", 0),
+            "won": deal["won"],
+            "lost": deal["lost"],
+            "win_rate": _ratio(deal["won"], deal["won"] + deal["lost"]),
+            "revenue": deal["revenue"],
+        }
+    return result
+
+
+METRICS = {
+    Role.MARKETER: marketer_metrics,
+    Role.LEAD_DESK: desk_metrics,
+    Role.SALES_REP: rep_metrics,
+}
+
+
+def scorecards(
+    *, start: dt.date, end: dt.date, role: str | None = None, user_ids: list[int] | None = None
+) -> dict[str, Any]:
+    """Cards for every active user in the chosen roles (or only ``user_ids``)."""
+    prev_start, prev_end = previous_period(start, end)
+    users = get_user_model().objects.filter(is_active=True)
+    if user_ids is not None:
+        users = users.filter(pk__in=user_ids)
+    cards = []
+    for current_role in [role] if role else ROLES:
+        members = dict(users.filter(groups__name=current_role).values_list("pk", "username"))
+        if not members:
+            continue
+        ids = sorted(members)
+        now = METRICS[current_role](start, end, ids)
+        before = METRICS[current_role](prev_start, prev_end, ids)
+        cards += [
+            {
+                "user": uid,
+                "username": members[uid],
+                "role": current_role,
+                "metrics": now[uid],
+                "previous": before[uid],
+            }
+            for uid in ids
+        ]
+    return {
+        "from": start,
+        "to": end,
+        "previous_from": prev_start,
+        "previous_to": prev_end,
+        "cards": cards,
+    }
