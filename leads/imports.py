@@ -42,6 +42,7 @@ from leads.choices import (
 from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name
 from leads.services import _lock_identity, clean_lead_fields, lead_create
+from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from pipeline.tasks import enqueue_on_commit
@@ -451,6 +452,7 @@ class RowResult:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)
+    new_leads: list[Lead] = field(default_factory=list)
     owners_told: dict[int, int] = field(default_factory=dict)
 
 
@@ -529,7 +531,7 @@ def _row_fields(
 def _companies_for(rows: list[dict]) -> dict[str, Company]:
     wanted: dict[str, dict] = {}
     for data in rows:
-        key = normalize_company_name(data.get("company_name", ""))
+        key = data.setdefault("_company_key", normalize_company_name(data.get("company_name", "")))
         if key and key not in wanted:
             wanted[key] = data
     if not wanted:
@@ -631,7 +633,7 @@ def _write_batch(
             if match.owner_id:
                 result.owners_told[match.owner_id] = result.owners_told.get(match.owner_id, 0) + 1
             continue
-        key = normalize_company_name(data.get("company_name", ""))
+        key = data.get("_company_key", "")
         lead = Lead(
             **{k: data[k] for k in _OWN_FIELDS if k in data},
             company=companies.get(key),
@@ -643,7 +645,7 @@ def _write_batch(
         new_leads.append((lead, when or now))
         for k in keys:
             pending[k] = lead
-    Lead.objects.bulk_create([lead for lead, _ in new_leads])
+    fast_bulk_insert(Lead, [lead for lead, _when in new_leads])
     for lead, when in new_leads:
         touches.append(
             LeadTouch(
@@ -665,8 +667,9 @@ def _write_batch(
             )
         )
         result.lead_ids.append(lead.pk)
-    LeadTouch.objects.bulk_create(touches)
-    LeadEvent.objects.bulk_create(events)
+    result.new_leads += [lead for lead, _ in new_leads]
+    fast_bulk_insert(LeadTouch, touches)
+    fast_bulk_insert(LeadEvent, events)
     recompute_credits({touch.lead_id for touch in touches})
     result.created += len(new_leads)
 
@@ -678,7 +681,7 @@ def _write_batch_slowly(job: ImportJob, batch, result: RowResult) -> None:
             with transaction.atomic():
                 answer = lead_create(
                     actor=None,
-                    fields=data,
+                    fields={k: v for k, v in data.items() if not k.startswith("_")},
                     campaign=job.campaign,
                     touch_kind=job.touch_kind,
                     occurred_at=when,
@@ -717,6 +720,7 @@ def _commit_batch(job: ImportJob, batch: list, result: RowResult, rows_seen: int
         logger.info("Import %s: batch raced a capture, retrying row by row", job.pk)
         result.created = result.duplicates = 0
         result.lead_ids.clear()
+        result.new_leads.clear()
         result.owners_told.clear()
         with transaction.atomic():
             _write_batch_slowly(job, batch, result)
@@ -725,7 +729,9 @@ def _commit_batch(job: ImportJob, batch: list, result: RowResult, rows_seen: int
 
 def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int, score_leads) -> None:
     if result.lead_ids:
-        score_leads(sorted(set(result.lead_ids)), event_data={"import": job.pk})
+        score_leads(
+            sorted(set(result.lead_ids)), loaded=result.new_leads, event_data={"import": job.pk}
+        )
     job.processed = rows_seen
     job.created += result.created
     job.duplicates += result.duplicates

@@ -1,0 +1,54 @@
+"""Database helpers shared by bulk paths (imports, seeding)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, models
+
+
+def fast_bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """``bulk_create`` for big batches: on PostgreSQL one ``INSERT … VALUES … RETURNING id``
+    with psycopg2's ``execute_values``, skipping the ORM's per-value preparation (5–10× less
+    CPU for wide rows). Primary keys are set on ``objs``. Other databases: ``bulk_create``.
+
+    Values must already be what the column stores (no expressions); ``auto_now`` and
+    ``auto_now_add`` fields are filled like ``save()`` does.
+    """
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    from psycopg2.extras import Json, execute_values
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    for obj in objs:
+        for field in stamped:
+            if getattr(obj, field.attname) is None or getattr(field, "auto_now", False):
+                field.pre_save(obj, add=True)
+    rows = [
+        tuple(
+            Json(getattr(o, f.attname)) if f.attname in json_fields else getattr(o, f.attname)
+            for f in fields
+        )
+        for o in objs
+    ]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        ids = execute_values(
+            cursor,
+            f"INSERT INTO {table} ({columns}) VALUES %s RETURNING id",  # noqa: S608
+            rows,
+            page_size=len(rows),
+            fetch=True,
+        )
+    for obj, (pk,) in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
