@@ -14,6 +14,12 @@ RESULTS = pathlib.Path(os.environ.get("BENCH_RESULTS", "benchmark-results"))
 
 
 @pytest.fixture(autouse=True)
+def _quiet(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    settings.AUTO_ASSIGN = False
+
+
+@pytest.fixture(autouse=True)
 def _needs_postgres(db):
     if connection.vendor != "postgresql":
         pytest.fail("Benchmarks run on PostgreSQL: set DATABASE_URL (see README).")
