@@ -43,6 +43,7 @@ from leads.choices import (
 )
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name, normalize_email, normalize_phone
+from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role
 from pipeline.tasks import enqueue_on_commit
@@ -1199,8 +1200,8 @@ def leads_recycle_bulk(
     expected = dict(leads)
     done: list[int] = []
     ids = sorted(expected)
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
+    for start in range(0, len(ids), 20_000):
+        chunk = ids[start : start + 20_000]
         with transaction.atomic():
             rows = (
                 Lead.objects.select_for_update(skip_locked=True)
@@ -1219,18 +1220,21 @@ def leads_recycle_bulk(
                 responded_at=None,
                 updated_at=now,
             )
-            LeadEvent.objects.bulk_create(
-                LeadEvent(
-                    lead_id=pk,
-                    kind=EventKind.RECYCLED,
-                    actor=None,
-                    at=now,
-                    from_stage=stage,
-                    to_stage=stage,
-                    reason=reason,
-                    data={"reason_code": code, "previous_owner": owner},
-                )
-                for pk, owner, stage in ok
+            fast_bulk_insert(
+                LeadEvent,
+                [
+                    LeadEvent(
+                        lead_id=pk,
+                        kind=EventKind.RECYCLED,
+                        actor=None,
+                        at=now,
+                        from_stage=stage,
+                        to_stage=stage,
+                        reason=reason,
+                        data={"reason_code": code, "previous_owner": owner},
+                    )
+                    for pk, owner, stage in ok
+                ],
             )
             done += [pk for pk, _, _ in ok]
     return done

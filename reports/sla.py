@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from assignment.models import Assignment, TeamMembership
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
+from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, add_working_hours, chinese_days, working_hours_between
@@ -135,19 +136,17 @@ class ScanResult:
 
 
 def _insert_breaches(rows: list[SlaBreach], run: uuid.UUID) -> list[SlaBreach]:
-    """Insert; only rows new to the table come back (unique per step, any worker)."""
+    """Insert in one statement; only rows new to the table come back (the unique step key
+    makes a repeated or parallel scan insert nothing twice)."""
     if not rows:
         return []
-    SlaBreach.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return list(
-        SlaBreach.objects.filter(
-            run=run, lead_id__in=[r.lead_id for r in rows], kind=rows[0].kind, level=rows[0].level
-        )
-    )
+    fast_bulk_insert(SlaBreach, rows, ignore_conflicts=True)
+    return list(SlaBreach.objects.filter(run=run, kind=rows[0].kind, level=rows[0].level))
 
 
 def _events_for(breaches: Iterable[SlaBreach], *, now: dt.datetime, data: dict) -> None:
-    LeadEvent.objects.bulk_create(
+    fast_bulk_insert(
+        LeadEvent,
         [
             LeadEvent(
                 lead_id=b.lead_id,
@@ -157,7 +156,6 @@ def _events_for(breaches: Iterable[SlaBreach], *, now: dt.datetime, data: dict) 
             )
             for b in breaches
         ],
-        batch_size=1000,
     )
 
 
@@ -235,7 +233,7 @@ def sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
             _tell_managers(leads, managers)
         else:
             result.final = len(leads)
-            _final_action(leads, by_grade)
+            _final_action(leads, by_grade, now=now, recycle=leads_recycle_bulk)
     result.recycled_for_neglect = _recycle_neglected(
         now=now, by_grade=by_grade, run=run, recycle=leads_recycle_bulk
     )
@@ -281,23 +279,26 @@ def _tell_managers(leads: list[dict], managers: dict[int, set[int]]) -> None:
             )
 
 
-def _final_action(leads: list[dict], by_grade: dict[str, SlaPolicy]) -> None:
+def _final_action(leads: list[dict], by_grade: dict[str, SlaPolicy], *, now, recycle) -> None:
+    """Take late leads back: all to the pool in bulk, then route those whose policy says
+    reassign (excluding the owner who let it lapse)."""
     from assignment.services import lead_route
-    from leads.services import lead_recycle
 
+    recycled = set(
+        recycle(
+            leads=[(x["pk"], x["owner_id"]) for x in leads],
+            reason_code="no_follow_up",
+            reason=_("No first response within the SLA: taken back from the owner."),
+            now=now,
+        )
+    )
     for lead in leads:
         policy = by_grade.get(lead["grade"] or "D")
-        try:
-            lead_recycle(
-                lead=lead["pk"],
-                actor=None,
-                reason_code="no_follow_up",
-                reason=_("No first response within the SLA: taken back from the owner."),
-            )
-            if policy and policy.final_action == FinalAction.REASSIGN:
+        if lead["pk"] in recycled and policy and policy.final_action == FinalAction.REASSIGN:
+            try:
                 lead_route(lead=lead["pk"], include_pooled=True, exclude={lead["owner_id"]})
-        except ServiceError as exc:
-            logger.info("SLA final action skipped for lead %s: %s", lead["pk"], exc)
+            except ServiceError as exc:
+                logger.info("SLA reassignment skipped for lead %s: %s", lead["pk"], exc)
 
 
 def _recycle_neglected(*, now, by_grade, run, recycle) -> int:

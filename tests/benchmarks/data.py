@@ -115,3 +115,138 @@ def leads(
         if progress:
             progress(len(ids), n)
     return ids
+
+
+def owned_leads(
+    n: int,
+    *,
+    owners: list[int],
+    campaigns_: list[Campaign],
+    companies_: list[Company],
+    batch: int = 20_000,
+    seed: int = 11,
+    progress=None,
+) -> list[int]:
+    """``n`` leads spread over the funnel, owned by ``owners``, with SLA clocks set."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    ids: list[int] = []
+    for start in range(0, n, batch):
+        rows = []
+        for i in range(start, min(n, start + batch)):
+            created = now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 360))
+            stage = rng.choices(
+                ["new", "mql", "sql", "opportunity", "won", "lost", "disqualified"],
+                [20, 15, 25, 10, 8, 12, 10],
+            )[0]
+            lead = Lead(
+                name=f"O{i}",
+                phone=f"+86138{i:08d}",
+                email=f"o{i}@bench.cn",
+                company_id=companies_[i % len(companies_)].pk,
+                source_campaign_id=campaigns_[rng.randrange(len(campaigns_))].pk,
+                stage=stage,
+                grade=rng.choice("ABCD"),
+                grade_source="rule",
+                score=rng.randint(0, 100),
+                created_at=created,
+            )
+            if stage not in ("new", "disqualified"):
+                lead.mql_at = created + dt.timedelta(hours=rng.randint(1, 48))
+                lead.assigned_at = lead.mql_at + dt.timedelta(minutes=rng.randint(5, 600))
+                lead.owner_id = owners[i % len(owners)]
+                lead.response_due_at = lead.assigned_at + dt.timedelta(hours=4)
+                if rng.random() < 0.8:
+                    lead.first_contact_at = lead.assigned_at + dt.timedelta(
+                        hours=rng.randint(0, 30)
+                    )
+                    lead.responded_at = lead.first_contact_at
+                    lead.last_follow_up_at = lead.first_contact_at + dt.timedelta(
+                        days=rng.randint(0, 40)
+                    )
+                    lead.next_follow_up_at = lead.last_follow_up_at + dt.timedelta(days=7)
+            if stage in ("sql", "opportunity", "won", "lost"):
+                lead.sql_at = lead.assigned_at + dt.timedelta(days=1)
+            if stage in ("opportunity", "won"):
+                lead.opportunity_at = lead.sql_at + dt.timedelta(days=3)
+                lead.expected_amount = Decimal(rng.randint(10, 500) * 1000)
+            if stage == "won":
+                lead.won_at = lead.sql_at + dt.timedelta(days=20)
+                lead.won_amount = Decimal(rng.randint(10, 500) * 1000)
+                lead.signed_at = lead.won_at.date()
+            if stage == "lost":
+                lead.lost_at = lead.sql_at + dt.timedelta(days=15)
+                lead.lost_reason = "price"
+            if stage == "disqualified":
+                lead.disqualified_at = created + dt.timedelta(hours=5)
+                lead.disqualify_reason = "no_need"
+            rows.append(lead)
+        fast_bulk_insert(Lead, rows)
+        ids += [lead.pk for lead in rows]
+        if progress:
+            progress(len(ids), n)
+    return ids
+
+
+def touches(
+    lead_rows: list[tuple[int, int, dt.datetime]],
+    *,
+    campaigns_: list[Campaign],
+    extra_per_lead: float = 2.0,
+    batch: int = 50_000,
+    seed: int = 5,
+) -> int:
+    """A first touch per lead plus on average ``extra_per_lead`` more on other campaigns."""
+    rng = random.Random(seed)
+    made, pending = 0, []
+    for lead_id, campaign_id, created in lead_rows:
+        pending.append(
+            LeadTouch(
+                lead_id=lead_id,
+                campaign_id=campaign_id,
+                kind="form",
+                occurred_at=created,
+                is_first=True,
+            )
+        )
+        for k in range(int(extra_per_lead) + (rng.random() < extra_per_lead % 1)):
+            pending.append(
+                LeadTouch(
+                    lead_id=lead_id,
+                    campaign_id=campaigns_[rng.randrange(len(campaigns_))].pk,
+                    kind=rng.choice(["webinar", "event_checkin", "form"]),
+                    occurred_at=created + dt.timedelta(hours=1 + k * 24),
+                )
+            )
+        if len(pending) >= batch:
+            fast_bulk_insert(LeadTouch, pending)
+            made += len(pending)
+            pending = []
+    fast_bulk_insert(LeadTouch, pending)
+    return made + len(pending)
+
+
+def follow_ups(
+    lead_rows: list[tuple[int, int, dt.datetime]], *, per_lead: int = 3, batch: int = 50_000
+) -> int:
+    """``per_lead`` follow-ups by the owner for each (lead, owner, first contact) row."""
+    from leads.models import FollowUp
+
+    made, pending = 0, []
+    for lead_id, owner_id, first in lead_rows:
+        for k in range(per_lead):
+            pending.append(
+                FollowUp(
+                    lead_id=lead_id,
+                    author_id=owner_id,
+                    method="call",
+                    at=first + dt.timedelta(days=2 * k),
+                    outcome="ok",
+                )
+            )
+        if len(pending) >= batch:
+            fast_bulk_insert(FollowUp, pending)
+            made += len(pending)
+            pending = []
+    fast_bulk_insert(FollowUp, pending)
+    return made + len(pending)
