@@ -22,7 +22,7 @@ N = int(os.environ.get("BENCH_LEADS", "1000000"))
 
 def build(n: int, owners: list[int], campaigns, companies) -> None:
     ids = data.owned_leads(n, owners=owners, campaigns_=campaigns, companies_=companies)
-    rows = Lead.objects.filter(pk__in=ids, owner__isnull=False).values_list(
+    rows = Lead.objects.filter(pk__gte=min(ids), owner__isnull=False).values_list(
         "pk", "owner_id", "assigned_at", "first_contact_at"
     )
     Assignment.objects.bulk_create(

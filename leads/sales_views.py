@@ -1,0 +1,444 @@
+"""The sales workspace: "My leads" (a rep's next calls first) and the sales manager's team page.
+
+Views are thin. Reads go through ``leads_visible_to`` and the SLA helpers of
+``reports.sla`` (``overdue_q``, the policies, the business calendar); the only writes are
+the lifecycle actions, posted to the existing ``leads:action`` endpoint, and reassignment,
+which calls ``assignment.services.lead_assign_or_route``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from assignment.models import Team, TeamMembership
+from assignment.selectors import teams_managed_by
+from assignment.services import lead_assign_or_route
+from leads import services
+from leads.choices import Stage
+from leads.forms import AssignForm, FollowUpForm
+from leads.models import Lead
+from leads.selectors import leads_visible_to
+from pipeline.errors import ServiceError
+from pipeline.roles import Role, has_role
+from reports.calendar import Calendar, working_hours_between
+from reports.models import SlaPolicy
+from reports.sla import OWNED_OPEN, delays, load_calendar, overdue_q, policies
+from reports.sla_forms import PeriodForm
+from reports.sla_views import compliance_table
+
+User = get_user_model()
+
+# --------------------------------------------------------------------------------------
+# Reading a lead's SLA state (presentation of the clocks that reports.sla keeps)
+# --------------------------------------------------------------------------------------
+
+
+def duration_text(hours: float) -> str:
+    """Working hours as "2h 10m" (or "3d 2h" past a long weekend of hours)."""
+    minutes = max(0, round(hours * 60))
+    h, m = divmod(minutes, 60)
+    if h >= 24:
+        return _("%(d)dd %(h)dh") % {"d": h // 24, "h": h % 24}
+    if h:
+        return _("%(h)dh %(m)dm") % {"h": h, "m": m} if m else _("%(h)dh") % {"h": h}
+    return _("%(m)dm") % {"m": m}
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """What the SLA column shows for one lead."""
+
+    text: str
+    state: str  # "late", "soon", "ok" or "plain"
+    title: str = ""
+
+
+def _short_date(moment: dt.datetime, now: dt.datetime) -> str:
+    """Month and day within the current year, the full date otherwise."""
+    local = timezone.localtime(moment)
+    same_year = local.year == timezone.localtime(now).year
+    return local.strftime("%m-%d" if same_year else "%Y-%m-%d")
+
+
+def sla_clock(
+    lead: Lead, *, now: dt.datetime, calendar: Calendar, follow_up_due: dt.datetime | None
+) -> SlaClock:
+    """First response pending: "due in 2h 10m" / "late by 3h" in working hours of the
+    business calendar. Otherwise when the next follow-up is due."""
+    due = lead.response_due_at
+    if lead.responded_at is None and due is not None:
+        when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+        title = _("First response due %(when)s") % {"when": when}
+        if due <= now:
+            late = duration_text(working_hours_between(calendar, due, now))
+            return SlaClock(_("late by %(time)s") % {"time": late}, "late", title)
+        left = working_hours_between(calendar, now, due)
+        state = "soon" if left <= 1 else "ok"
+        return SlaClock(_("due in %(time)s") % {"time": duration_text(left)}, state, title)
+    if follow_up_due is None:
+        return SlaClock("—", "plain")
+    when = timezone.localtime(follow_up_due)
+    if follow_up_due <= now:
+        return SlaClock(
+            _("follow-up overdue since %(date)s") % {"date": _short_date(follow_up_due, now)},
+            "late",
+            when.strftime("%Y-%m-%d %H:%M"),
+        )
+    if when.date() == timezone.localdate(now):
+        return SlaClock(_("follow up today %(time)s") % {"time": when.strftime("%H:%M")}, "soon")
+    return SlaClock(
+        _("follow up by %(date)s") % {"date": _short_date(follow_up_due, now)},
+        "ok",
+        when.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def follow_up_due_at(lead: Lead, by_grade: dict[str, SlaPolicy]) -> dt.datetime | None:
+    """The planned next follow-up, else the grade's "at least every M days" deadline."""
+    if lead.next_follow_up_at is not None:
+        return lead.next_follow_up_at
+    policy = by_grade.get(lead.grade or "D")
+    since = lead.last_follow_up_at or lead.assigned_at
+    if policy is None or since is None:
+        return None
+    return since + dt.timedelta(days=policy.follow_up_every_days)
+
+
+def with_overdue_flag(queryset: QuerySet[Lead], *, now, by_grade) -> QuerySet[Lead]:
+    """Annotate ``is_overdue`` (DESIGN §9 "overdue for follow-up", ``overdue_q``)."""
+    return queryset.annotate(
+        is_overdue=Case(
+            When(overdue_q(now=now, by_grade=by_grade), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _day_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + dt.timedelta(days=1)
+
+
+# --------------------------------------------------------------------------------------
+# My leads
+# --------------------------------------------------------------------------------------
+
+SECTIONS = (
+    (
+        "overdue",
+        gettext_lazy("Overdue"),
+        gettext_lazy("The next follow-up date has passed, or nothing was logged for too long."),
+    ),
+    (
+        "today",
+        gettext_lazy("Due today"),
+        gettext_lazy("Follow-ups planned for today and first responses due by tonight."),
+    ),
+    (
+        "new",
+        gettext_lazy("New for you"),
+        gettext_lazy("Assigned to you and not accepted yet: call, then accept or reject."),
+    ),
+    ("rest", gettext_lazy("Other open leads"), gettext_lazy("Everything else you own.")),
+)
+
+#: Buttons of a row: one-click accept, and links that open the lead's own action panel.
+QUICK_LINKS = (
+    ("reject", gettext_lazy("Reject")),
+    ("to_opportunity", gettext_lazy("Opportunity")),
+    ("win", gettext_lazy("Won")),
+    ("lose", gettext_lazy("Lost")),
+)
+
+
+@dataclass
+class LeadRow:
+    lead: Lead
+    section: str
+    clock: SlaClock
+    follow_up_due: dt.datetime | None
+    actions: frozenset[str]
+    follow_up_form: FollowUpForm | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _section(lead: Lead, *, today_end: dt.datetime, today_start: dt.datetime) -> str:
+    if lead.is_overdue:
+        return "overdue"
+    planned = lead.next_follow_up_at
+    if planned is not None and today_start <= planned < today_end:
+        return "today"
+    if lead.responded_at is None and lead.response_due_at and lead.response_due_at < today_end:
+        return "today"
+    if lead.stage == Stage.MQL:
+        return "new"
+    return "rest"
+
+
+def _urgency(row: LeadRow) -> tuple:
+    lead = row.lead
+    first_due = lead.response_due_at if lead.responded_at is None else None
+    candidates = [d for d in (first_due, row.follow_up_due) if d is not None]
+    return (
+        min(candidates) if candidates else dt.datetime.max.replace(tzinfo=dt.timezone.utc),
+        lead.pk,
+    )
+
+
+def _allowed(lead: Lead, user, names) -> frozenset[str]:
+    """Owner actions the service would accept now (no query: the owner is the user)."""
+    allowed = set()
+    for name in names:
+        try:
+            services.check_action(lead=lead, actor=user, action=name)
+        except ServiceError:
+            continue
+        allowed.add(name)
+    return frozenset(allowed)
+
+
+def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
+    """The user's open owned leads, most urgent first, with their SLA clocks.
+
+    A constant number of queries: the leads (with company), the policies, the calendar.
+    """
+    by_grade = policies()
+    calendar = load_calendar()
+    today_start, today_end = _day_bounds(now)
+    leads = with_overdue_flag(
+        leads_visible_to(user).filter(owner=user, stage__in=OWNED_OPEN), now=now, by_grade=by_grade
+    ).order_by("pk")
+    names = ("accept", "follow_up", *(name for name, _label in QUICK_LINKS))
+    rows = []
+    for lead in leads:
+        due = follow_up_due_at(lead, by_grade)
+        actions = _allowed(lead, user, names)
+        row = LeadRow(
+            lead=lead,
+            section=_section(lead, today_end=today_end, today_start=today_start),
+            clock=sla_clock(lead, now=now, calendar=calendar, follow_up_due=due),
+            follow_up_due=due,
+            actions=actions,
+            links=[(name, str(label)) for name, label in QUICK_LINKS if name in actions],
+        )
+        if "follow_up" in actions:
+            row.follow_up_form = FollowUpForm(lead=lead, auto_id=f"id_fu{lead.pk}_%s")
+        rows.append(row)
+    rows.sort(key=_urgency)
+    return rows
+
+
+@login_required
+def my_leads(request: HttpRequest) -> HttpResponse:
+    """A rep's open leads: overdue, due today, new for them, then the rest."""
+    user = request.user
+    now = timezone.now()
+    rows = my_lead_rows(user, now=now)
+    sections = [
+        {
+            "key": key,
+            "title": title,
+            "hint": hint,
+            "rows": [row for row in rows if row.section == key],
+        }
+        for key, title, hint in SECTIONS
+    ]
+    return render(
+        request,
+        "sales/my_leads.html",
+        {
+            "sections": sections,
+            "total": len(rows),
+            "now": now,
+            "is_sales": has_role(user, Role.SALES_REP, Role.SALES_MANAGER),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Team page (sales managers; managers and the lead desk see every team)
+# --------------------------------------------------------------------------------------
+
+
+def teams_for(user) -> QuerySet[Team] | None:
+    """Teams whose page ``user`` may open; ``None``: no team page for this user."""
+    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
+        return Team.objects.order_by("name")
+    if has_role(user, Role.SALES_MANAGER):
+        return teams_managed_by(user).order_by("name")
+    return None
+
+
+def _teams_or_403(user) -> QuerySet[Team]:
+    teams = teams_for(user)
+    if teams is None:
+        raise PermissionDenied(_("The team page is for sales managers."))
+    return teams
+
+
+def _selected_team(teams: QuerySet[Team], raw: str | None) -> Team | None:
+    if raw in (None, ""):
+        return teams.first()
+    if not str(raw).isdigit():
+        raise Http404
+    team = teams.filter(pk=raw).first()
+    if team is None:
+        if Team.objects.filter(pk=raw).exists():
+            raise PermissionDenied(_("You may open only the teams you manage."))
+        raise Http404
+    return team
+
+
+def _member_users(team: Team) -> list:
+    memberships = (
+        TeamMembership.objects.filter(team=team).select_related("user").order_by("user__username")
+    )
+    return [m.user for m in memberships]
+
+
+@dataclass
+class RepSummary:
+    user: object
+    open: int = 0
+    new: int = 0
+    overdue: int = 0
+    compliance: dict | None = None
+
+
+@login_required
+def team_page(request: HttpRequest) -> HttpResponse:
+    """The team's open leads by rep, the overdue list, reassignment and per-rep compliance."""
+    user = request.user
+    teams = _teams_or_403(user)
+    team = _selected_team(teams, request.GET.get("team"))
+    period_form = PeriodForm(request.GET or None, teams=teams, team_required=True)
+    start, end = period_form.period()
+    context = {
+        "teams": teams,
+        "team": team,
+        "period_form": period_form,
+        "start": start,
+        "end": end,
+        "can_reassign": has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER),
+    }
+    if team is None:
+        return render(request, "sales/team.html", context)
+    now = timezone.now()
+    members = _member_users(team)
+    member_ids = [member.pk for member in members]
+    by_grade = policies()
+    calendar = load_calendar()
+    leads = with_overdue_flag(
+        leads_visible_to(user).filter(owner_id__in=member_ids, stage__in=OWNED_OPEN),
+        now=now,
+        by_grade=by_grade,
+    ).order_by("pk")
+    rows = []
+    for lead in leads:
+        due = follow_up_due_at(lead, by_grade)
+        rows.append(
+            LeadRow(
+                lead=lead,
+                section="overdue" if lead.is_overdue else "open",
+                clock=sla_clock(lead, now=now, calendar=calendar, follow_up_due=due),
+                follow_up_due=due,
+                actions=frozenset(),
+            )
+        )
+    rows.sort(key=_urgency)
+    position = {pk: index for index, pk in enumerate(member_ids)}
+    by_rep = sorted(rows, key=lambda row: position.get(row.lead.owner_id, len(position)))
+    table = compliance_table(start=start, end=end, user_ids=member_ids, users=members, now=now)
+    summaries = {member.pk: RepSummary(user=member) for member in members}
+    for row in rows:
+        summary = summaries.get(row.lead.owner_id)
+        if summary is None:
+            continue
+        summary.open += 1
+        summary.new += row.lead.stage == Stage.MQL
+        summary.overdue += row.lead.is_overdue
+    for item in table["rows"]:
+        if item["user"] in summaries:
+            summaries[item["user"]].compliance = item
+    context.update(
+        {
+            "members": members,
+            "summaries": list(summaries.values()),
+            "overdue_rows": [row for row in rows if row.lead.is_overdue],
+            "rows": by_rep,
+            "compliance": table,
+            "delays": delays(start=start, end=end),
+            "next_url": request.get_full_path(),
+        }
+    )
+    return render(request, "sales/team.html", context)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """The ``next`` field when it points into this site, else ``default``."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give one of the team's leads to another member (``lead_assign_or_route``)."""
+    user = request.user
+    teams = _teams_or_403(user)
+    lead = get_object_or_404(leads_visible_to(user), pk=pk)
+    team = _selected_team(teams, request.POST.get("team") or "x")
+    back = _next_url(request, f"{reverse('sales:team')}?team={team.pk}")
+    owners = User.objects.filter(memberships__team=team, is_active=True).order_by("username")
+    form = AssignForm(request.POST, lead=lead, owners=owners)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    owner = form.cleaned_data["owner"]
+    if owner is None:
+        messages.error(request, _("Choose the team member who takes the lead over."))
+        return redirect(back)
+    try:
+        lead = lead_assign_or_route(
+            lead=lead, actor=user, owner=owner, reason=form.cleaned_data["reason"]
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    messages.success(
+        request,
+        _("%(name)s reassigned to %(user)s.")
+        % {"name": lead.name, "user": lead.owner.get_full_name() or lead.owner.get_username()},
+    )
+    return redirect(back)
+
+
+#: Mounted at /sales/ in ``pipeline.urls`` (namespace "sales").
+urlpatterns = [
+    path("", my_leads, name="my_leads"),
+    path("team/", team_page, name="team"),
+    path("team/leads/<int:pk>/reassign/", team_reassign, name="reassign"),
+]

@@ -1,0 +1,130 @@
+"""Reports at scale: credit recompute, each report, the dashboard page; and first-touch
+channel figures from one hand-written SQL query — same numbers, and the time ratio."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import time
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from campaigns.models import CampaignCost
+from leads.models import Lead
+from pipeline.db import fast_bulk_insert
+from reports import selectors
+from reports.attribution import MODELS, recompute_all_credits
+from reports.quality import grade_calibration
+from reports.selectors import period_bounds
+from tests.benchmarks import data
+
+N = int(os.environ.get("BENCH_LEADS", "1000000"))
+CAMPAIGNS = int(os.environ.get("BENCH_CAMPAIGNS", "10000"))
+
+HAND_SQL = """
+SELECT ch.code, COUNT(*), COUNT(l.mql_at), COUNT(l.sql_at), COUNT(l.opportunity_at),
+       COUNT(*) FILTER (WHERE l.stage = 'won'),
+       COALESCE(SUM(l.won_amount) FILTER (WHERE l.stage = 'won'), 0)
+FROM leads_lead l
+JOIN campaigns_campaign c ON c.id = l.source_campaign_id
+JOIN campaigns_channel ch ON ch.id = c.channel_id
+WHERE l.created_at >= %s AND l.created_at < %s
+GROUP BY ch.code
+"""
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return value, round(time.perf_counter() - start, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_at_scale(report):
+    sales = Group.objects.get(name="sales_rep")
+    owners = []
+    for i in range(40):
+        user = User.objects.create(username=f"rep-bench-{i}")
+        user.groups.add(sales)
+        owners.append(user.pk)
+    campaigns = data.campaigns(CAMPAIGNS)
+    rng = random.Random(3)
+    today = timezone.localdate()
+    fast_bulk_insert(
+        CampaignCost,
+        [
+            CampaignCost(
+                campaign_id=c.pk,
+                date=today - dt.timedelta(days=rng.randint(0, 360)),
+                amount=Decimal(rng.randint(100, 50_000)),
+            )
+            for c in campaigns
+            for _ in range(3)
+        ],
+    )
+    data.owned_leads(N, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000))
+    rows = Lead.objects.values_list("pk", "source_campaign_id", "created_at")
+    touch_count, _touch_s = timed(
+        lambda: data.touches(list(rows.iterator(chunk_size=50_000)), campaigns_=campaigns)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    _, credits_s = timed(recompute_all_credits)
+
+    start, end = today - dt.timedelta(days=364), today
+    figures = {
+        "leads": N,
+        "touches": touch_count,
+        "campaigns": CAMPAIGNS,
+        "recompute_all_credits_s": credits_s,
+    }
+    roi = {}
+    for model in MODELS:
+        roi[model], figures[f"channel_roi_{model}_s"] = timed(
+            lambda m=model: selectors.channel_roi(start=start, end=end, model=m)
+        )
+    _, figures["campaign_roi_s"] = timed(lambda: selectors.campaign_roi(start=start, end=end))
+    _, figures["funnel_s"] = timed(lambda: selectors.funnel(start=start, end=end))
+    _, figures["grade_calibration_s"] = timed(lambda: grade_calibration(start=start, end=end))
+
+    low, high = period_bounds(start, end)
+    with connection.cursor() as cursor:
+        begin = time.perf_counter()
+        cursor.execute(HAND_SQL, [low, high])
+        hand = {row[0]: row[1:] for row in cursor.fetchall()}
+        figures["hand_sql_first_touch_s"] = round(time.perf_counter() - begin, 2)
+    ours = {row["channel"]: row for row in roi["first_touch"]["rows"] if row["leads"]}
+    assert set(ours) == set(hand)
+    for code, (leads, mqls, sqls, opps, won, revenue) in hand.items():
+        row = ours[code]
+        assert (row["leads"], row["mqls"], row["sqls"], row["opportunities"], row["won"]) == (
+            leads,
+            mqls,
+            sqls,
+            opps,
+            won,
+        ), code
+        assert row["revenue"] == Decimal(revenue).quantize(Decimal("0.01")), code
+    figures["first_touch_vs_hand_sql_slower_by"] = round(
+        figures["channel_roi_first_touch_s"] / max(figures["hand_sql_first_touch_s"], 0.001), 1
+    )
+    figures["first_touch_matches_hand_sql"] = True
+
+    manager = User.objects.create(username="bench-boss")
+    manager.groups.add(Group.objects.get(name="manager"))
+    client = Client()
+    client.force_login(manager)
+    try:
+        response, figures["dashboard_page_s"] = timed(
+            lambda: client.get(f"/reports/?from={start}&to={end}")
+        )
+        figures["dashboard_status"] = response.status_code
+    except Exception as exc:
+        figures["dashboard_page_error"] = str(exc)[:200]
+    report("reports", figures)
