@@ -25,7 +25,7 @@ from reports.models import SlaPolicy
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
 from reports.scorecards import scorecards
-from reports.sla import compliance, delays, sla_policy_save
+from reports.sla import compliance, compliance_scope, delays, sla_policy_save
 
 MAX_DAYS = 3 * 366 + 1
 
@@ -293,15 +293,7 @@ class FollowUpComplianceView(_ReportView):
         serializer = ComplianceQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        team = data.get("team")
-        user_ids = None
-        if team is not None:
-            if not (has_role(user, Role.MANAGER, Role.LEAD_DESK) or team.manager_id == user.pk):
-                raise ServiceError(_("You may read only the teams you manage."), code="forbidden")
-            user_ids = list(team.memberships.values_list("user_id", flat=True))
-        elif not has_role(user, Role.MANAGER, Role.LEAD_DESK):
-            managed = TeamMembership.objects.filter(team__manager=user)
-            user_ids = [user.pk, *managed.values_list("user_id", flat=True)]
+        user_ids = compliance_scope(user, team=data.get("team"))
         rows = compliance(start=data["from"], end=data["to"], user_ids=user_ids)
         return Response(
             _serialise(

@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -24,13 +23,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from assignment.models import Team, TeamMembership
+from assignment.models import Team
 from assignment.selectors import teams_managed_by
 from leads.exports import neutralise
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports.models import BusinessCalendar, FinalAction, SlaPolicy
-from reports.sla import compliance, delays, load_calendar, policies, response_due, sla_policy_save
+from reports.sla import (
+    business_calendar_save,
+    compliance,
+    compliance_scope,
+    delays,
+    load_calendar,
+    policies,
+    response_due,
+    sla_policy_save,
+)
 from reports.sla_forms import WEEKDAYS, BusinessCalendarForm, PeriodForm, SlaPolicyForm
 
 User = get_user_model()
@@ -39,37 +47,6 @@ GRADES = ("A", "B", "C", "D")
 # --------------------------------------------------------------------------------------
 # The business calendar (no service module has it yet: this is its only writer)
 # --------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def business_calendar_save(
-    *,
-    actor,
-    work_start: dt.time,
-    work_end: dt.time,
-    weekdays: list[int],
-    use_cn_holidays: bool,
-) -> BusinessCalendar:
-    """Managers set the working hours and days of every SLA clock.
-
-    The single row is re-read under ``select_for_update`` so two saves do not interleave.
-    Clocks already running (``Lead.response_due_at``) keep the due time they were given.
-    """
-    if not has_role(actor, Role.MANAGER):
-        raise ServiceError(_("Only managers change the business calendar."), code="forbidden")
-    if work_start is None or work_end is None or work_end <= work_start:
-        raise ServiceError(_("The working day must end after it starts."), field="work_end")
-    days = sorted({int(day) for day in weekdays or ()})
-    if not days:
-        raise ServiceError(_("Choose at least one working weekday."), field="weekdays")
-    if any(day not in range(7) for day in days):
-        raise ServiceError(_("Weekdays are 0 (Monday) to 6 (Sunday)."), field="weekdays")
-    BusinessCalendar.current()  # make sure the row exists before locking it
-    row = BusinessCalendar.objects.select_for_update().get(pk=1)
-    row.work_start, row.work_end = work_start, work_end
-    row.weekdays, row.use_cn_holidays = days, bool(use_cn_holidays)
-    row.save()
-    return row
 
 
 # --------------------------------------------------------------------------------------
@@ -236,19 +213,10 @@ def compliance_teams(user):
 
 
 def compliance_user_ids(user, team: Team | None) -> list[int] | None:
-    """Whose rows ``user`` may read — the same scope as the compliance API.
-
-    A team: its members, for managers, the desk and that team's manager. No team: everyone
-    for managers and the desk; otherwise oneself plus the members of managed teams.
-    """
-    if team is not None:
-        if not (has_role(user, Role.MANAGER, Role.LEAD_DESK) or team.manager_id == user.pk):
-            raise PermissionDenied(_("You may read only the teams you manage."))
-        return list(team.memberships.values_list("user_id", flat=True))
-    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
-        return None
-    managed = TeamMembership.objects.filter(team__manager=user)
-    return list(dict.fromkeys([user.pk, *managed.values_list("user_id", flat=True)]))
+    try:
+        return compliance_scope(user, team=team)
+    except ServiceError as exc:
+        raise PermissionDenied(exc.message) from exc
 
 
 def _share(part: int, whole: int) -> float | None:
