@@ -383,7 +383,9 @@ def import_start(
             _("“%(value)s” is not a valid choice.") % {"value": touch_kind}, field="touch_kind"
         )
     shape = inspect_file(upload, upload.name or "")
-    chosen = check_mapping(mapping if mapping else auto_mapping(shape.headers), shape.headers)
+    chosen = check_mapping(
+        auto_mapping(shape.headers) if mapping is None else mapping, shape.headers
+    )
     upload.seek(0)
     with transaction.atomic():
         job = ImportJob.objects.create(
@@ -799,6 +801,22 @@ def import_run(*, job_id: int) -> ImportJob | None:
         for owner_id, count in owners.items():
             enqueue_on_commit(notify_import_duplicates_task, job.pk, owner_id, count)
     return job
+
+
+def staging_cleanup(*, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete uploads left in ``imports/staging/`` by mapping steps nobody confirmed."""
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists("imports/staging"):
+        return 0
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for name in default_storage.listdir("imports/staging")[1]:
+        path = f"imports/staging/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
+            removed += 1
+    return removed
 
 
 def errors_csv_rows(job: ImportJob) -> Iterator[list[str]]:

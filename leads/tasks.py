@@ -33,3 +33,11 @@ def import_run_task(job_id: int) -> None:
     from leads.imports import import_run
 
     import_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def import_staging_cleanup_task() -> int:
+    """Beat, daily: remove abandoned uploads waiting for a column mapping."""
+    from leads.imports import staging_cleanup
+
+    return staging_cleanup()

@@ -241,3 +241,18 @@ def test_export_xlsx_keeps_formulas_as_text(api, desk):
 
 def test_export_bad_format_is_400(api, desk):
     assert api(desk).get("/api/v1/leads/export/?file_format=pdf").status_code == 400
+
+
+def test_staging_cleanup_removes_only_old_files(settings, tmp_path):
+    import os
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    default_storage.save("imports/staging/old.csv", ContentFile(b"a"))
+    default_storage.save("imports/staging/new.csv", ContentFile(b"b"))
+    two_days_ago = (timezone.now() - dt.timedelta(days=2)).timestamp()
+    os.utime(default_storage.path("imports/staging/old.csv"), (two_days_ago, two_days_ago))
+    assert imports.staging_cleanup() == 1
+    assert default_storage.exists("imports/staging/new.csv")
+    assert not default_storage.exists("imports/staging/old.csv")
