@@ -26,6 +26,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -304,6 +305,8 @@ def _score_rows(lead: Lead) -> list[dict]:
 
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from leads.desk_views import lead_detail_extras  # the desk module imports this one
+
     user = request.user
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
     contact = contact_for(user, lead)
@@ -332,6 +335,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reasons": _reasons(lead),
             "panels": panels,
             "can_edit": services.can_edit_lead(user, lead) and not contact.masked,
+            # "Why this owner" and the desk's grade forms (one query).
+            **lead_detail_extras(user, lead),
         },
     )
 
@@ -660,6 +665,11 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, error.message)
         return redirect(retry_url)
     messages.success(request, _success_message(action, result))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)  # e.g. a quick follow-up from "my leads" returns there
     if not leads_visible_to(user).filter(pk=lead.pk).exists():
         # e.g. a rejected lead goes back to the desk and out of the rep's sight.
         return redirect("leads:list")

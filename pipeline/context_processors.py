@@ -35,13 +35,20 @@ class NavEntry:
 
 
 SALES = frozenset(SALES_ROLES)
+#: Who reads the dashboard, scoreboard and calibration (a rep has only their scorecard).
+REPORT_READERS = frozenset({Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER})
 
 #: The menu, in display order. Slots marked "later" are filled by the issues that build
 #: those pages: they only have to register the named URL.
 NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("leads", _("Leads"), "leads:list"),
-    NavEntry("pool", _("Pool"), "leads:list", roles=SALES, query=(("in_pool", "true"),)),
-    NavEntry("my_leads", _("My leads"), "leads:list", roles=SALES, query=(("owner", "{me}"),)),
+    # The pool (公海) page: masked contacts, claiming within the daily limit.
+    NavEntry("pool", _("Pool"), "assignment:pool", roles=SALES),
+    # A rep's workspace: overdue and due-today leads first, SLA countdowns, quick follow-ups.
+    NavEntry("my_leads", _("My leads"), "sales:my_leads", roles=SALES),
+    NavEntry("team", _("Team"), "sales:team", roles=frozenset({Role.SALES_MANAGER})),
+    # Leads assigned to me that I have not accepted yet.
+    NavEntry("new_for_me", _("New for me"), "assignment:new_for_me", roles=SALES),
     # later: campaigns and costs (marketing)
     NavEntry(
         "campaigns",
@@ -49,17 +56,33 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "campaigns:list",
         roles=frozenset({Role.MARKETER, Role.LEAD_DESK, Role.MANAGER}),
     ),
-    # later: the lead desk's work queue (qualification, assignment)
+    # the lead desk's work queue (商机接待): consult, qualify, rejected leads
     NavEntry("desk", _("Desk"), "leads:desk", roles=frozenset({Role.LEAD_DESK})),
-    # later: teams, assignment rules, simulation
+    # teams, assignment rules, simulation, bulk routing, pool policy
     NavEntry(
         "assignment",
         _("Assignment"),
         "assignment:index",
-        roles=frozenset({Role.LEAD_DESK, Role.SALES_MANAGER}),
+        roles=frozenset({Role.LEAD_DESK, Role.SALES_MANAGER, Role.MANAGER}),
     ),
-    # later: funnel, ROI, compliance, scorecards
-    NavEntry("reports", _("Reports"), "reports:index"),
+    # scoring rules and grade thresholds (the desk edits, the others read)
+    NavEntry(
+        "scoring",
+        _("Scoring"),
+        "scoring:index",
+        roles=frozenset({Role.LEAD_DESK, Role.MARKETER, Role.MANAGER}),
+    ),
+    # SLA policies per grade, the business calendar and follow-up compliance
+    NavEntry("sla", _("SLA"), "sla:policies", roles=frozenset({Role.MANAGER, Role.SALES_MANAGER})),
+    # Report pages (reports/urls.py): who sees them mirrors the report endpoints.
+    NavEntry("reports", _("Reports"), "reports:index", roles=REPORT_READERS),
+    NavEntry("scoreboard", _("Scoreboard"), "reports:scoreboard", roles=REPORT_READERS),
+    NavEntry(
+        "scorecards",
+        _("Scorecards"),
+        "reports:scorecards",
+        roles=frozenset({*REPORT_READERS, Role.SALES_REP}),
+    ),
 )
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (
@@ -101,8 +124,8 @@ def _matches(entry: NavEntry, request: HttpRequest, url: str, user) -> bool:
 def build_navigation(request: HttpRequest, entries: tuple[NavEntry, ...]) -> list[dict]:
     """The entries this user may see, with their URL and whether they are the current page.
 
-    When several entries match the current page (the lead list and "my leads"), the most
-    specific one — the one with the most query parameters — is marked active.
+    When several entries match the current page, the most specific one is marked active:
+    the longest path, then the most query parameters.
     """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -121,10 +144,14 @@ def build_navigation(request: HttpRequest, entries: tuple[NavEntry, ...]) -> lis
                 "label": entry.label,
                 "url": url,
                 "active": matches,
-                "specificity": len(entry.query) if matches else -1,
+                # The longest matching path wins, then the most query parameters:
+                # /leads/desk/ beats /leads/, /sales/team/ beats /sales/.
+                "specificity": (len(url.partition("?")[0]), len(entry.query))
+                if matches
+                else (-1, -1),
             }
         )
-    best = max((item["specificity"] for item in items), default=-1)
+    best = max((item["specificity"] for item in items), default=(-1, -1))
     for item in items:
         item["active"] = item["active"] and item["specificity"] == best
     return items

@@ -135,6 +135,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
     "sla-scan": {"task": "reports.tasks.sla_scan_task", "schedule": 600.0},
+    "import-staging-cleanup": {
+        "task": "leads.tasks.import_staging_cleanup_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "overdue-digest": {
         "task": "reports.tasks.overdue_digest_task",
         "schedule": crontab(hour=8, minute=30),

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
-from leads import desk_views
+from leads import capture_views, desk_views, import_views
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from leads.urls import urlpatterns as leads_urls
 from pipeline import views
@@ -68,15 +68,32 @@ desk_urlpatterns = [
     path("<int:pk>/disqualify/", desk_views.desk_disqualify, name="desk_disqualify"),
 ]
 
+imports_urlpatterns = [
+    path("", import_views.import_list, name="list"),
+    path("new/", import_views.import_upload, name="new"),
+    path("new/<uuid:token>/", import_views.import_mapping, name="mapping"),
+    path("<int:pk>/", import_views.import_detail, name="detail"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before the leads include, so "export" is not read as a lead id or action.
+    path("leads/export/", import_views.lead_export, name="export-leads"),
     # The lead desk's pages sit in the "leads" namespace (leads:desk …) under /leads/desk/.
     path("leads/", include(([path("desk/", include(desk_urlpatterns)), *leads_urls], "leads"))),
+    path("campaigns/", include("campaigns.urls")),
+    path("imports/", include((imports_urlpatterns, "imports"))),
+    # The public capture form, embeddable on the company website (no login).
+    path("f/<slug:public_key>/", capture_views.capture_form, name="capture-form"),
     path("scoring/", include("scoring.urls")),
     path("assignment/", include("assignment.urls")),
+    path("reports/", include("reports.urls")),
+    # The sales workspace (my leads, team page) and the SLA pages (policies, compliance).
+    path("sales/", include(("leads.sales_views", "sales"))),
+    path("sla/", include(("reports.sla_views", "sla"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

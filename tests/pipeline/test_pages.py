@@ -75,8 +75,8 @@ def test_sales_rep_sees_pool_and_my_leads(client, rep):
     html = _home_html(client, rep)
     assert {"leads", "pool", "my_leads", "api_docs"} <= _nav_keys(html)
     assert "admin" not in _nav_keys(html)
-    assert f'href="/leads/?owner={rep.pk}"' in html
-    assert 'href="/leads/?in_pool=true"' in html
+    assert 'href="/sales/"' in html  # my leads: the sales workspace
+    assert 'href="/assignment/pool/"' in html
     assert "Sales rep" in html  # the role is shown next to the username
 
 
@@ -101,11 +101,15 @@ def test_staff_sees_admin_and_superuser_sees_everything(client):
     assert "Administrator" in html
 
 
-def test_nav_marks_the_current_entry_active(client, rep):
+def test_nav_marks_the_current_entry_active(client, rep, sales_manager):
     client.force_login(rep)
-    html = client.get(reverse("leads:list"), {"in_pool": "true"}).content.decode()
+    html = client.get(reverse("assignment:pool")).content.decode()
     assert re.search(r'data-nav="pool" class="active"', html)
     assert not re.search(r'data-nav="leads" class="active"', html)
+    client.force_login(sales_manager)
+    html = client.get(reverse("sales:team")).content.decode()
+    assert re.search(r'data-nav="team" class="active"', html)  # the longest path wins
+    assert not re.search(r'data-nav="my_leads" class="active"', html)
 
 
 def test_nav_slot_without_a_url_is_not_rendered(rf, desk):
