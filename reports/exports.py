@@ -1,0 +1,113 @@
+"""Report tables, and their export to CSV and XLSX.
+
+A page builds each of its tables once as a ``Table`` (columns with a kind, rows of raw
+values); the template shows it formatted for reading, and ``?export=csv|xlsx`` (with
+``&table=<name>`` when a page has several) downloads the same rows. Files reuse the lead
+export helpers: CSV with a UTF-8 BOM and formulas neutralised, XLSX with text cells only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+
+from leads.exports import csv_stream, xlsx_file
+
+EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+#: How a column's values are written: counts, money, fractions shown as percentages…
+#: ``note`` is free text that may wrap on the page.
+KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", "days")
+
+
+@dataclass
+class Column:
+    key: str
+    label: Any
+    kind: str = "text"
+
+
+@dataclass
+class Table:
+    """One report table: the page shows it, the export writes it."""
+
+    name: str
+    title: Any
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any] | None = None
+    #: Per row, links for some cells on the page (``{column key: url}``); not exported.
+    links: list[dict[str, str]] = field(default_factory=list)
+
+
+def export_cell(value: Any, kind: str) -> str:
+    """A plain, locale-independent text for a spreadsheet cell; undefined → empty."""
+    if value is None or value == "":
+        return ""
+    if kind in ("money", "unit_money"):
+        return f"{Decimal(str(value)):.2f}"
+    if kind in ("pct", "roi"):
+        return f"{float(value) * 100:.1f}%"
+    if kind in ("hours", "days"):
+        return f"{float(value):g}"
+    if kind == "count":
+        number = float(value)
+        return str(int(number)) if number.is_integer() else f"{number:.4f}".rstrip("0")
+    return str(value)
+
+
+def export_rows(table: Table) -> Iterator[list[str]]:
+    """Header, the rows, then the totals row (if any)."""
+    yield [str(column.label) for column in table.columns]
+    for row in table.rows:
+        yield [export_cell(row.get(c.key), c.kind) for c in table.columns]
+    if table.totals is not None:
+        yield [export_cell(table.totals.get(c.key), c.kind) for c in table.columns]
+
+
+def requested_export(request: HttpRequest) -> str | None:
+    """``csv`` or ``xlsx`` when the query asks for a file, else ``None``."""
+    value = request.GET.get("export", "")
+    return value if value in EXPORT_FORMATS else None
+
+
+def pick_table(request: HttpRequest, tables: list[Table]) -> Table | None:
+    """The table named by ``?table=`` (the first one without it)."""
+    if not tables:
+        return None
+    wanted = request.GET.get("table")
+    if not wanted:
+        return tables[0]
+    return next((t for t in tables if t.name == wanted), None)
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "report"
+
+
+def _sheet_title(table: Table) -> str:
+    """Sheet names may not hold []:*?/\\ (Excel refuses the file otherwise)."""
+    return re.sub(r"[\[\]:*?/\\]+", " ", str(table.title)).strip() or table.name
+
+
+def export_response(table: Table, *, file_format: str, stem: str) -> HttpResponse:
+    """The table as a CSV (streamed) or XLSX download named ``<stem>.<format>``."""
+    filename = f"{_safe_name(stem)}.{file_format}"
+    if file_format == "xlsx":
+        return FileResponse(
+            xlsx_file(export_rows(table), title=_sheet_title(table)),
+            as_attachment=True,
+            filename=filename,
+            content_type=XLSX_TYPE,
+        )
+    response = StreamingHttpResponse(
+        csv_stream(export_rows(table)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,154 @@
+"""Filter forms of the report pages.
+
+The period rules are the API's: each form parses its fields for the page (date inputs,
+select boxes, translated messages), then hands the raw values to ``PeriodSerializer``
+(reports.api), so a page and the endpoint accept and refuse exactly the same periods
+(``from`` after ``to``, more than ``MAX_DAYS`` days, default: the last 90 days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.choices import ChannelKind
+from pipeline.roles import Role
+from reports.api import PeriodSerializer
+from reports.attribution import MODELS
+from reports.scorecards import ROLES as SCORECARD_ROLES
+
+#: Beyond these the calendar arithmetic of the reports overflows; nobody means them.
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+DEFAULT_DAYS = 90
+
+MODEL_LABELS = {
+    "first_touch": _("First touch"),
+    "last_touch": _("Last touch"),
+    "linear": _("Linear"),
+    "u_shaped": _("U-shaped"),
+}
+MODEL_HELP = {
+    "first_touch": _("All credit to the campaign that brought the lead in."),
+    "last_touch": _("All credit to the last campaign before the lead became an SQL."),
+    "linear": _("Equal credit to every touch up to SQL."),
+    "u_shaped": _("40 % to the first touch, 40 % to the last, 20 % shared by those between."),
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class PeriodForm(forms.Form):
+    """``from``, ``to`` and the online/offline ``channel_kind``."""
+
+    #: The query parameters this form hands to ``PeriodSerializer``.
+    serializer_keys: tuple[str, ...] = ("from", "to", "channel_kind")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        date_field = {"required": False, "widget": DateInput(), "input_formats": ["%Y-%m-%d"]}
+        self.fields["from"] = forms.DateField(label=_("From"), **date_field)
+        self.fields["to"] = forms.DateField(label=_("To"), **date_field)
+        if "channel_kind" in self.serializer_keys:
+            self.fields["channel_kind"] = forms.ChoiceField(
+                label=_("Channel kind"),
+                choices=[("", _("Online and offline")), *ChannelKind.choices],
+                required=False,
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        for name in ("from", "to"):
+            day = cleaned.get(name)
+            if day is not None and not EARLIEST <= day <= LATEST:
+                self.add_error(
+                    name,
+                    _("Pick a date between %(first)s and %(last)s.")
+                    % {"first": EARLIEST.isoformat(), "last": LATEST.isoformat()},
+                )
+        if self.errors:
+            return cleaned
+        payload = {
+            key: self.data.get(key)
+            for key in self.serializer_keys
+            if self.data.get(key) not in (None, "")
+        }
+        serializer = PeriodSerializer(data=payload)
+        if not serializer.is_valid():
+            for key, errors in serializer.errors.items():
+                messages = [str(error) for error in errors]
+                self.add_error(key if key in self.fields else None, messages)
+            return cleaned
+        valid = serializer.validated_data
+        cleaned["from"], cleaned["to"] = valid["from"], valid["to"]
+        cleaned["model"] = valid["model"]
+        cleaned["channel_kind"] = valid.get("channel_kind") or None
+        return cleaned
+
+    @property
+    def period(self) -> dict[str, Any]:
+        """Keyword arguments for the selectors: ``start``, ``end``, ``channel_kind``."""
+        data = self.cleaned_data
+        return {"start": data["from"], "end": data["to"], "channel_kind": data["channel_kind"]}
+
+
+class RoiForm(PeriodForm):
+    """The dashboard's filters: the period, the kind and the attribution model."""
+
+    serializer_keys = ("from", "to", "channel_kind", "model")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"] = forms.ChoiceField(
+            label=_("Attribution model"),
+            choices=[(m, MODEL_LABELS[m]) for m in MODELS],
+            required=False,
+            widget=forms.HiddenInput,  # the page switches models with links
+        )
+
+
+class CalibrationForm(PeriodForm):
+    """Grade calibration: the period, the kind and how to break the reasons down."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["by"] = forms.ChoiceField(
+            label=_("Reasons by"),
+            choices=[("channel", _("Channel")), ("campaign", _("Campaign"))],
+            required=False,
+            widget=forms.HiddenInput,  # toggled with links above the reason tables
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        cleaned["by"] = cleaned.get("by") or "channel"
+        return cleaned
+
+
+class ScorecardForm(PeriodForm):
+    """Scorecards: the period and a role (the kind does not apply to people)."""
+
+    serializer_keys = ("from", "to")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"] = forms.ChoiceField(
+            label=_("Role"),
+            choices=[("", _("All roles")), *[(r, Role(r).label) for r in SCORECARD_ROLES]],
+            required=False,
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        cleaned["role"] = cleaned.get("role") or None
+        return cleaned

@@ -1,0 +1,15 @@
+"""Report pages, mounted at /reports/ (the API endpoints live under /api/v1/reports/)."""
+
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.dashboard, name="index"),
+    path("channel/<slug:code>/", views.channel_detail, name="channel"),
+    path("scoreboard/", views.scoreboard, name="scoreboard"),
+    path("scorecards/", views.scorecards_page, name="scorecards"),
+    path("grade-calibration/", views.grade_calibration_page, name="grade_calibration"),
+]
