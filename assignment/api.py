@@ -271,11 +271,7 @@ class AssignmentRuleViewSet(
         return Response(self.get_serializer(self._save(serializer, rule)).data)
 
     def perform_destroy(self, instance):
-        if not services._can_manage_rules(self.request.user):
-            raise ServiceError(
-                _("You are not allowed to change assignment rules."), code="forbidden"
-            )
-        instance.delete()
+        services.rule_delete(actor=self.request.user, rule=instance)
 
     @extend_schema(request=SimulateRequest, responses={200: SimulateResponse})
     @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)

@@ -184,6 +184,46 @@ def rule_save(
     return rule
 
 
+@transaction.atomic
+def rule_delete(*, actor: User, rule: AssignmentRule) -> None:
+    """Delete a rule; past Assignment records keep its name (``rule_name``)."""
+    if not _can_manage_rules(actor):
+        raise ServiceError(_("You are not allowed to change assignment rules."), code="forbidden")
+    rule.delete()
+
+
+def can_edit_pool_policy(actor: User) -> bool:
+    """The pool policy binds every rep: the desk and management set it."""
+    return has_role(actor, Role.LEAD_DESK, Role.MANAGER)
+
+
+@transaction.atomic
+def pool_policy_save(*, actor: User, daily_claim_limit: int, reclaim_cooldown_days: int):
+    """Set the daily claim cap and the re-claim cool-down of the pool (公海)."""
+    from assignment.models import PoolPolicy
+
+    if not can_edit_pool_policy(actor):
+        raise ServiceError(
+            _("Only the lead desk and management change the pool policy."), code="forbidden"
+        )
+    for field, value, top in (
+        ("daily_claim_limit", daily_claim_limit, 1000),
+        ("reclaim_cooldown_days", reclaim_cooldown_days, 365),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise ServiceError(
+                _("Enter a whole number from 0 to %(top)d.") % {"top": top}, field=field
+            )
+    PoolPolicy.current()
+    policy = PoolPolicy.objects.select_for_update().get(pk=1)
+    policy.daily_claim_limit, policy.reclaim_cooldown_days = (
+        daily_claim_limit,
+        reclaim_cooldown_days,
+    )
+    policy.save(update_fields=["daily_claim_limit", "reclaim_cooldown_days", "updated_at"])
+    return policy
+
+
 def rule_specs(rules: Iterable[AssignmentRule]) -> list[RuleSpec]:
     """Saved rules as specs; a rule whose stored conditions no longer validate is skipped."""
     specs = []

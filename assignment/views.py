@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -91,8 +90,7 @@ def _edits_team(user, team: Team) -> bool:
 
 
 def _edits_pool_policy(user) -> bool:
-    # The pool policy binds every rep: the desk and management set it.
-    return has_role(user, Role.LEAD_DESK, Role.MANAGER)
+    return services.can_edit_pool_policy(user)
 
 
 def _require(request: HttpRequest, allowed: bool, message: str):
@@ -360,8 +358,7 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(AssignmentRule.objects.select_related("team", "user"), pk=pk)
     if request.method == "POST":
         name = rule.name
-        # TODO(backend): no ``rule_delete`` service yet; the API deletes the same way.
-        rule.delete()
+        services.rule_delete(actor=request.user, rule=rule)
         messages.success(request, _("Assignment rule “%(name)s” deleted.") % {"name": name})
         return redirect(reverse("assignment:index") + "#rules")
     return render(
@@ -376,17 +373,6 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def _pool_policy_save(*, policy: PoolPolicy, daily_claim_limit: int, reclaim_cooldown_days: int):
-    # TODO(backend): belongs in assignment.services as ``pool_policy_save``; the form has
-    # already bounded both numbers, and there is no other rule to apply.
-    policy = PoolPolicy.objects.select_for_update().get(pk=policy.pk)
-    policy.daily_claim_limit = daily_claim_limit
-    policy.reclaim_cooldown_days = reclaim_cooldown_days
-    policy.save(update_fields=["daily_claim_limit", "reclaim_cooldown_days", "updated_at"])
-    return policy
-
-
 @login_required
 def pool_policy_edit(request: HttpRequest) -> HttpResponse:
     _require(
@@ -399,7 +385,7 @@ def pool_policy_edit(request: HttpRequest) -> HttpResponse:
     form = PoolPolicyForm(request.POST)
     if not form.is_valid():
         return _index(request, policy_form=form)
-    _pool_policy_save(policy=PoolPolicy.current(), **form.cleaned_data)
+    services.pool_policy_save(actor=request.user, **form.cleaned_data)
     messages.success(request, _("Pool policy saved."))
     return redirect(reverse("assignment:index") + "#pool-policy")
 
