@@ -28,6 +28,7 @@ from reports.scorecards import scorecards
 from reports.sla import compliance, compliance_scope, delays, sla_policy_save
 
 MAX_DAYS = 3 * 366 + 1
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -49,6 +50,11 @@ class PeriodSerializer(serializers.Serializer):
     def validate(self, attrs):
         end = attrs.get("to") or timezone.localdate()
         start = attrs.get("from") or end - dt.timedelta(days=89)
+        for name, value in (("from", start), ("to", end)):
+            if not EARLIEST <= value <= LATEST:
+                raise serializers.ValidationError(
+                    {name: [_("Use a date between 2000-01-01 and 2100-12-31.")]}
+                )
         if start > end:
             raise serializers.ValidationError({"from": [_("“from” is after “to”.")]})
         if (end - start).days > MAX_DAYS:

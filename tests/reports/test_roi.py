@@ -140,6 +140,8 @@ def test_funnel(api, manager, world):
         {"from": "2010-01-01", "to": "2026-01-01"},
         {"from": "yesterday"},
         {"channel": "fax"},
+        {"from": "9999-12-30", "to": "9999-12-31"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
     ],
 )
 def test_bad_report_parameters_are_400(api, manager, params):
