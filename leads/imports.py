@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 MAX_ERRORS = 5000
 SAMPLE_BYTES = 256 * 1024
-STALE_AFTER = dt.timedelta(minutes=10)
 
 #: Header spellings recognised automatically (compared after ``_header_key``).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -699,10 +698,15 @@ def _write_batch_slowly(job: ImportJob, batch, result: RowResult) -> None:
             result.created += 1
 
 
+def stale_after() -> dt.timedelta:
+    """How long a running job may go without a heartbeat before another worker takes over."""
+    return dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+
+
 def _claim(job_id: int) -> bool:
     """pending → running, or take over a running job whose worker went silent."""
     now = timezone.now()
-    stale = Q(status=ImportStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    stale = Q(status=ImportStatus.RUNNING, heartbeat_at__lt=now - stale_after())
     return bool(
         ImportJob.objects.filter(Q(pk=job_id) & (Q(status=ImportStatus.PENDING) | stale)).update(
             status=ImportStatus.RUNNING, heartbeat_at=now, started_at=now
@@ -801,6 +805,20 @@ def import_run(*, job_id: int) -> ImportJob | None:
         for owner_id, count in owners.items():
             enqueue_on_commit(notify_import_duplicates_task, job.pk, owner_id, count)
     return job
+
+
+def requeue_stale_imports() -> int:
+    """Queue again the jobs whose worker died (no heartbeat for ``IMPORT_STALE_SECONDS``)
+    or that were never picked up; ``import_run`` resumes after the last committed batch."""
+    from leads.tasks import import_run_task
+    from pipeline.tasks import enqueue
+
+    cutoff = timezone.now() - stale_after()
+    jobs = ImportJob.objects.filter(
+        Q(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=ImportStatus.PENDING, created_at__lt=cutoff)
+    ).values_list("pk", flat=True)
+    return sum(enqueue(import_run_task, pk) for pk in jobs)
 
 
 def staging_cleanup(*, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:

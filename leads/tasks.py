@@ -14,10 +14,15 @@ def notify_owner_task(lead_id: int, kind: str) -> None:
 @shared_task(acks_late=True)
 def sweep_missed_side_effects_task() -> dict:
     """Beat job: score and route leads whose queued side effects never ran."""
+    from leads.imports import requeue_stale_imports
     from leads.services import sweep_missed_side_effects
 
     result = sweep_missed_side_effects()
-    return {"scored": result.scored, "routed": result.routed}
+    return {
+        "scored": result.scored,
+        "routed": result.routed,
+        "imports_requeued": requeue_stale_imports(),
+    }
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)

@@ -205,7 +205,12 @@ def test_interrupted_job_resumes_without_duplicates(marketer, campaign, monkeypa
     job.refresh_from_db()
     assert (job.status, job.processed, job.created) == ("running", 3, 3)
     assert imports.import_run(job_id=job.pk) is None  # still owned by the dead worker
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+    with (
+        time_machine.travel(timezone.now() + dt.timedelta(minutes=11)),
+        mock.patch("leads.tasks.import_run_task.delay") as queued,
+    ):
+        assert imports.requeue_stale_imports() == 1  # the sweep hands it to a live worker
+        queued.assert_called_once_with(job.pk)
         imports.import_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.processed, job.created, job.duplicates) == ("done", 7, 7, 0)
