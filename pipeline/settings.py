@@ -272,6 +272,8 @@ POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+#: An import without a heartbeat for this long is taken over by another worker.
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)
 
 LOGGING = {
     "version": 1,
