@@ -67,7 +67,7 @@ print(f"RESULT {job.created} {job.duplicates} {job.failed} {elapsed:.3f} {peak}"
 
 
 def run_child(path: pathlib.Path, env: dict) -> tuple[int, float, int]:
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+    out = subprocess.run(
         [sys.executable, "-c", CHILD, str(path)],
         env=env,
         check=False,

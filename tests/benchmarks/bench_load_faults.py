@@ -1,0 +1,340 @@
+"""Load and faults on 127.0.0.1, bounded in time (issue 8):
+
+* 50 concurrent clients mixing capture, the lead list API and the dashboard page for 60 s
+  under gunicorn: zero errors, p50/p95 per endpoint;
+* Redis stopped during captures: every capture still answers 201 and is stored; scoring is
+  done by the sweep once Redis is back;
+* a Celery worker killed (SIGKILL) in the middle of an import: another worker finishes it,
+  no duplicate leads;
+* PostgreSQL restarted mid-run: the app answers again without being restarted.
+
+These stop and start the machine's Redis and PostgreSQL: run them alone
+(`./scripts/dev bench -k faults`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from campaigns.models import Campaign, Channel
+from leads.models import Lead
+from tests.benchmarks import data, loadgen
+from tests.benchmarks.server import ROOT, database_url, gunicorn
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def redis_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def redis_start() -> None:
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+    )
+    for _ in range(50):
+        if redis_cli("ping").stdout.strip() == "PONG":
+            return
+        time.sleep(0.1)
+    raise RuntimeError("Redis did not come back")
+
+
+@contextlib.contextmanager
+def celery_worker(tag: str):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": REDIS,
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "CELERY_VISIBILITY_TIMEOUT": "10",
+        "IMPORT_STALE_SECONDS": "10",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pipeline",
+            "worker",
+            "-l",
+            "warning",
+            "-c",
+            "1",
+            "-n",
+            f"{tag}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def manager_credentials() -> tuple[str, str]:
+    boss = User.objects.create(username=f"load-boss-{uuid.uuid4().hex[:6]}")
+    boss.groups.add(Group.objects.get(name="manager"), Group.objects.get(name="lead_desk"))
+    token = Token.objects.create(user=boss).key
+    session = SessionStore()
+    session["_auth_user_id"] = str(boss.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = boss.get_session_auth_hash()
+    session.create()
+    return token, session.session_key
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mixed_load_50_clients(report):
+    campaigns = data.campaigns(30)
+    data.leads(5000, campaigns_=campaigns, companies_=data.companies(500))
+    token, session = manager_credentials()
+    key = campaigns[0].public_key
+    run = uuid.uuid4().hex[:6]
+
+    def make(client: int, n: int):
+        kind = (client + n) % 3
+        if kind == 0:
+            return (
+                "capture",
+                "POST",
+                "/api/v1/capture/",
+                {
+                    "campaign_key": key,
+                    "name": f"负载{client}-{n}",
+                    "email": f"{run}-{client}-{n}@load.example",
+                },
+                {},
+            )
+        if kind == 1:
+            return (
+                "lead_list_api",
+                "GET",
+                "/api/v1/leads/?page_size=50",
+                None,
+                {"Authorization": f"Token {token}"},
+            )
+        return ("dashboard", "GET", "/reports/", None, {"Cookie": f"sessionid={session}"})
+
+    with gunicorn(
+        workers=4, threads=4, extra_env={"CAPTURE_RATE": "1000000/min", "REDIS_URL": REDIS}
+    ) as port:
+        outcome, took = loadgen.run(port=port, clients=CLIENTS, seconds=SECONDS, make=make)
+    redis_cli("-n", REDIS.rsplit("/", 1)[1], "flushdb")
+    stats = outcome.summary(took)
+    report(
+        "mixed_load",
+        {"clients": CLIENTS, "seconds": SECONDS, **stats, "transport_errors": len(outcome.errors)},
+    )
+    assert not outcome.errors
+    for name, row in stats.items():
+        assert set(row["statuses"]) <= {200, 201}, (name, row["statuses"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_faults_redis_down_during_captures(report):
+    campaign = Campaign.objects.create(
+        name="Fault", utm_campaign="fault-redis", channel=Channel.objects.get(code="website")
+    )
+    before = Lead.objects.count()
+    with gunicorn(workers=2, extra_env={"CAPTURE_RATE": "1000000/min", "REDIS_URL": REDIS}) as port:
+        redis_cli("shutdown", "nosave")
+        try:
+            outcome, took = loadgen.run(
+                port=port,
+                clients=4,
+                seconds=5,
+                make=lambda c, n: (
+                    "capture",
+                    "POST",
+                    "/api/v1/capture/",
+                    {
+                        "campaign_key": campaign.public_key,
+                        "name": f"R{c}-{n}",
+                        "decision_role": "decision_maker",
+                        "timeline": "1m",
+                        "email": f"redis-{c}-{n}-{uuid.uuid4().hex[:4]}@x.cn",
+                    },
+                    {},
+                ),
+                keep_bodies=True,
+            )
+        finally:
+            redis_start()
+    stored = Lead.objects.count() - before
+    unscored = Lead.objects.filter(source_campaign=campaign, scored_at__isnull=True).count()
+    from leads.services import sweep_missed_side_effects
+
+    swept = sweep_missed_side_effects(older_than=dt.timedelta(0), limit=100_000)
+    left = Lead.objects.filter(source_campaign=campaign, scored_at__isnull=True).count()
+    report(
+        "fault_redis_down",
+        {
+            "captures_201": len(outcome.bodies),
+            "leads_stored": stored,
+            "unscored_while_down": unscored,
+            "scored_by_sweep": swept.scored,
+            "unscored_after_sweep": left,
+            "statuses": outcome.summary(took)["capture"]["statuses"],
+        },
+    )
+    assert stored == len(outcome.bodies) > 0 and set(
+        outcome.summary(took)["capture"]["statuses"]
+    ) == {201}
+    assert left == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_faults_worker_killed_mid_import(tmp_path, report):
+    from django.core.files import File
+
+    from leads.imports import import_start
+
+    user = User.objects.create(username="fault-importer")
+    user.groups.add(Group.objects.get(name="marketer"))
+    campaign = Campaign.objects.create(
+        name="Kill", utm_campaign="fault-import", channel=Channel.objects.get(code="trade_show")
+    )
+    rows = int(os.environ.get("BENCH_KILL_ROWS", "30000"))
+    path = tmp_path / "kill.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["姓名", "手机"])
+        for i in range(rows):
+            writer.writerow([f"K{i}", f"137{i:08d}"])
+    os.environ["REDIS_URL"] = REDIS  # this process only queues the job
+    from django.conf import settings
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from pipeline.celery import app
+
+    app.conf.broker_url = REDIS
+    app.conf.task_always_eager = False
+    with celery_worker("first") as first:
+        with path.open("rb") as handle:
+            upload = File(handle, name="kill.csv")
+            upload.size = path.stat().st_size
+            job = import_start(actor=user, campaign=campaign, upload=upload)
+        for _ in range(600):
+            job.refresh_from_db()
+            if job.processed > 0:
+                break
+            time.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    job.refresh_from_db()
+    at_kill = job.processed
+    with celery_worker("second"):
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status in ("done", "failed"):
+                break
+            from leads.imports import requeue_stale_imports
+
+            requeue_stale_imports()  # what the beat sweep does every two minutes
+            time.sleep(2)
+    job.refresh_from_db()
+    leads = Lead.objects.filter(source_campaign=campaign)
+    report(
+        "fault_worker_killed",
+        {
+            "rows": rows,
+            "processed_when_killed": at_kill,
+            "status": job.status,
+            "created": job.created,
+            "leads": leads.count(),
+            "distinct_phones": leads.values("phone").distinct().count(),
+        },
+    )
+    assert job.status == "done" and 0 < at_kill < rows
+    assert leads.count() == rows == leads.values("phone").distinct().count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_faults_postgres_restart(report):
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    statuses: list[tuple[float, int]] = []
+    import urllib.error
+    import urllib.request
+
+    with gunicorn(workers=2) as port:
+
+        def probe() -> int:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except OSError:
+                return 0
+
+        assert probe() == 200
+        connection.close()
+        began = time.monotonic()
+        subprocess.run(
+            [
+                "pg_ctlcluster",
+                "--skip-systemctl-redirect",
+                version,
+                "main",
+                "restart",
+            ],
+            check=True,
+        )
+        recovered = None
+        while time.monotonic() - began < 60:
+            code = probe()
+            statuses.append((round(time.monotonic() - began, 2), code))
+            if code == 200:
+                recovered = time.monotonic() - began
+                break
+            time.sleep(0.5)
+    report("fault_postgres_restart", {"recovered_after_s": recovered, "probes": statuses[-5:]})
+    assert recovered is not None
+    assert pathlib.Path(ROOT).exists()
