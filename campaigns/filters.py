@@ -19,7 +19,9 @@ class ChannelCodesFilter(django_filters.ModelMultipleChoiceFilter):
 
 class CampaignFilterSet(django_filters.FilterSet):
     channel = ChannelCodesFilter(
-        field_name="channel__code", queryset=Channel.objects.all(), to_field_name="code",
+        field_name="channel__code",
+        queryset=Channel.objects.all(),
+        to_field_name="code",
         label=_("Channel"),
     )
     kind = django_filters.ChoiceFilter(

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -59,3 +60,20 @@ class BaseViewSet(viewsets.GenericViewSet):
 
 def service_response(data, *, created: bool = False) -> Response:
     return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TokenView(ObtainAuthToken):
+    """``POST auth/token/``: a token for username/password; locked out like the login page
+    after repeated failures (django-axes), answered 429 with a readable message."""
+
+    def post(self, request, *args, **kwargs):
+        from axes.handlers.proxy import AxesProxyHandler
+        from django.utils.translation import gettext as _
+
+        credentials = {"username": request.data.get("username", "")}
+        if AxesProxyHandler.is_locked(request._request, credentials):
+            return Response(
+                {"detail": _("Too many failed logins: this account is locked for a while.")},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        return super().post(request, *args, **kwargs)

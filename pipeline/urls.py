@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
@@ -13,6 +12,7 @@ from leads import capture_views, desk_views, import_views
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from leads.urls import urlpatterns as leads_urls
 from pipeline import views
+from pipeline.api import TokenView
 from reports.api import (
     CampaignRoiView,
     ChannelRoiView,
@@ -36,7 +36,7 @@ router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 
 api_urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("capture/", CaptureView.as_view(), name="capture"),
     path("reports/funnel/", FunnelView.as_view(), name="report-funnel"),
     path(

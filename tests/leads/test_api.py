@@ -219,9 +219,7 @@ def test_bad_body_is_400(api, desk):
 
 
 def test_lifecycle_through_the_api(api, desk, rep):
-    lead = services.lead_create(
-        actor=desk, fields={"name": "陈静", "phone": "13800138000"}
-    ).lead
+    lead = services.lead_create(actor=desk, fields={"name": "陈静", "phone": "13800138000"}).lead
     base = f"/api/v1/leads/{lead.pk}"
     qualified = api(desk).post(f"{base}/qualify/", {"grade": "B", "reason": "needs demo"})
     assert qualified.json()["stage"] == "mql" and qualified.json()["grade_source"] == "manual"

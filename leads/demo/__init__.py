@@ -1,0 +1,1 @@
+"""A deterministic demo world for ``manage.py seed_demo`` (demo and benchmark data only)."""
