@@ -45,6 +45,14 @@ def fast_bulk_insert(
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
+        if ignore_conflicts:
+            execute_values(
+                cursor,
+                f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING",  # noqa: S608
+                rows,
+                page_size=len(rows),
+            )
+            return
         ids = execute_values(
             cursor,
             f"INSERT INTO {table} ({columns}) VALUES %s RETURNING id",  # noqa: S608
