@@ -497,7 +497,9 @@ def lead_route(
             cursor.position = result.position
             cursor.save(update_fields=["position"])
         owner = User.objects.get(pk=result.candidate.user_id)
-        rule = AssignmentRule.objects.filter(pk=spec.rule_id).first() if spec.rule_id else None
+        # The decision names its rule; an unsaved stand-in avoids reading the row again.
+        rule = AssignmentRule(pk=spec.rule_id, name=spec.name) if spec.rule_id else None
+        locked._row_locked = True  # locked above, in this transaction
         return lead_assign(
             lead=locked,
             actor=actor,

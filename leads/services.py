@@ -231,7 +231,13 @@ def allowed_actions(*, lead: Lead, actor: User | None) -> list[str]:
 
 
 def _lock(lead: Lead | int) -> Lead:
-    """Re-read the lead under a row lock; callers are inside ``transaction.atomic``."""
+    """Re-read the lead under a row lock; callers are inside ``transaction.atomic``.
+
+    A lead the caller locked itself in this transaction and marked ``_row_locked`` is used
+    as it is (the router does this, saving a query per routed lead).
+    """
+    if isinstance(lead, Lead) and getattr(lead, "_row_locked", False):
+        return lead
     pk = lead.pk if isinstance(lead, Lead) else lead
     try:
         return Lead.objects.select_for_update().get(pk=pk)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery
@@ -39,18 +40,46 @@ logger = logging.getLogger(__name__)
 OWNED_OPEN = (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY)
 
 
+_CONFIG_KEY = "leadloop:sla-config:v1"
+_CONFIG_SECONDS = 60
+
+
+def _config() -> dict[str, Any]:
+    """Calendar and first-response hours, cached briefly: every assignment reads them.
+
+    Saving a policy or the calendar through the services forgets the cache at once; an
+    edit made elsewhere (the admin) applies within a minute.
+    """
+    config = cache.get(_CONFIG_KEY)
+    if config is None:
+        row = BusinessCalendar.current()
+        config = {
+            "calendar": (
+                row.work_start,
+                row.work_end,
+                sorted(int(d) for d in row.weekdays),
+                row.use_cn_holidays,
+            ),
+            "first_response": {p.grade: p.first_response_hours for p in SlaPolicy.objects.all()},
+        }
+        cache.set(_CONFIG_KEY, config, _CONFIG_SECONDS)
+    return config
+
+
+def forget_config() -> None:
+    transaction.on_commit(lambda: cache.delete(_CONFIG_KEY))
+
+
 def load_calendar(*, around: dt.date | None = None) -> Calendar:
-    row = BusinessCalendar.current()
+    start, end, weekdays, use_cn_holidays = _config()["calendar"]
     year = (around or timezone.localdate()).year
     holidays, workdays = (
-        chinese_days((year - 1, year, year + 1))
-        if row.use_cn_holidays
-        else (frozenset(), frozenset())
+        chinese_days((year - 1, year, year + 1)) if use_cn_holidays else (frozenset(), frozenset())
     )
     return Calendar(
-        start=row.work_start,
-        end=row.work_end,
-        weekdays=frozenset(int(d) for d in row.weekdays),
+        start=start,
+        end=end,
+        weekdays=frozenset(weekdays),
         holidays=holidays,
         workdays=workdays,
         tz=ZoneInfo(settings.TIME_ZONE),
@@ -69,13 +98,11 @@ def response_due(
     *, grade: str, assigned_at: dt.datetime, calendar: Calendar | None = None
 ) -> dt.datetime | None:
     """When the first response is due for a lead of ``grade`` assigned at ``assigned_at``."""
-    policy = policy_for(grade)
-    if policy is None:
+    hours = _config()["first_response"].get(grade or "D")
+    if hours is None:
         return None
     return add_working_hours(
-        calendar or load_calendar(around=assigned_at.date()),
-        assigned_at,
-        policy.first_response_hours,
+        calendar or load_calendar(around=assigned_at.date()), assigned_at, hours
     )
 
 
@@ -117,6 +144,7 @@ def sla_policy_save(*, actor, grade: str, **values: Any) -> SlaPolicy:
         if not ok:
             raise ServiceError(message, field=field_name)
     policy.save()
+    forget_config()
     return policy
 
 
@@ -562,6 +590,7 @@ def business_calendar_save(
     row.work_start, row.work_end = work_start, work_end
     row.weekdays, row.use_cn_holidays = days, bool(use_cn_holidays)
     row.save()
+    forget_config()
     return row
 
 

@@ -9,6 +9,16 @@ ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (throttles, cached SLA configuration)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _settings_for_tests(settings):
     settings.AUTO_ASSIGN = False
     # Real hashing costs ~0.3 s per user; tests create many users.
