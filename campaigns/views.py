@@ -228,8 +228,9 @@ def _capture_snippets(request: HttpRequest, campaign: Campaign) -> dict[str, str
     form_url = request.build_absolute_uri(reverse("capture-form", args=[campaign.public_key]))
     api_url = request.build_absolute_uri(reverse("capture"))
     # A neutral title: the campaign's internal name is not for the public website.
+    title = escape(_("Contact form"))
     iframe = (
-        f'<iframe src="{form_url}" title="{escape(_("Contact form"))}" width="100%" '
+        f'<iframe src="{form_url}" title="{title}" width="100%" '
         'height="780" style="border:0;max-width:560px" loading="lazy"></iframe>'
     )
     api_example = (
