@@ -70,7 +70,9 @@ class TokenView(ObtainAuthToken):
         from axes.handlers.proxy import AxesProxyHandler
         from django.utils.translation import gettext as _
 
-        credentials = {"username": request.data.get("username", "")}
+        if not hasattr(request.data, "get"):
+            raise exceptions.ValidationError({"detail": _("Send username and password.")})
+        credentials = {"username": str(request.data.get("username", ""))}
         if AxesProxyHandler.is_locked(request._request, credentials):
             return Response(
                 {"detail": _("Too many failed logins: this account is locked for a while.")},

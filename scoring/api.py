@@ -90,6 +90,9 @@ class GradeThresholdsSerializer(serializers.ModelSerializer):
         model = GradeThresholds
         fields = ["a", "b", "c", "auto_qualify", "auto_qualify_score"]
         extra_kwargs = {
+            "a": {"required": True},
+            "b": {"required": True},
+            "c": {"required": True},
             "auto_qualify": {"required": False},
             "auto_qualify_score": {"required": False},
         }

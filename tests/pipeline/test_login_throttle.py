@@ -39,3 +39,8 @@ def test_token_endpoint_is_throttled_too(rep):
     )
     assert locked.status_code == 429 and "token" not in locked.json()
     assert "locked" in locked.json()["detail"]
+
+
+def test_token_endpoint_refuses_a_non_object_body():
+    response = APIClient().post("/api/v1/auth/token/", [None, None], format="json")
+    assert response.status_code == 400 and "detail" in response.json()

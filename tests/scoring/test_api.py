@@ -52,3 +52,8 @@ def test_grade_and_reset_grade_endpoints(api, desk, rep):
     won = lead_in_stage(Stage.WON, owner=rep)
     closed = api(desk).post(f"/api/v1/leads/{won.pk}/grade/", {"grade": "Q"})
     assert closed.status_code == 409
+
+
+def test_thresholds_put_without_values_is_400(api, desk):
+    response = api(desk).put("/api/v1/grade-thresholds/", {}, format="multipart")
+    assert response.status_code == 400 and {"a", "b", "c"} <= set(response.json())
