@@ -608,3 +608,28 @@ def compliance_scope(user, *, team=None) -> list[int] | None:
         return None
     managed = TeamMembership.objects.filter(team__manager=user)
     return list(dict.fromkeys([user.pk, *managed.values_list("user_id", flat=True)]))
+
+
+def backfill_sla_clocks(*, batch: int = 5000) -> int:
+    """Set the first-response due time (and whether it was met) on open owned leads that
+    have none — leads loaded in bulk (demo data, migrations from another CRM). Returns the
+    number of leads updated."""
+    calendar = load_calendar()
+    hours = _config()["first_response"]
+    pending = Lead.objects.filter(
+        owner__isnull=False,
+        stage__in=OWNED_OPEN,
+        response_due_at__isnull=True,
+        assigned_at__isnull=False,
+    ).values_list("pk", "grade", "assigned_at", "first_contact_at")
+    updated, rows = 0, []
+    for pk, grade, assigned_at, first_contact in pending.iterator(chunk_size=batch):
+        due = add_working_hours(calendar, assigned_at, hours.get(grade or "D", 8))
+        responded = first_contact if first_contact and first_contact >= assigned_at else None
+        rows.append(Lead(pk=pk, response_due_at=due, responded_at=responded))
+        if len(rows) >= batch:
+            updated += len(rows)
+            Lead.objects.bulk_update(rows, ["response_due_at", "responded_at"])
+            rows = []
+    Lead.objects.bulk_update(rows, ["response_due_at", "responded_at"])
+    return updated + len(rows)

@@ -25,9 +25,11 @@ from django.utils import timezone
 from assignment.models import Assignment
 from campaigns.models import Campaign
 from leads.demo import world as demo_world
-from leads.demo.simulate import LeadSimulator, SimLead, touch_credits
+from leads.demo.simulate import LeadSimulator, SimLead
 from leads.demo.writer import OrmWriter, PostgresCopyWriter
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
+from reports.attribution import recompute_all_credits
+from reports.sla import backfill_sla_clocks
 from scoring.models import GradeThresholds
 from scoring.services import active_rules, current_thresholds
 
@@ -137,6 +139,8 @@ def seed_demo(
             done += len(batch)
             report(done)
 
+    recompute_all_credits()  # attribution credits of every touch, by the one SQL rule
+    backfill_sla_clocks()  # first-response due times, by the business calendar
     stages = dict(Lead.objects.values_list("stage").annotate(n=Count("pk")).order_by("stage"))
     return SeedResult(
         leads=leads,
@@ -180,10 +184,8 @@ def _other_rows(
     """Touches, events and assignment decisions of a batch whose ids are known."""
     touches, events, assignments, position = [], [], [], 0
     for sim, lead_id in zip(batch, lead_ids, strict=True):
-        credits = touch_credits([touch[2] for touch in sim.touches], sim.fields.get("sql_at"))
-        for touch, credit in zip(sim.touches, credits, strict=True):
+        for touch in sim.touches:
             campaign_id, kind, occurred_at, is_first, source, medium, landing = touch
-            first, last, linear, u_shaped = credit
             touches.append(
                 {
                     "lead_id": lead_id,
@@ -194,10 +196,11 @@ def _other_rows(
                     "utm_source": source,
                     "utm_medium": medium,
                     "landing_page": landing,
-                    "credit_first_touch": first,
-                    "credit_last_touch": last,
-                    "credit_linear": linear,
-                    "credit_u_shaped": u_shaped,
+                    # Filled by reports.attribution after the batches (one copy of the rule).
+                    "credit_first_touch": 0.0,
+                    "credit_last_touch": 0.0,
+                    "credit_linear": 0.0,
+                    "credit_u_shaped": 0.0,
                 }
             )
         for kind, from_stage, to_stage, actor, at, reason, payload, follow_up in sim.events:

@@ -164,37 +164,6 @@ def _qq_number(index: int, seed: int) -> int:
     return 100_000_000 + (index * _SPREAD + seed * 1_000_003) % 900_000_000
 
 
-def touch_credits(
-    times: Sequence[dt.datetime], sql_at: dt.datetime | None
-) -> list[tuple[float, float, float, float]]:
-    """Credits (first, last, linear, u-shaped) of touches at ``times``, in list order.
-
-    The rule of ``reports.attribution`` (DESIGN §8), in Python so the seeder can write the
-    credits with the touches: touches up to ``sql_at`` in time order (list order breaks
-    ties, as ids do), later ones earn nothing; one lead's credits add up to 1.
-    """
-    counted = [i for i, at in enumerate(times) if sql_at is None or at <= sql_at]
-    ranked = sorted(counted, key=lambda i: (times[i], i))
-    count = len(ranked)
-    credits = [(0.0, 0.0, 0.0, 0.0)] * len(times)
-    for rank, i in enumerate(ranked, start=1):
-        if count == 1:
-            u_shaped = 1.0
-        elif count == 2:
-            u_shaped = 0.5
-        elif rank in (1, count):
-            u_shaped = 0.4
-        else:
-            u_shaped = 0.2 / (count - 2)
-        credits[i] = (
-            1.0 if rank == 1 else 0.0,
-            1.0 if rank == count else 0.0,
-            1.0 / count,
-            u_shaped,
-        )
-    return credits
-
-
 class ArrivalSchedule:
     """When leads arrive and through which campaign.
 

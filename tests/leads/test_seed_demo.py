@@ -268,7 +268,7 @@ def test_every_lead_has_one_first_touch_on_its_source_campaign(seeded):
     assert max(per_lead.values()) <= 3
 
 
-def test_touch_credits_are_what_the_attribution_rule_computes(seeded):
+def test_every_touch_has_its_attribution_credit(seeded):
     fields = ["credit_first_touch", "credit_last_touch", "credit_linear", "credit_u_shaped"]
     written = {row[0]: row[1:] for row in LeadTouch.objects.values_list("pk", *fields)}
     sums = LeadTouch.objects.values("lead").annotate(**{f: Sum(f) for f in fields})
@@ -414,3 +414,10 @@ def test_zero_leads_still_builds_the_world():
     seed(leads=0)
     assert Lead.objects.count() == 0
     assert Campaign.objects.exists() and User.objects.filter(username="rep1").exists()
+
+
+def test_open_owned_leads_have_an_sla_clock(seeded):
+    owned = Lead.objects.filter(owner__isnull=False, stage__in=["mql", "sql", "opportunity"])
+    assert owned.exists()
+    assert not owned.filter(response_due_at__isnull=True).exists()
+    assert not owned.filter(response_due_at__lt=F("assigned_at")).exists()
