@@ -170,3 +170,22 @@ class ComplianceSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}"
+
+
+class DigestSent(models.Model):
+    """One overdue-follow-up digest per rep per day: a second run of the job sends none."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    leads = models.PositiveIntegerField(_("overdue leads"), default=0)
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("digest sent")
+        verbose_name_plural = _("digests sent")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

@@ -542,8 +542,15 @@ def delays(*, start: dt.date, end: dt.date) -> dict[str, Any]:
 
 
 def digest_overdue(*, now: dt.datetime | None = None) -> int:
-    """The daily email: each rep's overdue follow-ups, one message per rep."""
+    """The daily email: each rep's overdue follow-ups, one message per rep per day.
+
+    A ``DigestSent`` row per (rep, day) is claimed before sending, so a second run, or two
+    workers at once, send nothing twice.
+    """
+    from reports.models import DigestSent
+
     now = now or timezone.now()
+    day = timezone.localdate(now)
     rows = (
         Lead.objects.filter(overdue_q(now=now, by_grade=policies()))
         .values("owner_id", "name", "grade", "next_follow_up_at")
@@ -552,14 +559,22 @@ def digest_overdue(*, now: dt.datetime | None = None) -> int:
     grouped: dict[int, list[dict]] = defaultdict(list)
     for row in rows.iterator(chunk_size=5000):
         grouped[row["owner_id"]].append(row)
+    sent = 0
     with translation.override(settings.LANGUAGE_CODE):
         for owner_id, items in grouped.items():
+            with transaction.atomic():
+                _claimed, created = DigestSent.objects.get_or_create(
+                    user_id=owner_id, day=day, defaults={"leads": len(items)}
+                )
+            if not created:
+                continue
             _mail(
                 owner_id,
                 _("%(n)d leads are overdue for follow-up") % {"n": len(items)},
                 [f"- {x['name']} ({x['grade'] or '—'})" for x in items[:200]],
             )
-    return len(grouped)
+            sent += 1
+    return sent
 
 
 @transaction.atomic

@@ -158,3 +158,13 @@ def test_compliance_api_rep_sees_only_self(api, rep, other_rep, manager, team):
     refused = api(outsider_manager).get("/api/v1/reports/follow-up-compliance/", {"team": team.pk})
     assert refused.status_code == 403
     assert Lead.objects.count() == 2 and timezone.now()
+
+
+def test_overdue_digest_once_per_rep_per_day(rep, mailoutbox):
+    from reports.sla import digest_overdue
+
+    lead = assigned_lead(rep)
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=10), tick=False):
+        assert digest_overdue() == 1
+        assert digest_overdue() == 0
+    assert len(mailoutbox) == 1 and lead.name in mailoutbox[0].body
