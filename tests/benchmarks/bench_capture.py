@@ -17,7 +17,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_capture_throughput(report):
     campaign = Campaign.objects.create(
         name="Load", channel=Channel.objects.get(code="website"), utm_campaign="load-test"

@@ -82,7 +82,7 @@ def run_child(path: pathlib.Path, env: dict) -> tuple[int, float, int]:
     return int(created), float(seconds), int(peak_kb)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_import_rows_per_second_vs_copy(tmp_path, report, settings):
     from django.contrib.auth.models import Group, User
 

@@ -129,7 +129,7 @@ def manager_credentials() -> tuple[str, str]:
     return token, session.session_key
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_mixed_load_50_clients(report):
     campaigns = data.campaigns(30)
     data.leads(5000, campaigns_=campaigns, companies_=data.companies(500))
@@ -176,7 +176,7 @@ def test_mixed_load_50_clients(report):
         assert set(row["statuses"]) <= {200, 201}, (name, row["statuses"])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_redis_down_during_captures(report):
     campaign = Campaign.objects.create(
         name="Fault", utm_campaign="fault-redis", channel=Channel.objects.get(code="website")
@@ -229,7 +229,7 @@ def test_faults_redis_down_during_captures(report):
     assert left == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_worker_killed_mid_import(tmp_path, report):
     from django.core.files import File
 
@@ -296,7 +296,7 @@ def test_faults_worker_killed_mid_import(tmp_path, report):
     assert leads.count() == rows == leads.values("phone").distinct().count()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_postgres_restart(report):
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     statuses: list[tuple[float, int]] = []

@@ -45,7 +45,7 @@ def timed(fn):
     return value, round(time.perf_counter() - start, 2)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reports_at_scale(report):
     sales = Group.objects.get(name="sales_rep")
     owners = []

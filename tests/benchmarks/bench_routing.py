@@ -17,7 +17,7 @@ from tests.benchmarks import data
 N = int(os.environ.get("BENCH_ROUTE_LEADS", "100000"))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_route_leads(report):
     desk = User.objects.create(username="bench-desk")
     desk.groups.add(Group.objects.get(name="lead_desk"))

@@ -17,7 +17,7 @@ from tests.benchmarks import data
 N = int(os.environ.get("BENCH_LEADS", "1000000"))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rescore_all_leads(report):
     made = data.leads(
         N, campaigns_=data.campaigns(50), companies_=data.companies(5000), touches=False

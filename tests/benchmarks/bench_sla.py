@@ -59,7 +59,7 @@ def measure() -> dict:
     }
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_sla_scan_and_compliance(report, settings):
     settings.DEBUG = False
     sales = Group.objects.get(name="sales_rep")
