@@ -125,15 +125,16 @@ def owned_leads(
     companies_: list[Company],
     batch: int = 20_000,
     seed: int = 11,
+    offset: int = 0,
     progress=None,
 ) -> list[int]:
     """``n`` leads spread over the funnel, owned by ``owners``, with SLA clocks set."""
     rng = random.Random(seed)
     now = timezone.now()
     ids: list[int] = []
-    for start in range(0, n, batch):
+    for start in range(offset, offset + n, batch):
         rows = []
-        for i in range(start, min(n, start + batch)):
+        for i in range(start, min(offset + n, start + batch)):
             created = now - dt.timedelta(minutes=rng.randint(60, 60 * 24 * 360))
             stage = rng.choices(
                 ["new", "mql", "sql", "opportunity", "won", "lost", "disqualified"],
