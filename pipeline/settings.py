@@ -132,12 +132,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10),
 }
 CELERY_TIMEZONE = None  # set below from TIME_ZONE
-CELERY_TASK_PUBLISH_RETRY_POLICY = {  # fail fast: a request must not hang on a dead broker
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.5,
-}
+# Fail fast when the broker is down: a request never waits on it. The caller logs the
+# failure and the beat sweep redoes what was not queued (leads.services.sweep_*).
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "sweep-missed-side-effects": {
         "task": "leads.tasks.sweep_missed_side_effects_task",

@@ -223,9 +223,12 @@ def test_faults_redis_down_during_captures(report):
             "statuses": outcome.summary(took)["capture"]["statuses"],
         },
     )
-    assert stored == len(outcome.bodies) > 0 and set(
-        outcome.summary(took)["capture"]["statuses"]
-    ) == {201}
+    # Every 201 is a stored lead; a client that timed out may have a stored lead too.
+    assert len(outcome.bodies) > 0 and stored >= len(outcome.bodies)
+    assert Lead.objects.filter(pk__in=[b["lead"] for b in outcome.bodies]).count() == len(
+        outcome.bodies
+    )
+    assert set(outcome.summary(took)["capture"]["statuses"]) == {201}
     assert left == 0
 
 

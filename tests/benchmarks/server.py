@@ -29,11 +29,14 @@ def database_url() -> str:
 
 @contextlib.contextmanager
 def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = None):
+    from django.conf import settings
+
     port = free_port()
+    # The same key as this process, so sessions made here are valid on the server.
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "SECRET_KEY": "bench-" + "x" * 50,
+        "SECRET_KEY": settings.SECRET_KEY,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": str(threads),
