@@ -41,6 +41,7 @@ def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = Non
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": str(threads),
         "LOG_LEVEL": "WARNING",
+        "STATIC_MANIFEST": "0",  # no collectstatic here: serve static files from the finders
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         **(extra_env or {}),
