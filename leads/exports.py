@@ -95,6 +95,7 @@ def xlsx_file(rows: Iterable[list[str]], *, title: str) -> tempfile.SpooledTempo
     """A write-only workbook; every cell is stored as text, so nothing is ever a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
@@ -103,7 +104,8 @@ def xlsx_file(rows: Iterable[list[str]], *, title: str) -> tempfile.SpooledTempo
             break
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
+            # Control characters are not allowed in XLSX cells: drop them, keep the text.
+            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
             cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)

@@ -261,3 +261,11 @@ def test_staging_cleanup_removes_only_old_files(settings, tmp_path):
     assert imports.staging_cleanup() == 1
     assert default_storage.exists("imports/staging/new.csv")
     assert not default_storage.exists("imports/staging/old.csv")
+
+
+def test_export_xlsx_drops_control_characters(api, desk):
+    lead_in_stage(Stage.NEW, name="Bad\x0bName\x1f", phone="+8613900006002")
+    response = api(desk).get("/api/v1/leads/export/?file_format=xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.active["B2"].value == "BadName"
