@@ -19,6 +19,8 @@ from reports.api import (
     FollowUpComplianceView,
     FunnelView,
     GradeCalibrationView,
+    ReportJobView,
+    ReportRefreshView,
     ScorecardsView,
     SlaPolicyViewSet,
 )
@@ -52,6 +54,8 @@ api_urlpatterns = [
     ),
     path("reports/channel-roi/", ChannelRoiView.as_view(), name="report-channel-roi"),
     path("reports/campaign-roi/", CampaignRoiView.as_view(), name="report-campaign-roi"),
+    path("reports/jobs/", ReportRefreshView.as_view(), name="report-refresh"),
+    path("reports/jobs/<int:pk>/", ReportJobView.as_view(), name="report-job"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
     path("", include(router.urls)),
 ]

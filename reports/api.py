@@ -1,10 +1,16 @@
-"""reports/*: funnel, channel ROI and campaign ROI (DESIGN §8, §9)."""
+"""reports/*: funnel, channel ROI and campaign ROI (DESIGN §8, §9).
+
+The three period reports answer from a fresh stored snapshot when there is one, live when
+the period is cheap, and otherwise with 202 and the job computing them
+(``reports.snapshots.report_answer``); ``reports/jobs/{id}/`` shows the job's progress,
+and a manager may queue a recompute with ``POST reports/jobs/``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -19,13 +25,14 @@ from campaigns.models import Channel
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
-from reports import selectors
 from reports.attribution import MODELS
-from reports.models import SlaPolicy
+from reports.choices import ReportJobOrigin, ReportKind
+from reports.models import ReportJob, SlaPolicy
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
 from reports.scorecards import scorecards
 from reports.sla import compliance, compliance_scope, delays, sla_policy_save
+from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
 
 MAX_DAYS = 3 * 366 + 1
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -104,8 +111,54 @@ def _report_shape(name: str, key: str, key_field) -> serializers.Serializer:
     )
 
 
+class ReportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportJob
+        fields = [
+            "id",
+            "url",
+            "status",
+            "origin",
+            "total",
+            "processed",
+            "percent",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job: ReportJob) -> str:
+        path = reverse("report-job", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+REPORT_JOB_ACCEPTED = inline_serializer(
+    "ReportJobAccepted", {"detail": serializers.CharField(), "job": ReportJobSerializer()}
+)
+#: Who may read the period reports (pages and endpoints) and follow their jobs.
+REPORT_READERS = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+#: Who may ask for a recompute of stored reports.
+REPORT_REFRESHERS = (Role.MANAGER,)
+
+
+def job_accepted(request, job: ReportJob, detail: str) -> Response:
+    """202 with the job to poll (its URL also in ``Location``)."""
+    body = ReportJobSerializer(job, context={"request": request}).data
+    return Response(
+        {"detail": detail, "job": body},
+        status=202,
+        headers={"Location": body["url"], "Retry-After": "2"},
+    )
+
+
 class _ReportView(APIView):
-    allowed_roles = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+    allowed_roles = REPORT_READERS
 
     def period(self, request) -> dict:
         if not has_role(request.user, *self.allowed_roles):
@@ -121,6 +174,20 @@ class _ReportView(APIView):
             "channel_kind": data.get("channel_kind"),
             "channel": channel.code if channel else None,
         }
+
+    def answer(self, request, key: ReportKey) -> Response:
+        """The report from a fresh snapshot, live, or 202 with the job computing it."""
+        answer = report_answer(keys=[key], actor=request.user)
+        if answer.job is not None:
+            return job_accepted(
+                request,
+                answer.job,
+                _("The report is being computed; follow the job and ask again when it is done."),
+            )
+        response = Response(_serialise(answer.reports[key]))
+        if answer.computed_at is not None:
+            response["X-Report-Computed-At"] = answer.computed_at.isoformat()
+        return response
 
 
 def _serialise(value):
@@ -141,17 +208,14 @@ class ChannelRoiView(_ReportView):
 
     @extend_schema(
         parameters=PERIOD_PARAMETERS,
-        responses={200: _report_shape("ChannelRoi", "channel", serializers.CharField())},
+        responses={
+            200: _report_shape("ChannelRoi", "channel", serializers.CharField()),
+            202: REPORT_JOB_ACCEPTED,
+        },
     )
     def get(self, request):
         p = self.period(request)
-        return Response(
-            _serialise(
-                selectors.channel_roi(
-                    start=p["start"], end=p["end"], model=p["model"], channel_kind=p["channel_kind"]
-                )
-            )
-        )
+        return self.answer(request, report_key(ReportKind.CHANNEL_ROI, p))
 
 
 class CampaignRoiView(_ReportView):
@@ -159,21 +223,14 @@ class CampaignRoiView(_ReportView):
 
     @extend_schema(
         parameters=PERIOD_PARAMETERS,
-        responses={200: _report_shape("CampaignRoi", "campaign", serializers.IntegerField())},
+        responses={
+            200: _report_shape("CampaignRoi", "campaign", serializers.IntegerField()),
+            202: REPORT_JOB_ACCEPTED,
+        },
     )
     def get(self, request):
         p = self.period(request)
-        return Response(
-            _serialise(
-                selectors.campaign_roi(
-                    start=p["start"],
-                    end=p["end"],
-                    model=p["model"],
-                    channel_kind=p["channel_kind"],
-                    channel=p["channel"],
-                )
-            )
-        )
+        return self.answer(request, report_key(ReportKind.CAMPAIGN_ROI, p))
 
 
 class FunnelView(_ReportView):
@@ -201,21 +258,77 @@ class FunnelView(_ReportView):
                         many=True,
                     ),
                 },
-            )
+            ),
+            202: REPORT_JOB_ACCEPTED,
         },
     )
     def get(self, request):
         p = self.period(request)
-        return Response(
-            _serialise(
-                selectors.funnel(
-                    start=p["start"],
-                    end=p["end"],
-                    channel_kind=p["channel_kind"],
-                    channel=p["channel"],
-                )
-            )
+        return self.answer(request, report_key(ReportKind.FUNNEL, p))
+
+
+def report_key(kind: str, period: dict) -> ReportKey:
+    """The snapshot key of one report for a parsed request (``_ReportView.period``)."""
+    return ReportKey.of(
+        kind,
+        start=period["start"],
+        end=period["end"],
+        model=period["model"],
+        channel_kind=period["channel_kind"],
+        channel=period["channel"],
+    )
+
+
+#: The endpoints a recompute may be asked for, by the ``report`` value of the request.
+REFRESHABLE = {
+    "funnel": ReportKind.FUNNEL,
+    "channel-roi": ReportKind.CHANNEL_ROI,
+    "campaign-roi": ReportKind.CAMPAIGN_ROI,
+}
+
+
+class ReportRefreshSerializer(PeriodSerializer):
+    report = serializers.ChoiceField(choices=list(REFRESHABLE))
+
+
+class ReportJobView(APIView):
+    """Progress of a report job: ``status``, ``processed`` of ``total`` reports, error."""
+
+    @extend_schema(responses={200: ReportJobSerializer})
+    def get(self, request, pk: int):
+        if not has_role(request.user, *REPORT_READERS):
+            raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
+        job = report_job_find(pk)
+        if job is None:
+            raise ServiceError(_("No such report job."), code="not_found")
+        return Response(ReportJobSerializer(job, context={"request": request}).data)
+
+
+class ReportRefreshView(APIView):
+    """Managers: recompute one report for a period into its snapshot, in the background
+    (the job already queued for the same report is reused). Answers 202 with the job."""
+
+    @extend_schema(request=ReportRefreshSerializer, responses={202: REPORT_JOB_ACCEPTED})
+    def post(self, request):
+        if not has_role(request.user, *REPORT_REFRESHERS):
+            raise ServiceError(_("Only managers may recompute stored reports."), code="forbidden")
+        serializer = ReportRefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        channel = data.get("channel")
+        key = report_key(
+            REFRESHABLE[data["report"]],
+            {
+                "start": data["from"],
+                "end": data["to"],
+                "model": data["model"],
+                "channel_kind": data.get("channel_kind"),
+                "channel": channel.code if channel else None,
+            },
         )
+        job = report_job_request(keys=[key], actor=request.user, origin=ReportJobOrigin.REFRESH)
+        job.refresh_from_db()
+        return job_accepted(request, job, _("The report is being recomputed."))
 
 
 class SlaPolicySerializer(serializers.ModelSerializer):

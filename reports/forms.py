@@ -39,6 +39,21 @@ MODEL_HELP = {
 }
 
 
+def period_presets(today: dt.date) -> list[tuple[Any, dt.date, dt.date]]:
+    """The quick periods the report pages offer, as (label, from, to); all end today.
+
+    The scheduled snapshot refresh (reports.snapshots) computes exactly these periods.
+    """
+    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return [
+        (_("This month"), today.replace(day=1), today),
+        (_("Last 30 days"), today - dt.timedelta(days=29), today),
+        (_("Last 90 days"), today - dt.timedelta(days=89), today),
+        (_("This quarter"), quarter, today),
+        (_("This year"), today.replace(month=1, day=1), today),
+    ]
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

@@ -1,13 +1,20 @@
-"""SLA policies, the business calendar, SLA breaches and compliance snapshots (DESIGN §7)."""
+"""SLA policies, the business calendar, SLA breaches and compliance snapshots (DESIGN §7);
+stored report snapshots and the jobs that compute them (DESIGN §8)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 
 
 class FinalAction(models.TextChoices):
@@ -189,3 +196,166 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}"
+
+
+# --------------------------------------------------------------------------------------
+# Report snapshots (reports.snapshots)
+# --------------------------------------------------------------------------------------
+
+
+class SnapshotEncoder(DjangoJSONEncoder):
+    """JSON that gives back what the selector returned: decimals and dates are tagged
+    (``{"$decimal": "12.30"}``, ``{"$date": "2026-01-31"}``) so that reading a snapshot
+    yields the same Python values (``Decimal``, ``date``) as computing the report live."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return {"$decimal": str(o)}
+        if isinstance(o, dt.datetime):
+            return {"$datetime": o.isoformat()}
+        if isinstance(o, dt.date):
+            return {"$date": o.isoformat()}
+        return super().default(o)
+
+
+_REVIVE = {
+    "$decimal": Decimal,
+    "$datetime": dt.datetime.fromisoformat,
+    "$date": dt.date.fromisoformat,
+}
+
+
+def _revive(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, value),) = obj.items()
+        if tag in _REVIVE and isinstance(value, str):
+            return _REVIVE[tag](value)
+    return obj
+
+
+class SnapshotDecoder(json.JSONDecoder):
+    """The reverse of ``SnapshotEncoder``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("object_hook", _revive)
+        super().__init__(*args, **kwargs)
+
+
+class ReportSnapshot(models.Model):
+    """One report as its selector returned it, for one exact request, stored by a job.
+
+    Keyed by (kind, attribution model, channel kind, channel, from, to); ``""`` means
+    "not applicable / no filter" (the funnel and the trend have no attribution model,
+    the dashboard has no channel). A row exists only once computed, and is replaced in one
+    statement (an upsert) when computed again; ``computed_at`` decides whether it is fresh
+    enough to be shown (``REPORT_SNAPSHOT_MAX_AGE``).
+    """
+
+    kind = models.CharField(_("report"), max_length=20, choices=ReportKind.choices)
+    model = models.CharField(_("attribution model"), max_length=20, blank=True)
+    channel_kind = models.CharField(_("channel kind"), max_length=10, blank=True)
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    payload = models.JSONField(_("report"), encoder=SnapshotEncoder, decoder=SnapshotDecoder)
+    computed_at = models.DateTimeField(_("computed at"))
+    seconds = models.FloatField(_("seconds to compute"), default=0)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        verbose_name = _("report snapshot")
+        verbose_name_plural = _("report snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "model", "channel_kind", "channel", "start", "end"],
+                name="report_snapshot_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ReportKind.values), name="report_snapshot_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="report_snapshot_end_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["computed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.model or '-'} {self.start}–{self.end}"
+
+
+class ReportJob(models.Model):
+    """A background computation of a few reports into snapshots, with progress.
+
+    ``reports`` lists what to compute (``ReportKey.as_json``); ``key`` is a digest of that
+    list, and at most one job per key is pending or running (a partial unique constraint),
+    so ten people opening the same expensive period queue one computation. The worker that
+    claims the job writes a fresh ``run`` token; progress and the final state are written
+    only under that token, so a worker that was taken over (no heartbeat for
+    ``REPORT_JOB_STALE_SECONDS``) stops instead of racing the new one.
+    """
+
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ReportJobStatus.choices,
+        default=ReportJobStatus.PENDING,
+    )
+    origin = models.CharField(
+        _("origin"),
+        max_length=10,
+        choices=ReportJobOrigin.choices,
+        default=ReportJobOrigin.ON_DEMAND,
+    )
+    key = models.CharField(_("reports digest"), max_length=64)
+    reports = models.JSONField(_("reports"), default=list)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    run = models.UUIDField(_("run"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("report job")
+        verbose_name_plural = _("report jobs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReportJobStatus.values), name="report_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=ReportJobOrigin.values), name="report_job_origin_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(processed__lte=models.F("total")),
+                name="report_job_processed_lte_total",
+            ),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(status__in=[ReportJobStatus.PENDING, ReportJobStatus.RUNNING]),
+                name="report_job_one_active_per_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"report job #{self.pk} {self.status} {self.processed}/{self.total}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ReportJobStatus.DONE, ReportJobStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ReportJobStatus.DONE:
+            return 100
+        return min(100, self.processed * 100 // self.total) if self.total else 0

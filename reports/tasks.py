@@ -4,6 +4,7 @@ from celery import shared_task
 
 from reports.services import compliance_snapshot_store
 from reports.sla import digest_overdue, sla_scan
+from reports.snapshots import report_job_run, snapshots_refresh_standard
 
 
 @shared_task(acks_late=True)
@@ -28,3 +29,18 @@ def overdue_digest_task() -> int:
 def compliance_snapshot_task() -> int:
     """Beat, nightly: store yesterday's compliance per rep (upsert)."""
     return compliance_snapshot_store()
+
+
+@shared_task(acks_late=True)
+def report_job_task(job_id: int) -> str | None:
+    """Compute the reports of one job into snapshots (claimed: a second delivery is a
+    no-op)."""
+    job = report_job_run(job_id=job_id)
+    return job.status if job is not None else None
+
+
+@shared_task(acks_late=True)
+def refresh_report_snapshots_task() -> str | None:
+    """Beat: recompute the snapshots of the report pages' quick periods, every model."""
+    job = snapshots_refresh_standard()
+    return job.status if job is not None else None

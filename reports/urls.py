@@ -9,6 +9,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="index"),
     path("channel/<slug:code>/", views.channel_detail, name="channel"),
+    path("refresh/", views.refresh, name="refresh"),
     path("scoreboard/", views.scoreboard, name="scoreboard"),
     path("scorecards/", views.scorecards_page, name="scorecards"),
     path("grade-calibration/", views.grade_calibration_page, name="grade_calibration"),

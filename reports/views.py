@@ -5,6 +5,10 @@ Views are thin: a filter form (the API's period rules), the report selectors, ta
 (``reports.exports.Table``, shown and exported alike) and SVG charts
 (``reports.charts``). Who may read what mirrors the report endpoints in ``reports.api``.
 Invalid filters show the form's errors and compute nothing.
+
+The dashboard and the channel drill-down read stored snapshots when fresh ones exist,
+compute cheap periods live, and otherwise show the progress of the job computing them
+(``reports.snapshots``); managers can ask for a recompute with the "refresh" button.
 """
 
 from __future__ import annotations
@@ -16,23 +20,31 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from assignment.models import TeamMembership
 from campaigns.models import Channel
 from leads.choices import DisqualifyReason, RejectReason
 from leads.views import form_error_messages
 from pipeline.context_processors import url_or_none
+from pipeline.people import display_name
 from pipeline.roles import Role, has_role
-from reports import charts, selectors
-from reports.api import ChannelRoiView, GradeCalibrationView, ScorecardsView
+from reports import charts
+from reports.api import (
+    REPORT_REFRESHERS,
+    ChannelRoiView,
+    GradeCalibrationView,
+    ScorecardsView,
+)
 from reports.attribution import MODELS
 from reports.charts import COLORS, GRADE_COLORS, Series, grouped
+from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.exports import (
     Column,
     Table,
@@ -49,10 +61,13 @@ from reports.forms import (
     PeriodForm,
     RoiForm,
     ScorecardForm,
+    period_presets,
 )
+from reports.models import ReportJob
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import scorecards
-from reports.trends import channel_quality, monthly_trend, sales_follow_up
+from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
+from reports.trends import channel_quality, sales_follow_up
 
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
 TARGET = 0.7
@@ -87,7 +102,7 @@ def _bind(form_class: type[PeriodForm], request: HttpRequest) -> PeriodForm:
 def _query(request: HttpRequest, **changes: Any) -> str:
     """The current query string with ``changes`` (``None`` removes a key), no export."""
     params = request.GET.copy()
-    for key in ("export", "table", *changes):
+    for key in ("export", "table", "job", *changes):
         params.pop(key, None)
     for key, value in changes.items():
         if value is not None:
@@ -96,25 +111,16 @@ def _query(request: HttpRequest, **changes: Any) -> str:
 
 
 def _presets(request: HttpRequest, form: PeriodForm) -> list[dict[str, Any]]:
-    today = timezone.localdate()
-    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    ranges = [
-        (_("This month"), today.replace(day=1)),
-        (_("Last 30 days"), today - dt.timedelta(days=29)),
-        (_("Last 90 days"), today - dt.timedelta(days=89)),
-        (_("This quarter"), quarter),
-        (_("This year"), today.replace(month=1, day=1)),
-    ]
     current = (
         (form.cleaned_data["from"], form.cleaned_data["to"]) if form.is_valid() else (None, None)
     )
     return [
         {
             "label": label,
-            "url": _query(request, **{"from": start.isoformat(), "to": today.isoformat()}),
-            "active": current == (start, today),
+            "url": _query(request, **{"from": start.isoformat(), "to": end.isoformat()}),
+            "active": current == (start, end),
         }
-        for label, start in ranges
+        for label, start, end in period_presets(timezone.localdate())
     ]
 
 
@@ -406,6 +412,99 @@ def _lead_list_url(params: dict[str, Any]) -> str:
     return reverse("leads:list") + "?" + urlencode(params)
 
 
+# --------------------------------------------------------------------------------------
+# Stored snapshots: which reports a page needs, "computed at", refresh, job progress
+# --------------------------------------------------------------------------------------
+
+
+def _page_keys(form: RoiForm, channel: str | None = None) -> list[ReportKey]:
+    """The reports of the dashboard (``channel`` None) or of one channel's page, in the
+    order (ROI, funnel, trend)."""
+    period, model = form.period, form.cleaned_data["model"]
+    roi = ReportKind.CAMPAIGN_ROI if channel else ReportKind.CHANNEL_ROI
+    return [
+        ReportKey.of(roi, model=model, channel=channel, **period),
+        ReportKey.of(ReportKind.FUNNEL, channel=channel, **period),
+        ReportKey.of(ReportKind.TREND, channel=channel, **period),
+    ]
+
+
+def _page_answer(request: HttpRequest, keys: list[ReportKey]) -> Answer:
+    return report_answer(keys=keys, actor=request.user, job_id=request.GET.get("job"))
+
+
+def _snapshot_context(
+    request: HttpRequest, form: RoiForm, answer: Answer, channel: str | None = None
+) -> dict[str, Any]:
+    """ "Computed at …" (or live) and, for managers, the refresh form of this page."""
+    refresh = None
+    if has_role(request.user, *REPORT_REFRESHERS):
+        data = form.cleaned_data
+        fields = [
+            ("from", data["from"].isoformat()),
+            ("to", data["to"].isoformat()),
+            ("model", data["model"]),
+        ]
+        if data["channel_kind"]:
+            fields.append(("channel_kind", data["channel_kind"]))
+        if channel:
+            fields.append(("channel", channel))
+        refresh = {"url": reverse("reports:refresh"), "fields": fields}
+    return {"computed_at": answer.computed_at, "refresh": refresh}
+
+
+def _job_page(
+    request: HttpRequest,
+    job: ReportJob,
+    context: dict[str, Any],
+    *,
+    title: str,
+    tab: str,
+) -> HttpResponse:
+    """The page while its reports are being computed: a progress bar that follows the
+    job's JSON status and reloads the page when it is done."""
+    context.update(
+        {
+            "title": title,
+            "job": job,
+            "poll_url": reverse("report-job", args=[job.pk]),
+            # Done: the page following this job shows its result; failed: its error.
+            "done_url": request.path + _query(request, job=str(job.pk)),
+            "retry_url": request.path + _query(request),
+            "can_refresh": has_role(request.user, *REPORT_REFRESHERS),
+            "status_labels": {code: str(label) for code, label in ReportJobStatus.choices},
+            "report_tabs": _tabs(request, tab),
+            "errors": [],
+        }
+    )
+    return render(request, "reports/report_job.html", context, status=200)
+
+
+@login_required
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    """Managers: recompute the reports of the dashboard (or of one channel's page) for the
+    posted filters in the background, then follow the job on that page."""
+    _require(request.user, REPORT_REFRESHERS)
+    channel = None
+    if request.POST.get("channel"):
+        channel = get_object_or_404(Channel, code=request.POST["channel"]).code
+    form = RoiForm(request.POST)
+    page = reverse("reports:channel", args=[channel]) if channel else reverse("reports:index")
+    if not form.is_valid():
+        return HttpResponseRedirect(page)
+    job = report_job_request(
+        keys=_page_keys(form, channel), actor=request.user, origin=ReportJobOrigin.REFRESH
+    )
+    data = form.cleaned_data
+    params = {"from": data["from"].isoformat(), "to": data["to"].isoformat()}
+    params["model"] = data["model"]
+    if data["channel_kind"]:
+        params["channel_kind"] = data["channel_kind"]
+    params["job"] = str(job.pk)
+    return HttpResponseRedirect(page + "?" + urlencode(params))
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Funnel, KPIs, cost vs revenue and ROI per channel, the monthly trend and the
@@ -415,10 +514,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = _roi_context(request, form)
     tables: list[Table] = []
     if form.is_valid():
-        period, model = form.period, form.cleaned_data["model"]
-        roi = selectors.channel_roi(model=model, **period)
-        funnel = selectors.funnel(**period)
-        trend = monthly_trend(**period)
+        keys = _page_keys(form)
+        answer = _page_answer(request, keys)
+        if answer.job is not None:
+            return _job_page(
+                request, answer.job, context, title=_("Marketing dashboard"), tab="index"
+            )
+        roi, funnel, trend = (answer.reports[key] for key in keys)
+        context["snapshot"] = _snapshot_context(request, form, answer)
         channel_links = [
             {"channel_name": reverse("reports:channel", args=[row["channel"]]) + _query(request)}
             for row in roi["rows"]
@@ -467,10 +570,14 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
     }
     tables: list[Table] = []
     if form.is_valid():
-        period, model = form.period, form.cleaned_data["model"]
-        roi = selectors.campaign_roi(model=model, channel=channel.code, **period)
-        funnel = selectors.funnel(channel=channel.code, **period)
-        trend = monthly_trend(channel=channel.code, **period)
+        period = form.period
+        keys = _page_keys(form, channel.code)
+        answer = _page_answer(request, keys)
+        if answer.job is not None:
+            title = _("Channel: %(channel)s") % {"channel": channel}
+            return _job_page(request, answer.job, context, title=title, tab="index")
+        roi, funnel, trend = (answer.reports[key] for key in keys)
+        context["snapshot"] = _snapshot_context(request, form, answer, channel.code)
         span = {
             "created_after": period["start"].isoformat(),
             "created_before": period["end"].isoformat(),
@@ -525,17 +632,9 @@ def _rep_ids_visible(user) -> set[int] | None:
     return set()
 
 
-def _display_name(user) -> str:
-    """周杰 for Chinese names (family name first, no space), "Cindy Lin" otherwise."""
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if first and last and all(ord(c) > 0x2E80 for c in first + last):
-        return f"{last}{first}"
-    return user.get_full_name() or user.get_username()
-
-
 def _names(user_ids: list[int]) -> dict[int, str]:
     """Display names of these users, in one query."""
-    return {u.pk: _display_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)}
+    return {u.pk: display_name(u) for u in get_user_model().objects.filter(pk__in=user_ids)}
 
 
 def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -847,6 +946,7 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
                     {
                         "role": Role(role).label,
                         "username": card["username"],
+                        "name": people.get(card["user"], card["username"]),
                         "metric": label,
                         "kind": kind,
                         "current": now,
@@ -869,7 +969,7 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
                 title=_("Scorecards"),
                 columns=[
                     Column("role", _("Role")),
-                    Column("username", _("Person")),
+                    Column("name", _("Person")),
                     Column("metric", _("Metric")),
                     Column("current_text", _("This period")),
                     Column("previous_text", _("Previous period")),
