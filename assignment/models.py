@@ -129,7 +129,13 @@ class RotationCursor(models.Model):
 
 
 class Assignment(models.Model):
-    """One ownership decision, with the rule and strategy behind it and why ("why this owner")."""
+    """One ownership decision, with the rule and strategy behind it and why ("why this owner").
+
+    For an owner (not the pool) it also keeps the decision's SLA figures: when the first
+    response was due, when the owner's first follow-up came, and both delays in working
+    seconds — routing (lead created → this assignment) and response (assigned → first
+    follow-up by this owner).
+    """
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
     owner = models.ForeignKey(
@@ -168,6 +174,17 @@ class Assignment(models.Model):
         verbose_name=_("actor"),
     )
     at = models.DateTimeField(_("at"))
+    # The SLA clock of this assignment, stored when it happens so compliance is plain
+    # aggregation (DESIGN §7, §8). Working time follows the business calendar in force
+    # then; ``reports.sla.backfill_sla_clocks`` fills rows written before these existed.
+    response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    response_work_seconds = models.PositiveIntegerField(
+        _("first response after (working seconds)"), null=True, blank=True
+    )
+    routing_work_seconds = models.PositiveIntegerField(
+        _("assigned after creation (working seconds)"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["at", "id"]

@@ -40,6 +40,7 @@ from leads.models import Lead
 from leads.services import check_action, lead_assign, lead_send_to_pool
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import SALES_ROLES, Role, has_role
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,13 @@ def clean_rule(
         if user is None:
             raise ServiceError(_("The “user” strategy needs a user."), field="user")
         if not user.is_active:
-            raise ServiceError(_("%(user)s is not an active user.") % {"user": user}, field="user")
+            raise ServiceError(
+                _("%(user)s is not an active user.") % {"user": display_name(user)}, field="user"
+            )
         if not has_role(user, *SALES_ROLES):
             raise ServiceError(
-                _("%(user)s is not in sales and cannot own leads.") % {"user": user}, field="user"
+                _("%(user)s is not in sales and cannot own leads.") % {"user": display_name(user)},
+                field="user",
             )
         team = None
     else:
@@ -285,13 +289,15 @@ def membership_save(
         raise ServiceError(_("The open-lead cap cannot be negative."), field="max_open_leads")
     if not user.is_active or not has_role(user, *SALES_ROLES):
         raise ServiceError(
-            _("%(user)s is not an active salesperson.") % {"user": user}, field="user"
+            _("%(user)s is not an active salesperson.") % {"user": display_name(user)}, field="user"
         )
     duplicate = TeamMembership.objects.filter(team=team, user=user)
     if membership is not None:
         duplicate = duplicate.exclude(pk=membership.pk)
     if duplicate.exists():
-        raise ServiceError(_("%(user)s is already in this team.") % {"user": user}, field="user")
+        raise ServiceError(
+            _("%(user)s is already in this team.") % {"user": display_name(user)}, field="user"
+        )
     membership = membership or TeamMembership(team=team)
     membership.user, membership.weight = user, weight
     membership.daily_capacity, membership.max_open_leads = daily_capacity, max_open_leads
@@ -451,7 +457,7 @@ def lead_route(
             owner=sticky,
             strategy=DecisionKind.COMPANY_STICKINESS,
             reason=_("Company stickiness: %(user)s already owns an open lead of %(company)s.")
-            % {"user": sticky.get_username(), "company": locked.company},
+            % {"user": display_name(sticky), "company": locked.company},
         )
 
     facts = lead_facts(locked)
@@ -568,6 +574,21 @@ def leads_route_bulk(*, lead_ids: Iterable[int], actor: User) -> BulkRouteResult
         else:
             result.pooled += 1
     return result
+
+
+def leads_reroute(*, pairs: Iterable[tuple[int, int]]) -> int:
+    """Route each (lead, previous owner) again by the rules, never back to that owner (the
+    SLA's "reassign" final action). One transaction per lead, as ``lead_route``; a refusal
+    is logged and skipped. Returns how many got a new owner."""
+    routed = 0
+    for lead_id, previous_owner in pairs:
+        try:
+            lead = lead_route(lead=lead_id, include_pooled=True, exclude={previous_owner})
+        except ServiceError as exc:
+            logger.info("SLA reassignment skipped for lead %s: %s", lead_id, exc)
+            continue
+        routed += lead.owner_id is not None
+    return routed
 
 
 # --------------------------------------------------------------------------------------
