@@ -19,6 +19,7 @@ from assignment.choices import Strategy
 from assignment.models import AssignmentRule, Team
 from assignment.services import RULE_FIELDS
 from leads.forms import sales_users
+from pipeline.people import display_name_with_username
 from scoring.forms import (
     condition_display,
     field_choices,
@@ -34,8 +35,7 @@ MIN_CONDITION_ROWS = 3
 
 
 def user_label(user) -> str:
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
+    return display_name_with_username(user)
 
 
 def rule_conditions_display(conditions: Any) -> list[str]:

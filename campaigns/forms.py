@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import CampaignStatus, ChannelKind
 from campaigns.models import Channel
+from pipeline.people import display_name_with_username
 from pipeline.roles import Role
 
 User = get_user_model()
@@ -56,8 +57,7 @@ def marketers() -> QuerySet:
 
 class OwnerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        full_name = obj.get_full_name()
-        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
+        return display_name_with_username(obj)
 
 
 class CampaignForm(forms.Form):

@@ -35,6 +35,7 @@ from leads.choices import Stage, TouchKind
 from leads.models import Lead, LeadTouch
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.people import display_name, people_ordering, text_order
 from pipeline.roles import Role, has_role
 from reports.metrics import figures
 
@@ -82,10 +83,17 @@ def _sort_param(request: HttpRequest) -> str:
 
 
 def _sorted(queryset: QuerySet[Campaign], sort: str) -> QuerySet[Campaign]:
-    column = SORT_FIELDS[sort.removeprefix("-")]
-    if sort.startswith("-"):
-        return queryset.order_by(F(column).desc(nulls_last=True), F("id").desc())
-    return queryset.order_by(F(column).asc(nulls_last=True), F("id").asc())
+    key, descending = sort.removeprefix("-"), sort.startswith("-")
+    tie = F("id").desc() if descending else F("id").asc()
+    if key == "owner":
+        # By the owner's family and given name, as people read them.
+        return queryset.order_by(*people_ordering("owner__", descending=descending), tie)
+    column = SORT_FIELDS[key]
+    if key == "name":
+        return queryset.order_by(text_order(column, descending=descending), tie)
+    if descending:
+        return queryset.order_by(F(column).desc(nulls_last=True), tie)
+    return queryset.order_by(F(column).asc(nulls_last=True), tie)
 
 
 def _page_size(request: HttpRequest) -> int:
@@ -97,7 +105,7 @@ def _page_size(request: HttpRequest) -> int:
 
 
 def _user_name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _prepare_filter_form(form) -> None:
@@ -114,7 +122,9 @@ def _prepare_filter_form(form) -> None:
     # Setting choices re-binds the choice iterator, so the new empty label is used.
     form.fields["kind"].choices = ChannelKind.choices
     owner = form.fields["owner"]
-    owner.queryset = User.objects.filter(campaigns__isnull=False).distinct().order_by("username")
+    owner.queryset = (
+        User.objects.filter(campaigns__isnull=False).distinct().order_by(*people_ordering())
+    )
     owner.empty_label = _("Any")
     owner.label_from_instance = _user_name
     for name in ("active_on_or_after", "active_on_or_before"):
@@ -288,6 +298,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def cost_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a line of actual spend; errors are shown on the detail page's cost form."""
     campaign = _visible_campaign(request, pk)
+    # Refuse before validating: a role that may not add costs gets 403, not a form error.
+    if not services.can_edit_campaign(request.user, campaign):
+        raise PermissionDenied(_("You may edit only the campaigns you own."))
     form = CostForm(request.POST)
     if form.is_valid():
         try:

@@ -26,7 +26,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,6 +51,7 @@ from leads.models import Lead, LeadEvent
 from leads.selectors import leads_visible_to
 from leads.views import contact_for, form_error_messages
 from pipeline.errors import ServiceError
+from pipeline.people import display_name, display_name_with_username
 from pipeline.roles import Role, has_role
 from scoring.services import lead_reset_grade, lead_score, lead_set_grade
 
@@ -92,9 +93,7 @@ def _page_size(request: HttpRequest) -> int:
 
 
 def _user_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _choice_label(choices, code: str) -> str:
@@ -121,7 +120,7 @@ def age_badge(since: dt.datetime, now: dt.datetime) -> AgeBadge:
     else:
         css, label = "age-old", _("%(n)d d") % {"n": seconds // 86400}
     title = _("Waiting since %(when)s") % {
-        "when": timezone.localtime(since).strftime("%Y-%m-%d %H:%M")
+        "when": formats.date_format(timezone.localtime(since), "SHORT_DATETIME_FORMAT")
     }
     return AgeBadge(css=css, label=label, title=title)
 
@@ -130,9 +129,7 @@ def _owner_choices() -> list[tuple[str, str]]:
     """Salespeople as plain choices, read once per page (not once per row)."""
     rows = []
     for user in sales_users():
-        full_name = user.get_full_name()
-        label = f"{full_name} ({user.get_username()})" if full_name else user.get_username()
-        rows.append((str(user.pk), label))
+        rows.append((str(user.pk), display_name_with_username(user)))
     return rows
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from leads.models import Lead
 from leads.selectors import contact_masked, mask_email, mask_phone, mask_text
+from pipeline.people import display_name
 
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +58,7 @@ def _values(lead: Lead, user) -> dict[str, str]:
         "stage": str(lead.get_stage_display()),
         "grade": lead.grade,
         "score": str(lead.score),
-        "owner": lead.owner.get_username() if lead.owner else "",
+        "owner": display_name(lead.owner),
         "in_pool": _("yes") if lead.in_pool else "",
         "campaign": campaign.name if campaign else "",
         "channel": str(campaign.channel) if campaign else "",

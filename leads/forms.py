@@ -26,6 +26,7 @@ from leads.choices import (
     RejectReason,
     Timeline,
 )
+from pipeline.people import display_name_with_username, people_ordering
 from pipeline.roles import SALES_ROLES
 
 User = get_user_model()
@@ -58,14 +59,13 @@ def sales_users() -> QuerySet:
     return (
         User.objects.filter(is_active=True, groups__name__in=SALES_ROLES)
         .distinct()
-        .order_by("username")
+        .order_by(*people_ordering())
     )
 
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        full_name = obj.get_full_name()
-        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
+        return display_name_with_username(obj)
 
 
 class CampaignChoiceField(forms.ModelChoiceField):

@@ -19,7 +19,7 @@ from django.db.models import BooleanField, Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +34,7 @@ from leads.forms import AssignForm, FollowUpForm
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, working_hours_between
 from reports.models import SlaPolicy
@@ -72,7 +73,7 @@ def _short_date(moment: dt.datetime, now: dt.datetime) -> str:
     """Month and day within the current year, the full date otherwise."""
     local = timezone.localtime(moment)
     same_year = local.year == timezone.localtime(now).year
-    return local.strftime("%m-%d" if same_year else "%Y-%m-%d")
+    return formats.date_format(local, "MONTH_DAY_FORMAT" if same_year else "SHORT_DATE_FORMAT")
 
 
 def sla_clock(
@@ -82,7 +83,7 @@ def sla_clock(
     business calendar. Otherwise when the next follow-up is due."""
     due = lead.response_due_at
     if lead.responded_at is None and due is not None:
-        when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+        when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
         title = _("First response due %(when)s") % {"when": when}
         if due <= now:
             late = duration_text(working_hours_between(calendar, due, now))
@@ -97,14 +98,14 @@ def sla_clock(
         return SlaClock(
             _("follow-up overdue since %(date)s") % {"date": _short_date(follow_up_due, now)},
             "late",
-            when.strftime("%Y-%m-%d %H:%M"),
+            formats.date_format(when, "SHORT_DATETIME_FORMAT"),
         )
     if when.date() == timezone.localdate(now):
         return SlaClock(_("follow up today %(time)s") % {"time": when.strftime("%H:%M")}, "soon")
     return SlaClock(
         _("follow up by %(date)s") % {"date": _short_date(follow_up_due, now)},
         "ok",
-        when.strftime("%Y-%m-%d %H:%M"),
+        formats.date_format(when, "SHORT_DATETIME_FORMAT"),
     )
 
 
@@ -293,6 +294,11 @@ def _teams_or_403(user) -> QuerySet[Team]:
     return teams
 
 
+def can_reassign(user) -> bool:
+    """The desk and sales managers move team leads (DESIGN §4); management only reads."""
+    return has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER)
+
+
 def _selected_team(teams: QuerySet[Team], raw: str | None) -> Team | None:
     if raw in (None, ""):
         return teams.first()
@@ -336,7 +342,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
         "period_form": period_form,
         "start": start,
         "end": end,
-        "can_reassign": has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER),
+        "can_reassign": can_reassign(user),
     }
     if team is None:
         return render(request, "sales/team.html", context)
@@ -408,6 +414,8 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     teams = _teams_or_403(user)
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
+    if not can_reassign(user):
+        raise PermissionDenied(_("Only the lead desk and sales managers reassign leads."))
     team = _selected_team(teams, request.POST.get("team") or "x")
     back = _next_url(request, f"{reverse('sales:team')}?team={team.pk}")
     owners = User.objects.filter(memberships__team=team, is_active=True).order_by("username")
@@ -431,7 +439,7 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         _("%(name)s reassigned to %(user)s.")
-        % {"name": lead.name, "user": lead.owner.get_full_name() or lead.owner.get_username()},
+        % {"name": lead.name, "user": display_name(lead.owner)},
     )
     return redirect(back)
 

@@ -65,6 +65,7 @@ from leads.selectors import (
     mask_text,
 )
 from pipeline.errors import ServiceError
+from pipeline.people import display_name, people_ordering, text_order
 from pipeline.roles import Role, has_role
 
 User = get_user_model()
@@ -99,7 +100,9 @@ def contact_for(user, lead: Lead) -> Contact:
 # --------------------------------------------------------------------------------------
 
 #: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending).
-SORT_FIELDS = ("created_at", "name", "score", "grade", "stage", "next_follow_up_at")
+SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at")
+#: Text columns, ordered for people (pinyin for Chinese on PostgreSQL: ``text_order``).
+TEXT_SORT_COLUMNS = {"name": "name", "company": "company__name"}
 DEFAULT_SORT = "-created_at"
 PAGE_SIZES = (25, 50, 100)
 
@@ -117,7 +120,10 @@ def _sorted(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
         # Lifecycle order (new → … → disqualified), not alphabetical codes.
         queryset = queryset.annotate(stage_order=_STAGE_ORDER)
         name = "stage_order"
-    expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    if name in TEXT_SORT_COLUMNS:
+        expression = text_order(TEXT_SORT_COLUMNS[name], descending=descending)
+    else:
+        expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
     tie = F("id").desc() if descending else F("id").asc()
     return queryset.order_by(expression, tie)
 
@@ -148,7 +154,7 @@ def _prepare_filter_form(form) -> None:
     # Setting choices re-binds the choice iterator, so the new empty label is used.
     form.fields["channel_kind"].choices = ChannelKind.choices
     form.fields["in_pool"].choices = [("true", _("In pool")), ("false", _("Not in pool"))]
-    form.fields["owner"].queryset = form.fields["owner"].queryset.order_by("username")
+    form.fields["owner"].queryset = form.fields["owner"].queryset.order_by(*people_ordering())
     form.fields["owner"].label_from_instance = _user_name
     form.fields["campaign"].queryset = form.fields["campaign"].queryset.order_by("name")
 
@@ -428,13 +434,11 @@ def _instant(value: Any) -> str:
         return str(value or "")
     if timezone.is_aware(parsed):
         parsed = timezone.localtime(parsed)
-    return parsed.strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(parsed, "SHORT_DATETIME_FORMAT")
 
 
 def _user_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _plain(value: Any) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 
 
 def exception_handler(exc, context):
@@ -79,3 +80,16 @@ class TokenView(ObtainAuthToken):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         return super().post(request, *args, **kwargs)
+
+
+class DisplayNameField(serializers.CharField):
+    """A user as pages name them ("张伟", "Cindy Lin", else the username); read only,
+    ``null`` without a user. The user's id stays in its own field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return display_name(value)

@@ -14,6 +14,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pipeline.env import env_bool, env_int, env_list, env_str
 
@@ -110,9 +112,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+#: After Redis failed once, skip it for this long in this process (captures stay fast while
+#: it is down; see pipeline.tasks.CircuitBreaker). 0 tries Redis on every request.
+REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 15, minimum=0)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Fail fast: a cache that does not answer must not hold a request for seconds
+            # (redis-py waits for the OS, minutes, without a connect timeout). No retries:
+            # the callers (throttle, cached configuration) have a fallback.
+            "OPTIONS": {
+                "socket_connect_timeout": 0.3,
+                "socket_timeout": 1.0,
+                "retry": Retry(NoBackoff(), 0),
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -126,8 +142,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 2,
+    "socket_connect_timeout": 0.5,
     "socket_timeout": 5,
+    # Publishing gives up at the first failed connection instead of retrying (with sleeps
+    # of 1-2 s) until CELERY_BROKER_CONNECTION_TIMEOUT; the sweep redoes what was not
+    # queued. Workers keep retrying their own consumer connection
+    # (broker_connection_max_retries is passed explicitly there).
+    "max_retries": 0,
     # A task taken by a worker that then dies is delivered again after this many seconds.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=10),
 }
@@ -135,7 +156,7 @@ CELERY_TIMEZONE = None  # set below from TIME_ZONE
 # Fail fast when the broker is down: a request never waits on it. The caller logs the
 # failure and the beat sweep redoes what was not queued (leads.services.sweep_*).
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
     "sweep-missed-side-effects": {
         "task": "leads.tasks.sweep_missed_side_effects_task",
@@ -153,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
     "compliance-snapshot": {
         "task": "reports.tasks.compliance_snapshot_task",
         "schedule": crontab(hour=1, minute=15),
+    },
+    "report-snapshots": {
+        "task": "reports.tasks.refresh_report_snapshots_task",
+        "schedule": float(env_int("REPORT_SNAPSHOT_REFRESH_SECONDS", 1800, minimum=60)),
     },
 }
 # Where `celery beat` keeps its last-run times; the container points it at a writable path.
@@ -191,6 +216,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
+#: Our formats per language (pipeline/formats): thousands grouped by "," in Chinese too.
+FORMAT_MODULE_PATH = ["pipeline.formats"]
 USE_TZ = True
 
 # --- Static ----------------------------------------------------------------------------
@@ -276,6 +303,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.choices.CampaignStatus",
         "JobStatusEnum": "leads.choices.ImportStatus",
+        "ChannelKindEnum": "campaigns.choices.ChannelKind",
     },
     # The schema is validated by its own CI step (`spectacular --validate`); `check --deploy`
     # on a production host checks the deployment, not the API documentation.
@@ -287,6 +315,9 @@ CURRENCY = env_str("CURRENCY", "CNY")
 #: Absolute address of the app, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 PHONE_REGION = env_str("PHONE_REGION", "CN")
+#: PostgreSQL collation for sorting names and companies (pinyin order for Chinese with ICU);
+#: empty: the database's own order. See pipeline.people.text_collation.
+NAME_COLLATION = env_str("NAME_COLLATION", "zh-x-icu")
 AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
@@ -294,6 +325,13 @@ CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 #: An import without a heartbeat for this long is taken over by another worker.
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)
+#: Report pages and endpoints show a stored snapshot computed less than this long ago.
+REPORT_SNAPSHOT_MAX_AGE = env_int("REPORT_SNAPSHOT_MAX_AGE", 3600, minimum=0)
+#: Without a snapshot, a period with at most this many leads is computed in the request;
+#: a larger one is computed by a background job the page follows.
+REPORT_LIVE_MAX_LEADS = env_int("REPORT_LIVE_MAX_LEADS", 50_000, minimum=0)
+#: A report job without a heartbeat (one per report computed) for this long is taken over.
+REPORT_JOB_STALE_SECONDS = env_int("REPORT_JOB_STALE_SECONDS", 900, minimum=30)
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,11 @@
-"""Enqueueing that never breaks the request that asked for it."""
+"""Enqueueing that never breaks, nor slows down, the request that asked for it."""
 
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -13,17 +15,65 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS = (KombuError, RedisError, OSError)
 
 
+class CircuitBreaker:
+    """After a failure, skip a dependency for ``REDIS_BREAKER_SECONDS`` (in this process).
+
+    While Redis is down every attempt to reach it costs a connection attempt (milliseconds
+    when the port is closed, up to the connect timeout when the host does not answer), and
+    a web request may make several. Once one attempt failed, the next ones are skipped
+    until the cool-down has passed; then one request tries again (half-open) and either
+    closes the breaker or trips it for another cool-down. A race between threads costs at
+    most one extra attempt, so no lock.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._open_until = 0.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self) -> bool:
+        """Open for the cool-down; True if it was closed (worth a full log line)."""
+        was_closed = self._open_until == 0.0
+        self._open_until = time.monotonic() + settings.REDIS_BREAKER_SECONDS
+        return was_closed
+
+    def reset(self) -> None:
+        if self._open_until:
+            logger.warning("%s reachable again", self.name)
+        self._open_until = 0.0
+
+
+#: The Celery broker, as seen from this process.
+broker_breaker = CircuitBreaker("Celery broker")
+
+
 def enqueue(task, *args) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
 
     The data is already committed; periodic sweeps redo what was not queued, so a broker
-    outage delays side effects but never loses a lead or fails the request.
+    outage delays side effects but never loses a lead or fails the request. Publishing
+    never retries (``CELERY_TASK_PUBLISH_RETRY``, ``max_retries`` 0 in the transport
+    options), and after a failure the broker is skipped for ``REDIS_BREAKER_SECONDS``, so a
+    request costs milliseconds while Redis is down.
     """
+    eager = task.app.conf.task_always_eager  # no broker: run inline, nothing to break
+    if not eager and not broker_breaker.allows():
+        logger.info("Broker skipped (recent failure): %s%r left to the sweep", task.name, args)
+        return False
     try:
         task.delay(*args)
     except BROKER_ERRORS:
-        logger.exception("Could not queue %s%r; the sweep will pick it up", task.name, args)
+        if eager:
+            logger.exception("Task %s%r failed; the sweep will redo it", task.name, args)
+        elif broker_breaker.trip():
+            logger.exception("Could not queue %s%r; the sweep will pick it up", task.name, args)
+        else:
+            logger.warning("Could not queue %s%r; the sweep will pick it up", task.name, args)
         return False
+    if not eager:
+        broker_breaker.reset()
     return True
 
 

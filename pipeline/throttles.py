@@ -3,9 +3,12 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from pipeline.tasks import BROKER_ERRORS
+from pipeline.tasks import BROKER_ERRORS, CircuitBreaker
 
 logger = logging.getLogger(__name__)
+
+#: The cache holding the throttle counters, as seen from this process.
+cache_breaker = CircuitBreaker("Capture throttle cache")
 
 
 class CaptureThrottle(SimpleRateThrottle):
@@ -13,7 +16,8 @@ class CaptureThrottle(SimpleRateThrottle):
 
     The counters live in the cache (Redis in production). If the cache is unreachable the
     submission is let through and the outage logged: losing leads would be worse than
-    letting a burst in while Redis is down.
+    letting a burst in while Redis is down. After a failure the cache is not asked again
+    for ``REDIS_BREAKER_SECONDS`` (``cache_breaker``), so captures stay fast meanwhile.
     """
 
     scope = "capture"
@@ -25,8 +29,13 @@ class CaptureThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
     def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except BROKER_ERRORS:
-            logger.exception("Capture throttle cache unreachable; letting the request through")
+        if not cache_breaker.allows():
             return True
+        try:
+            allowed = super().allow_request(request, view)
+        except BROKER_ERRORS:
+            if cache_breaker.trip():
+                logger.exception("Capture throttle cache unreachable; letting requests through")
+            return True
+        cache_breaker.reset()
+        return allowed

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import numberformat
+from django.utils import formats
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -65,14 +65,15 @@ def _f(value: float) -> str:
 
 
 def grouped(value, places: int = 0) -> str:
-    """A number with ``places`` decimals (rounded), "." and thousands grouped by ",".
+    """A number with ``places`` decimals (rounded half up), grouped by thousands.
 
-    Reports group by thousands in both languages (2,815,039.00 is how finance tables read in
-    Chinese too); Django's zh-hans format would print 2815039.
+    Formatted by Django's l10n in the active language: our formats (``pipeline/formats``)
+    group by thousands with "," in both English and Chinese (2,815,039.00 is how finance
+    tables read in Chinese too).
     """
     step = Decimal(1).scaleb(-places)
     rounded = Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
-    return numberformat.format(rounded, ".", places, 3, ",", force_grouping=True)
+    return formats.number_format(rounded, places, force_grouping=True)
 
 
 def compact(value: float | None) -> str:

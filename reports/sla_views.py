@@ -27,6 +27,7 @@ from assignment.models import Team
 from assignment.selectors import teams_managed_by
 from leads.exports import neutralise
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.models import BusinessCalendar, FinalAction, SlaPolicy
 from reports.sla import (
@@ -262,7 +263,7 @@ def compliance_table(
             )
     for row in rows:
         person = names.get(row["user"])
-        row["name"] = (person.get_full_name() if person else "") or row["username"]
+        row["name"] = display_name(person) or row["username"]
         row["compliance_pct"] = None if row["compliance"] is None else row["compliance"] * 100
     rows.sort(key=lambda row: row["username"].lower())
     totals = {

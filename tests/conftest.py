@@ -19,6 +19,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _closed_breakers():
+    """A broker or cache failure in one test does not make the next one skip Redis."""
+    from pipeline.tasks import broker_breaker
+    from pipeline.throttles import cache_breaker
+
+    broker_breaker.reset()
+    cache_breaker.reset()
+
+
+@pytest.fixture(autouse=True)
 def _settings_for_tests(settings):
     settings.AUTO_ASSIGN = False
     # Real hashing costs ~0.3 s per user; tests create many users.

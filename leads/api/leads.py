@@ -44,7 +44,7 @@ from leads.selectors import (
     mask_text,
     masked_event_data,
 )
-from pipeline.api import BaseViewSet
+from pipeline.api import BaseViewSet, DisplayNameField
 from pipeline.errors import ServiceError
 from scoring.services import lead_reset_grade, lead_set_grade
 
@@ -234,7 +234,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 
 class LeadEventSerializer(serializers.ModelSerializer):
-    actor_name = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor_name = DisplayNameField(source="actor", default=None)
 
     class Meta:
         model = LeadEvent

@@ -1,0 +1,237 @@
+"""Every role, anonymous included, against every page: the expected status.
+
+The pages are enumerated from the URL resolver, so a new page without a row in ``PAGES``
+(or an explicit reason in ``NOT_PAGES``) fails ``test_every_page_has_a_row``. Expected
+statuses are written out by hand from DESIGN §1 (who does what), never computed from the
+code under test.
+
+Conventions: an anonymous visitor is sent to the login page (302); a page a role may not
+use is 403; an object outside the user's scope is 404 (DESIGN §9: 404 before 403 before
+400). POST-only endpoints are posted an empty (or minimal) body, so the refusal must come
+before form validation; their allowed answer is the redirect back to the page with a
+message (302) or the form re-rendered with errors (400). Each request runs in a rolled-back
+savepoint, so the roles see the same world.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from leads.choices import Stage
+from leads.models import ImportJob
+from tests.factories import (
+    CampaignCostFactory,
+    CampaignFactory,
+    UserFactory,
+    lead_in_stage,
+)
+from tests.pipeline.test_permission_matrix import ROLES, expect
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+
+#: Resolver routes that are not pages of the app, and why they are not in ``PAGES``.
+NOT_PAGES = {
+    "admin/": "Django admin: its own permission system (is_staff), not our roles",
+    "api/v1/": "the API: every endpoint is in test_permission_matrix.py",
+    "api/schema/": "the OpenAPI document, an API endpoint (in test_permission_matrix.py)",
+    "i18n/setlang/": "Django's language switch: a POST that sets a cookie for anyone",
+    "static/": "static files (served by whitenoise; only mounted with DEBUG)",
+    "media/": "uploaded files (only mounted with DEBUG)",
+}
+
+
+@pytest.fixture
+def world(marketer, desk, rep, sales_manager, manager, team):
+    from assignment.services import rule_save
+    from scoring.models import ScoringRule
+
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    campaign = CampaignFactory(owner=marketer)
+    cost = CampaignCostFactory(campaign=campaign)
+    lead = lead_in_stage(Stage.SQL, owner=rep, source_campaign=campaign, desk=desk)
+    pooled = lead_in_stage(Stage.MQL, in_pool=True, desk=desk)
+    rule = rule_save(actor=desk, name="r", conditions=[], strategy="round_robin", team=team)
+    job = ImportJob.objects.create(
+        campaign=campaign, file="imports/x.csv", original_name="x.csv", file_kind="csv",
+        headers=["name"], mapping={"0": "name"}, created_by=marketer,
+    )  # fmt: skip
+    return {
+        "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
+                  "smgr": sales_manager, "manager": manager, "admin": admin},
+        "lead": lead.pk, "pooled": pooled.pk, "campaign": campaign.pk, "cost": cost.pk,
+        "key": campaign.public_key, "team": team.pk, "member": team.memberships.first().pk,
+        "rule": rule.pk, "srule": ScoringRule.objects.first().pk, "job": job.pk,
+        "token": uuid.UUID(int=1),
+    }  # fmt: skip
+
+
+# url name: (method, path, POST body, "anon marketer desk rep smgr manager admin")
+PAGES = {
+    # layout
+    "home": ("get", "/", None, "302 302 302 302 302 302 302"),  # a redirect to the lead list
+    "login": ("get", "/accounts/login/", None, "200 200 200 200 200 200 200"),
+    "logout": ("post", "/accounts/logout/", {}, "302 302 302 302 302 302 302"),
+    "healthz": ("get", "/healthz", None, "200 200 200 200 200 200 200"),
+    "api-docs": ("get", "/api/docs/", None, "200 200 200 200 200 200 200"),
+    # leads: everyone signed in works from the lead list (visibility inside, DESIGN §1)
+    "leads:list": ("get", "/leads/", None, "302 200 200 200 200 200 200"),
+    "export-leads": ("get", "/leads/export/", None, "302 200 200 200 200 200 200"),
+    "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
+    "leads:detail": ("get", "/leads/{lead}/", None, "302 200 200 200 200 200 200"),
+    # management reads everything and edits nothing
+    "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 200 200 200 200 403 200"),
+    # a refused lifecycle action is a message on the lead page (DESIGN §4): always 302
+    "leads:action": ("post", "/leads/{lead}/follow_up/", {}, "302 302 302 302 302 302 302"),
+    # the lead desk's workspace
+    "leads:desk": ("get", "/leads/desk/", None, "302 403 200 403 403 403 200"),
+    "leads:desk_rejected": ("get", "/leads/desk/rejected/", None,
+                            "302 403 200 403 403 403 200"),
+    "leads:desk_bulk": ("post", "/leads/desk/bulk/", {}, "302 403 302 403 403 403 302"),
+    "leads:desk_consult": ("get", "/leads/desk/{lead}/consult/", None,
+                           "302 403 200 403 403 403 200"),
+    "leads:desk_set_grade": ("post", "/leads/desk/{lead}/grade/", {},
+                             "302 403 302 403 403 403 302"),
+    "leads:desk_reset_grade": ("post", "/leads/desk/{lead}/reset-grade/", {},
+                               "302 403 302 403 403 403 302"),
+    "leads:desk_assign": ("post", "/leads/desk/{lead}/assign/", {},
+                          "302 403 302 403 403 403 302"),
+    "leads:desk_disqualify": ("post", "/leads/desk/{lead}/disqualify/", {},
+                              "302 403 302 403 403 403 302"),
+    # campaigns: marketing, the desk and management; sales see none (list 403, one 404)
+    "campaigns:list": ("get", "/campaigns/", None, "302 200 200 403 403 200 200"),
+    "campaigns:create": ("get", "/campaigns/new/", None, "302 200 403 403 403 403 200"),
+    "campaigns:detail": ("get", "/campaigns/{campaign}/", None, "302 200 200 404 404 200 200"),
+    "campaigns:edit": ("get", "/campaigns/{campaign}/edit/", None,
+                       "302 200 403 404 404 403 200"),
+    # an empty cost line: the owner gets the form back with errors (400)
+    "campaigns:cost-add": ("post", "/campaigns/{campaign}/costs/", {},
+                           "302 400 403 404 404 403 400"),
+    "campaigns:cost-delete": ("post", "/campaigns/{campaign}/costs/{cost}/delete/", {},
+                              "302 302 403 404 404 403 302"),
+    # imports: marketing and the desk import, management reads
+    "imports:list": ("get", "/imports/", None, "302 200 200 403 403 200 200"),
+    "imports:new": ("get", "/imports/new/", None, "302 200 200 403 403 403 200"),
+    # an upload that is not staged in this session: back to the upload page
+    "imports:mapping": ("get", "/imports/new/{token}/", None, "302 302 302 403 403 403 302"),
+    "imports:detail": ("get", "/imports/{job}/", None, "302 200 200 403 403 200 200"),
+    # the public capture form: no login
+    "capture-form": ("get", "/f/{key}/", None, "200 200 200 200 200 200 200"),
+    # scoring: the desk edits; marketing, management and sales managers read
+    "scoring:index": ("get", "/scoring/", None, "302 200 200 403 200 200 200"),
+    "scoring:rule_create": ("get", "/scoring/rules/new/", None, "302 403 200 403 403 403 200"),
+    "scoring:rule_edit": ("get", "/scoring/rules/{srule}/edit/", None,
+                          "302 403 200 403 403 403 200"),
+    "scoring:rule_delete": ("get", "/scoring/rules/{srule}/delete/", None,
+                            "302 403 200 403 403 403 200"),
+    "scoring:thresholds": ("get", "/scoring/thresholds/", None, "302 403 302 403 403 403 302"),
+    # assignment: the desk and sales managers edit, management reads
+    "assignment:index": ("get", "/assignment/", None, "302 403 200 403 200 200 200"),
+    "assignment:member_add": ("get", "/assignment/teams/{team}/members/new/", None,
+                              "302 403 200 403 200 403 200"),
+    "assignment:member_edit": ("get", "/assignment/teams/{team}/members/{member}/edit/", None,
+                               "302 403 200 403 200 403 200"),
+    "assignment:rule_create": ("get", "/assignment/rules/new/", None,
+                               "302 403 200 403 200 403 200"),
+    "assignment:rule_edit": ("get", "/assignment/rules/{rule}/edit/", None,
+                             "302 403 200 403 200 403 200"),
+    "assignment:rule_toggle": ("post", "/assignment/rules/{rule}/toggle/", {},
+                               "302 403 302 403 302 403 302"),
+    "assignment:rule_delete": ("get", "/assignment/rules/{rule}/delete/", None,
+                               "302 403 200 403 200 403 200"),
+    # GET shows the policy on the assignment page
+    "assignment:pool_policy": ("get", "/assignment/pool-policy/", None,
+                               "302 403 302 403 403 302 302"),
+    "assignment:simulate": ("get", "/assignment/simulate/", None, "302 403 200 403 200 200 200"),
+    "assignment:route": ("get", "/assignment/route/", None, "302 403 200 403 200 403 200"),
+    # the pool (公海) and "new for me": salespeople
+    "assignment:pool": ("get", "/assignment/pool/", None, "302 403 403 200 200 403 200"),
+    "assignment:claim": ("post", "/assignment/pool/{pooled}/claim/", {},
+                         "302 403 403 302 302 403 302"),
+    "assignment:new_for_me": ("get", "/assignment/new-for-me/", None,
+                              "302 403 403 200 200 403 200"),
+    # reports: as the report endpoints (test_permission_matrix.py)
+    "reports:index": ("get", "/reports/", None, "302 200 200 403 200 200 200"),
+    "reports:channel": ("get", "/reports/channel/website/", None, "302 200 200 403 200 200 200"),
+    # managers recompute the dashboard's reports; an empty form goes back to the dashboard
+    "reports:refresh": ("post", "/reports/refresh/", {}, "302 403 403 403 403 302 302"),
+    "reports:scoreboard": ("get", "/reports/scoreboard/", None, "302 200 200 403 200 200 200"),
+    # a rep gets their own card only
+    "reports:scorecards": ("get", "/reports/scorecards/", None, "302 200 200 200 200 200 200"),
+    "reports:grade_calibration": ("get", "/reports/grade-calibration/", None,
+                                  "302 200 200 403 200 200 200"),
+    # the sales workspace: anyone's own open leads; the team page for who runs teams
+    "sales:my_leads": ("get", "/sales/", None, "302 200 200 200 200 200 200"),
+    "sales:team": ("get", "/sales/team/", None, "302 403 200 403 200 200 200"),
+    # reassigning is the desk's and the team manager's (DESIGN §4), not management's
+    "sales:reassign": ("post", "/sales/team/leads/{lead}/reassign/", {"team": "{team}"},
+                       "302 403 302 403 302 403 302"),
+    # SLA: policies are readable by all (as the API), compliance by who is measured
+    "sla:policies": ("get", "/sla/", None, "302 200 200 200 200 200 200"),
+    "sla:compliance": ("get", "/sla/compliance/", None, "302 403 200 200 200 200 200"),
+}  # fmt: skip
+
+
+def _routes(patterns=None, prefix: str = "", namespace: str = ""):
+    """(route, url name) of every pattern the root resolver serves."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace or ""]))
+            yield from _routes(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield route, name or route
+
+
+def _is_page(route: str) -> bool:
+    return not any(route.startswith(prefix) for prefix in NOT_PAGES)
+
+
+def test_every_page_has_a_row():
+    served = {name for route, name in _routes() if _is_page(route)}
+    assert served - set(PAGES) == set(), "pages without an expected status in PAGES"
+    assert set(PAGES) - served == set(), "rows for pages that no longer exist"
+
+
+def _fill(value: str, world: dict) -> str:
+    return value.format(**{k: v for k, v in world.items() if k != "users"})
+
+
+def _request(world: dict, role: str, method: str, path: str, body: dict | None):
+    client = Client()
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    cache.clear()  # throttles and cached configuration start equal for every role
+    with transaction.atomic():
+        if method == "post":
+            data = {key: _fill(value, world) for key, value in (body or {}).items()}
+            response = client.post(path, data)
+        else:
+            response = client.get(path)
+        transaction.set_rollback(True)
+    return response
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_matrix(world, name):
+    method, path, body, spec = PAGES[name]
+    path = _fill(path, world)
+    got, wrong_redirects = {}, []
+    for role in ROLES:
+        response = _request(world, role, method, path, body)
+        got[role] = response.status_code
+        if response.status_code == 302:
+            to_login = response["Location"].startswith(LOGIN)
+            if (role == "anon") != to_login and name != "logout":
+                wrong_redirects.append((role, response["Location"]))
+    assert got == expect(spec), name
+    assert wrong_redirects == [], "only anonymous visitors are sent to the login page"
