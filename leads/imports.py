@@ -9,21 +9,25 @@ resumes after its last committed batch and never creates a lead twice.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import re
 import unicodedata
 import zipfile
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +38,7 @@ from leads.choices import (
     CompanySize,
     DecisionRole,
     EventKind,
+    GradeSource,
     ImportStatus,
     Stage,
     Timeline,
@@ -41,16 +46,17 @@ from leads.choices import (
 )
 from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name
-from leads.services import _lock_identity, clean_lead_fields, lead_create
-from pipeline.db import fast_bulk_insert
+from leads.services import LEAD_OWN_FIELDS, clean_lead_fields, lead_create
+from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from pipeline.tasks import enqueue_on_commit
-from reports.attribution import recompute_credits
+from pipeline.writers import OrmWriter, PostgresCopyWriter
+from reports.attribution import recompute_credits, sole_touch_credits
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 MAX_ERRORS = 5000
 SAMPLE_BYTES = 256 * 1024
 
@@ -436,13 +442,34 @@ def _word_choice(text: str, table: Mapping[str, tuple[str, ...]], default: str) 
     return default
 
 
+#: Year-first dates with an optional time, the way nearly every list writes them (a fast
+#: path for the first formats of ``_DATE_FORMATS``).
+_YEAR_FIRST = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
 def _parse_when(text: str) -> dt.datetime:
+    """A list's date or time, in the current time zone; ``ValueError`` when unreadable."""
+    return _parse_when_in(text, timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=4096)  # check-in times repeat (minutes of one event day)
+def _parse_when_in(text: str, zone: str) -> dt.datetime:
+    match = _YEAR_FIRST.fullmatch(text.strip())
+    if match:
+        try:
+            parsed = dt.datetime(*(int(part) for part in match.groups() if part is not None))  # noqa: DTZ001
+        except ValueError:
+            pass  # 2026-13-01: let the formats below refuse it
+        else:
+            return timezone.make_aware(parsed, zoneinfo.ZoneInfo(zone))
     for fmt in _DATE_FORMATS:
         try:
             parsed = dt.datetime.strptime(text.strip(), fmt)  # noqa: DTZ007 - made aware below
         except ValueError:
             continue
-        return timezone.make_aware(parsed)
+        return timezone.make_aware(parsed, zoneinfo.ZoneInfo(zone))
     raise ValueError(text)
 
 
@@ -452,8 +479,8 @@ class RowResult:
     duplicates: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    lead_ids: list[int] = field(default_factory=list)
-    new_leads: list[Lead] = field(default_factory=list)
+    lead_ids: list[int] = field(default_factory=list)  # known leads touched again
+    new_lead_ids: list[int] = field(default_factory=list)
     owners_told: dict[int, int] = field(default_factory=dict)
 
 
@@ -526,10 +553,12 @@ def _row_fields(
         )
         result.failed += 1
         return None
+    cleaned["_company_key"] = normalize_company_name(cleaned.get("company_name", ""))
     return cleaned, when
 
 
-def _companies_for(rows: list[dict]) -> dict[str, Company]:
+def _companies_for(rows: list[dict]) -> dict[str, SimpleNamespace]:
+    """The companies of these rows by normalised name (created when new), as plain values."""
     wanted: dict[str, dict] = {}
     for data in rows:
         key = data.setdefault("_company_key", normalize_company_name(data.get("company_name", "")))
@@ -537,142 +566,205 @@ def _companies_for(rows: list[dict]) -> dict[str, Company]:
             wanted[key] = data
     if not wanted:
         return {}
-    Company.objects.bulk_create(
-        [
-            Company(
-                normalized_name=key,
-                name=data["company_name"][:200],
-                industry=data.get("industry", ""),
-                size=data.get("company_size", ""),
-                region=data.get("region", ""),
-            )
-            for key, data in wanted.items()
-        ],
-        ignore_conflicts=True,
-    )
-    return {c.normalized_name: c for c in Company.objects.filter(normalized_name__in=wanted)}
+    columns = ("pk", "normalized_name", "name", "industry", "size", "region")
+
+    def known(keys) -> dict[str, SimpleNamespace]:
+        return {
+            row[1]: SimpleNamespace(**dict(zip(columns, row, strict=True)))
+            for row in Company.objects.filter(normalized_name__any_of=keys).values_list(*columns)
+        }
+
+    found = known(list(wanted))
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        fast_bulk_insert(
+            Company,
+            [
+                Company(
+                    normalized_name=key,
+                    name=wanted[key]["company_name"][:200],
+                    industry=wanted[key].get("industry", ""),
+                    size=wanted[key].get("company_size", ""),
+                    region=wanted[key].get("region", ""),
+                )
+                for key in missing
+            ],
+            ignore_conflicts=True,  # another import or a capture may create one meanwhile
+        )
+        found |= known(missing)
+    return found
 
 
-_OWN_FIELDS = (
-    "name",
-    "title",
-    "phone",
-    "email",
-    "wechat",
-    "product_interest",
-    "budget",
-    "timeline",
-    "decision_role",
-    "need",
-)
+#: What an unsaved lead holds before its own fields are set (the model's defaults).
+_LEAD_BLANK = {
+    f.attname: f.get_default()
+    for f in Lead._meta.concrete_fields
+    if not (f.primary_key or f.is_relation or getattr(f, "auto_now", False))
+}
+
+
+def _open_leads(phones: set[str], emails: set[str]) -> dict[str, tuple[int, int | None]]:
+    """Open leads holding these contacts: ``{"p:<phone>" | "e:<email>": (id, owner_id)}``.
+
+    One query per contact kind, shaped like the partial unique indexes of the duplicate
+    rule so that those indexes answer it.
+    """
+    found: dict[str, tuple[int, int | None]] = {}
+    open_leads = Lead.objects.exclude(stage__in=sorted(CLOSED_STAGES))
+    for prefix, column, values in (("p:", "phone", phones), ("e:", "email", emails)):
+        if not values:
+            continue
+        rows = (
+            open_leads.exclude(**{column: ""})
+            .filter(**{f"{column}__any_of": sorted(values)})
+            .order_by()
+            .values_list(column, "pk", "owner_id")
+        )
+        for value, pk, owner_id in rows:
+            found.setdefault(prefix + value, (pk, owner_id))
+    return found
 
 
 def _write_batch(
     job: ImportJob, batch: list[tuple[int, dict, dt.datetime | None]], result: RowResult
 ) -> None:
-    """Bulk-write one batch of clean rows (caller holds the transaction)."""
+    """Bulk-write one batch of clean rows (caller holds the transaction).
+
+    New people become leads written already scored, with their first touch and their
+    ``created`` event; known people (an open lead with the same phone or email, in the
+    database or earlier in this file) get a touch and a ``duplicate`` event, once per
+    campaign and touch kind. Rows are plain values: no model instance per row.
+
+    No identity locks are taken (a batch would need thousands): the partial unique indexes
+    of the duplicate rule refuse a lead that a capture or another import wrote since the
+    lookup, and the caller then redoes the batch row by row; a capture that loses to this
+    batch becomes a touch on its lead (``lead_create``).
+    """
+    from scoring.services import score_arrivals
+
     now = timezone.now()
-    _lock_identity([k for _, d, _ in batch for k in (d.get("phone"), d.get("email")) if k])
-    phones = {d["phone"] for _, d, _ in batch if d.get("phone")}
-    emails = {d["email"] for _, d, _ in batch if d.get("email")}
-    existing: dict[str, Lead] = {}
-    if phones or emails:
-        for lead in (
-            Lead.objects.filter(Q(phone__in=phones) | Q(email__in=emails))
-            .exclude(stage__in=CLOSED_STAGES)
-            .only("pk", "phone", "email", "owner_id", "stage")
-        ):
-            if lead.phone:
-                existing.setdefault("p:" + lead.phone, lead)
-            if lead.email:
-                existing.setdefault("e:" + lead.email, lead)
-    already = set(
-        LeadTouch.objects.filter(
-            campaign=job.campaign,
-            kind=job.touch_kind,
-            lead_id__in={lead.pk for lead in existing.values()},
-        ).values_list("lead_id", flat=True)
+    campaign = job.campaign
+    existing = _open_leads(
+        {d["phone"] for _, d, _ in batch if d.get("phone")},
+        {d["email"] for _, d, _ in batch if d.get("email")},
     )
+    # Known people this list (campaign and touch kind) touched before. Filtered here, not
+    # in SQL, so the only usable index is the one on the lead: a campaign's touches can
+    # number millions, and right after a big import the planner's statistics lag behind.
+    already = {
+        lead_id
+        for lead_id, campaign_id, kind in LeadTouch.objects.filter(
+            lead_id__any_of={pk for pk, _owner in existing.values()}
+        )
+        .order_by()
+        .values_list("lead_id", "campaign_id", "kind")
+        if campaign_id == campaign.pk and kind == job.touch_kind
+    }
     companies = _companies_for([d for _, d, _ in batch])
-    new_leads: list[tuple[Lead, dt.datetime]] = []
-    pending: dict[str, Lead] = {}
-    touches, events = [], []
+    new_leads: list[tuple[dict, dt.datetime, SimpleNamespace | None]] = []
+    pending: set[str] = set()
+    touches: list[dict] = []
+    events: list[dict] = []
     for row_no, data, when in batch:
         keys = [
             k for k in ("p:" + data.get("phone", ""), "e:" + data.get("email", "")) if len(k) > 2
         ]
         match = next((existing[k] for k in keys if k in existing), None)
         if match is None:
-            match = next((pending[k] for k in keys if k in pending), None)
-        if match is not None:
-            result.duplicates += 1
-            if match.pk is None or match.pk in already:
-                continue  # same person twice in this file, or this list imported before
-            already.add(match.pk)
-            touches.append(
-                LeadTouch(
-                    lead_id=match.pk,
-                    campaign=job.campaign,
-                    kind=job.touch_kind,
-                    occurred_at=when or now,
-                )
+            if any(k in pending for k in keys):
+                result.duplicates += 1  # the same person twice in this file
+                continue
+            company = companies.get(data.get("_company_key", ""))
+            lead = {k: data[k] for k in LEAD_OWN_FIELDS if k in data}  # the rest: defaults
+            lead.update(
+                company_id=company.pk if company else None,
+                source_campaign_id=campaign.pk,
+                created_by_id=job.created_by_id,
+                created_at=now,
+                stage=Stage.NEW,
             )
-            events.append(
-                LeadEvent(
-                    lead_id=match.pk,
-                    kind=EventKind.DUPLICATE,
-                    at=now,
-                    data={
-                        "campaign": job.campaign_id,
-                        "import": job.pk,
-                        "row": row_no,
-                        "touch_kind": job.touch_kind,
-                    },
-                )
-            )
-            result.lead_ids.append(match.pk)
-            if match.owner_id:
-                result.owners_told[match.owner_id] = result.owners_told.get(match.owner_id, 0) + 1
+            new_leads.append((lead, when or now, company))
+            pending.update(keys)
             continue
-        key = data.get("_company_key", "")
-        lead = Lead(
-            **{k: data[k] for k in _OWN_FIELDS if k in data},
-            company=companies.get(key),
-            source_campaign=job.campaign,
-            created_by=job.created_by,
-            created_at=now,
-            stage=Stage.NEW,
-        )
-        new_leads.append((lead, when or now))
-        for k in keys:
-            pending[k] = lead
-    fast_bulk_insert(Lead, [lead for lead, _when in new_leads])
-    for lead, when in new_leads:
+        pk, owner_id = match
+        result.duplicates += 1
+        if pk in already:
+            continue  # this list (or another row of it) already touched them
+        already.add(pk)
         touches.append(
-            LeadTouch(
-                lead_id=lead.pk,
-                campaign=job.campaign,
-                kind=job.touch_kind,
-                occurred_at=when,
-                is_first=True,
-            )
+            {
+                "lead_id": pk,
+                "campaign_id": campaign.pk,
+                "kind": job.touch_kind,
+                "occurred_at": when or now,
+            }
         )
         events.append(
-            LeadEvent(
-                lead_id=lead.pk,
-                kind=EventKind.CREATED,
-                at=now,
-                actor=job.created_by,
-                to_stage=Stage.NEW,
-                data={"campaign": job.campaign_id, "import": job.pk, "touch_kind": job.touch_kind},
-            )
+            {
+                "lead_id": pk,
+                "kind": EventKind.DUPLICATE,
+                "at": now,
+                "data": {
+                    "campaign": campaign.pk,
+                    "import": job.pk,
+                    "row": row_no,
+                    "touch_kind": job.touch_kind,
+                },
+            }
         )
-        result.lead_ids.append(lead.pk)
-    result.new_leads += [lead for lead, _ in new_leads]
-    fast_bulk_insert(LeadTouch, touches)
-    fast_bulk_insert(LeadEvent, events)
-    recompute_credits({touch.lead_id for touch in touches})
-    result.created += len(new_leads)
+        result.lead_ids.append(pk)
+        if owner_id:
+            result.owners_told[owner_id] = result.owners_told.get(owner_id, 0) + 1
+    scores = score_arrivals(
+        [
+            SimpleNamespace(**{**_LEAD_BLANK, **lead}, company=company, source_campaign=campaign)
+            for lead, _when, company in new_leads
+        ],
+        touch_kind=job.touch_kind,
+    )
+    for (lead, _when, _company), score in zip(new_leads, scores, strict=True):
+        lead.update(
+            score=score.score,
+            grade=score.grade,
+            grade_source=GradeSource.RULE,
+            score_detail=score.detail,
+            scored_at=now,
+        )
+    writer = _writer()
+    ids = writer.insert(Lead, [lead for lead, _when, _company in new_leads], return_ids=True)
+    ids = ids or []
+    event_data = {"campaign": campaign.pk, "import": job.pk, "touch_kind": job.touch_kind}
+    sole_credits = sole_touch_credits() if ids else {}  # a new lead's touch is its only one
+    for pk, (_lead, when, _company) in zip(ids, new_leads, strict=True):
+        touches.append(
+            {
+                "lead_id": pk,
+                "campaign_id": campaign.pk,
+                "kind": job.touch_kind,
+                "occurred_at": when,
+                "is_first": True,
+                **sole_credits,
+            }
+        )
+        events.append(
+            {
+                "lead_id": pk,
+                "kind": EventKind.CREATED,
+                "at": now,
+                "actor_id": job.created_by_id,
+                "to_stage": Stage.NEW,
+                "data": event_data,
+            }
+        )
+    writer.insert(LeadTouch, touches)
+    writer.insert(LeadEvent, events)
+    recompute_credits(result.lead_ids)  # known leads: their touches share the credit anew
+    result.created += len(ids)
+    result.new_lead_ids += ids
+
+
+def _writer():
+    return PostgresCopyWriter() if PostgresCopyWriter.available() else OrmWriter(BATCH_SIZE)
 
 
 def _write_batch_slowly(job: ImportJob, batch, result: RowResult) -> None:
@@ -696,6 +788,7 @@ def _write_batch_slowly(job: ImportJob, batch, result: RowResult) -> None:
             result.duplicates += 1
         else:
             result.created += 1
+            result.new_lead_ids.append(answer.lead.pk)
 
 
 def stale_after() -> dt.timedelta:
@@ -715,29 +808,40 @@ def _claim(job_id: int) -> bool:
 
 
 def _commit_batch(job: ImportJob, batch: list, result: RowResult, rows_seen: int) -> None:
-    from scoring.services import score_leads
-
     try:
         with transaction.atomic():
+            _relaxed_commit()
             _write_batch(job, batch, result)
-            _finish_batch(job, result, rows_seen, score_leads)
+            _finish_batch(job, result, rows_seen)
     except IntegrityError:
         # Someone captured one of these people meanwhile: redo this batch one by one.
         logger.info("Import %s: batch raced a capture, retrying row by row", job.pk)
         result.created = result.duplicates = 0
         result.lead_ids.clear()
-        result.new_leads.clear()
+        result.new_lead_ids.clear()
         result.owners_told.clear()
         with transaction.atomic():
             _write_batch_slowly(job, batch, result)
-            _finish_batch(job, result, rows_seen, score_leads)
+            _finish_batch(job, result, rows_seen)
 
 
-def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int, score_leads) -> None:
-    if result.lead_ids:
-        score_leads(
-            sorted(set(result.lead_ids)), loaded=result.new_leads, event_data={"import": job.pk}
-        )
+def _relaxed_commit() -> None:
+    """Let this batch's commit return before its WAL reaches the disk (PostgreSQL).
+
+    Safe here: a crash can lose only the last batches whole, and the job's progress is
+    committed with them, so the job resumes exactly after the last batch that survived.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
+    from scoring.services import auto_qualify, score_leads  # scoring imports leads
+
+    if result.lead_ids:  # a new touch can change a known lead's score
+        score_leads(sorted(set(result.lead_ids)), event_data={"import": job.pk})
+    auto_qualify(result.new_lead_ids)
     job.processed = rows_seen
     job.created += result.created
     job.duplicates += result.duplicates
@@ -750,11 +854,31 @@ def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int, score_leads
     )
 
 
+def _parsed_batches(
+    handle: IO[bytes], shape: FileShape, job: ImportJob, *, skip: int
+) -> Iterator[tuple[list, RowResult, int]]:
+    """The rows after the first ``skip`` (committed by an earlier run), read and checked,
+    in batches: ``(clean rows, the refused rows' errors, rows seen so far)``. The last
+    batch may be empty; it carries the final count."""
+    rows_seen, batch, result = 0, [], RowResult()
+    for row in iter_rows(handle, shape):
+        rows_seen += 1
+        if rows_seen <= skip:
+            continue
+        parsed = _row_fields(row, job.mapping, job.headers, rows_seen, result)
+        if parsed is not None:
+            batch.append((rows_seen, *parsed))
+        if len(batch) >= BATCH_SIZE or (rows_seen - skip) % (BATCH_SIZE * 2) == 0:
+            yield batch, result, rows_seen
+            batch, result = [], RowResult()
+    yield batch, result, max(rows_seen, skip)
+
+
 def import_run(*, job_id: int) -> ImportJob | None:
     """Run (or resume) an import job. A second delivery of a running job is a no-op."""
     if not _claim(job_id):
         return None
-    job = ImportJob.objects.select_related("campaign", "created_by").get(pk=job_id)
+    job = ImportJob.objects.select_related("campaign__channel", "created_by").get(pk=job_id)
     owners: dict[int, int] = {}
     try:
         with job.file.open("rb") as handle:
@@ -767,24 +891,14 @@ def import_run(*, job_id: int) -> ImportJob | None:
             if job.total is None:
                 job.total = _count_rows(handle, shape)
                 job.save(update_fields=["total"])
-            skip, rows_seen = job.processed, 0
-            batch: list = []
-            result = RowResult()
-            for row in iter_rows(handle, shape):
-                rows_seen += 1
-                if rows_seen <= skip:
-                    continue  # committed by an earlier run of this job
-                parsed = _row_fields(row, job.mapping, job.headers, rows_seen, result)
-                if parsed is not None:
-                    batch.append((rows_seen, *parsed))
-                if len(batch) >= BATCH_SIZE or (rows_seen - skip) % (BATCH_SIZE * 2) == 0:
+            rows_seen = job.processed
+            # Closed before the file is, even when a batch fails.
+            batches = contextlib.closing(_parsed_batches(handle, shape, job, skip=job.processed))
+            with batches as parsed:
+                for batch, result, rows_seen in parsed:
                     _commit_batch(job, batch, result, rows_seen)
                     for owner, n in result.owners_told.items():
                         owners[owner] = owners.get(owner, 0) + n
-                    batch, result = [], RowResult()
-            _commit_batch(job, batch, result, rows_seen)
-            for owner, n in result.owners_told.items():
-                owners[owner] = owners.get(owner, 0) + n
         job.total = rows_seen
         job.status, job.finished_at = ImportStatus.DONE, timezone.now()
         if len(job.errors) >= MAX_ERRORS:

@@ -61,8 +61,8 @@ class Lead(models.Model):
     # contact
     name = models.CharField(_("name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
-    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
     wechat = models.CharField(_("WeChat"), max_length=64, blank=True)
     company = models.ForeignKey(
         Company,
@@ -70,6 +70,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="leads",
+        db_index=False,  # the composite index below starts with it
         verbose_name=_("company"),
     )
     # need
@@ -92,6 +93,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="sourced_leads",
+        db_index=False,  # the composite index below starts with it
         verbose_name=_("source campaign"),
     )
     utm_source = models.CharField(_("utm_source"), max_length=100, blank=True)
@@ -117,6 +119,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="owned_leads",
+        db_index=False,  # the composite index below starts with it
         verbose_name=_("owner"),
     )
     in_pool = models.BooleanField(_("in pool"), default=False)
@@ -239,13 +242,16 @@ class Lead(models.Model):
 class LeadTouch(models.Model):
     """One arrival of a person through a campaign (form, check-in, webinar, import row)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="touches", db_index=False
+    )  # indexed by (lead, occurred_at)
     campaign = models.ForeignKey(
         "campaigns.Campaign",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="touches",
+        db_index=False,  # the composite index below starts with it
         verbose_name=_("campaign"),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=TouchKind.choices)
@@ -296,7 +302,9 @@ class LeadEventQuerySet(models.QuerySet):
 class LeadEvent(models.Model):
     """Append-only timeline entry: one per transition, touch, follow-up, breach …"""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="events", db_index=False
+    )  # indexed by (lead, at)
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     from_stage = models.CharField(_("from stage"), max_length=12, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=12, blank=True)
@@ -306,6 +314,7 @@ class LeadEvent(models.Model):
         null=True,
         blank=True,
         related_name="lead_events",
+        db_index=False,  # the composite index below starts with it
         verbose_name=_("actor"),
     )
     at = models.DateTimeField(_("at"))

@@ -19,7 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Expression, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,8 +46,8 @@ from leads.choices import (
 )
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name, normalize_email, normalize_phone
-from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import SALES_ROLES, Role, has_role
 from pipeline.tasks import enqueue_on_commit
 from reports.attribution import recompute_credits
@@ -362,7 +365,7 @@ WRITABLE_FIELDS = (
     "decision_role",
     "need",
 )
-_LEAD_OWN_FIELDS = (
+LEAD_OWN_FIELDS = (
     "name",
     "title",
     "phone",
@@ -376,9 +379,31 @@ _LEAD_OWN_FIELDS = (
 )
 
 
+_WRITABLE = frozenset(WRITABLE_FIELDS)
+_CHOICE_FIELDS = tuple(
+    (key, choices, frozenset(choices.values))
+    for key, choices in (
+        ("timeline", Timeline),
+        ("decision_role", DecisionRole),
+        ("company_size", CompanySize),
+    )
+)
+_TEXT_LIMITS = {
+    "name": 100,
+    "title": 100,
+    "wechat": 64,
+    "company_name": 200,
+    "industry": 100,
+    "region": 100,
+    "product_interest": 200,
+    "need": 5000,
+    "email": 254,
+}
+
+
 def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
-    unknown = set(fields) - set(WRITABLE_FIELDS)
+    unknown = fields.keys() - _WRITABLE
     if unknown:
         raise ServiceError(
             _("Unknown field “%(field)s”.") % {"field": sorted(unknown)[0]},
@@ -397,9 +422,6 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
     if "email" in data:
         data["email"] = normalize_email(data["email"] or "")
         if data["email"]:
-            from django.core.exceptions import ValidationError
-            from django.core.validators import validate_email
-
             try:
                 validate_email(data["email"])
             except ValidationError as exc:
@@ -410,30 +432,15 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
             if data["budget"] in (None, "")
             else _money(data["budget"], "budget", positive=False)
         )
-    for key, choices in (
-        ("timeline", Timeline),
-        ("decision_role", DecisionRole),
-        ("company_size", CompanySize),
-    ):
+    for key, choices, allowed in _CHOICE_FIELDS:
         if key in data:
             if data[key] in (None, "") and key != "company_size":
                 data[key] = choices.UNKNOWN.value
-            if (data[key] or "") not in choices.values:
+            if (data[key] or "") not in allowed:
                 raise ServiceError(
                     _("“%(value)s” is not a valid choice.") % {"value": data[key]}, field=key
                 )
-    limits = {
-        "name": 100,
-        "title": 100,
-        "wechat": 64,
-        "company_name": 200,
-        "industry": 100,
-        "region": 100,
-        "product_interest": 200,
-        "need": 5000,
-        "email": 254,
-    }
-    for key, limit in limits.items():
+    for key, limit in _TEXT_LIMITS.items():
         if isinstance(data.get(key), str) and len(data[key]) > limit:
             raise ServiceError(
                 _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
@@ -532,7 +539,10 @@ def lead_create(
     """Create a lead, or add a touch to the open lead of the same person.
 
     Arrivals of one phone/email are serialised with an advisory lock so two parallel
-    captures of one new person make one lead and one touch, not two leads.
+    captures of one new person make one lead and one touch, not two leads. Bulk imports do
+    not take those locks (thousands per batch would fill PostgreSQL's lock table); if one
+    wrote this person after the check, the unique index refuses the new lead and the
+    arrival becomes a touch on the imported lead.
     """
     if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
@@ -547,37 +557,65 @@ def lead_create(
     identity = [k for k in (data.get("phone"), data.get("email")) if k]
     _lock_identity(identity)
     existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
-    if existing is not None:
-        lead = _lock(existing)
-        LeadTouch.objects.create(
-            lead=lead,
-            campaign=campaign,
-            kind=touch_kind,
-            occurred_at=occurred_at,
-            is_first=not lead.touches.exists(),
-            utm_source=utm.get("utm_source", ""),
-            utm_medium=utm.get("utm_medium", ""),
-            landing_page=landing_page[:500],
-        )
-        if lead.source_campaign_id is None and campaign is not None:
-            lead.source_campaign = campaign
-            _save(lead, ["source_campaign"])
-        recompute_credits([lead.pk])
-        record_event(
-            lead=lead,
-            kind=EventKind.DUPLICATE,
-            actor=actor,
-            at=now,
-            data={
-                "campaign": getattr(campaign, "pk", None),
-                "touch_kind": touch_kind,
-                "name": data.get("name", ""),
-            },
-        )
-        _on_commit_notify(lead, "duplicate")
-        _on_commit_score(lead)
-        return LeadCreateResult(lead=lead, duplicate=True)
+    if existing is None:
+        try:
+            with transaction.atomic():  # a savepoint, so a refused insert can be redone
+                return _lead_create_new(
+                    actor=actor,
+                    data=dict(data),
+                    campaign=campaign,
+                    touch_kind=touch_kind,
+                    occurred_at=occurred_at,
+                    now=now,
+                    utm=utm,
+                    landing_page=landing_page,
+                )
+        except IntegrityError:
+            existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
+            if existing is None:
+                raise
+    lead = _lock(existing)
+    LeadTouch.objects.create(
+        lead=lead,
+        campaign=campaign,
+        kind=touch_kind,
+        occurred_at=occurred_at,
+        is_first=not lead.touches.exists(),
+        utm_source=utm.get("utm_source", ""),
+        utm_medium=utm.get("utm_medium", ""),
+        landing_page=landing_page[:500],
+    )
+    if lead.source_campaign_id is None and campaign is not None:
+        lead.source_campaign = campaign
+        _save(lead, ["source_campaign"])
+    recompute_credits([lead.pk])
+    record_event(
+        lead=lead,
+        kind=EventKind.DUPLICATE,
+        actor=actor,
+        at=now,
+        data={
+            "campaign": getattr(campaign, "pk", None),
+            "touch_kind": touch_kind,
+            "name": data.get("name", ""),
+        },
+    )
+    _on_commit_notify(lead, "duplicate")
+    _on_commit_score(lead)
+    return LeadCreateResult(lead=lead, duplicate=True)
 
+
+def _lead_create_new(
+    *,
+    actor: User | None,
+    data: dict[str, Any],
+    campaign,
+    touch_kind: str,
+    occurred_at: dt.datetime,
+    now: dt.datetime,
+    utm: Mapping[str, str],
+    landing_page: str,
+) -> LeadCreateResult:
     company = company_for(
         name=data.pop("company_name", "") or "",
         industry=data.pop("industry", "") or "",
@@ -585,7 +623,7 @@ def lead_create(
         region=data.pop("region", "") or "",
     )
     lead = Lead.objects.create(
-        **{k: v for k, v in data.items() if k in _LEAD_OWN_FIELDS},
+        **{k: v for k, v in data.items() if k in LEAD_OWN_FIELDS},
         company=company,
         source_campaign=campaign,
         created_by=actor,
@@ -655,7 +693,7 @@ def lead_update(*, lead: Lead, actor: User, fields: Mapping[str, Any], source_ca
         if (company.pk if company else None) != lead.company_id:
             changed["company"] = [current.name if current else "", company.name if company else ""]
             lead.company = company
-    for key in _LEAD_OWN_FIELDS:
+    for key in LEAD_OWN_FIELDS:
         if key in data and getattr(lead, key) != data[key]:
             changed[key] = [str(getattr(lead, key) or ""), str(data[key] or "")]
             setattr(lead, key, data[key])
@@ -745,10 +783,13 @@ def lead_disqualify(
 
 def _check_owner_candidate(*, actor: User | None, owner: User) -> None:
     if not owner.is_active:
-        raise ServiceError(_("%(user)s is not an active user.") % {"user": owner}, field="owner")
+        raise ServiceError(
+            _("%(user)s is not an active user.") % {"user": display_name(owner)}, field="owner"
+        )
     if not has_role(owner, *SALES_ROLES):
         raise ServiceError(
-            _("%(user)s is not in sales and cannot own leads.") % {"user": owner}, field="owner"
+            _("%(user)s is not in sales and cannot own leads.") % {"user": display_name(owner)},
+            field="owner",
         )
     if (
         actor is not None
@@ -773,7 +814,15 @@ def _record_assignment(
     at: dt.datetime,
 ) -> None:
     from assignment.models import Assignment
+    from reports.sla import working_seconds
 
+    clock = {}
+    if owner is not None:
+        # The decision keeps its SLA figures; compliance only aggregates them (DESIGN §8).
+        clock = {
+            "response_due_at": lead.response_due_at,
+            "routing_work_seconds": working_seconds(lead.created_at, at),
+        }
     Assignment.objects.create(
         lead=lead,
         owner=owner,
@@ -784,6 +833,29 @@ def _record_assignment(
         rule=rule,
         rule_name=getattr(rule, "name", ""),
         at=at,
+        **clock,
+    )
+
+
+def _record_first_response(lead: Lead, *, author_id: int, at: dt.datetime) -> None:
+    """The owner's earliest follow-up at or after their assignment stops that assignment's
+    clock: ``first_response_at`` and the working seconds it took (a follow-up dated earlier
+    than one already counted replaces it). Follow-ups by anyone else do not count."""
+    from assignment.models import Assignment
+    from reports.sla import working_seconds
+
+    if author_id != lead.owner_id:
+        return
+    current = (
+        Assignment.objects.filter(lead_id=lead.pk, owner_id=author_id, at__lte=at)
+        .order_by("-at", "-id")
+        .values("pk", "at", "first_response_at")
+        .first()
+    )
+    if current is None or (current["first_response_at"] or at) < at:
+        return
+    Assignment.objects.filter(pk=current["pk"]).update(
+        first_response_at=at, response_work_seconds=working_seconds(current["at"], at)
     )
 
 
@@ -808,11 +880,13 @@ def lead_assign(
     check_action(lead=lead, actor=actor, action="assign")
     _check_owner_candidate(actor=actor, owner=owner)
     if lead.owner_id == owner.pk:
-        raise ServiceError(_("%(user)s already owns this lead.") % {"user": owner}, field="owner")
+        raise ServiceError(
+            _("%(user)s already owns this lead.") % {"user": display_name(owner)}, field="owner"
+        )
     now, previous_owner = timezone.now(), lead.owner_id
     reason = (reason or "").strip()[:2000]
     if strategy == "manual":
-        by = actor.get_username() if actor else _("the system")
+        by = display_name(actor) if actor else _("the system")
         reason = _("Assigned by hand by %(user)s.") % {"user": by} + (
             f" {reason}" if reason else ""
         )
@@ -938,8 +1012,10 @@ def lead_recycle(
     reason = _require_reason(reason)
     code = _reason_code(reason_code, RecycleReason)
     now, previous_owner = timezone.now(), lead.owner_id
-    lead.owner, lead.in_pool, lead.pooled_at, lead.recycle_reason = None, True, now, code
-    _save(lead, ["owner", "in_pool", "pooled_at", "recycle_reason"])
+    changes = _recycled(now=now, code=code)
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    _save(lead, changes)
     record_event(
         lead=lead,
         kind=EventKind.RECYCLED,
@@ -948,9 +1024,31 @@ def lead_recycle(
         from_stage=lead.stage,
         to_stage=lead.stage,
         reason=reason,
-        data={"reason_code": code, "previous_owner": previous_owner},
+        data=_recycle_event_data(code=code, previous_owner=previous_owner),
     )
     return lead
+
+
+# The recycle transition, written once for ``lead_recycle`` and ``leads_recycle_bulk``:
+# which leads qualify, what changes on the lead, and what its event records.
+RECYCLE_STAGES = ACTIONS["recycle"].from_stages
+
+
+def _recycled(*, now: dt.datetime, code: str) -> dict[str, Any]:
+    """The lead's fields after recycling: no owner, in the pool, the SLA clock stopped."""
+    return {
+        "owner_id": None,
+        "in_pool": True,
+        "pooled_at": now,
+        "recycle_reason": code,
+        "response_due_at": None,
+        "responded_at": None,
+    }
+
+
+def _recycle_event_data(*, code: Any, previous_owner: Any) -> dict[str, Any]:
+    """The ``recycled`` event's data; the bulk path passes SQL expressions as values."""
+    return {"reason_code": code, "previous_owner": previous_owner}
 
 
 def claims_today(actor: User) -> int:
@@ -1007,7 +1105,7 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         to_stage=lead.stage,
         data={"owner": actor.pk},
     )
-    reason = _("Claimed from the pool by %(user)s.") % {"user": actor.get_username()}
+    reason = _("Claimed from the pool by %(user)s.") % {"user": display_name(actor)}
     _record_assignment(
         lead=lead,
         owner=actor,
@@ -1130,6 +1228,7 @@ def follow_up_log(
         lead.first_contact_at = at
     if lead.responded_at is None and lead.assigned_at is not None and at >= lead.assigned_at:
         lead.responded_at = at  # the current owner's first response stops the SLA clock
+    _record_first_response(lead, author_id=actor.pk, at=at)
     if lead.last_follow_up_at is None or at >= lead.last_follow_up_at:
         lead.last_follow_up_at = at
         lead.next_follow_up_at = next_follow_up_at
@@ -1193,54 +1292,80 @@ def sweep_missed_side_effects(
 
 
 def leads_recycle_bulk(
-    *, leads: list[tuple[int, int]], reason: str, reason_code: str, now: dt.datetime
-) -> list[int]:
-    """The recycle transition for many leads at once (the SLA job): owned mql/sql → pool.
+    *, where: Q, reason: str | Expression, reason_code: str, now: dt.datetime
+) -> list[tuple[int, int]]:
+    """The recycle transition for every lead matching ``where`` (the SLA job), in a number
+    of SQL statements that does not depend on how many leads match.
 
-    ``leads`` are (lead id, owner id expected). Rows are locked with ``skip_locked`` and
-    changed only if still owned by that owner in mql/sql — the same conditions as
-    ``lead_recycle`` — so a lead a rep is working on right now is left for the next run.
-    One event per recycled lead. Returns the ids recycled.
+    Same rule as ``lead_recycle``: owned leads in ``RECYCLE_STAGES`` go to the pool with
+    the same field values and one ``recycled`` event each (actor: the system). ``reason``
+    may be an expression over the lead (e.g. a text per grade). Returns (lead id, previous
+    owner) of the leads recycled.
+
+    Concurrency: on PostgreSQL one statement locks the matching rows ``FOR UPDATE SKIP
+    LOCKED`` (rows changed meanwhile are re-checked against ``where``), updates them and
+    inserts their events, so a lead a rep is working on right now is left for the next
+    run and two jobs never recycle one lead twice. SQLite has one writer at a time: the
+    events are inserted, then the same leads updated, inside one transaction.
     """
+    from django.db.models import F, IntegerField, Value
+    from django.db.models.functions import Cast, JSONObject
+
     code = _reason_code(reason_code, RecycleReason)
-    expected = dict(leads)
-    done: list[int] = []
-    ids = sorted(expected)
-    for start in range(0, len(ids), 20_000):
-        chunk = ids[start : start + 20_000]
-        with transaction.atomic():
-            rows = (
-                Lead.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=chunk, stage__in=[Stage.MQL, Stage.SQL], owner__isnull=False)
-                .values_list("pk", "owner_id", "stage")
+    if isinstance(reason, str):
+        reason = Value(reason)
+    event = {
+        "lead_id": F("pk"),
+        "kind": Value(EventKind.RECYCLED.value),
+        "from_stage": F("stage"),
+        "to_stage": F("stage"),
+        "actor_id": Cast(Value(None), IntegerField()),
+        "at": Value(now),
+        "reason": reason,
+        "data": JSONObject(**_recycle_event_data(code=Value(code), previous_owner=F("owner_id"))),
+    }
+    picked = Lead.objects.filter(where, stage__in=RECYCLE_STAGES, owner__isnull=False)
+    picked = picked.order_by("pk")
+    qn = connection.ops.quote_name
+    event_table = qn(LeadEvent._meta.db_table)
+    event_columns = ", ".join(qn(LeadEvent._meta.get_field(n).column) for n in event)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            select_sql, select_params = (
+                picked.select_for_update(skip_locked=True, of=("self",))
+                .annotate(**{f"ev_{n}": e for n, e in event.items()})
+                .values_list(*[f"ev_{n}" for n in event], "owner_id")
+                .query.sql_with_params()
             )
-            ok = [(pk, owner, stage) for pk, owner, stage in rows if expected[pk] == owner]
-            if not ok:
-                continue
-            Lead.objects.filter(pk__in=[pk for pk, _, _ in ok]).update(
-                owner=None,
-                in_pool=True,
-                pooled_at=now,
-                recycle_reason=code,
-                response_due_at=None,
-                responded_at=None,
-                updated_at=now,
+            changes = {**_recycled(now=now, code=code), "updated_at": now}
+            assignments, change_params = [], []
+            for name, value in changes.items():
+                field = Lead._meta.get_field(name)
+                assignments.append(f"{qn(field.column)} = %s")
+                change_params.append(field.get_db_prep_save(value, connection))
+            names = [f"ev_{n}" for n in event]
+            sql = (
+                f"WITH picked ({', '.join(names)}, prev_owner) AS ({select_sql}), "  # noqa: S608
+                f"moved AS (UPDATE {qn(Lead._meta.db_table)} AS l SET {', '.join(assignments)} "
+                f"FROM picked WHERE l.id = picked.ev_lead_id RETURNING picked.*), "
+                f"logged AS (INSERT INTO {event_table} ({event_columns}) "
+                f"SELECT {', '.join(names)} FROM moved) "
+                "SELECT ev_lead_id, prev_owner FROM moved"
             )
-            fast_bulk_insert(
-                LeadEvent,
-                [
-                    LeadEvent(
-                        lead_id=pk,
-                        kind=EventKind.RECYCLED,
-                        actor=None,
-                        at=now,
-                        from_stage=stage,
-                        to_stage=stage,
-                        reason=reason,
-                        data={"reason_code": code, "previous_owner": owner},
-                    )
-                    for pk, owner, stage in ok
-                ],
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*select_params, *change_params])
+                return [(pk, owner) for pk, owner in cursor.fetchall()]
+        rows = picked.annotate(**{f"ev_{n}": e for n, e in event.items()})
+        select_sql, select_params = rows.values_list(
+            *[f"ev_{n}" for n in event]
+        ).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {event_table} ({event_columns}) {select_sql} "
+                "RETURNING lead_id, json_extract(data, '$.previous_owner')",
+                select_params,
             )
-            done += [pk for pk, _, _ in ok]
-    return done
+            done = [(pk, owner) for pk, owner in cursor.fetchall()]
+        changes = {**_recycled(now=now, code=code), "updated_at": now}
+        Lead.objects.filter(pk__in=picked.values("pk")).update(**changes)
+        return done

@@ -64,3 +64,32 @@ def fast_bulk_insert(
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+@models.Field.register_lookup
+class AnyOf(models.Lookup):
+    """``field__any_of=values``: membership in a long list, cheaply.
+
+    ``__in`` prepares and binds every value on its own (costly for thousands of values);
+    on PostgreSQL this sends the list as one array parameter (``= ANY(%s)``), elsewhere it
+    is a plain ``IN``. Values must already be what the column stores. Registered when this
+    module is imported, so modules using it import it. Values of a foreign key are ids.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        if not values:
+            return "1 = 0", list(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+models.ForeignObject.register_lookup(AnyOf)  # foreign keys keep their own lookup table

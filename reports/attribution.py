@@ -24,33 +24,49 @@ _RANKED = """
            ROW_NUMBER() OVER (PARTITION BY t.lead_id ORDER BY t.occurred_at, t.id) AS rn,
            COUNT(*) OVER (PARTITION BY t.lead_id) AS cnt
     FROM leads_leadtouch t JOIN leads_lead l ON l.id = t.lead_id
-    WHERE (l.sql_at IS NULL OR t.occurred_at <= l.sql_at) {where}
+    WHERE (l.sql_at IS NULL OR t.occurred_at <= l.sql_at) AND {where}
 """
-_UPDATE = """
+
+
+def _credits(rn: str, cnt: str) -> str:
+    """The credits of the touch ranked ``rn`` of ``cnt`` (SQL expressions), per model."""
+    return f"""
+        CASE WHEN {rn} = 1 THEN 1.0 ELSE 0.0 END,
+        CASE WHEN {rn} = {cnt} THEN 1.0 ELSE 0.0 END,
+        1.0 / {cnt},
+        CASE
+            WHEN {cnt} = 1 THEN 1.0
+            WHEN {cnt} = 2 THEN 0.5
+            WHEN {rn} = 1 OR {rn} = {cnt} THEN 0.4
+            ELSE 0.2 / ({cnt} - 2) END"""
+
+
+_UPDATE = (
+    """
     UPDATE leads_leadtouch SET
-        credit_first_touch = CASE WHEN s.rn = 1 THEN 1.0 ELSE 0.0 END,
-        credit_last_touch = CASE WHEN s.rn = s.cnt THEN 1.0 ELSE 0.0 END,
-        credit_linear = 1.0 / s.cnt,
-        credit_u_shaped = CASE
-            WHEN s.cnt = 1 THEN 1.0
-            WHEN s.cnt = 2 THEN 0.5
-            WHEN s.rn = 1 OR s.rn = s.cnt THEN 0.4
-            ELSE 0.2 / (s.cnt - 2) END
+        (credit_first_touch, credit_last_touch, credit_linear, credit_u_shaped) = ("""
+    + _credits("s.rn", "s.cnt")
+    + """)
     FROM ({ranked}) AS s
     WHERE leads_leadtouch.id = s.tid
 """
+)
 _ZERO_LATE = """
     UPDATE leads_leadtouch SET credit_first_touch = 0, credit_last_touch = 0,
         credit_linear = 0, credit_u_shaped = 0
     WHERE id IN (SELECT t.id FROM leads_leadtouch t JOIN leads_lead l ON l.id = t.lead_id
-                 WHERE l.sql_at IS NOT NULL AND t.occurred_at > l.sql_at {where})
+                 WHERE l.sql_at IS NOT NULL AND t.occurred_at > l.sql_at AND {where})
 """
 
 
-def _run(where: str, params: list) -> None:
+def _run(condition: str, params: list) -> None:
+    """Apply the rule to the leads ``condition`` selects; it names ``{col}``, the lead id,
+    and is stated on both tables so the planner can start from either one's index (never
+    from a scan of all touches, whatever the statistics say)."""
+    where = f"{condition.format(col='l.id')} AND {condition.format(col='t.lead_id')}"
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATE.format(ranked=_RANKED.format(where=where)), params)
-        cursor.execute(_ZERO_LATE.format(where=where), params)
+        cursor.execute(_UPDATE.format(ranked=_RANKED.format(where=where)), params * 2)
+        cursor.execute(_ZERO_LATE.format(where=where), params * 2)
 
 
 @transaction.atomic
@@ -59,8 +75,10 @@ def recompute_credits(lead_ids: Iterable[int]) -> None:
     ids = sorted(set(lead_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        placeholders = ", ".join(["%s"] * len(chunk))
-        _run(f"AND t.lead_id IN ({placeholders})", chunk)
+        if connection.vendor == "postgresql":
+            _run("{col} = ANY(%s)", [chunk])
+        else:
+            _run("{col} IN (" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
 
 
 def recompute_all_credits(*, batch: int = 50_000, progress=None) -> int:
@@ -69,8 +87,17 @@ def recompute_all_credits(*, batch: int = 50_000, progress=None) -> int:
     done = 0
     for low in range(0, last + 1, batch):
         with transaction.atomic():
-            _run("AND t.lead_id > %s AND t.lead_id <= %s", [low, low + batch])
+            _run("{col} > %s AND {col} <= %s", [low, low + batch])
         done = min(last, low + batch)
         if progress:
             progress(done, last)
     return done
+
+
+def sole_touch_credits() -> dict[str, float]:
+    """The credit fields of a lead's only touch (before any SQL stage), as the rule gives
+    them: bulk writers of brand-new leads store these instead of recomputing each lead."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_credits('1', '1')}")
+        row = cursor.fetchone()
+    return {CREDIT_FIELD[model]: float(value) for model, value in zip(MODELS, row, strict=True)}

@@ -5,11 +5,12 @@ No database here; ``scoring.services`` loads, calls and saves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.conditions import matches
+from pipeline.conditions import compile_condition
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class Rule:
     operator: str
     value: Any
     points: int
+
+    @functools.cached_property
+    def test(self) -> Callable[[Any], bool]:
+        """The condition, compiled once per loaded rule."""
+        return compile_condition(self.operator, self.value)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def score_lead(
     detail = []
     total = 0
     for rule in rules:
-        if matches(rule.operator, facts.get(rule.field), rule.value):
+        if rule.test(facts.get(rule.field)):
             total += rule.points
             detail.append({"rule": rule.name, "dimension": rule.dimension, "points": rule.points})
     score = max(0, min(100, total))

@@ -241,15 +241,38 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
                 "source": "rule",
             },
         )
-    if (
-        thresholds_row.auto_qualify
-        and locked.stage == Stage.NEW
-        and locked.score >= thresholds_row.auto_qualify_score
-    ):
+    if _qualifies_automatically(locked, thresholds_row):
         from leads.services import lead_qualify
 
         locked = lead_qualify(lead=locked, actor=None)
     return locked
+
+
+def _qualifies_automatically(lead: Lead, thresholds: GradeThresholds) -> bool:
+    return (
+        thresholds.auto_qualify
+        and lead.stage == Stage.NEW
+        and lead.score >= thresholds.auto_qualify_score
+    )
+
+
+def auto_qualify(lead_ids: Sequence[int]) -> int:
+    """Qualify those of these leads that reached the auto-qualify score, when that setting
+    is on (bulk paths that write scores themselves, like imports). Returns how many."""
+    thresholds = GradeThresholds.current()
+    if not thresholds.auto_qualify or not lead_ids:
+        return 0
+    from leads.services import lead_qualify
+
+    done = 0
+    candidates = Lead.objects.filter(
+        pk__in=lead_ids, stage=Stage.NEW, score__gte=thresholds.auto_qualify_score
+    ).order_by("pk")
+    for lead in candidates:
+        if _qualifies_automatically(lead, thresholds):
+            lead_qualify(lead=lead, actor=None)
+            done += 1
+    return done
 
 
 @transaction.atomic
@@ -410,6 +433,20 @@ def rescore_batch(
     _write_scores(rows)
     fast_bulk_insert(LeadEvent, events)
     return len(rows)
+
+
+def score_arrivals(leads: Sequence[Any], *, touch_kind: str) -> list[ScoreResult]:
+    """Score leads that are about to be inserted with their one first touch (imports).
+
+    Same facts, rules and thresholds as :func:`score_leads`, so the rows can be written
+    already scored instead of being inserted, read back and updated. ``leads`` are objects
+    with a lead's attributes, ``company`` and ``source_campaign`` (with its channel) set.
+    """
+    rules, thresholds = active_rules(), current_thresholds()
+    return [
+        score_lead(lead_facts(lead, touch_count=1, touch_kinds=[touch_kind]), rules, thresholds)
+        for lead in leads
+    ]
 
 
 def score_leads(

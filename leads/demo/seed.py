@@ -26,8 +26,8 @@ from assignment.models import Assignment
 from campaigns.models import Campaign
 from leads.demo import world as demo_world
 from leads.demo.simulate import LeadSimulator, SimLead
-from leads.demo.writer import OrmWriter, PostgresCopyWriter
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
+from pipeline.writers import OrmWriter, PostgresCopyWriter
 from reports.attribution import recompute_all_credits
 from reports.sla import backfill_sla_clocks
 from scoring.models import GradeThresholds

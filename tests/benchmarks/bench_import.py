@@ -37,7 +37,7 @@ def write_csv(path: pathlib.Path, rows: int, offset: int) -> None:
                     "采购经理",
                     "制造业",
                     "上海",
-                    "2026-05-20 09:30",
+                    f"2026-05-20 {9 + n % 9:02d}:{n // 9 % 60:02d}",  # check-ins over the day
                 ]
             )
 

@@ -90,3 +90,98 @@ def test_parallel_accept_and_recycle_leave_one_consistent_outcome():
         assert (lead.stage, lead.owner_id) == (Stage.SQL, rep.pk)
     else:
         assert (lead.stage, lead.owner_id) == (Stage.MQL, None)
+
+
+def _import_job(marketer, campaign):
+    from leads.models import ImportJob
+
+    return ImportJob.objects.create(
+        campaign=campaign,
+        original_name="list.csv",
+        file_kind="csv",
+        headers=["姓名", "手机"],
+        mapping={"0": "name", "1": "phone"},
+        touch_kind="import",
+        created_by=marketer,
+    )
+
+
+def _people(n: int) -> list[tuple[int, dict, None]]:
+    return [(i + 1, {"name": f"人{i}", "phone": f"+861370000{1000 + i}"}, None) for i in range(n)]
+
+
+def test_capture_racing_an_import_batch_becomes_a_touch_on_the_imported_lead():
+    """The import batch wrote (not yet committed) the person the capture brings: the
+    capture waits on the unique index, then lands as a duplicate touch, not an error."""
+    import time
+
+    from django.db import transaction
+
+    from leads import imports
+    from tests.factories import CampaignFactory
+
+    marketer = UserFactory(roles=["marketer"])
+    campaign = CampaignFactory()
+    job = _import_job(marketer, campaign)
+    written = threading.Event()
+
+    def import_batch():
+        with transaction.atomic():
+            imports._write_batch(job, _people(50), imports.RowResult())
+            written.set()
+            time.sleep(1.0)  # the capture is now blocked on our uncommitted rows
+        return "imported"
+
+    def capture():
+        assert written.wait(timeout=30)
+        return services.lead_create(
+            actor=None, fields={"name": "人7 again", "phone": "13700001007"}, campaign=campaign
+        )
+
+    results = race([import_batch, capture])
+    assert results[0] == "imported", results
+    answer = results[1]
+    assert not isinstance(answer, Exception), answer
+    assert answer.duplicate is True
+    assert Lead.objects.count() == 50
+    lead = Lead.objects.get(phone="+8613700001007")
+    assert answer.lead.pk == lead.pk and lead.touches.count() == 2
+    assert lead.events.filter(kind=EventKind.DUPLICATE).count() == 1
+
+
+def test_import_batch_racing_a_capture_is_redone_row_by_row():
+    """The capture wrote (not yet committed) one of the batch's people: the batch's bulk
+    insert waits, is refused by the unique index, and the batch is redone one by one."""
+    import time
+
+    from django.db import transaction
+
+    from leads import imports
+    from tests.factories import CampaignFactory
+
+    marketer = UserFactory(roles=["marketer"])
+    campaign = CampaignFactory()
+    job = _import_job(marketer, campaign)
+    captured = threading.Event()
+
+    def capture():
+        with transaction.atomic():
+            answer = services.lead_create(
+                actor=None, fields={"name": "先到", "phone": "13700001003"}, campaign=campaign
+            )
+            captured.set()
+            time.sleep(1.0)
+        return answer
+
+    def import_batch():
+        assert captured.wait(timeout=30)
+        result = imports.RowResult()
+        imports._commit_batch(job, _people(20), result, 20)
+        return result
+
+    results = race([capture, import_batch])
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert (results[1].created, results[1].duplicates) == (19, 1)
+    assert Lead.objects.count() == 20
+    first = Lead.objects.get(phone="+8613700001003")
+    assert first.pk == results[0].lead.pk and first.touches.count() == 2

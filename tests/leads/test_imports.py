@@ -18,6 +18,8 @@ from openpyxl import Workbook, load_workbook
 from leads import imports
 from leads.choices import EventKind, Stage
 from leads.models import ImportJob, Lead, LeadTouch
+from scoring.models import GradeThresholds
+from scoring.services import active_rules, current_thresholds, score_of
 from tests.factories import CampaignFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -118,12 +120,18 @@ def test_row_errors_are_reported_and_valid_rows_kept(api, marketer, campaign):
 
 def test_duplicates_become_touches_and_reimport_creates_nothing(api, marketer, campaign, rep):
     existing = lead_in_stage(Stage.SQL, owner=rep, phone="+8613900001001")
+    existing.touches.create(
+        kind="manual", occurred_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), is_first=True
+    )
     rows = [*ROWS, ["张伟 again", "", "13900001002", "", "", "", "", ""]]
     first = upload(api, marketer, campaign, csv_bytes(rows))
     job = ImportJob.objects.get(pk=first.json()["id"])
     assert (job.created, job.duplicates) == (2, 2)
     assert LeadTouch.objects.filter(lead=existing, campaign=campaign).count() == 1
     assert existing.events.filter(kind=EventKind.DUPLICATE).count() == 1
+    credits = existing.touches.order_by("occurred_at", "id")  # shared anew with the old one
+    assert [t.credit_linear for t in credits] == [0.5, 0.5]
+    assert [t.credit_last_touch for t in credits] == [0.0, 1.0]
     leads_before = Lead.objects.count()
     touches_before = LeadTouch.objects.count()
     again = upload(api, marketer, campaign, csv_bytes(rows))
@@ -215,6 +223,51 @@ def test_interrupted_job_resumes_without_duplicates(marketer, campaign, monkeypa
     job.refresh_from_db()
     assert (job.status, job.processed, job.created, job.duplicates) == ("done", 7, 7, 0)
     assert Lead.objects.count() == 7
+
+
+def test_bulk_path_writes_scored_leads_with_touch_credits_and_events(api, marketer, campaign):
+    rows = [*ROWS, ["周杰", "", "13900001009", "", "", "", "", ""]]
+    rows[0] = [*rows[0][:4], "采购总监\t(华东)\\区", *rows[0][5:]]  # COPY escapes
+    with mock.patch.object(imports, "_write_batch_slowly", side_effect=AssertionError("slow")):
+        response = upload(api, marketer, campaign, csv_bytes(rows))
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert (job.status, job.created, job.failed) == ("done", 4, 0)
+    rules, thresholds = active_rules(), current_thresholds()
+    for lead in Lead.objects.select_related("company", "source_campaign__channel"):
+        expected = score_of(lead, rules=rules, thresholds=thresholds)
+        assert (lead.score, lead.grade, lead.score_detail) == (
+            expected.score,
+            expected.grade,
+            expected.detail,
+        )
+        assert lead.grade_source == "rule" and lead.scored_at and lead.updated_at
+        assert lead.created_by == marketer and lead.stage == Stage.NEW
+        touch = lead.touches.get()
+        assert touch.is_first and touch.credit_first_touch == touch.credit_u_shaped == 1.0
+        created = lead.events.get()
+        assert created.kind == EventKind.CREATED and created.actor == marketer
+        assert created.data == {"campaign": campaign.pk, "import": job.pk, "touch_kind": "import"}
+    assert Lead.objects.get(phone="+8613900001001").title == "采购总监\t(华东)\\区"
+
+
+def test_batch_racing_a_capture_is_redone_row_by_row(api, marketer, campaign, monkeypatch):
+    """A person captured after the batch looked for duplicates: the bulk insert hits the
+    unique index, and the batch is redone one lead at a time, with no duplicate lead."""
+    captured = lead_in_stage(Stage.NEW, phone="+8613900001002")
+    monkeypatch.setattr(imports, "_open_leads", lambda phones, emails: {})
+    response = upload(api, marketer, campaign, csv_bytes(ROWS))
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert (job.status, job.created, job.duplicates, job.failed) == ("done", 2, 1, 0)
+    assert Lead.objects.filter(phone="+8613900001002").get() == captured
+    assert captured.touches.filter(campaign=campaign).count() == 1
+    assert Lead.objects.count() == 3
+
+
+def test_imported_leads_qualify_automatically_when_set(api, marketer, campaign):
+    GradeThresholds.objects.filter(pk=1).update(auto_qualify=True, auto_qualify_score=0)
+    upload(api, marketer, campaign, csv_bytes(ROWS))
+    assert set(Lead.objects.values_list("stage", flat=True)) == {Stage.MQL}
+    assert all(lead.mql_at for lead in Lead.objects.all())
 
 
 def test_export_csv_neutralises_formulas_and_masks_pool(api, desk, rep):

@@ -1,4 +1,4 @@
-"""Bulk inserts for the demo seeder: ``bulk_create`` anywhere, ``COPY`` on PostgreSQL.
+"""Bulk inserts for the seeder and imports: ``bulk_create`` anywhere, ``COPY`` on PostgreSQL.
 
 Rows arrive as dicts of attribute names (``lead_id``, ``created_at`` …). Both writers give
 every concrete column a value (the row's, or the field's default) and return the new ids
@@ -23,16 +23,16 @@ from django.db import connection, models
 from django.utils import timezone
 
 _NULL = "\\N"
-_MISSING = object()
 
 
 def _text(value: Any) -> str:
     if value is None:
         return _NULL
     text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
         text = (
-            text.replace("\\", "\\\\")
+            text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+            .replace("\\", "\\\\")
             .replace("\t", "\\t")
             .replace("\n", "\\n")
             .replace("\r", "\\r")
@@ -52,7 +52,7 @@ def _instant(value: dt.datetime | None) -> str:
     if value is None:
         return _NULL
     if value.tzinfo is None:  # PostgreSQL would read it in the session's zone
-        raise ValueError("Demo timestamps must be timezone-aware.")
+        raise ValueError("Timestamps must be timezone-aware.")
     return value.isoformat()
 
 
@@ -158,7 +158,9 @@ class PostgresCopyWriter:
     def copy(statement: str, text: str) -> None:
         if not text:
             return
-        with connection.cursor() as cursor:
+        # The raw cursor's errors are wrapped like the ORM's (a unique violation is
+        # django.db.IntegrityError, so callers can fall back on it).
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             cursor.cursor.copy_expert(statement, io.StringIO(text), size=1 << 20)
 
     def insert(
@@ -193,20 +195,21 @@ class _CopyPlan:
             else:
                 default = convert(f.get_default())
             self.columns.append((f.attname, convert, default))
+        self.defaults = [default for _attname, _convert, default in self.columns]
+        self.slot = {
+            attname: (index, convert) for index, (attname, convert, _d) in enumerate(self.columns)
+        }
         names = ", ".join(quote(f.column) for f in fields)
         table = quote(self.table)
         self.copy_sql = f"COPY {table} ({names}) FROM STDIN"
         self.copy_with_pk_sql = f"COPY {table} ({quote(self.pk_column)}, {names}) FROM STDIN"
 
     def line(self, row: dict) -> str:
-        get = row.get
         if self.per_row_defaults:
             row = {f.attname: f.get_default() for f in self.per_row_defaults} | row
-            get = row.get
-        values = [
-            default
-            if (value := get(attname, _MISSING)) is _MISSING
-            else (_NULL if value is None else convert(value))
-            for attname, convert, default in self.columns
-        ]
+        values = self.defaults.copy()  # rows name only what differs from the defaults
+        slot = self.slot
+        for attname, value in row.items():
+            index, convert = slot[attname]
+            values[index] = _NULL if value is None else convert(value)
         return "\t".join(values) + "\n"
