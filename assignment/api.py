@@ -83,6 +83,10 @@ class AssignmentRuleSerializer(serializers.ModelSerializer):
 
 class AssignmentSerializer(serializers.ModelSerializer):
     owner_username = serializers.CharField(source="owner.username", default=None)
+    # Why, in the request's language; ``reason_code``/``reason_params`` are the same reason
+    # as stored (empty for decisions recorded before codes existed).
+    reason = serializers.CharField(source="reason_display", read_only=True)
+    reason_params = serializers.DictField(read_only=True)
 
     class Meta:
         model = Assignment
@@ -96,6 +100,8 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "rule_name",
             "strategy",
             "reason",
+            "reason_code",
+            "reason_params",
             "actor",
             "at",
         ]

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from assignment.choices import DecisionKind, Strategy
+from assignment.reasons import reason_text
 
 
 class Team(models.Model):
@@ -131,6 +132,10 @@ class RotationCursor(models.Model):
 class Assignment(models.Model):
     """One ownership decision, with the rule and strategy behind it and why ("why this owner").
 
+    Why is kept as a catalogue code and its parameters (``assignment.reasons``) and worded
+    in the reader's language by ``reason_display``; ``reason`` keeps the same words in the
+    site language, and is all that rows written before codes existed have.
+
     For an owner (not the pool) it also keeps the decision's SLA figures: when the first
     response was due, when the owner's first follow-up came, and both delays in working
     seconds — routing (lead created → this assignment) and response (assigned → first
@@ -165,6 +170,8 @@ class Assignment(models.Model):
     rule_name = models.CharField(_("rule name"), max_length=100, blank=True)
     strategy = models.CharField(_("strategy"), max_length=20, choices=DecisionKind.choices)
     reason = models.TextField(_("reason"))
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason parameters"), default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -202,6 +209,11 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} → {self.owner_id or 'pool'} ({self.strategy})"
+
+    @property
+    def reason_display(self) -> str:
+        """Why, in the active language; the stored text for a row without a code."""
+        return reason_text(self.reason_code, self.reason_params, fallback=self.reason)
 
 
 class PoolPolicy(models.Model):

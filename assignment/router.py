@@ -1,7 +1,8 @@
 """The router's decisions as pure functions over plain values (no database).
 
 ``pick`` chooses an owner among candidates for a strategy and a rotation position, and says
-why each skipped candidate was skipped. Rotation uses a smooth weighted round-robin
+why each skipped candidate was skipped (as a ``DecisionReason``: a code and parameters,
+worded only when displayed). Rotation uses a smooth weighted round-robin
 schedule, so weights 2:1:1 give exactly 2:1:1 over every cycle of four, interleaved.
 """
 
@@ -12,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
+from assignment import reasons
 from assignment.choices import Strategy
+from assignment.reasons import DecisionReason
 from pipeline.conditions import matches
 
 
@@ -38,21 +39,21 @@ class Candidate:
 class Pick:
     candidate: Candidate | None
     position: int
-    skipped: list[tuple[Candidate, str]] = field(default_factory=list)
+    skipped: list[tuple[Candidate, DecisionReason]] = field(default_factory=list)
 
 
-def ineligibility(candidate: Candidate, today: dt.date) -> str | None:
+def ineligibility(candidate: Candidate, today: dt.date) -> DecisionReason | None:
     """Why ``candidate`` cannot take a lead now, or ``None`` if they can."""
     if not candidate.active:
-        return _("inactive user")
+        return DecisionReason(reasons.INACTIVE)
     if not candidate.available:
-        return _("marked unavailable")
+        return DecisionReason(reasons.UNAVAILABLE)
     if candidate.away_until is not None and candidate.away_until >= today:
-        return _("away until %(date)s") % {"date": candidate.away_until.isoformat()}
+        return DecisionReason(reasons.AWAY, {"date": candidate.away_until.isoformat()})
     if candidate.assigned_today >= candidate.daily_capacity:
-        return _("daily capacity %(n)d reached") % {"n": candidate.daily_capacity}
+        return DecisionReason(reasons.DAILY_CAPACITY, {"n": candidate.daily_capacity})
     if candidate.open_leads >= candidate.max_open_leads:
-        return _("open-lead cap %(n)d reached") % {"n": candidate.max_open_leads}
+        return DecisionReason(reasons.OPEN_LEAD_CAP, {"n": candidate.max_open_leads})
     return None
 
 
@@ -77,7 +78,7 @@ def weighted_schedule(candidates: Sequence[Candidate], *, weighted: bool) -> lis
 def pick(strategy: str, candidates: Sequence[Candidate], *, position: int, today: dt.date) -> Pick:
     """Choose an eligible candidate; rotation strategies advance ``position`` past it."""
     ordered = sorted(candidates, key=lambda c: c.user_id)
-    skipped: list[tuple[Candidate, str]] = []
+    skipped: list[tuple[Candidate, DecisionReason]] = []
     if not ordered:
         return Pick(None, position, skipped)
     if strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED):
@@ -113,21 +114,21 @@ def rule_matches(conditions: Iterable[Mapping[str, Any]], facts: Mapping[str, An
 
 
 def describe_pick(
-    rule_name: str, strategy_label: str, chosen: Candidate, skipped: Sequence[tuple[Candidate, str]]
-) -> str:
-    """The human-readable "why this owner"."""
-    text = _(
-        "Rule “%(rule)s” (%(strategy)s) chose %(user)s: %(open)d open leads, "
-        "%(today)d assigned today."
-    ) % {
-        "rule": rule_name,
-        "strategy": strategy_label,
-        "user": chosen.username,
-        "open": chosen.open_leads,
-        "today": chosen.assigned_today,
-    }
-    if skipped:
-        text += " " + _("Skipped: %(list)s.") % {
-            "list": "; ".join(f"{c.username} ({why})" for c, why in skipped)
-        }
-    return text
+    rule_name: str,
+    strategy: str,
+    chosen: Candidate,
+    skipped: Sequence[tuple[Candidate, DecisionReason]],
+) -> DecisionReason:
+    """The "why this owner" of a rule's pick: the rule, its strategy (code), the chosen
+    user's load and every skipped candidate with their own reason."""
+    return DecisionReason(
+        reasons.RULE_PICK,
+        {
+            "rule": rule_name,
+            "strategy": strategy,
+            "user": chosen.username,
+            "open": chosen.open_leads,
+            "today": chosen.assigned_today,
+            "skipped": reasons.skipped_data(skipped),
+        },
+    )

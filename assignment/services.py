@@ -25,6 +25,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assignment import reasons
 from assignment.choices import DecisionKind, Strategy
 from assignment.models import (
     Assignment,
@@ -33,6 +34,7 @@ from assignment.models import (
     Team,
     TeamMembership,
 )
+from assignment.reasons import DecisionReason
 from assignment.router import Candidate, describe_pick, pick, rule_matches
 from leads.choices import CLOSED_STAGES, OPEN_STAGES, Stage
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
@@ -415,10 +417,6 @@ def sticky_owner_for(lead: Lead) -> User | None:
     return other.owner if other else None
 
 
-def _strategy_label(strategy: str) -> str:
-    return str(Strategy(strategy).label)
-
-
 @transaction.atomic
 def lead_route(
     *,
@@ -429,6 +427,9 @@ def lead_route(
     exclude: set[int] | None = None,
 ) -> Lead:
     """Decide the owner of an unowned, routable lead and write the decision.
+
+    The decision's "why" is a ``DecisionReason`` (a code and parameters, see
+    ``assignment.reasons``), worded in each reader's language when shown.
 
     Safe to run twice: a lead that already has an owner (or sits in the pool, unless
     ``include_pooled``) is left alone.
@@ -456,13 +457,15 @@ def lead_route(
             actor=actor,
             owner=sticky,
             strategy=DecisionKind.COMPANY_STICKINESS,
-            reason=_("Company stickiness: %(user)s already owns an open lead of %(company)s.")
-            % {"user": display_name(sticky), "company": locked.company},
+            why=DecisionReason(
+                reasons.COMPANY_STICKINESS,
+                {"user": display_name(sticky), "company": str(locked.company)},
+            ),
         )
 
     facts = lead_facts(locked)
     today = timezone.localdate()
-    notes: list[str] = []
+    notes: list[DecisionReason] = []  # why each matching rule gave nobody
     for spec in active_rule_specs() if rules is None else rules:
         if not rule_matches(spec.as_conditions(), facts):
             continue
@@ -486,17 +489,16 @@ def lead_route(
         if exclude:
             candidates = [c for c in candidates if c.user_id not in exclude]
         if not candidates:
-            notes.append(_("“%(rule)s”: nobody to choose from") % {"rule": spec.name})
+            notes.append(DecisionReason(reasons.RULE_NO_CANDIDATES, {"rule": spec.name}))
             logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
             continue
         result = pick(spec.strategy, candidates, position=position, today=today)
         if result.candidate is None:
             notes.append(
-                _("“%(rule)s”: nobody eligible (%(why)s)")
-                % {
-                    "rule": spec.name,
-                    "why": "; ".join(f"{c.username}: {w}" for c, w in result.skipped),
-                }
+                DecisionReason(
+                    reasons.RULE_NONE_ELIGIBLE,
+                    {"rule": spec.name, "skipped": reasons.skipped_data(result.skipped)},
+                )
             )
             continue
         if cursor is not None:
@@ -512,17 +514,13 @@ def lead_route(
             owner=owner,
             strategy=spec.strategy,
             rule=rule,
-            reason=describe_pick(
-                spec.name, _strategy_label(spec.strategy), result.candidate, result.skipped
-            ),
+            why=describe_pick(spec.name, spec.strategy, result.candidate, result.skipped),
         )
 
     if locked.in_pool:
         return locked
-    reason = _("No assignment rule found an eligible salesperson; the lead went to the pool.")
-    if notes:
-        reason += " " + "; ".join(notes) + "."
-    return lead_send_to_pool(lead=locked, actor=actor, reason=reason)
+    why = DecisionReason(reasons.POOLED, {"notes": [note.as_data() for note in notes]})
+    return lead_send_to_pool(lead=locked, actor=actor, why=why)
 
 
 def lead_assign_or_route(

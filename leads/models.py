@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from assignment.reasons import reason_text
 from leads.choices import (
     CLOSED_STAGES,
     CompanySize,
@@ -27,6 +28,8 @@ from leads.choices import (
 )
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+#: Events that record an ownership decision and keep its reason as code and parameters.
+DECISION_EVENT_KINDS = frozenset({EventKind.ASSIGNED, EventKind.REASSIGNED, EventKind.POOLED})
 
 
 class Company(models.Model):
@@ -349,6 +352,19 @@ class LeadEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("LeadEvent rows are append-only and cannot be deleted.")
+
+    @property
+    def reason_display(self) -> str:
+        """The reason in the active language. An ownership decision (assigned, reassigned,
+        pooled) keeps its reason as a code and parameters in ``data``; other events' text,
+        and decisions recorded before codes existed, are shown as stored. (Other kinds use
+        ``data["reason_code"]`` for their own choice codes: rejected, recycled …)"""
+        data = self.data if isinstance(self.data, dict) else {}
+        if self.kind in DECISION_EVENT_KINDS and data.get("reason_code"):
+            return reason_text(
+                str(data["reason_code"]), data.get("reason_params"), fallback=self.reason
+            )
+        return self.reason
 
 
 class FollowUp(models.Model):

@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from assignment import reasons
+from assignment.reasons import DecisionReason
 from assignment.selectors import manages_user
 from leads.choices import (
     CLOSED_STAGES,
@@ -809,10 +811,14 @@ def _record_assignment(
     previous_owner_id: int | None,
     actor: User | None,
     strategy: str,
+    why: DecisionReason | None,
     reason: str,
     rule=None,
     at: dt.datetime,
 ) -> None:
+    """The decision's record: ``why`` as code and parameters (worded in the reader's
+    language when shown), ``reason`` as text in the site language (or as given, for a
+    decision without a code)."""
     from assignment.models import Assignment
     from reports.sla import working_seconds
 
@@ -830,11 +836,18 @@ def _record_assignment(
         actor=actor,
         strategy=strategy,
         reason=reason,
+        reason_code=why.code if why else "",
+        reason_params=why.params if why else {},
         rule=rule,
         rule_name=getattr(rule, "name", ""),
         at=at,
         **clock,
     )
+
+
+def _reason_data(why: DecisionReason | None) -> dict[str, Any]:
+    """What the decision's event keeps of ``why`` (events are append-only: written once)."""
+    return {"reason_code": why.code, "reason_params": why.params} if why else {}
 
 
 def _record_first_response(lead: Lead, *, author_id: int, at: dt.datetime) -> None:
@@ -869,12 +882,14 @@ def lead_assign(
     strategy: str = "manual",
     rule=None,
     data: Mapping | None = None,
+    why: DecisionReason | None = None,
 ) -> Lead:
     """Give the lead an owner (mql/sql/opportunity stay in their stage).
 
-    Used by people (desk, sales managers; ``strategy="manual"``) and by the router
-    (``actor=None``, with the rule and strategy that decided); an owned lead is reassigned.
-    Writes one ``LeadEvent`` and one ``Assignment`` ("why this owner").
+    Used by people (desk, sales managers; ``strategy="manual"``, ``reason`` is what they
+    typed) and by the router (``actor=None``, with the rule and strategy that decided and
+    ``why``); an owned lead is reassigned. Writes one ``LeadEvent`` and one ``Assignment``
+    ("why this owner"), both with the reason as code and parameters plus its text.
     """
     lead = _lock(lead)
     check_action(lead=lead, actor=actor, action="assign")
@@ -886,10 +901,9 @@ def lead_assign(
     now, previous_owner = timezone.now(), lead.owner_id
     reason = (reason or "").strip()[:2000]
     if strategy == "manual":
-        by = display_name(actor) if actor else _("the system")
-        reason = _("Assigned by hand by %(user)s.") % {"user": by} + (
-            f" {reason}" if reason else ""
-        )
+        why = reasons.manual(user=display_name(actor), text=reason)
+    if why is not None:
+        reason = why.stored_text()
     lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
     _start_sla_clock(lead, now)
     _save(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
@@ -906,6 +920,7 @@ def lead_assign(
             "previous_owner": previous_owner,
             "strategy": strategy,
             "rule": getattr(rule, "pk", None),
+            **_reason_data(why),
             **dict(data or {}),
         },
     )
@@ -915,6 +930,7 @@ def lead_assign(
         previous_owner_id=previous_owner,
         actor=actor,
         strategy=strategy,
+        why=why,
         reason=reason,
         rule=rule,
         at=now,
@@ -924,14 +940,21 @@ def lead_assign(
 
 
 @transaction.atomic
-def lead_send_to_pool(*, lead: Lead | int, actor: User | None, reason: str) -> Lead:
-    """Put an unowned lead in the pool (the router's answer when nobody is eligible)."""
+def lead_send_to_pool(
+    *, lead: Lead | int, actor: User | None, reason: str = "", why: DecisionReason | None = None
+) -> Lead:
+    """Put an unowned lead in the pool (the router's answer when nobody is eligible).
+
+    ``why`` (code and parameters) is the router's; ``reason`` is plain text for callers
+    without a code."""
     lead = _lock(lead)
     check_action(lead=lead, actor=actor, action="assign")
     if lead.owner_id is not None or lead.in_pool:
         raise ServiceError(
             _("Only an unowned lead outside the pool can be sent to the pool."), code="wrong_stage"
         )
+    if why is not None:
+        reason = why.stored_text()
     now = timezone.now()
     lead.in_pool, lead.pooled_at = True, now
     _save(lead, ["in_pool", "pooled_at"])
@@ -943,6 +966,7 @@ def lead_send_to_pool(*, lead: Lead | int, actor: User | None, reason: str) -> L
         from_stage=lead.stage,
         to_stage=lead.stage,
         reason=reason,
+        data=_reason_data(why),
     )
     _record_assignment(
         lead=lead,
@@ -950,6 +974,7 @@ def lead_send_to_pool(*, lead: Lead | int, actor: User | None, reason: str) -> L
         previous_owner_id=None,
         actor=actor,
         strategy="pool",
+        why=why,
         reason=reason,
         at=now,
     )
@@ -1105,14 +1130,15 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         to_stage=lead.stage,
         data={"owner": actor.pk},
     )
-    reason = _("Claimed from the pool by %(user)s.") % {"user": display_name(actor)}
+    why = DecisionReason(reasons.CLAIMED, {"user": display_name(actor)})
     _record_assignment(
         lead=lead,
         owner=actor,
         previous_owner_id=None,
         actor=actor,
         strategy="claim",
-        reason=reason,
+        why=why,
+        reason=why.stored_text(),
         at=now,
     )
     return lead

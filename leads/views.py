@@ -54,7 +54,7 @@ from leads.choices import (
 )
 from leads.filters import LeadFilterSet
 from leads.forms import ACTION_FORMS, ActionForm, AssignForm, LeadForm, sales_users
-from leads.models import Lead, LeadEvent
+from leads.models import DECISION_EVENT_KINDS, Lead, LeadEvent
 from leads.selectors import (
     CONTACT_MASKERS,
     contact_masked,
@@ -369,6 +369,7 @@ _CHOICE_FIELDS = {
     "strategy": DecisionKind,
 }
 _SKIPPED_KEYS = {"follow_up"}
+_DECISION_REASON_KEYS = {"reason_code", "reason_params"}
 
 
 def _data_labels() -> dict[str, str]:
@@ -531,6 +532,8 @@ def describe_event(
     for key, value in data.items():
         if key in _SKIPPED_KEYS:
             continue
+        if key in _DECISION_REASON_KEYS and kind in DECISION_EVENT_KINDS:
+            continue  # the reason itself, worded below the entry (``reason_display``)
         if key == "changed" and isinstance(value, dict):
             for name, change in value.items():
                 old, new = change if isinstance(change, list) and len(change) == 2 else ("", change)

@@ -235,6 +235,8 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 class LeadEventSerializer(serializers.ModelSerializer):
     actor_name = DisplayNameField(source="actor", default=None)
+    # In the request's language for ownership decisions (their code is in ``data``).
+    reason = serializers.CharField(source="reason_display", read_only=True)
 
     class Meta:
         model = LeadEvent

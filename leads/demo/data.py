@@ -444,7 +444,6 @@ LOST_REASONS = {
     "product_fit": "功能不匹配 Feature gap",
     "other": "客户被并购 Customer was acquired",
 }
-POOL_REASON = "No assignment rule found an eligible salesperson; the lead went to the pool."
 
 # phase → (outcome, method)
 FOLLOW_UP_OUTCOMES: dict[str, list[tuple[str, str]]] = {

@@ -219,7 +219,7 @@ def _other_rows(
                 }
             )
         position += len(sim.follow_ups)
-        for owner, previous, rule_id, rule_name, strategy, reason, actor, at in sim.assignments:
+        for owner, previous, rule_id, rule_name, strategy, why, actor, at in sim.assignments:
             assignments.append(
                 {
                     "lead_id": lead_id,
@@ -228,7 +228,9 @@ def _other_rows(
                     "rule_id": rule_id,
                     "rule_name": rule_name,
                     "strategy": strategy,
-                    "reason": reason,
+                    "reason": why.stored_text(),
+                    "reason_code": why.code,
+                    "reason_params": why.params,
                     "actor_id": actor,
                     "at": at,
                 }

@@ -22,13 +22,17 @@ from decimal import Decimal
 from itertools import accumulate
 from types import SimpleNamespace
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
+from assignment import reasons
+from assignment.reasons import DecisionReason
 from leads.choices import EventKind, GradeSource, Stage
 from leads.demo import data
 from leads.demo.world import CampaignInfo, DemoWorld, local_day_starts
 from leads.facts import lead_facts
 from pipeline.conditions import matches
+from pipeline.people import display_name
 from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead
 
 # Mainland mobile prefixes that every phonenumbers release accepts as valid.
@@ -299,6 +303,13 @@ class LeadSimulator:
         self.reps = world.rep_ids
         self.desks = world.desk_ids
         self.usernames = {pk: name for name, pk in world.users.items()}
+        #: what the real services put in a reason's parameters: the display name
+        self.names = {
+            world.users[username]: display_name(
+                User(username=username, first_name=first, last_name=last)
+            )
+            for username, first, last, _roles, _superuser in data.DEMO_USERS
+        }
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -561,29 +572,32 @@ class LeadSimulator:
         if team is not None and grade in ROUTED_GRADES:
             owner = company.account_rep_id
             rule_id, rule_name = self.routing_rules[team]
-            reason = (
-                f"Rule “{rule_name}” (Weighted rotation) chose {self.usernames[owner]}: "
-                "the account owner of this company in the team."
+            why = DecisionReason(  # the team's rule gives the account to its owner
+                reasons.COMPANY_STICKINESS,
+                {"user": self.names[owner], "company": company.name},
             )
-            self._assign(lead, owner, None, routed_at, "weighted", reason, rule_id, rule_name)
+            self._assign(lead, owner, None, routed_at, "weighted", why, rule_id, rule_name)
             self._owned_mql(lead, owner, routed_at, grade, channel_quality, first_owner=True)
             return
 
         f.update(in_pool=True, pooled_at=routed_at)
-        lead.event(EventKind.POOLED, Stage.MQL, Stage.MQL, None, routed_at, data.POOL_REASON)
-        lead.assignments.append((None, None, None, "", "pool", data.POOL_REASON, None, routed_at))
+        why = DecisionReason(reasons.POOLED, {"notes": []})
+        lead.event(
+            EventKind.POOLED, Stage.MQL, Stage.MQL, None, routed_at, why.stored_text(), _coded(why)
+        )
+        lead.assignments.append((None, None, None, "", "pool", why, None, routed_at))
         if team is None and grade in ROUTED_GRADES and rng.random() < P_DESK_FROM_POOL:
             assigned_at = routed_at + self._hours(3, 1.0, 48)
             if assigned_at < anchor:
                 desk = self.desks[int(rng.random() * len(self.desks))]
                 owner = company.account_rep_id
-                reason = f"Assigned by hand by {self.usernames[desk]}."
-                self._assign(lead, owner, desk, assigned_at, "manual", reason)
+                why = reasons.manual(user=self.names[desk])
+                self._assign(lead, owner, desk, assigned_at, "manual", why)
                 self._owned_mql(lead, owner, assigned_at, grade, channel_quality, first_owner=True)
                 return
         self._maybe_claim(lead, routed_at, grade, channel_quality, dropped_by=None)
 
-    def _assign(self, lead, owner, actor, at, strategy, reason, rule_id=None, rule_name=""):
+    def _assign(self, lead, owner, actor, at, strategy, why, rule_id=None, rule_name=""):
         """``lead_assign`` on an unowned lead: owner, event, and the assignment record."""
         lead.fields.update(owner_id=owner, in_pool=False, assigned_at=at)
         lead.event(
@@ -592,10 +606,16 @@ class LeadSimulator:
             Stage.MQL,
             actor,
             at,
-            reason,
-            {"owner": owner, "previous_owner": None, "strategy": strategy, "rule": rule_id},
+            why.stored_text(),
+            {
+                "owner": owner,
+                "previous_owner": None,
+                "strategy": strategy,
+                "rule": rule_id,
+                **_coded(why),
+            },
         )
-        lead.assignments.append((owner, None, rule_id, rule_name, strategy, reason, actor, at))
+        lead.assignments.append((owner, None, rule_id, rule_name, strategy, why, actor, at))
 
     def _disqualify(self, lead: SimLead, desk: int, at: dt.datetime, from_stage, code) -> None:
         lead.fields.update(
@@ -631,8 +651,8 @@ class LeadSimulator:
         lead.event(
             EventKind.CLAIMED, Stage.MQL, Stage.MQL, claimer, claimed_at, payload={"owner": claimer}
         )
-        reason = f"Claimed from the pool by {self.usernames[claimer]}."
-        lead.assignments.append((claimer, None, None, "", "claim", reason, claimer, claimed_at))
+        why = DecisionReason(reasons.CLAIMED, {"user": self.names[claimer]})
+        lead.assignments.append((claimer, None, None, "", "claim", why, claimer, claimed_at))
         self._owned_mql(lead, claimer, claimed_at, grade, channel_quality, first_owner=False)
 
     def _owned_mql(
@@ -706,8 +726,8 @@ class LeadSimulator:
         if r < 0.4:
             candidates = [rep for rep in self.reps if rep != owner]
             new_owner = candidates[int(rng.random() * len(candidates))]
-            reason = f"Assigned by hand by {self.usernames[desk]}."
-            self._assign(lead, new_owner, desk, desk_at, "manual", reason)
+            why = reasons.manual(user=self.names[desk])
+            self._assign(lead, new_owner, desk, desk_at, "manual", why)
             self._owned_mql(lead, new_owner, desk_at, grade, channel_quality, first_owner=False)
         elif r < 0.65:
             self._disqualify(lead, desk, desk_at, Stage.MQL, REJECT_TO_DISQUALIFY[code])
@@ -937,3 +957,8 @@ class LeadSimulator:
         if last_at is not None:
             stage_then = Stage.MQL if f.get("mql_at") else Stage.NEW
             self._grade(lead, kinds, min(last_at + SCORING_DELAY, limit), stage_then)
+
+
+def _coded(why: DecisionReason) -> dict:
+    """What a decision's event keeps of its reason (as ``leads.services`` writes it)."""
+    return {"reason_code": why.code, "reason_params": why.params}

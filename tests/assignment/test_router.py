@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from django.utils import translation
 
 from assignment.router import Candidate, pick, rule_matches, weighted_schedule
 
@@ -43,23 +44,26 @@ def test_round_robin_ignores_weights():
 
 
 @pytest.mark.parametrize(
-    ("override", "why"),
+    ("override", "code", "why"),
     [
-        ({"available": False}, "unavailable"),
-        ({"away_until": TODAY}, "away until"),
-        ({"daily_capacity": 3, "assigned_today": 3}, "daily capacity"),
-        ({"max_open_leads": 10, "open_leads": 10}, "open-lead cap"),
-        ({"active": False}, "inactive"),
+        ({"available": False}, "unavailable", "unavailable"),
+        ({"away_until": TODAY}, "away", "away until 2026-11-27"),
+        ({"daily_capacity": 3, "assigned_today": 3}, "daily_capacity", "daily capacity 3"),
+        ({"max_open_leads": 10, "open_leads": 10}, "open_lead_cap", "open-lead cap 10"),
+        ({"active": False}, "inactive", "inactive"),
     ],
 )
-def test_ineligible_member_is_skipped_with_reason(override, why):
+def test_ineligible_member_is_skipped_with_reason(override, code, why):
     candidates = people(1, 1, 1, **{"2": override})
     counts = run("round_robin", candidates, 30)
     assert counts == {1: 15, 3: 15}
     result = pick("round_robin", candidates, position=1, today=TODAY)
     assert result.candidate.user_id == 3
     assert result.skipped[0][0].user_id == 2
-    assert why in result.skipped[0][1]
+    # the reason is a code with parameters, worded only when shown
+    assert result.skipped[0][1].code == code
+    with translation.override("en"):
+        assert why in str(result.skipped[0][1])
 
 
 def test_away_until_yesterday_is_back():

@@ -18,7 +18,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assignment.models import Assignment
 from assignment.services import rule_save
@@ -302,7 +302,8 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     expect(why.locator(".decision-owner").first).to_have_text(rep.get_full_name())
     expect(why).to_contain_text(rule.name)
     expect(why).to_contain_text("Round robin")
-    expect(why.locator(".decision-reason").first).to_have_text(decision.reason)
+    with translation.override("en"):  # the reason is worded in the page's language
+        expect(why.locator(".decision-reason").first).to_have_text(decision.reason_display)
     browsing.shot(page, "lead-detail-why-this-owner")
     desk_page = page
 
@@ -402,6 +403,9 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     browsing.shot(page, "zh-lead-list")
     in_chinese(page, browsing, "/reports/" + period, "reports")
     in_chinese(page, browsing, f"/leads/{visitor.pk}/", "lead-detail")
+    latest = Assignment.objects.filter(lead=visitor).order_by("-at", "-id").first()
+    with translation.override("zh-hans"):  # decided in English, read in Chinese (issue #8)
+        expect(page.locator(".decision-reason").first).to_have_text(latest.reason_display)
 
     switch_to_chinese(desk_page)
     in_chinese(desk_page, browsing, "/leads/desk/", "desk")

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assignment.models import Assignment, Team, TeamMembership
 from campaigns.models import Campaign, CampaignCost, Channel
@@ -319,6 +319,12 @@ def test_every_ownership_decision_is_recorded_for_why_this_owner(seeded):
     ).count()
     assert Assignment.objects.count() == decisions
     assert set(Assignment.objects.values_list("strategy", flat=True)) >= {"weighted", "pool"}
+    # coded like the real services', so a Chinese reader sees them in Chinese
+    assert not Assignment.objects.filter(reason_code="").exists()
+    with translation.override("zh-hans"):
+        shown = {a.reason_code: a.reason_display for a in Assignment.objects.all()}
+    assert set(shown) >= {"company_stickiness", "pooled", "claimed", "manual"}
+    assert all(not text.isascii() for text in shown.values()), shown
     # a lead rejected back to the desk keeps its decision, so the sweep leaves it alone
     at_desk = Lead.objects.filter(stage=Stage.MQL, owner__isnull=True, in_pool=False)
     assert not at_desk.filter(assignments__isnull=True).exists()
