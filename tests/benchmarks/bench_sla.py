@@ -127,9 +127,10 @@ LEAD_VALUES = {
 # calendar arithmetic.
 ASSIGNMENTS_SQL = """
 INSERT INTO assignment_assignment (lead_id, owner_id, previous_owner_id, rule_id, rule_name,
-    strategy, reason, actor_id, at, response_due_at, first_response_at,
-    response_work_seconds, routing_work_seconds)
-SELECT id, owner_id, NULL, NULL, '', 'weighted', 'bench', NULL, assigned_at, response_due_at,
+    strategy, reason, reason_code, reason_params, actor_id, at, response_due_at,
+    first_response_at, response_work_seconds, routing_work_seconds)
+SELECT id, owner_id, NULL, NULL, '', 'weighted', 'bench', 'manual', '{"text": "bench"}', NULL,
+    assigned_at, response_due_at,
     first_contact_at,
     (extract(epoch FROM first_contact_at - assigned_at) * 9 / 24)::int,
     (extract(epoch FROM assigned_at - created_at) * 9 / 24)::int
