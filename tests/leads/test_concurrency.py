@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from leads import services
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent, LeadTouch
 from pipeline.errors import ServiceError
 from tests.factories import UserFactory, lead_in_stage
+from tests.parallel import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,28 +24,6 @@ pytestmark = [
 def _needs_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
-
-
-def race(workers: list[Callable[[], object]]) -> list[object]:
-    """Start every worker at the same instant in its own thread and database connection."""
-    barrier = threading.Barrier(len(workers))
-    results: list[object] = [None] * len(workers)
-
-    def run(index: int, work: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=900)  # a loaded CI machine is slow; never read a live result
-    return results
 
 
 def test_two_reps_claiming_one_pooled_lead_exactly_one_wins():

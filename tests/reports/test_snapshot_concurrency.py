@@ -4,11 +4,9 @@ the one-active-job constraint, upserted snapshots)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from reports import snapshots
@@ -16,6 +14,7 @@ from reports.choices import ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
 from reports.snapshots import ReportKey
 from tests.factories import CampaignCostFactory, CampaignFactory
+from tests.parallel import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,28 +26,6 @@ pytestmark = [
 def _needs_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("parallel workers need PostgreSQL (CI runs them there)")
-
-
-def race(workers: list[Callable[[], object]]) -> list[object]:
-    """Start every worker at the same instant in its own thread and database connection."""
-    barrier = threading.Barrier(len(workers))
-    results: list[object] = [None] * len(workers)
-
-    def run(index: int, work: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=900)
-    return results
 
 
 def keys() -> list[ReportKey]:
