@@ -808,21 +808,31 @@ def _claim(job_id: int) -> bool:
 
 
 def _commit_batch(job: ImportJob, batch: list, result: RowResult, rows_seen: int) -> None:
-    try:
-        with transaction.atomic():
-            _relaxed_commit()
-            _write_batch(job, batch, result)
-            _finish_batch(job, result, rows_seen)
-    except IntegrityError:
-        # Someone captured one of these people meanwhile: redo this batch one by one.
-        logger.info("Import %s: batch raced a capture, retrying row by row", job.pk)
-        result.created = result.duplicates = 0
-        result.lead_ids.clear()
-        result.new_lead_ids.clear()
-        result.owners_told.clear()
-        with transaction.atomic():
-            _write_batch_slowly(job, batch, result)
-            _finish_batch(job, result, rows_seen)
+    """Write one batch with its progress in one transaction. If someone wrote one of these
+    people meanwhile (the unique index refuses the insert), look again and retry in bulk
+    once (the racing lead is committed by now, so it counts as a duplicate), then, if it
+    still races, redo the batch one row at a time through the lifecycle service."""
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                _relaxed_commit()
+                _write_batch(job, batch, result)
+                _finish_batch(job, result, rows_seen)
+            return
+        except IntegrityError:
+            logger.info("Import %s: a batch raced another arrival; retrying", job.pk)
+            _forget_writes(result)
+    with transaction.atomic():
+        _write_batch_slowly(job, batch, result)
+        _finish_batch(job, result, rows_seen)
+
+
+def _forget_writes(result: RowResult) -> None:
+    """Undo a rolled-back attempt's counts (the rows' own errors stay)."""
+    result.created = result.duplicates = 0
+    result.lead_ids.clear()
+    result.new_lead_ids.clear()
+    result.owners_told.clear()
 
 
 def _relaxed_commit() -> None:

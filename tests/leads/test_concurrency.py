@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -127,9 +128,10 @@ def test_capture_racing_an_import_batch_becomes_a_touch_on_the_imported_lead():
     assert lead.events.filter(kind=EventKind.DUPLICATE).count() == 1
 
 
-def test_import_batch_racing_a_capture_is_redone_row_by_row():
+def test_import_batch_racing_a_capture_retries_in_bulk_and_counts_it_as_known():
     """The capture wrote (not yet committed) one of the batch's people: the batch's bulk
-    insert waits, is refused by the unique index, and the batch is redone one by one."""
+    insert waits, is refused by the unique index, and the bulk retry finds the captured
+    lead (committed by then) and counts that person as a duplicate."""
     import time
 
     from django.db import transaction
@@ -154,7 +156,10 @@ def test_import_batch_racing_a_capture_is_redone_row_by_row():
     def import_batch():
         assert captured.wait(timeout=30)
         result = imports.RowResult()
-        imports._commit_batch(job, _people(20), result, 20)
+        slow = mock.patch.object(imports, "_write_batch_slowly", side_effect=AssertionError)
+        with slow, mock.patch.object(imports, "_write_batch", wraps=imports._write_batch) as bulk:
+            imports._commit_batch(job, _people(20), result, 20)
+        assert bulk.call_count == 2  # refused once, then done in bulk
         return result
 
     results = race([capture, import_batch])
