@@ -96,8 +96,11 @@ def manual(*, user: str, text: str = "") -> DecisionReason:
 
 
 def skipped_data(skipped: Iterable[tuple[Any, DecisionReason]]) -> list[dict[str, Any]]:
-    """``(candidate, why)`` pairs as parameters: the username and the nested reason."""
-    return [{"user": candidate.username, **why.as_data()} for candidate, why in skipped]
+    """``(candidate, why)`` pairs as parameters: who (their name) and the nested reason."""
+    return [
+        {"user": candidate.name or candidate.username, **why.as_data()}
+        for candidate, why in skipped
+    ]
 
 
 # --------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ class Candidate:
     user_id: int
     username: str
     weight: int = 1
+    #: how reasons name them (张伟, "Cindy Lin"); the username when they have no name
+    name: str = ""
     available: bool = True
     active: bool = True
     away_until: dt.date | None = None
@@ -126,7 +128,7 @@ def describe_pick(
         {
             "rule": rule_name,
             "strategy": strategy,
-            "user": chosen.username,
+            "user": chosen.name or chosen.username,
             "open": chosen.open_leads,
             "today": chosen.assigned_today,
             "skipped": reasons.skipped_data(skipped),

@@ -340,6 +340,7 @@ def load_candidates(
         Candidate(
             user_id=uid,
             username=rows[uid]["username"],
+            name=rows[uid].get("name", ""),
             weight=rows[uid].get("weight", 1),
             available=rows[uid].get("available", True),
             active=rows[uid]["active"],
@@ -353,6 +354,10 @@ def load_candidates(
     ]
 
 
+def _name(username: str, first_name: str, last_name: str) -> str:
+    return display_name(User(username=username, first_name=first_name, last_name=last_name))
+
+
 def _team_rows(team_id: int, *, lock: bool) -> dict[int, dict[str, Any]]:
     memberships = TeamMembership.objects.filter(team_id=team_id).order_by("id")
     if lock:
@@ -360,6 +365,7 @@ def _team_rows(team_id: int, *, lock: bool) -> dict[int, dict[str, Any]]:
     return {
         m["user_id"]: {
             "username": m["user__username"],
+            "name": _name(m["user__username"], m["user__first_name"], m["user__last_name"]),
             "active": m["user__is_active"],
             "weight": m["weight"],
             "available": m["available"],
@@ -370,6 +376,8 @@ def _team_rows(team_id: int, *, lock: bool) -> dict[int, dict[str, Any]]:
         for m in memberships.values(
             "user_id",
             "user__username",
+            "user__first_name",
+            "user__last_name",
             "user__is_active",
             "weight",
             "available",
@@ -382,10 +390,18 @@ def _team_rows(team_id: int, *, lock: bool) -> dict[int, dict[str, Any]]:
 
 def _user_rows(user_id: int) -> dict[int, dict[str, Any]]:
     """A named user's row; their first membership's limits apply if they have one."""
-    user = User.objects.filter(pk=user_id).values("username", "is_active").first()
+    user = (
+        User.objects.filter(pk=user_id)
+        .values("username", "first_name", "last_name", "is_active")
+        .first()
+    )
     if user is None:
         return {}
-    row = {"username": user["username"], "active": user["is_active"]}
+    row = {
+        "username": user["username"],
+        "name": _name(user["username"], user["first_name"], user["last_name"]),
+        "active": user["is_active"],
+    }
     membership = (
         TeamMembership.objects.filter(user_id=user_id)
         .order_by("id")

@@ -274,3 +274,22 @@ def test_every_code_has_a_chinese_wording():
     with translation.override("zh-hans"):
         assert str(reason) == "已达每日容量 5"
     assert reason.stored_text() == "daily capacity 5 reached"
+
+
+def test_reasons_name_people_by_their_display_name(desk, team, rep, other_rep):
+    """Chinese names read family name first, no space; a user without a name keeps the
+    username."""
+    rep.first_name, rep.last_name = "伟", "张"
+    rep.save(update_fields=["first_name", "last_name"])
+    other_rep.first_name, other_rep.last_name = "Cindy", "Lin"
+    other_rep.save(update_fields=["first_name", "last_name"])
+    _rule(desk, team)
+    rep.memberships.update(daily_capacity=0)
+    with translation.override("en"):
+        lead = assignment_services.lead_route(lead=lead_in_stage(Stage.MQL))
+    decision = Assignment.objects.get(lead=lead)
+    assert decision.reason_params["user"] == "Cindy Lin"
+    assert decision.reason_params["skipped"][0]["user"] == "张伟"
+    with translation.override("zh-hans"):
+        assert "选择了 Cindy Lin" in decision.reason_display
+        assert "已跳过：张伟（已达每日容量 0）" in decision.reason_display
