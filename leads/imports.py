@@ -44,15 +44,15 @@ from leads.choices import (
     Timeline,
     TouchKind,
 )
+from leads.credits import recompute_credits, sole_touch_credits
 from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name
 from leads.services import LEAD_OWN_FIELDS, clean_lead_fields, lead_create
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
+from pipeline.queue import enqueue_on_commit
 from pipeline.roles import Role, has_role
-from pipeline.tasks import enqueue_on_commit
 from pipeline.writers import OrmWriter, PostgresCopyWriter
-from reports.attribution import recompute_credits, sole_touch_credits
 
 logger = logging.getLogger(__name__)
 
@@ -935,7 +935,7 @@ def requeue_stale_imports() -> int:
     """Queue again the jobs whose worker died (no heartbeat for ``IMPORT_STALE_SECONDS``)
     or that were never picked up; ``import_run`` resumes after the last committed batch."""
     from leads.tasks import import_run_task
-    from pipeline.tasks import enqueue
+    from pipeline.queue import enqueue
 
     cutoff = timezone.now() - stale_after()
     jobs = ImportJob.objects.filter(

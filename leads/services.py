@@ -46,13 +46,13 @@ from leads.choices import (
     Timeline,
     TouchKind,
 )
+from leads.credits import recompute_credits
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name, normalize_email, normalize_phone
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
+from pipeline.queue import enqueue_on_commit
 from pipeline.roles import SALES_ROLES, Role, has_role
-from pipeline.tasks import enqueue_on_commit
-from reports.attribution import recompute_credits
 
 # --------------------------------------------------------------------------------------
 # Who may do what, from which stage

@@ -113,7 +113,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, Celery ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 #: After Redis failed once, skip it for this long in this process (captures stay fast while
-#: it is down; see pipeline.tasks.CircuitBreaker). 0 tries Redis on every request.
+#: it is down; see pipeline.queue.CircuitBreaker). 0 tries Redis on every request.
 REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 15, minimum=0)
 if REDIS_URL:
     CACHES = {

@@ -3,7 +3,7 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from pipeline.tasks import BROKER_ERRORS, CircuitBreaker
+from pipeline.queue import BROKER_ERRORS, CircuitBreaker
 
 logger = logging.getLogger(__name__)
 

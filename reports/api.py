@@ -22,10 +22,10 @@ from rest_framework.views import APIView
 from assignment.models import Team, TeamMembership
 from campaigns.choices import ChannelKind
 from campaigns.models import Channel
+from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
-from reports.attribution import MODELS
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.models import ReportJob, SlaPolicy
 from reports.quality import bounce_reasons, grade_calibration

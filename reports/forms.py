@@ -15,9 +15,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
+from leads.credits import MODELS
 from pipeline.roles import Role
 from reports.api import PeriodSerializer
-from reports.attribution import MODELS
 from reports.scorecards import ROLES as SCORECARD_ROLES
 
 #: Beyond these the calendar arithmetic of the reports overflows; nobody means them.

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.choices import Stage
+from leads.credits import CREDIT_FIELD
 from leads.models import Lead, LeadTouch
-from reports.attribution import CREDIT_FIELD
 from reports.metrics import add_up, figures
 
 

@@ -48,8 +48,8 @@ from assignment.models import Assignment, TeamMembership
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
 from pipeline.errors import ServiceError
+from pipeline.queue import enqueue_on_commit
 from pipeline.roles import Role, has_role
-from pipeline.tasks import enqueue_on_commit
 from reports.calendar import (
     Calendar,
     add_working_hours,

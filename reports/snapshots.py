@@ -35,10 +35,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from leads.credits import MODELS
 from leads.models import Lead
-from pipeline.tasks import enqueue, enqueue_on_commit
+from pipeline.queue import enqueue, enqueue_on_commit
 from reports import selectors
-from reports.attribution import MODELS
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
 from reports.trends import monthly_trend

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from assignment.models import TeamMembership
 from campaigns.models import Channel
 from leads.choices import DisqualifyReason, RejectReason
+from leads.credits import MODELS
 from leads.views import form_error_messages
 from pipeline.context_processors import url_or_none
 from pipeline.people import display_name
@@ -42,7 +43,6 @@ from reports.api import (
     GradeCalibrationView,
     ScorecardsView,
 )
-from reports.attribution import MODELS
 from reports.charts import COLORS, GRADE_COLORS, Series, grouped
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.exports import (

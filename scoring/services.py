@@ -24,8 +24,8 @@ from leads.services import record_event
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
+from pipeline.queue import enqueue_on_commit
 from pipeline.roles import Role, has_role
-from pipeline.tasks import enqueue_on_commit
 from scoring.choices import Dimension, JobStatus
 from scoring.models import GradeThresholds, RescoreJob, ScoringRule
 from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead

@@ -21,7 +21,7 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _closed_breakers():
     """A broker or cache failure in one test does not make the next one skip Redis."""
-    from pipeline.tasks import broker_breaker
+    from pipeline.queue import broker_breaker
     from pipeline.throttles import cache_breaker
 
     broker_breaker.reset()

@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from assignment.models import Assignment
 from campaigns.models import Campaign
+from leads.credits import recompute_all_credits
 from leads.demo import world as demo_world
 from leads.demo.simulate import LeadSimulator, SimLead
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
 from pipeline.writers import OrmWriter, PostgresCopyWriter
-from reports.attribution import recompute_all_credits
 from reports.sla import backfill_sla_clocks
 from scoring.models import GradeThresholds
 from scoring.services import active_rules, current_thresholds
@@ -196,7 +196,7 @@ def _other_rows(
                     "utm_source": source,
                     "utm_medium": medium,
                     "landing_page": landing,
-                    # Filled by reports.attribution after the batches (one copy of the rule).
+                    # Filled by leads.credits after the batches (one copy of the rule).
                     "credit_first_touch": 0.0,
                     "credit_last_touch": 0.0,
                     "credit_linear": 0.0,

@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import CampaignCost
+from leads.credits import MODELS, recompute_all_credits
 from leads.models import Lead
 from pipeline.db import fast_bulk_insert
 from reports import selectors
-from reports.attribution import MODELS, recompute_all_credits
 from reports.forms import period_presets
 from reports.quality import grade_calibration
 from reports.selectors import period_bounds

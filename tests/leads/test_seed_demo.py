@@ -23,10 +23,10 @@ from leads.choices import (
     RejectReason,
     Stage,
 )
+from leads.credits import recompute_all_credits
 from leads.demo.data import DEMO_PASSWORD, DEMO_USERNAMES
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_phone
-from reports.attribution import recompute_all_credits
 from scoring.scorer import Thresholds, grade_for
 from tests.conftest import ROLES
 

@@ -18,8 +18,8 @@ from unittest import mock
 import pytest
 from kombu.exceptions import OperationalError
 
-from pipeline import tasks
-from pipeline.tasks import CircuitBreaker, enqueue
+from pipeline import queue
+from pipeline.queue import CircuitBreaker, enqueue
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "redis://127.0.0.1:6390/0"  # nothing listens there
@@ -82,8 +82,8 @@ def test_capture_with_redis_down_is_fast_and_stores_the_lead(tmp_path):
 def test_breaker_skips_the_broker_after_a_failure_until_the_cool_down(settings, monkeypatch):
     settings.REDIS_BREAKER_SECONDS = 15
     now = [1000.0]
-    monkeypatch.setattr(tasks.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(tasks, "broker_breaker", CircuitBreaker("test broker"))
+    monkeypatch.setattr(queue.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(queue, "broker_breaker", CircuitBreaker("test broker"))
     task = mock.Mock(name="task")
     task.name = "t"
     task.app.conf.task_always_eager = False
@@ -100,14 +100,14 @@ def test_breaker_skips_the_broker_after_a_failure_until_the_cool_down(settings, 
 
 
 def test_breaker_never_skips_eager_tasks(settings, monkeypatch):
-    monkeypatch.setattr(tasks, "broker_breaker", CircuitBreaker("test broker"))
+    monkeypatch.setattr(queue, "broker_breaker", CircuitBreaker("test broker"))
     task = mock.Mock(name="task")
     task.name = "t"
     task.app.conf.task_always_eager = True
     task.delay.side_effect = [OSError("task failed"), None]
     assert enqueue(task, 1) is False
     assert enqueue(task, 2) is True  # no broker involved: nothing to trip
-    assert tasks.broker_breaker.allows()
+    assert queue.broker_breaker.allows()
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""Enqueueing that never breaks, nor slows down, the request that asked for it."""
+"""Enqueueing background tasks so that a broker outage never breaks, nor slows down, the
+request that asked for them (a circuit breaker in front of Celery's publish)."""
 
 from __future__ import annotations
 
