@@ -45,9 +45,10 @@ from leads.choices import (
     TouchKind,
 )
 from leads.credits import recompute_credits, sole_touch_credits
+from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
 from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name
-from leads.services import LEAD_OWN_FIELDS, clean_lead_fields, lead_create
+from leads.services import lead_create
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
 from pipeline.queue import enqueue_on_commit

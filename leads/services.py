@@ -14,13 +14,10 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Expression, Q
 from django.utils import timezone
@@ -32,8 +29,6 @@ from assignment.reasons import DecisionReason
 from assignment.selectors import manages_user
 from leads.choices import (
     CLOSED_STAGES,
-    CompanySize,
-    DecisionRole,
     DisqualifyReason,
     EventKind,
     FollowUpMethod,
@@ -43,12 +38,20 @@ from leads.choices import (
     RecycleReason,
     RejectReason,
     Stage,
-    Timeline,
     TouchKind,
 )
 from leads.credits import recompute_credits
+from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
+from leads.lifecycle.primitives import (
+    lock_lead,
+    money,
+    reason_code,
+    record_event,
+    require_reason,
+    save_lead,
+)
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
-from leads.normalize import normalize_company_name, normalize_email, normalize_phone
+from leads.normalize import normalize_company_name
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.queue import enqueue_on_commit
@@ -235,82 +238,10 @@ def allowed_actions(*, lead: Lead, actor: User | None) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def _lock(lead: Lead | int) -> Lead:
-    """Re-read the lead under a row lock; callers are inside ``transaction.atomic``.
-
-    A lead the caller locked itself in this transaction and marked ``_row_locked`` is used
-    as it is (the router does this, saving a query per routed lead).
-    """
-    if isinstance(lead, Lead) and getattr(lead, "_row_locked", False):
-        return lead
-    pk = lead.pk if isinstance(lead, Lead) else lead
-    try:
-        return Lead.objects.select_for_update().get(pk=pk)
-    except Lead.DoesNotExist as exc:
-        raise ServiceError(_("Lead not found."), code="not_found") from exc
-
-
-def record_event(
-    *,
-    lead: Lead,
-    kind: str,
-    actor: User | None,
-    at: dt.datetime | None = None,
-    from_stage: str = "",
-    to_stage: str = "",
-    reason: str = "",
-    data: Mapping | None = None,
-) -> LeadEvent:
-    """Append one event to the lead's timeline."""
-    return LeadEvent.objects.create(
-        lead=lead,
-        kind=kind,
-        actor=actor,
-        at=at or timezone.now(),
-        from_stage=from_stage,
-        to_stage=to_stage,
-        reason=reason,
-        data=dict(data or {}),
-    )
-
-
-def _require_reason(reason: str, field: str = "reason") -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise ServiceError(_("A reason is required."), field=field)
-    if len(text) > 2000:
-        raise ServiceError(_("The reason is too long (at most 2,000 characters)."), field=field)
-    return text
-
-
-def _reason_code(code: str | None, choices: type, field: str = "reason_code") -> str:
-    if not code:
-        return choices.OTHER.value
-    if code not in choices.values:
-        raise ServiceError(
-            _("Unknown reason code “%(code)s”; use one of: %(codes)s.")
-            % {"code": code, "codes": ", ".join(choices.values)},
-            field=field,
-        )
-    return code
-
-
-def _money(value: Any, field: str, *, positive: bool) -> Decimal:
-    if value is None or value == "":
-        raise ServiceError(_("This field is required."), field=field)
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
-        raise ServiceError(
-            _("“%(value)s” is not an amount of money.") % {"value": value}, field=field
-        ) from exc
-    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
-        raise ServiceError(_("The amount is out of range."), field=field)
-    if positive and amount <= 0:
-        raise ServiceError(_("The amount must be greater than zero."), field=field)
-    if amount < 0:
-        raise ServiceError(_("The amount cannot be negative."), field=field)
-    return amount
+_lock = lock_lead
+_require_reason = require_reason
+_reason_code = reason_code
+_money = money
 
 
 def _start_sla_clock(lead: Lead, now: dt.datetime) -> None:
@@ -321,8 +252,7 @@ def _start_sla_clock(lead: Lead, now: dt.datetime) -> None:
     lead.responded_at = None
 
 
-def _save(lead: Lead, fields: Iterable[str]) -> None:
-    lead.save(update_fields=[*fields, "updated_at"])
+_save = save_lead
 
 
 def _on_commit_notify(lead: Lead, kind: str) -> None:
@@ -349,106 +279,6 @@ def _on_commit_route(lead: Lead) -> None:
 # --------------------------------------------------------------------------------------
 # Creating and editing leads
 # --------------------------------------------------------------------------------------
-
-#: Fields a person may write on a lead (DESIGN §9 write fields, besides source_campaign).
-WRITABLE_FIELDS = (
-    "name",
-    "title",
-    "phone",
-    "email",
-    "wechat",
-    "company_name",
-    "industry",
-    "company_size",
-    "region",
-    "product_interest",
-    "budget",
-    "timeline",
-    "decision_role",
-    "need",
-)
-LEAD_OWN_FIELDS = (
-    "name",
-    "title",
-    "phone",
-    "email",
-    "wechat",
-    "product_interest",
-    "budget",
-    "timeline",
-    "decision_role",
-    "need",
-)
-
-
-_WRITABLE = frozenset(WRITABLE_FIELDS)
-_CHOICE_FIELDS = tuple(
-    (key, choices, frozenset(choices.values))
-    for key, choices in (
-        ("timeline", Timeline),
-        ("decision_role", DecisionRole),
-        ("company_size", CompanySize),
-    )
-)
-_TEXT_LIMITS = {
-    "name": 100,
-    "title": 100,
-    "wechat": 64,
-    "company_name": 200,
-    "industry": 100,
-    "region": 100,
-    "product_interest": 200,
-    "need": 5000,
-    "email": 254,
-}
-
-
-def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
-    unknown = fields.keys() - _WRITABLE
-    if unknown:
-        raise ServiceError(
-            _("Unknown field “%(field)s”.") % {"field": sorted(unknown)[0]},
-            field=sorted(unknown)[0],
-        )
-    data: dict[str, Any] = {}
-    for key, value in fields.items():
-        data[key] = value.strip() if isinstance(value, str) else value
-    if (not partial or "name" in data) and not data.get("name"):
-        raise ServiceError(_("The contact's name is required."), field="name")
-    if "phone" in data:
-        try:
-            data["phone"] = normalize_phone(data["phone"] or "", settings.PHONE_REGION)
-        except ValueError as exc:
-            raise ServiceError(str(exc), field="phone") from exc
-    if "email" in data:
-        data["email"] = normalize_email(data["email"] or "")
-        if data["email"]:
-            try:
-                validate_email(data["email"])
-            except ValidationError as exc:
-                raise ServiceError(_("Enter a valid email address."), field="email") from exc
-    if "budget" in data:
-        data["budget"] = (
-            None
-            if data["budget"] in (None, "")
-            else _money(data["budget"], "budget", positive=False)
-        )
-    for key, choices, allowed in _CHOICE_FIELDS:
-        if key in data:
-            if data[key] in (None, "") and key != "company_size":
-                data[key] = choices.UNKNOWN.value
-            if (data[key] or "") not in allowed:
-                raise ServiceError(
-                    _("“%(value)s” is not a valid choice.") % {"value": data[key]}, field=key
-                )
-    for key, limit in _TEXT_LIMITS.items():
-        if isinstance(data.get(key), str) and len(data[key]) > limit:
-            raise ServiceError(
-                _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
-                field=key,
-            )
-    return data
 
 
 def company_for(

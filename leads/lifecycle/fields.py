@@ -1,0 +1,144 @@
+"""The fields a person may write on a lead: one spec, and the one cleaning rule.
+
+``LEAD_FIELDS`` lists every write field of the API contract (besides ``source_campaign``)
+with its label, kind, limit and choices. The API's write serializer, the lead form, the
+admin and the capture endpoint are built from it, and ``clean_lead_fields`` applies it to
+input from any of them (and from imports), so a limit or a choice is stated once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from leads.choices import CompanySize, DecisionRole, Timeline
+from leads.lifecycle.primitives import money
+from leads.normalize import normalize_email, normalize_phone
+from pipeline.errors import ServiceError
+
+FieldKind = Literal["text", "long_text", "phone", "email", "money", "choice"]
+
+
+@dataclass(frozen=True)
+class LeadField:
+    """One write field: where it is stored and what input it accepts."""
+
+    name: str
+    label: Promise
+    kind: FieldKind = "text"
+    #: The longest input accepted (characters).
+    max_length: int | None = None
+    choices: type[models.TextChoices] | None = None
+    #: Stored on the lead itself; otherwise on its company (``company_name`` → name).
+    on_lead: bool = True
+    #: Required when a lead is created.
+    required: bool = False
+    help_text: Promise | str = ""
+
+
+LEAD_FIELDS: tuple[LeadField, ...] = (
+    LeadField("name", gettext_lazy("Name"), max_length=100, required=True),
+    LeadField("title", gettext_lazy("Job title"), max_length=100),
+    LeadField(
+        "phone",
+        gettext_lazy("Phone"),
+        kind="phone",
+        max_length=40,
+        help_text=gettext_lazy("Any common format; stored as +86…"),
+    ),
+    LeadField("email", gettext_lazy("Email"), kind="email", max_length=254),
+    LeadField("wechat", gettext_lazy("WeChat"), max_length=64),
+    LeadField("company_name", gettext_lazy("Company"), max_length=200, on_lead=False),
+    LeadField("industry", gettext_lazy("Industry"), max_length=100, on_lead=False),
+    LeadField(
+        "company_size",
+        gettext_lazy("Company size"),
+        kind="choice",
+        choices=CompanySize,
+        on_lead=False,
+    ),
+    LeadField("region", gettext_lazy("Region"), max_length=100, on_lead=False),
+    LeadField("product_interest", gettext_lazy("Product interest"), max_length=200),
+    LeadField("budget", gettext_lazy("Budget"), kind="money"),
+    LeadField("timeline", gettext_lazy("Timeline"), kind="choice", choices=Timeline),
+    LeadField("decision_role", gettext_lazy("Decision role"), kind="choice", choices=DecisionRole),
+    LeadField("need", gettext_lazy("Need"), kind="long_text", max_length=5000),
+)
+FIELDS_BY_NAME = {field.name: field for field in LEAD_FIELDS}
+
+#: Every write field, in form order.
+WRITABLE_FIELDS = tuple(field.name for field in LEAD_FIELDS)
+#: The write fields stored on the lead row (the others describe its company).
+LEAD_OWN_FIELDS = tuple(field.name for field in LEAD_FIELDS if field.on_lead)
+#: The write fields that describe the company.
+COMPANY_FIELDS = tuple(field.name for field in LEAD_FIELDS if not field.on_lead)
+
+_WRITABLE = frozenset(WRITABLE_FIELDS)
+_CHOICE_FIELDS = tuple(
+    (field.name, field.choices, frozenset(field.choices.values))
+    for field in LEAD_FIELDS
+    if field.choices is not None
+)
+#: Text limits checked after normalising (a phone is checked by parsing it instead).
+_TEXT_LIMITS = {
+    field.name: field.max_length
+    for field in LEAD_FIELDS
+    if field.max_length and field.kind in ("text", "long_text", "email")
+}
+
+
+def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
+    unknown = fields.keys() - _WRITABLE
+    if unknown:
+        raise ServiceError(
+            _("Unknown field “%(field)s”.") % {"field": sorted(unknown)[0]},
+            field=sorted(unknown)[0],
+        )
+    data: dict[str, Any] = {}
+    for key, value in fields.items():
+        data[key] = value.strip() if isinstance(value, str) else value
+    if (not partial or "name" in data) and not data.get("name"):
+        raise ServiceError(_("The contact's name is required."), field="name")
+    if "phone" in data:
+        try:
+            data["phone"] = normalize_phone(data["phone"] or "", settings.PHONE_REGION)
+        except ValueError as exc:
+            raise ServiceError(str(exc), field="phone") from exc
+    if "email" in data:
+        data["email"] = normalize_email(data["email"] or "")
+        if data["email"]:
+            try:
+                validate_email(data["email"])
+            except ValidationError as exc:
+                raise ServiceError(_("Enter a valid email address."), field="email") from exc
+    if "budget" in data:
+        data["budget"] = (
+            None
+            if data["budget"] in (None, "")
+            else money(data["budget"], "budget", positive=False)
+        )
+    for key, choices, allowed in _CHOICE_FIELDS:
+        if key in data:
+            if data[key] in (None, "") and key != "company_size":
+                data[key] = choices.UNKNOWN.value  # type: ignore[union-attr, attr-defined]
+            if (data[key] or "") not in allowed:
+                raise ServiceError(
+                    _("“%(value)s” is not a valid choice.") % {"value": data[key]}, field=key
+                )
+    for key, limit in _TEXT_LIMITS.items():
+        if isinstance(data.get(key), str) and len(data[key]) > limit:
+            raise ServiceError(
+                _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
+                field=key,
+            )
+    return data

@@ -1,0 +1,111 @@
+"""The small pieces every lifecycle write is made of: lock the row, check an argument,
+append an event.
+
+Callers are inside ``transaction.atomic``; nothing here commits or schedules work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from leads.models import Lead, LeadEvent
+from pipeline.errors import ServiceError
+
+#: The longest reason a person may type (events, rejections, manual grades).
+REASON_MAX_LENGTH = 2000
+
+
+def lock_lead(lead: Lead | int) -> Lead:
+    """Re-read the lead under a row lock (``select_for_update``).
+
+    A lead the caller locked itself in this transaction and marked ``_row_locked`` is used
+    as it is (the router does this, saving a query per routed lead).
+    """
+    if isinstance(lead, Lead) and getattr(lead, "_row_locked", False):
+        return lead
+    pk = lead.pk if isinstance(lead, Lead) else lead
+    try:
+        return Lead.objects.select_for_update().get(pk=pk)
+    except Lead.DoesNotExist as exc:
+        raise ServiceError(_("Lead not found."), code="not_found") from exc
+
+
+def save_lead(lead: Lead, fields: Iterable[str]) -> None:
+    """Save the named fields (and ``updated_at``) of a locked lead."""
+    lead.save(update_fields=[*fields, "updated_at"])
+
+
+def record_event(
+    *,
+    lead: Lead,
+    kind: str,
+    actor: User | None,
+    at: dt.datetime | None = None,
+    from_stage: str = "",
+    to_stage: str = "",
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> LeadEvent:
+    """Append one event to the lead's timeline (events are never changed afterwards)."""
+    return LeadEvent.objects.create(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        at=at or timezone.now(),
+        from_stage=from_stage,
+        to_stage=to_stage,
+        reason=reason,
+        data=dict(data or {}),
+    )
+
+
+def require_reason(reason: str | None, field: str = "reason") -> str:
+    """The typed reason, stripped; refused when empty or too long."""
+    text = (reason or "").strip()
+    if not text:
+        raise ServiceError(_("A reason is required."), field=field)
+    if len(text) > REASON_MAX_LENGTH:
+        raise ServiceError(_("The reason is too long (at most 2,000 characters)."), field=field)
+    return text
+
+
+def reason_code(
+    code: str | None, choices: type[models.TextChoices], field: str = "reason_code"
+) -> str:
+    """A coded reason of ``choices``; none given means ``other``."""
+    if not code:
+        return str(choices.OTHER.value)  # type: ignore[attr-defined]  # every reason set has OTHER
+    if code not in choices.values:
+        raise ServiceError(
+            _("Unknown reason code “%(code)s”; use one of: %(codes)s.")
+            % {"code": code, "codes": ", ".join(choices.values)},
+            field=field,
+        )
+    return code
+
+
+def money(value: Any, field: str, *, positive: bool) -> Decimal:
+    """An amount with two places below 10¹²; ``positive`` refuses zero too."""
+    if value is None or value == "":
+        raise ServiceError(_("This field is required."), field=field)
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError(
+            _("“%(value)s” is not an amount of money.") % {"value": value}, field=field
+        ) from exc
+    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+        raise ServiceError(_("The amount is out of range."), field=field)
+    if positive and amount <= 0:
+        raise ServiceError(_("The amount must be greater than zero."), field=field)
+    if amount < 0:
+        raise ServiceError(_("The amount cannot be negative."), field=field)
+    return amount
