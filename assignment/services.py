@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -30,6 +31,7 @@ from assignment.choices import DecisionKind, Strategy
 from assignment.models import (
     Assignment,
     AssignmentRule,
+    PoolPolicy,
     RotationCursor,
     Team,
     TeamMembership,
@@ -38,8 +40,8 @@ from assignment.reasons import DecisionReason
 from assignment.router import Candidate, describe_pick, pick, rule_matches
 from leads.choices import CLOSED_STAGES, OPEN_STAGES, Stage
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
+from leads.lifecycle import OWNABLE_STAGES, check_action, lead_assign, lead_send_to_pool
 from leads.models import Lead
-from leads.services import check_action, lead_assign, lead_send_to_pool
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
@@ -47,7 +49,6 @@ from pipeline.roles import SALES_ROLES, Role, has_role
 
 logger = logging.getLogger(__name__)
 
-ROUTABLE_STAGES = frozenset({Stage.MQL, Stage.SQL, Stage.OPPORTUNITY})
 #: Fields an assignment rule may test (a subset of the lead facts).
 RULE_FIELDS = {
     name: LEAD_FACT_FIELDS[name]
@@ -206,8 +207,6 @@ def can_edit_pool_policy(actor: User) -> bool:
 @transaction.atomic
 def pool_policy_save(*, actor: User, daily_claim_limit: int, reclaim_cooldown_days: int):
     """Set the daily claim cap and the re-claim cool-down of the pool (公海)."""
-    from assignment.models import PoolPolicy
-
     if not can_edit_pool_policy(actor):
         raise ServiceError(
             _("Only the lead desk and management change the pool policy."), code="forbidden"
@@ -459,7 +458,7 @@ def lead_route(
     )
     if locked is None:
         raise ServiceError(_("Lead not found."), code="not_found")
-    if locked.owner_id is not None or locked.stage not in ROUTABLE_STAGES:
+    if locked.owner_id is not None or locked.stage not in OWNABLE_STAGES:
         return locked
     if locked.in_pool and not include_pooled:
         return locked
@@ -570,7 +569,7 @@ def leads_route_bulk(*, lead_ids: Iterable[int], actor: User) -> BulkRouteResult
     ids = list(dict.fromkeys(lead_ids))
     result = BulkRouteResult(len(ids), 0, 0, 0, [])
     routable = set(
-        Lead.objects.filter(pk__in=ids, owner__isnull=True, stage__in=ROUTABLE_STAGES).values_list(
+        Lead.objects.filter(pk__in=ids, owner__isnull=True, stage__in=OWNABLE_STAGES).values_list(
             "pk", flat=True
         )
     )
@@ -691,3 +690,27 @@ def simulate(*, leads: QuerySet[Lead], rules: Sequence[RuleSpec]) -> dict[str, A
             for uid, count in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
     }
+
+
+def sweep_unrouted(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000) -> int:
+    """Route qualified leads whose routing never ran (the broker was down when it was
+    queued): an MQL with no owner, not pooled, and no assignment decision at all (a lead
+    rejected back to the desk has one, so it is left alone). Only with ``AUTO_ASSIGN``.
+    Idempotent. Returns how many were routed."""
+    if not settings.AUTO_ASSIGN:
+        return 0
+    cutoff = timezone.now() - older_than
+    unrouted = list(
+        Lead.objects.filter(
+            stage=Stage.MQL,
+            owner__isnull=True,
+            in_pool=False,
+            mql_at__lt=cutoff,
+            assignments__isnull=True,
+        )
+        .order_by("mql_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in unrouted:
+        lead_route(lead=pk)
+    return len(unrouted)

@@ -1,7 +1,7 @@
 """Assignment pages: teams and members, routing rules, simulation, bulk routing, the pool
 (公海) and the rep's "new for you" list.
 
-Who may do what is the services' business (``assignment.services``, ``leads.services``);
+Who may do what is the services' business (``assignment.services``, ``leads.lifecycle``);
 the pages only hide what a role cannot use and show a refusal (``ServiceError``) as a
 message or on the field it names. Lists cost the same number of queries whatever their
 length.
@@ -42,9 +42,9 @@ from assignment.models import Assignment, AssignmentRule, PoolPolicy, Team, Team
 from campaigns.choices import ChannelKind
 from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
+from leads.lifecycle import claims_today, lead_claim
 from leads.models import Lead
 from leads.selectors import leads_visible_to
-from leads.services import claims_today, lead_claim
 from leads.views import contact_for
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from leads import services
+from leads import lifecycle
 from pipeline.errors import ServiceError
 
 
@@ -33,11 +33,11 @@ class BulkResult:
 def _qualify(lead_id: int, actor: User, **kwargs: Any) -> None:
     # No grade: each lead is qualified with its own rule grade (a lead without one is
     # refused by the service with a message saying so).
-    services.lead_qualify(lead=lead_id, actor=actor)
+    lifecycle.lead_qualify(lead=lead_id, actor=actor)
 
 
 def _disqualify(lead_id: int, actor: User, **kwargs: Any) -> None:
-    services.lead_disqualify(
+    lifecycle.lead_disqualify(
         lead=lead_id,
         actor=actor,
         reason=kwargs.get("reason", ""),

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from leads.choices import TouchKind
+from leads.lifecycle import lead_create
 from leads.lifecycle.fields import WRITABLE_FIELDS
 from leads.models import IdempotencyKey
-from leads.services import lead_create
 from pipeline.errors import ServiceError
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")

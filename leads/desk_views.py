@@ -1,7 +1,7 @@
 """The lead desk's workspace (商机接待): the queue of new leads and the leads sales rejected.
 
 Pages for the lead desk only. As everywhere, views are thin: a form parses the input, a
-service of ``leads.services`` / ``scoring.services`` / ``assignment.services`` does the
+service of ``leads.lifecycle`` / ``scoring.services`` / ``assignment.services`` does the
 work, and a refusal (``ServiceError``) becomes a message or a field error. Both queues are
 paginated, and each page costs the same number of queries however many leads wait.
 
@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST
 
 from assignment.models import Assignment
 from assignment.services import lead_assign_or_route
-from leads import services
+from leads import lifecycle
 from leads.bulk import bulk_apply
 from leads.choices import (
     DecisionRole,
@@ -164,7 +164,7 @@ class ConsultForm(forms.Form):
         ("qualify", gettext_lazy("Save and qualify")),
         ("disqualify", gettext_lazy("Save and disqualify")),
     )
-    #: The lead fields this form writes (through ``leads.services.lead_update``).
+    #: The lead fields this form writes (through ``leads.lifecycle.lead_update``).
     LEAD_FIELDS = ("product_interest", "budget", "timeline", "decision_role", "need")
 
     product_interest = forms.CharField(
@@ -418,12 +418,12 @@ def _consult(lead: Lead, actor, form: ConsultForm) -> Lead:
     data = form.cleaned_data
     decision = data["decision"]
     with transaction.atomic():
-        services.lead_update(lead=lead, actor=actor, fields=form.lead_fields())
+        lifecycle.lead_update(lead=lead, actor=actor, fields=form.lead_fields())
         if decision == "qualify":
             scored = lead_score(lead=lead.pk)
             grade = data.get("grade") or None
             if scored.stage == Stage.NEW:
-                return services.lead_qualify(
+                return lifecycle.lead_qualify(
                     lead=lead.pk, actor=actor, grade=grade, reason=data.get("grade_reason", "")
                 )
             # Auto-qualification (a scoring setting) already made it an MQL.
@@ -433,7 +433,7 @@ def _consult(lead: Lead, actor, form: ConsultForm) -> Lead:
                 )
             return scored
         if decision == "disqualify":
-            return services.lead_disqualify(
+            return lifecycle.lead_disqualify(
                 lead=lead.pk,
                 actor=actor,
                 reason=data.get("disqualify_reason", ""),
@@ -658,7 +658,7 @@ def desk_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, line)
         return redirect(back)
     try:
-        lead = services.lead_disqualify(
+        lead = lifecycle.lead_disqualify(
             lead=lead,
             actor=user,
             reason=form.cleaned_data["reason"],

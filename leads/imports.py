@@ -45,15 +45,21 @@ from leads.choices import (
     TouchKind,
 )
 from leads.credits import recompute_credits, sole_touch_credits
-from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
+from leads.lifecycle import clean_lead_fields, lead_create
+from leads.lifecycle.arrival import (
+    created_event_data,
+    new_lead_values,
+    returned_event_data,
+    touch_values,
+)
 from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_company_name
-from leads.services import lead_create
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
-from pipeline.queue import enqueue_on_commit
+from pipeline.queue import enqueue, enqueue_on_commit
 from pipeline.roles import Role, has_role
 from pipeline.writers import OrmWriter, PostgresCopyWriter
+from scoring.services import auto_qualify, score_arrivals, score_leads
 
 logger = logging.getLogger(__name__)
 
@@ -406,9 +412,7 @@ def import_start(
             touch_kind=touch_kind,
             created_by=actor,
         )
-        from leads.tasks import import_run_task
-
-        enqueue_on_commit(import_run_task, job.pk)
+        enqueue_on_commit("leads.tasks.import_run_task", job.pk)
     return job
 
 
@@ -641,8 +645,6 @@ def _write_batch(
     lookup, and the caller then redoes the batch row by row; a capture that loses to this
     batch becomes a touch on its lead (``lead_create``).
     """
-    from scoring.services import score_arrivals
-
     now = timezone.now()
     campaign = job.campaign
     existing = _open_leads(
@@ -676,13 +678,12 @@ def _write_batch(
                 result.duplicates += 1  # the same person twice in this file
                 continue
             company = companies.get(data.get("_company_key", ""))
-            lead = {k: data[k] for k in LEAD_OWN_FIELDS if k in data}  # the rest: defaults
-            lead.update(
+            lead = new_lead_values(  # the columns it does not set keep their defaults
+                data,
+                campaign_id=campaign.pk,
                 company_id=company.pk if company else None,
-                source_campaign_id=campaign.pk,
-                created_by_id=job.created_by_id,
-                created_at=now,
-                stage=Stage.NEW,
+                actor_id=job.created_by_id,
+                now=now,
             )
             new_leads.append((lead, when or now, company))
             pending.update(keys)
@@ -695,9 +696,12 @@ def _write_batch(
         touches.append(
             {
                 "lead_id": pk,
-                "campaign_id": campaign.pk,
-                "kind": job.touch_kind,
-                "occurred_at": when or now,
+                **touch_values(
+                    campaign_id=campaign.pk,
+                    kind=job.touch_kind,
+                    occurred_at=when or now,
+                    is_first=False,
+                ),
             }
         )
         events.append(
@@ -705,12 +709,11 @@ def _write_batch(
                 "lead_id": pk,
                 "kind": EventKind.DUPLICATE,
                 "at": now,
-                "data": {
-                    "campaign": campaign.pk,
-                    "import": job.pk,
-                    "row": row_no,
-                    "touch_kind": job.touch_kind,
-                },
+                "data": returned_event_data(
+                    campaign_id=campaign.pk,
+                    touch_kind=job.touch_kind,
+                    **{"import": job.pk, "row": row_no},
+                ),
             }
         )
         result.lead_ids.append(pk)
@@ -734,16 +737,17 @@ def _write_batch(
     writer = _writer()
     ids = writer.insert(Lead, [lead for lead, _when, _company in new_leads], return_ids=True)
     ids = ids or []
-    event_data = {"campaign": campaign.pk, "import": job.pk, "touch_kind": job.touch_kind}
+    event_data = created_event_data(
+        campaign_id=campaign.pk, touch_kind=job.touch_kind, **{"import": job.pk}
+    )
     sole_credits = sole_touch_credits() if ids else {}  # a new lead's touch is its only one
     for pk, (_lead, when, _company) in zip(ids, new_leads, strict=True):
         touches.append(
             {
                 "lead_id": pk,
-                "campaign_id": campaign.pk,
-                "kind": job.touch_kind,
-                "occurred_at": when,
-                "is_first": True,
+                **touch_values(
+                    campaign_id=campaign.pk, kind=job.touch_kind, occurred_at=when, is_first=True
+                ),
                 **sole_credits,
             }
         )
@@ -759,7 +763,13 @@ def _write_batch(
         )
     writer.insert(LeadTouch, touches)
     writer.insert(LeadEvent, events)
-    recompute_credits(result.lead_ids)  # known leads: their touches share the credit anew
+    if result.lead_ids:
+        # Known people: their touches share the credit anew, and a lead without a source
+        # campaign takes this one (as ``lead_create`` does for a single arrival).
+        recompute_credits(result.lead_ids)
+        Lead.objects.filter(pk__any_of=result.lead_ids, source_campaign__isnull=True).update(
+            source_campaign_id=campaign.pk, updated_at=now
+        )
     result.created += len(ids)
     result.new_lead_ids += ids
 
@@ -848,8 +858,6 @@ def _relaxed_commit() -> None:
 
 
 def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
-    from scoring.services import auto_qualify, score_leads  # scoring imports leads
-
     if result.lead_ids:  # a new touch can change a known lead's score
         score_leads(sorted(set(result.lead_ids)), event_data={"import": job.pk})
     auto_qualify(result.new_lead_ids)
@@ -924,26 +932,20 @@ def import_run(*, job_id: int) -> ImportJob | None:
             % {"error": exc},
         )
         raise
-    if owners:
-        from leads.tasks import notify_import_duplicates_task
-
-        for owner_id, count in owners.items():
-            enqueue_on_commit(notify_import_duplicates_task, job.pk, owner_id, count)
+    for owner_id, count in owners.items():
+        enqueue_on_commit("leads.tasks.notify_import_duplicates_task", job.pk, owner_id, count)
     return job
 
 
 def requeue_stale_imports() -> int:
     """Queue again the jobs whose worker died (no heartbeat for ``IMPORT_STALE_SECONDS``)
     or that were never picked up; ``import_run`` resumes after the last committed batch."""
-    from leads.tasks import import_run_task
-    from pipeline.queue import enqueue
-
     cutoff = timezone.now() - stale_after()
     jobs = ImportJob.objects.filter(
         Q(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff)
         | Q(status=ImportStatus.PENDING, created_at__lt=cutoff)
     ).values_list("pk", flat=True)
-    return sum(enqueue(import_run_task, pk) for pk in jobs)
+    return sum(enqueue("leads.tasks.import_run_task", pk) for pk in jobs)
 
 
 def staging_cleanup(*, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:

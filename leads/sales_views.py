@@ -3,7 +3,7 @@
 Views are thin. Reads go through ``leads_visible_to`` and the SLA helpers of
 ``reports.sla`` (``overdue_q``, the policies, the business calendar); the only writes are
 the lifecycle actions, posted to the existing ``leads:action`` endpoint, and reassignment,
-which calls ``assignment.services.lead_assign_or_route``.
+which calls ``assignment.lifecycle.lead_assign_or_route``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from django.views.decorators.http import require_POST
 from assignment.models import Team, TeamMembership
 from assignment.selectors import teams_managed_by
 from assignment.services import lead_assign_or_route
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from leads.forms import AssignForm, FollowUpForm
+from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
@@ -38,7 +39,8 @@ from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, working_hours_between
 from reports.models import SlaPolicy
-from reports.sla import OWNED_OPEN, delays, load_calendar, overdue_q, policies
+from reports.sla.compliance import delays, overdue_q
+from reports.sla.config import load_calendar, policies
 from reports.sla_forms import PeriodForm
 from reports.sla_views import compliance_table
 
@@ -208,7 +210,7 @@ def _allowed(lead: Lead, user, names) -> frozenset[str]:
     allowed = set()
     for name in names:
         try:
-            services.check_action(lead=lead, actor=user, action=name)
+            lifecycle.check_action(lead=lead, actor=user, action=name)
         except ServiceError:
             continue
         allowed.add(name)
@@ -224,7 +226,9 @@ def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
     calendar = load_calendar()
     today_start, today_end = _day_bounds(now)
     leads = with_overdue_flag(
-        leads_visible_to(user).filter(owner=user, stage__in=OWNED_OPEN), now=now, by_grade=by_grade
+        leads_visible_to(user).filter(owner=user, stage__in=OWNABLE_STAGES),
+        now=now,
+        by_grade=by_grade,
     ).order_by("pk")
     names = ("accept", "follow_up", *(name for name, _label in QUICK_LINKS))
     rows = []
@@ -352,7 +356,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
     by_grade = policies()
     calendar = load_calendar()
     leads = with_overdue_flag(
-        leads_visible_to(user).filter(owner_id__in=member_ids, stage__in=OWNED_OPEN),
+        leads_visible_to(user).filter(owner_id__in=member_ids, stage__in=OWNABLE_STAGES),
         now=now,
         by_grade=by_grade,
     ).order_by("pk")

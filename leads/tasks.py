@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from leads.notifications import notify_owner
+from leads.imports import import_run, requeue_stale_imports, staging_cleanup
+from leads.notifications import notify_import_duplicates, notify_owner
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -11,38 +12,24 @@ def notify_owner_task(lead_id: int, kind: str) -> None:
     notify_owner(lead_id=lead_id, kind=kind)
 
 
-@shared_task(acks_late=True)
-def sweep_missed_side_effects_task() -> dict:
-    """Beat job: score and route leads whose queued side effects never ran."""
-    from leads.imports import requeue_stale_imports
-    from leads.services import sweep_missed_side_effects
-
-    result = sweep_missed_side_effects()
-    return {
-        "scored": result.scored,
-        "routed": result.routed,
-        "imports_requeued": requeue_stale_imports(),
-    }
-
-
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
 def notify_import_duplicates_task(job_id: int, owner_id: int, count: int) -> None:
-    from leads.notifications import notify_import_duplicates
-
     notify_import_duplicates(job_id=job_id, owner_id=owner_id, count=count)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def import_run_task(job_id: int) -> None:
     """Run an import; redelivered after a worker died, it resumes after the last batch."""
-    from leads.imports import import_run
-
     import_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def requeue_stale_imports_task() -> int:
+    """Beat: queue again the imports whose worker died or that were never picked up."""
+    return requeue_stale_imports()
 
 
 @shared_task(acks_late=True)
 def import_staging_cleanup_task() -> int:
     """Beat, daily: remove abandoned uploads waiting for a column mapping."""
-    from leads.imports import staging_cleanup
-
     return staging_cleanup()

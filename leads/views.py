@@ -2,7 +2,7 @@
 
 Views are thin: they parse input with a form, call one selector or service and render.
 Visibility comes from ``leads_visible_to`` (a lead the user may not see is a 404), every
-write goes through ``leads.services``, and a refused action (``ServiceError``) becomes a
+write goes through ``leads.lifecycle``, and a refused action (``ServiceError``) becomes a
 message on the page.
 """
 
@@ -37,7 +37,7 @@ from assignment.selectors import team_member_ids_managed_by
 from assignment.services import lead_assign_or_route
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign
-from leads import services
+from leads import lifecycle
 from leads.choices import (
     CompanySize,
     DecisionRole,
@@ -194,7 +194,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "page_sizes": PAGE_SIZES,
             "page_size": paginator.per_page,
-            "can_create": services.can_create_lead(user),
+            "can_create": lifecycle.can_create_lead(user),
             "filters_active": any(request.GET.get(name, "") != "" for name in filterset.filters),
         },
     )
@@ -325,7 +325,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             form=_action_form(action, user, lead),
             danger=action in DANGER_ACTIONS,
         )
-        for action in services.allowed_actions(lead=lead, actor=user)
+        for action in lifecycle.allowed_actions(lead=lead, actor=user)
         if action in ACTION_FORMS
     ]
     return render(
@@ -340,7 +340,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "score_rows": _score_rows(lead),
             "reasons": _reasons(lead),
             "panels": panels,
-            "can_edit": services.can_edit_lead(user, lead) and not contact.masked,
+            "can_edit": lifecycle.can_edit_lead(user, lead) and not contact.masked,
             # "Why this owner" and the desk's grade forms (one query).
             **lead_detail_extras(user, lead),
         },
@@ -577,31 +577,31 @@ def _assign(lead: Lead, actor, data: dict) -> Lead:
 
 
 ACTION_RUNNERS: dict[str, Callable[[Lead, Any, dict], Any]] = {
-    "qualify": lambda lead, actor, d: services.lead_qualify(
+    "qualify": lambda lead, actor, d: lifecycle.lead_qualify(
         lead=lead, actor=actor, grade=d.get("grade") or None, reason=d.get("reason", "")
     ),
-    "disqualify": lambda lead, actor, d: services.lead_disqualify(
+    "disqualify": lambda lead, actor, d: lifecycle.lead_disqualify(
         lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
     ),
     "assign": _assign,
-    "accept": lambda lead, actor, d: services.lead_accept(lead=lead, actor=actor),
-    "reject": lambda lead, actor, d: services.lead_reject(
+    "accept": lambda lead, actor, d: lifecycle.lead_accept(lead=lead, actor=actor),
+    "reject": lambda lead, actor, d: lifecycle.lead_reject(
         lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
     ),
-    "recycle": lambda lead, actor, d: services.lead_recycle(
+    "recycle": lambda lead, actor, d: lifecycle.lead_recycle(
         lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
     ),
-    "claim": lambda lead, actor, d: services.lead_claim(lead=lead, actor=actor),
-    "to_opportunity": lambda lead, actor, d: services.lead_to_opportunity(
+    "claim": lambda lead, actor, d: lifecycle.lead_claim(lead=lead, actor=actor),
+    "to_opportunity": lambda lead, actor, d: lifecycle.lead_to_opportunity(
         lead=lead, actor=actor, expected_amount=d["expected_amount"]
     ),
-    "win": lambda lead, actor, d: services.lead_win(
+    "win": lambda lead, actor, d: lifecycle.lead_win(
         lead=lead, actor=actor, amount=d["amount"], signed_at=d["signed_at"]
     ),
-    "lose": lambda lead, actor, d: services.lead_lose(
+    "lose": lambda lead, actor, d: lifecycle.lead_lose(
         lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
     ),
-    "follow_up": lambda lead, actor, d: services.follow_up_log(
+    "follow_up": lambda lead, actor, d: lifecycle.follow_up_log(
         lead=lead,
         actor=actor,
         method=d["method"],
@@ -661,7 +661,7 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     # On a refusal the page reopens the action's panel (see static/js/app.js).
     retry_url = f"{detail_url}#action-{action}"
     try:
-        services.check_action(lead=lead, actor=user, action=action)
+        lifecycle.check_action(lead=lead, actor=user, action=action)
         form = _action_form(action, user, lead, data=request.POST)
         if not form.is_valid():
             for line in form_error_messages(form):
@@ -696,13 +696,13 @@ def _apply_service_error(form: LeadForm, error: ServiceError) -> None:
 def lead_create(request: HttpRequest) -> HttpResponse:
     """Enter a lead by hand (marketers and the lead desk); a known person gets a touch."""
     user = request.user
-    if not services.can_create_lead(user):
+    if not lifecycle.can_create_lead(user):
         raise PermissionDenied(_("You are not allowed to create leads."))
     form = LeadForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         fields, campaign = form.service_fields()
         try:
-            result = services.lead_create(actor=user, fields=fields, campaign=campaign)
+            result = lifecycle.lead_create(actor=user, fields=fields, campaign=campaign)
         except ServiceError as error:
             _apply_service_error(form, error)
         else:
@@ -725,13 +725,13 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
-    if not services.can_edit_lead(user, lead) or contact_masked(user, lead):
+    if not lifecycle.can_edit_lead(user, lead) or contact_masked(user, lead):
         raise PermissionDenied(_("You are not allowed to edit this lead."))
     form = LeadForm(request.POST or None, initial=LeadForm.initial_for(lead))
     if request.method == "POST" and form.is_valid():
         fields, campaign = form.service_fields()
         try:
-            services.lead_update(lead=lead, actor=user, fields=fields, source_campaign=campaign)
+            lifecycle.lead_update(lead=lead, actor=user, fields=fields, source_campaign=campaign)
         except ServiceError as error:
             _apply_service_error(form, error)
         else:

@@ -11,6 +11,8 @@ from django.db import transaction
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
+from pipeline.celery import app as celery_app
+
 logger = logging.getLogger(__name__)
 
 BROKER_ERRORS = (KombuError, RedisError, OSError)
@@ -50,8 +52,20 @@ class CircuitBreaker:
 broker_breaker = CircuitBreaker("Celery broker")
 
 
+def task_named(name: str):
+    """The registered Celery task called ``name`` (``"scoring.tasks.rescore_job_task"``).
+
+    Services enqueue their own background work by name: a task module imports the service
+    it wraps, so the service cannot import the task module back (that would be an import
+    cycle). Every name used is checked against the registry by a test.
+    """
+    return celery_app.tasks[name]
+
+
 def enqueue(task, *args) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
+
+    ``task`` is a task, or its registered name (see ``task_named``).
 
     The data is already committed; periodic sweeps redo what was not queued, so a broker
     outage delays side effects but never loses a lead or fails the request. Publishing
@@ -59,6 +73,8 @@ def enqueue(task, *args) -> bool:
     options), and after a failure the broker is skipped for ``REDIS_BREAKER_SECONDS``, so a
     request costs milliseconds while Redis is down.
     """
+    if isinstance(task, str):
+        task = task_named(task)
     eager = task.app.conf.task_always_eager  # no broker: run inline, nothing to break
     if not eager and not broker_breaker.allows():
         logger.info("Broker skipped (recent failure): %s%r left to the sweep", task.name, args)

@@ -154,12 +154,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = None  # set below from TIME_ZONE
 # Fail fast when the broker is down: a request never waits on it. The caller logs the
-# failure and the beat sweep redoes what was not queued (leads.services.sweep_*).
+# failure and the beat sweep redoes what was not queued (each app's sweep_* task).
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
-    "sweep-missed-side-effects": {
-        "task": "leads.tasks.sweep_missed_side_effects_task",
+    # Side effects queued while the broker was down, redone by the app that owns each.
+    "sweep-unscored": {"task": "scoring.tasks.sweep_unscored_task", "schedule": 120.0},
+    "sweep-unrouted": {"task": "assignment.tasks.sweep_unrouted_task", "schedule": 120.0},
+    "requeue-stale-imports": {
+        "task": "leads.tasks.requeue_stale_imports_task",
         "schedule": 120.0,
     },
     "sla-scan": {"task": "reports.tasks.sla_scan_task", "schedule": 600.0},

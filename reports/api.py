@@ -31,7 +31,8 @@ from reports.models import ReportJob, SlaPolicy
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
 from reports.scorecards import scorecards
-from reports.sla import compliance, compliance_scope, delays, sla_policy_save
+from reports.sla.compliance import compliance, compliance_scope, delays
+from reports.sla.config import sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
 
 MAX_DAYS = 3 * 366 + 1

@@ -24,7 +24,7 @@ from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent
 from pipeline.roles import Role
 from reports.selectors import period_bounds
-from reports.sla import compliance
+from reports.sla.compliance import compliance
 
 ROLES = (Role.MARKETER, Role.LEAD_DESK, Role.SALES_REP)
 

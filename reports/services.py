@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from reports.models import ComplianceSnapshot
-from reports.sla import compliance
+from reports.sla.compliance import compliance
 
 
 @transaction.atomic

@@ -30,16 +30,9 @@ from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.models import BusinessCalendar, FinalAction, SlaPolicy
-from reports.sla import (
-    business_calendar_save,
-    compliance,
-    compliance_scope,
-    delays,
-    load_calendar,
-    policies,
-    response_due,
-    sla_policy_save,
-)
+from reports.sla.clock import response_due
+from reports.sla.compliance import compliance, compliance_scope, delays
+from reports.sla.config import business_calendar_save, load_calendar, policies, sla_policy_save
 from reports.sla_forms import WEEKDAYS, BusinessCalendarForm, PeriodForm, SlaPolicyForm
 
 User = get_user_model()

@@ -3,7 +3,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from reports.services import compliance_snapshot_store
-from reports.sla import digest_overdue, sla_scan
+from reports.sla.digest import digest_overdue
+from reports.sla.scan import sla_scan
 from reports.snapshots import report_job_run, snapshots_refresh_standard
 
 

@@ -23,7 +23,7 @@ from leads.models import LeadEvent
 from pipeline.roles import Role
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
-from reports.sla import compliance, delays
+from reports.sla.compliance import compliance, delays
 
 GRADES = ("A", "B", "C", "D", "")
 

@@ -5,6 +5,7 @@ The arithmetic is in ``scoring.scorer`` (pure); this module loads facts, calls i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections import defaultdict
@@ -17,10 +18,10 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from leads.choices import CLOSED_STAGES, EventKind, GradeSource, Stage
+from leads.choices import CLOSED_STAGES, EventKind, Grade, GradeSource, Stage
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
+from leads.lifecycle import lead_qualify, lock_lead, record_event, require_reason
 from leads.models import Lead, LeadEvent, LeadTouch
-from leads.services import record_event
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
@@ -242,8 +243,6 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
             },
         )
     if _qualifies_automatically(locked, thresholds_row):
-        from leads.services import lead_qualify
-
         locked = lead_qualify(lead=locked, actor=None)
     return locked
 
@@ -262,8 +261,6 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
     thresholds = GradeThresholds.current()
     if not thresholds.auto_qualify or not lead_ids:
         return 0
-    from leads.services import lead_qualify
-
     done = 0
     candidates = Lead.objects.filter(
         pk__in=lead_ids, stage=Stage.NEW, score__gte=thresholds.auto_qualify_score
@@ -278,17 +275,15 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
 @transaction.atomic
 def lead_set_grade(*, lead: Lead, actor: User, grade: str, reason: str) -> Lead:
     """The desk grades by hand with a reason; the grade stays until reset."""
-    from leads.services import _lock, _require_reason
-
-    lead = _lock(lead)
+    lead = lock_lead(lead)
     _require_desk(actor)
     if lead.stage in CLOSED_STAGES:
         raise ServiceError(_("A closed lead cannot be regraded."), code="wrong_stage")
-    if grade not in ("A", "B", "C", "D"):
+    if grade not in Grade.values:
         raise ServiceError(
             _("“%(grade)s” is not a grade; use A, B, C or D.") % {"grade": grade}, field="grade"
         )
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     previous = lead.grade
     lead.grade, lead.grade_source, lead.grade_reason = grade, GradeSource.MANUAL, reason[:500]
     lead.save(update_fields=["grade", "grade_source", "grade_reason", "updated_at"])
@@ -307,9 +302,7 @@ def lead_set_grade(*, lead: Lead, actor: User, grade: str, reason: str) -> Lead:
 @transaction.atomic
 def lead_reset_grade(*, lead: Lead, actor: User) -> Lead:
     """Drop a manual grade: the rule grade applies again."""
-    from leads.services import _lock
-
-    lead = _lock(lead)
+    lead = lock_lead(lead)
     _require_desk(actor)
     if lead.grade_source != GradeSource.MANUAL:
         raise ServiceError(_("This lead has no manual grade to reset."), code="wrong_stage")
@@ -351,9 +344,7 @@ def rescore_job_start(*, actor: User | None, reason: str) -> RescoreJob:
     job = RescoreJob.objects.filter(status=JobStatus.PENDING).order_by("id").first()
     if job is None:
         job = RescoreJob.objects.create(reason=reason[:200], requested_by=actor)
-        from scoring.tasks import rescore_job_task
-
-        enqueue_on_commit(rescore_job_task, job.pk)
+        enqueue_on_commit("scoring.tasks.rescore_job_task", job.pk)
     return job
 
 
@@ -519,3 +510,18 @@ def rescore_job_run(*, job_id: int) -> RescoreJob | None:
         raise
     job.refresh_from_db()
     return job
+
+
+def sweep_unscored(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000) -> int:
+    """Score open leads whose scoring never ran (the broker was down when it was queued):
+    ``scored_at`` still empty some minutes after creation. Idempotent. Returns how many."""
+    cutoff = timezone.now() - older_than
+    unscored = list(
+        Lead.objects.filter(scored_at__isnull=True, created_at__lt=cutoff)
+        .exclude(stage__in=CLOSED_STAGES)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in unscored:
+        lead_score(lead=pk)
+    return len(unscored)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from assignment.models import Team, TeamMembership
 from campaigns.models import Campaign, CampaignCost, Channel
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from leads.models import Company, Lead
 
@@ -109,26 +109,26 @@ def lead_in_stage(
         return lead
     desk = desk or UserFactory(roles=["lead_desk"])
     if stage == Stage.DISQUALIFIED:
-        return services.lead_disqualify(lead=lead, actor=desk, reason="test")
-    lead = services.lead_qualify(lead=lead, actor=desk)
+        return lifecycle.lead_disqualify(lead=lead, actor=desk, reason="test")
+    lead = lifecycle.lead_qualify(lead=lead, actor=desk)
     if stage == Stage.MQL and owner is None:
         if in_pool:
-            lead = services.lead_send_to_pool(lead=lead, actor=None, reason="test")
+            lead = lifecycle.lead_send_to_pool(lead=lead, actor=None, reason="test")
         return lead
     owner = owner or UserFactory(roles=["sales_rep"])
-    lead = services.lead_assign(lead=lead, actor=desk, owner=owner)
+    lead = lifecycle.lead_assign(lead=lead, actor=desk, owner=owner)
     if stage == Stage.MQL:
         return _maybe_pool(lead, owner, in_pool)
-    lead = services.lead_accept(lead=lead, actor=owner)
+    lead = lifecycle.lead_accept(lead=lead, actor=owner)
     if stage == Stage.SQL:
         return _maybe_pool(lead, owner, in_pool)
     if stage == Stage.LOST:
-        return services.lead_lose(lead=lead, actor=owner, reason="test")
-    lead = services.lead_to_opportunity(lead=lead, actor=owner, expected_amount="5000")
+        return lifecycle.lead_lose(lead=lead, actor=owner, reason="test")
+    lead = lifecycle.lead_to_opportunity(lead=lead, actor=owner, expected_amount="5000")
     if stage == Stage.OPPORTUNITY:
         return lead
     if stage == Stage.WON:
-        return services.lead_win(
+        return lifecycle.lead_win(
             lead=lead, actor=owner, amount="4800", signed_at=timezone.localdate()
         )
     raise ValueError(stage)
@@ -136,5 +136,5 @@ def lead_in_stage(
 
 def _maybe_pool(lead: Lead, owner, in_pool: bool) -> Lead:
     if in_pool:
-        return services.lead_recycle(lead=lead, actor=owner, reason="test")
+        return lifecycle.lead_recycle(lead=lead, actor=owner, reason="test")
     return lead

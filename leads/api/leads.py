@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from assignment.api import AssignmentSerializer
 from assignment.services import lead_assign_or_route
 from campaigns.models import Campaign
-from leads import services
+from leads import lifecycle
 from leads.choices import (
     CompanySize,
     DecisionRole,
@@ -269,7 +269,7 @@ def _action_schema(request_serializer, summary: str):
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
-    """Leads visible to the user; writes and transitions go through ``leads.services``."""
+    """Leads visible to the user; writes and transitions go through ``leads.lifecycle``."""
 
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
@@ -300,7 +300,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         campaign = fields.pop("source_campaign", None)
-        result = services.lead_create(actor=request.user, fields=fields, campaign=campaign)
+        result = lifecycle.lead_create(actor=request.user, fields=fields, campaign=campaign)
         return self._answer(
             result.lead,
             code=status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED,
@@ -315,7 +315,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         campaign = fields.pop("source_campaign", ...)
-        lead = services.lead_update(
+        lead = lifecycle.lead_update(
             lead=lead, actor=request.user, fields=fields, source_campaign=campaign
         )
         return self._answer(lead)
@@ -327,7 +327,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     def _transition(self, request, name: str, input_serializer, run) -> Response:
         """404 → 403 → 409 → 400, then one service call."""
         lead = self.get_object()
-        services.check_action(lead=lead, actor=request.user, action=name)
+        lifecycle.check_action(lead=lead, actor=request.user, action=name)
         serializer = input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._answer(run(lead, serializer.validated_data))
@@ -339,7 +339,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "qualify",
             QualifySerializer,
-            lambda lead, d: services.lead_qualify(
+            lambda lead, d: lifecycle.lead_qualify(
                 lead=lead,
                 actor=request.user,
                 grade=d.get("grade") or None,
@@ -354,7 +354,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "disqualify",
             DisqualifySerializer,
-            lambda lead, d: services.lead_disqualify(
+            lambda lead, d: lifecycle.lead_disqualify(
                 lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
             ),
         )
@@ -376,7 +376,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "accept",
             EmptySerializer,
-            lambda lead, d: services.lead_accept(lead=lead, actor=request.user),
+            lambda lead, d: lifecycle.lead_accept(lead=lead, actor=request.user),
         )
 
     @_action_schema(RejectSerializer, "Owned mql → back to the lead desk")
@@ -386,7 +386,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "reject",
             RejectSerializer,
-            lambda lead, d: services.lead_reject(
+            lambda lead, d: lifecycle.lead_reject(
                 lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
             ),
         )
@@ -398,7 +398,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "recycle",
             RecycleSerializer,
-            lambda lead, d: services.lead_recycle(
+            lambda lead, d: lifecycle.lead_recycle(
                 lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
             ),
         )
@@ -410,7 +410,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "claim",
             EmptySerializer,
-            lambda lead, d: services.lead_claim(lead=lead, actor=request.user),
+            lambda lead, d: lifecycle.lead_claim(lead=lead, actor=request.user),
         )
 
     @_action_schema(OpportunitySerializer, "sql → opportunity")
@@ -420,7 +420,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "to_opportunity",
             OpportunitySerializer,
-            lambda lead, d: services.lead_to_opportunity(
+            lambda lead, d: lifecycle.lead_to_opportunity(
                 lead=lead, actor=request.user, expected_amount=d["expected_amount"]
             ),
         )
@@ -432,7 +432,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "win",
             WinSerializer,
-            lambda lead, d: services.lead_win(
+            lambda lead, d: lifecycle.lead_win(
                 lead=lead, actor=request.user, amount=d["amount"], signed_at=d["signed_at"]
             ),
         )
@@ -444,7 +444,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             request,
             "lose",
             LoseSerializer,
-            lambda lead, d: services.lead_lose(
+            lambda lead, d: lifecycle.lead_lose(
                 lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
             ),
         )
@@ -466,10 +466,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         if request.method == "GET":
             rows = lead.follow_ups.select_related("author").order_by("-at", "-id")
             return Response(FollowUpSerializer(rows, many=True).data)
-        services.check_action(lead=lead, actor=request.user, action="follow_up")
+        lifecycle.check_action(lead=lead, actor=request.user, action="follow_up")
         serializer = FollowUpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        follow_up = services.follow_up_log(
+        follow_up = lifecycle.follow_up_log(
             lead=lead, actor=request.user, **serializer.validated_data
         )
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)

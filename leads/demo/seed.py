@@ -29,7 +29,7 @@ from leads.demo import world as demo_world
 from leads.demo.simulate import LeadSimulator, SimLead
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
 from pipeline.writers import OrmWriter, PostgresCopyWriter
-from reports.sla import backfill_sla_clocks
+from reports.sla.backfill import backfill_sla_clocks
 from scoring.models import GradeThresholds
 from scoring.services import active_rules, current_thresholds
 

@@ -77,7 +77,7 @@ def require_reason(reason: str | None, field: str = "reason") -> str:
     return text
 
 
-def reason_code(
+def checked_reason_code(
     code: str | None, choices: type[models.TextChoices], field: str = "reason_code"
 ) -> str:
     """A coded reason of ``choices``; none given means ``other``."""

@@ -15,7 +15,7 @@ from assignment import reasons
 from assignment import services as assignment_services
 from assignment.models import Assignment
 from assignment.reasons import DecisionReason, reason_text
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import LeadEvent
 from tests.factories import CompanyFactory, lead_in_stage
@@ -156,7 +156,7 @@ def test_rule_with_nobody_to_choose_from_is_a_pool_note(desk, team, rep):
 
 def test_manual_reason_is_shown_as_typed_in_either_language(client, desk, rep):
     lead = lead_in_stage(Stage.MQL)
-    services.lead_assign(lead=lead, actor=desk, owner=rep, reason="  speaks 粤语, knows them ")
+    lifecycle.lead_assign(lead=lead, actor=desk, owner=rep, reason="  speaks 粤语, knows them ")
     decision = Assignment.objects.get(lead=lead)
     assert decision.reason_code == "manual"
     assert decision.reason_params == {"user": "desk", "text": "speaks 粤语, knows them"}
@@ -183,7 +183,7 @@ def test_claim_and_company_stickiness_render_in_chinese(desk, rep, other_rep):
         assert decision.reason_display == "公司归属：rep 已负责 华为 的一条未结线索。"
 
     pooled = lead_in_stage(Stage.MQL, in_pool=True)
-    services.lead_claim(lead=pooled, actor=other_rep)
+    lifecycle.lead_claim(lead=pooled, actor=other_rep)
     claim = Assignment.objects.get(lead=pooled, strategy="claim")
     assert claim.reason == "Claimed from the pool by rep2."
     with translation.override("zh-hans"):
@@ -214,7 +214,7 @@ def test_api_assignments_and_events_answer_in_the_request_language(api, routed, 
 
 def test_rows_without_a_code_show_their_stored_text(client, desk, rep):
     lead = lead_in_stage(Stage.MQL)
-    services.lead_assign(lead=lead, actor=desk, owner=rep)
+    lifecycle.lead_assign(lead=lead, actor=desk, owner=rep)
     # as written before codes existed: text only
     Assignment.objects.filter(lead=lead).update(
         reason_code="", reason_params={}, reason="Old English reason."
@@ -228,7 +228,7 @@ def test_rows_without_a_code_show_their_stored_text(client, desk, rep):
 
 def test_other_events_reason_codes_are_not_decision_reasons(desk, rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    services.lead_reject(lead=lead, actor=rep, reason="Wrong number", reason_code="other")
+    lifecycle.lead_reject(lead=lead, actor=rep, reason="Wrong number", reason_code="other")
     event = LeadEvent.objects.get(lead=lead, kind=EventKind.REJECTED)
     assert event.data["reason_code"] == "other"
     assert event.reason_display == "Wrong number"

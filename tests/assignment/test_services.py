@@ -178,7 +178,7 @@ def test_qualify_routes_automatically_when_enabled(settings, desk, squad):
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        from leads.services import lead_qualify
+        from leads.lifecycle import lead_qualify
 
         lead_qualify(lead=lead, actor=desk)
     lead.refresh_from_db()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from assignment import services
 from assignment.models import Assignment, AssignmentRule, PoolPolicy, TeamMembership
-from leads import services as lead_services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent
 from tests.factories import (
@@ -395,7 +395,7 @@ def test_pool_page_masks_contact_and_shows_claims_today(client, rep):
 
 def test_pool_shows_days_in_pool_and_the_recycle_reason(client, rep, other_rep):
     lead = lead_in_stage("mql", owner=other_rep)
-    lead_services.lead_recycle(
+    lifecycle.lead_recycle(
         lead=lead, actor=other_rep, reason="No answer", reason_code="not_reachable"
     )
     Lead.objects.filter(pk=lead.pk).update(pooled_at=timezone.now() - dt.timedelta(days=4))
@@ -437,7 +437,7 @@ def test_claim_works_and_a_claim_past_the_daily_limit_shows_the_error(client, re
 
 def test_claiming_a_lead_someone_took_first_is_a_clear_message(client, rep, other_rep):
     lead = lead_in_stage("mql", in_pool=True)
-    lead_services.lead_claim(lead=lead, actor=other_rep)
+    lifecycle.lead_claim(lead=lead, actor=other_rep)
     client.force_login(rep)
     response = client.post(reverse("assignment:claim", args=[lead.pk]))
     assert _messages(response) == [

@@ -35,6 +35,7 @@ from rest_framework.authtoken.models import Token
 
 from campaigns.models import Campaign, Channel
 from leads.models import Lead
+from scoring.services import sweep_unscored
 from tests.benchmarks import data, loadgen
 from tests.benchmarks.server import ROOT, database_url, gunicorn
 
@@ -214,9 +215,7 @@ def _captures_with_redis_down(report, *, name: str, redis_url: str, stop_redis: 
                 redis_start()
     stored = Lead.objects.count() - before
     unscored = Lead.objects.filter(source_campaign=campaign, scored_at__isnull=True).count()
-    from leads.services import sweep_missed_side_effects
-
-    swept = sweep_missed_side_effects(older_than=dt.timedelta(0), limit=100_000)
+    swept = sweep_unscored(older_than=dt.timedelta(0), limit=100_000)
     left = Lead.objects.filter(source_campaign=campaign, scored_at__isnull=True).count()
     capture = outcome.summary(took)["capture"]
     report(
@@ -225,7 +224,7 @@ def _captures_with_redis_down(report, *, name: str, redis_url: str, stop_redis: 
             "captures_201": len(outcome.bodies),
             "leads_stored": stored,
             "unscored_while_down": unscored,
-            "scored_by_sweep": swept.scored,
+            "scored_by_sweep": swept,
             "unscored_after_sweep": left,
             "statuses": capture["statuses"],
             "capture_rps": capture["rps"],

@@ -24,7 +24,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.models import Lead
-from reports.sla import compliance, delays, sla_scan
+from reports.sla.compliance import compliance, delays
+from reports.sla.scan import sla_scan
 from tests.benchmarks import data
 
 N = int(os.environ.get("BENCH_LEADS", "1000000"))

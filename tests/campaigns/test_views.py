@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignCost, Channel
-from leads import services as lead_services
+from leads import lifecycle
 from leads.choices import TouchKind
 from tests.factories import (
     CampaignCostFactory,
@@ -270,7 +270,7 @@ def test_detail_shows_figures_funnel_leads_touches_and_snippets(client, marketer
     new = LeadFactory(source_campaign=campaign, name="新线索")
     lead_in_stage("won", owner=rep, desk=desk, source_campaign=campaign)  # won 4800
     # A known person arriving again through this campaign: a touch, not a lead.
-    lead_services.lead_create(
+    lifecycle.lead_create(
         actor=None,
         fields={"name": "again", "phone": new.phone},
         campaign=campaign,

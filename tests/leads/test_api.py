@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadTouch
 from tests.factories import CampaignFactory, LeadFactory, UserFactory, lead_in_stage
@@ -219,7 +219,7 @@ def test_bad_body_is_400(api, desk):
 
 
 def test_lifecycle_through_the_api(api, desk, rep):
-    lead = services.lead_create(actor=desk, fields={"name": "陈静", "phone": "13800138000"}).lead
+    lead = lifecycle.lead_create(actor=desk, fields={"name": "陈静", "phone": "13800138000"}).lead
     base = f"/api/v1/leads/{lead.pk}"
     qualified = api(desk).post(f"{base}/qualify/", {"grade": "B", "reason": "needs demo"})
     assert qualified.json()["stage"] == "mql" and qualified.json()["grade_source"] == "manual"
@@ -322,7 +322,7 @@ def test_schema_and_docs_are_served(api, desk):
 
 def test_event_data_of_pooled_lead_is_masked_for_sales(api, desk, rep):
     lead = lead_in_stage(Stage.MQL, in_pool=True, phone="+8613912340000")
-    services.lead_update(lead=lead, actor=desk, fields={"phone": "13912349999"})
+    lifecycle.lead_update(lead=lead, actor=desk, fields={"phone": "13912349999"})
     rows = api(rep).get(f"/api/v1/leads/{lead.pk}/events/").json()
     changed = next(r for r in rows if r["kind"] == "updated")["data"]["changed"]["phone"]
     assert changed == ["+86139****0000", "+86139****9999"]

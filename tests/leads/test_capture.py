@@ -13,9 +13,10 @@ from django.test import TestCase
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from assignment.services import sweep_unrouted
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadTouch
-from leads.services import sweep_missed_side_effects
+from scoring.services import sweep_unscored
 from tests.factories import CampaignFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -129,26 +130,26 @@ def test_broker_down_still_saves_lead_and_sweep_catches_up(api, campaign):
     assert response.status_code == 201
     lead = Lead.objects.get(pk=response.json()["lead"])
     assert lead.scored_at is None and lead.score == 0
-    assert sweep_missed_side_effects().scored == 0  # too fresh: the queue may still run it
+    assert sweep_unscored() == 0  # too fresh: the queue may still run it
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
-        result = sweep_missed_side_effects()
+        scored = sweep_unscored()
     lead.refresh_from_db()
-    assert result.scored == 1 and lead.scored_at is not None and lead.grade == "A"
+    assert scored == 1 and lead.scored_at is not None and lead.grade == "A"
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=10)):
-        assert sweep_missed_side_effects().scored == 0  # run twice, one effect
+        assert sweep_unscored() == 0  # run twice, one effect
 
 
 def test_sweep_routes_qualified_leads_that_were_never_routed(settings, desk, rep):
     settings.AUTO_ASSIGN = True
     lead = lead_in_stage(Stage.MQL)  # qualified; routing queued on commit never ran here
     rejected = lead_in_stage(Stage.MQL, owner=rep)
-    from leads.services import lead_reject
+    from leads.lifecycle import lead_reject
 
     lead_reject(lead=rejected, actor=rep, reason="wrong person")
     assert lead.assignments.count() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
-        result = sweep_missed_side_effects()
+        routed = sweep_unrouted()
     lead.refresh_from_db()
     rejected.refresh_from_db()
-    assert result.routed == 1 and lead.in_pool  # no rules: the pool, never nobody
+    assert routed == 1 and lead.in_pool  # no rules: the pool, never nobody
     assert rejected.owner is None and not rejected.in_pool  # stays with the desk

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent, LeadTouch
 from pipeline.errors import ServiceError
@@ -30,7 +30,7 @@ def _needs_postgres():
 def test_two_reps_claiming_one_pooled_lead_exactly_one_wins():
     reps = [UserFactory(roles=["sales_rep"]) for _ in range(2)]
     lead = lead_in_stage(Stage.MQL, in_pool=True)
-    results = race([lambda rep=rep: services.lead_claim(lead=lead.pk, actor=rep) for rep in reps])
+    results = race([lambda rep=rep: lifecycle.lead_claim(lead=lead.pk, actor=rep) for rep in reps])
     winners = [r for r in results if isinstance(r, Lead)]
     losers = [r for r in results if isinstance(r, ServiceError)]
     assert len(winners) == 1 and len(losers) == 1, results
@@ -43,7 +43,7 @@ def test_two_reps_claiming_one_pooled_lead_exactly_one_wins():
 def test_parallel_arrivals_of_one_person_make_one_lead():
     marketer = UserFactory(roles=["marketer"])
     fields = {"name": "赵磊", "phone": "13700000077", "email": "zhao@example.cn"}
-    results = race([lambda: services.lead_create(actor=marketer, fields=fields) for _ in range(8)])
+    results = race([lambda: lifecycle.lead_create(actor=marketer, fields=fields) for _ in range(8)])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Lead.objects.count() == 1
     lead = Lead.objects.get()
@@ -57,8 +57,8 @@ def test_parallel_accept_and_recycle_leave_one_consistent_outcome():
     lead = lead_in_stage(Stage.MQL, owner=rep)
     results = race(
         [
-            lambda: services.lead_accept(lead=lead.pk, actor=rep),
-            lambda: services.lead_reject(lead=lead.pk, actor=rep, reason="no need"),
+            lambda: lifecycle.lead_accept(lead=lead.pk, actor=rep),
+            lambda: lifecycle.lead_reject(lead=lead.pk, actor=rep, reason="no need"),
         ]
     )
     assert sum(isinstance(r, Lead) for r in results) == 1, results
@@ -113,7 +113,7 @@ def test_capture_racing_an_import_batch_becomes_a_touch_on_the_imported_lead():
 
     def capture():
         assert written.wait(timeout=30)
-        return services.lead_create(
+        return lifecycle.lead_create(
             actor=None, fields={"name": "人7 again", "phone": "13700001007"}, campaign=campaign
         )
 
@@ -146,7 +146,7 @@ def test_import_batch_racing_a_capture_retries_in_bulk_and_counts_it_as_known():
 
     def capture():
         with transaction.atomic():
-            answer = services.lead_create(
+            answer = lifecycle.lead_create(
                 actor=None, fields={"name": "先到", "phone": "13700001003"}, campaign=campaign
             )
             captured.set()

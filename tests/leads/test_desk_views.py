@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from assignment import services as assignment_services
 from assignment.models import Assignment
-from leads import services
+from leads import lifecycle
 from leads.bulk import bulk_apply
 from leads.choices import EventKind, Stage
 from leads.desk_views import age_badge
@@ -336,7 +336,7 @@ def test_bulk_apply_runs_each_lead_in_its_own_transaction(desk):
 
 def _rejected(rep, **kwargs) -> Lead:
     lead = lead_in_stage("mql", owner=rep, **kwargs)
-    return services.lead_reject(
+    return lifecycle.lead_reject(
         lead=lead, actor=rep, reason="Only a student project", reason_code="no_need"
     )
 
@@ -479,7 +479,7 @@ def test_lead_page_query_count_stays_bounded_with_assignments(client, desk, rep,
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     for owner in (other_rep, rep, other_rep, rep):
-        services.lead_assign(lead=lead, actor=desk, owner=owner)
+        lifecycle.lead_assign(lead=lead, actor=desk, owner=owner)
     with CaptureQueriesContext(connection) as after:
         response = client.get(url)
     assert len(response.context["assignments"]) == 5

@@ -14,7 +14,7 @@ import time_machine
 from django.utils import timezone
 
 from assignment.models import PoolPolicy
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
 from pipeline.errors import ServiceError
@@ -56,21 +56,21 @@ def snapshot(lead: Lead) -> tuple:
 def run(action: str, lead: Lead, actor, *, other_owner=None):
     """Call the service for ``action`` with valid arguments."""
     calls = {
-        "qualify": lambda: services.lead_qualify(lead=lead, actor=actor),
-        "disqualify": lambda: services.lead_disqualify(lead=lead, actor=actor, reason="spam"),
-        "assign": lambda: services.lead_assign(lead=lead, actor=actor, owner=other_owner),
-        "accept": lambda: services.lead_accept(lead=lead, actor=actor),
-        "reject": lambda: services.lead_reject(lead=lead, actor=actor, reason="no budget"),
-        "recycle": lambda: services.lead_recycle(lead=lead, actor=actor, reason="not now"),
-        "claim": lambda: services.lead_claim(lead=lead, actor=actor),
-        "to_opportunity": lambda: services.lead_to_opportunity(
+        "qualify": lambda: lifecycle.lead_qualify(lead=lead, actor=actor),
+        "disqualify": lambda: lifecycle.lead_disqualify(lead=lead, actor=actor, reason="spam"),
+        "assign": lambda: lifecycle.lead_assign(lead=lead, actor=actor, owner=other_owner),
+        "accept": lambda: lifecycle.lead_accept(lead=lead, actor=actor),
+        "reject": lambda: lifecycle.lead_reject(lead=lead, actor=actor, reason="no budget"),
+        "recycle": lambda: lifecycle.lead_recycle(lead=lead, actor=actor, reason="not now"),
+        "claim": lambda: lifecycle.lead_claim(lead=lead, actor=actor),
+        "to_opportunity": lambda: lifecycle.lead_to_opportunity(
             lead=lead, actor=actor, expected_amount="12000"
         ),
-        "win": lambda: services.lead_win(
+        "win": lambda: lifecycle.lead_win(
             lead=lead, actor=actor, amount="9000", signed_at=timezone.localdate()
         ),
-        "lose": lambda: services.lead_lose(lead=lead, actor=actor, reason="price"),
-        "follow_up": lambda: services.follow_up_log(lead=lead, actor=actor, method="call"),
+        "lose": lambda: lifecycle.lead_lose(lead=lead, actor=actor, reason="price"),
+        "follow_up": lambda: lifecycle.follow_up_log(lead=lead, actor=actor, method="call"),
     }
     return calls[action]()
 
@@ -193,7 +193,7 @@ def test_action_for_every_role(
 
 def test_qualify_with_rule_grade_sets_mql_and_keeps_rule_source(desk):
     lead = LeadFactory(grade="A", grade_source="rule")
-    services.lead_qualify(lead=lead, actor=desk)
+    lifecycle.lead_qualify(lead=lead, actor=desk)
     lead.refresh_from_db()
     assert (lead.stage, lead.grade, lead.grade_source) == (Stage.MQL, "A", "rule")
     assert lead.mql_at is not None
@@ -204,11 +204,11 @@ def test_qualify_with_rule_grade_sets_mql_and_keeps_rule_source(desk):
 def test_qualify_with_other_grade_needs_reason_and_becomes_manual(desk):
     lead = LeadFactory(grade="C", grade_source="rule")
     with pytest.raises(ServiceError) as refused:
-        services.lead_qualify(lead=lead, actor=desk, grade="A")
+        lifecycle.lead_qualify(lead=lead, actor=desk, grade="A")
     assert (refused.value.code, refused.value.field) == ("invalid", "reason")
     lead.refresh_from_db()
     assert lead.stage == Stage.NEW and lead.grade == "C"
-    services.lead_qualify(lead=lead, actor=desk, grade="A", reason="CEO confirmed budget")
+    lifecycle.lead_qualify(lead=lead, actor=desk, grade="A", reason="CEO confirmed budget")
     lead.refresh_from_db()
     assert (lead.grade, lead.grade_source) == ("A", "manual")
     assert lead.grade_reason == "CEO confirmed budget"
@@ -217,10 +217,10 @@ def test_qualify_with_other_grade_needs_reason_and_becomes_manual(desk):
 def test_qualify_without_any_grade_is_refused(desk):
     lead = LeadFactory(grade="", grade_source="")
     with pytest.raises(ServiceError) as refused:
-        services.lead_qualify(lead=lead, actor=desk)
+        lifecycle.lead_qualify(lead=lead, actor=desk)
     assert refused.value.field == "grade"
     with pytest.raises(ServiceError):
-        services.lead_qualify(lead=lead, actor=desk, grade="E", reason="x")
+        lifecycle.lead_qualify(lead=lead, actor=desk, grade="E", reason="x")
     assert Lead.objects.get(pk=lead.pk).stage == Stage.NEW
 
 
@@ -234,14 +234,14 @@ def test_qualify_without_any_grade_is_refused(desk):
 def test_disqualify_needs_reason_and_known_code(action, kwargs, desk):
     lead = LeadFactory()
     with pytest.raises(ServiceError) as refused:
-        services.lead_disqualify(lead=lead, actor=desk, **kwargs)
+        lifecycle.lead_disqualify(lead=lead, actor=desk, **kwargs)
     assert refused.value.code == "invalid"
     assert Lead.objects.get(pk=lead.pk).stage == Stage.NEW
 
 
 def test_disqualify_owned_mql_releases_owner_and_keeps_reason_code(desk, rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    services.lead_disqualify(lead=lead, actor=desk, reason="competitor", reason_code="competitor")
+    lifecycle.lead_disqualify(lead=lead, actor=desk, reason="competitor", reason_code="competitor")
     lead.refresh_from_db()
     assert (lead.stage, lead.owner, lead.in_pool) == (Stage.DISQUALIFIED, None, False)
     assert lead.disqualify_reason == "competitor" and lead.disqualified_at is not None
@@ -251,7 +251,7 @@ def test_disqualify_owned_mql_releases_owner_and_keeps_reason_code(desk, rep):
 
 def test_assign_sets_owner_and_assigned_at(desk, rep):
     lead = lead_in_stage(Stage.MQL)
-    services.lead_assign(lead=lead, actor=desk, owner=rep, reason="east region")
+    lifecycle.lead_assign(lead=lead, actor=desk, owner=rep, reason="east region")
     lead.refresh_from_db()
     assert lead.owner == rep and lead.assigned_at is not None and not lead.in_pool
     event = lead.events.get(kind=EventKind.ASSIGNED)
@@ -263,7 +263,7 @@ def test_assign_sets_owner_and_assigned_at(desk, rep):
 
 def test_reassign_writes_reassigned_event_with_previous_owner(desk, rep, other_rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
-    services.lead_assign(lead=lead, actor=desk, owner=other_rep)
+    lifecycle.lead_assign(lead=lead, actor=desk, owner=other_rep)
     lead.refresh_from_db()
     assert (lead.owner, lead.stage) == (other_rep, Stage.SQL)
     event = lead.events.get(kind=EventKind.REASSIGNED)
@@ -275,7 +275,7 @@ def test_assign_refuses_non_sales_inactive_and_current_owner(desk, rep, marketer
     inactive = UserFactory(roles=["sales_rep"], is_active=False)
     for owner in (marketer, inactive, rep):
         with pytest.raises(ServiceError) as refused:
-            services.lead_assign(lead=lead, actor=desk, owner=owner)
+            lifecycle.lead_assign(lead=lead, actor=desk, owner=owner)
         assert (refused.value.code, refused.value.field) == ("invalid", "owner")
     assert Lead.objects.get(pk=lead.pk).owner == rep
 
@@ -283,21 +283,21 @@ def test_assign_refuses_non_sales_inactive_and_current_owner(desk, rep, marketer
 def test_sales_manager_assigns_only_to_own_team(sales_manager, rep, outsider_rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
     with pytest.raises(ServiceError) as refused:
-        services.lead_assign(lead=lead, actor=sales_manager, owner=outsider_rep)
+        lifecycle.lead_assign(lead=lead, actor=sales_manager, owner=outsider_rep)
     assert refused.value.code == "forbidden"
     assert Lead.objects.get(pk=lead.pk).owner == rep
 
 
 def test_accept_sets_sql(rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    services.lead_accept(lead=lead, actor=rep)
+    lifecycle.lead_accept(lead=lead, actor=rep)
     lead.refresh_from_db()
     assert lead.stage == Stage.SQL and lead.sql_at is not None and lead.owner == rep
 
 
 def test_reject_returns_lead_to_desk_with_reason(rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    services.lead_reject(lead=lead, actor=rep, reason="number dead", reason_code="not_reachable")
+    lifecycle.lead_reject(lead=lead, actor=rep, reason="number dead", reason_code="not_reachable")
     lead.refresh_from_db()
     assert (lead.stage, lead.owner, lead.in_pool) == (Stage.MQL, None, False)
     assert lead.reject_reason == "not_reachable"
@@ -308,7 +308,7 @@ def test_reject_returns_lead_to_desk_with_reason(rep):
 @pytest.mark.parametrize("stage", [Stage.MQL, Stage.SQL])
 def test_recycle_sends_to_pool_in_same_stage(stage, rep):
     lead = lead_in_stage(stage, owner=rep)
-    services.lead_recycle(lead=lead, actor=rep, reason="not now", reason_code="not_now")
+    lifecycle.lead_recycle(lead=lead, actor=rep, reason="not now", reason_code="not_now")
     lead.refresh_from_db()
     assert (lead.stage, lead.owner, lead.in_pool) == (stage, None, True)
     assert lead.pooled_at is not None and lead.recycle_reason == "not_now"
@@ -316,7 +316,7 @@ def test_recycle_sends_to_pool_in_same_stage(stage, rep):
 
 def test_claim_makes_claimer_owner(other_rep):
     lead = lead_in_stage(Stage.MQL, in_pool=True)
-    services.lead_claim(lead=lead, actor=other_rep)
+    lifecycle.lead_claim(lead=lead, actor=other_rep)
     lead.refresh_from_db()
     assert (lead.owner, lead.in_pool) == (other_rep, False)
     assert lead.events.filter(kind=EventKind.CLAIMED, actor=other_rep).count() == 1
@@ -325,10 +325,10 @@ def test_claim_makes_claimer_owner(other_rep):
 def test_claim_daily_limit(other_rep):
     PoolPolicy.objects.update_or_create(pk=1, defaults={"daily_claim_limit": 2})
     leads = [lead_in_stage(Stage.MQL, in_pool=True) for _ in range(3)]
-    services.lead_claim(lead=leads[0], actor=other_rep)
-    services.lead_claim(lead=leads[1], actor=other_rep)
+    lifecycle.lead_claim(lead=leads[0], actor=other_rep)
+    lifecycle.lead_claim(lead=leads[1], actor=other_rep)
     with pytest.raises(ServiceError) as refused:
-        services.lead_claim(lead=leads[2], actor=other_rep)
+        lifecycle.lead_claim(lead=leads[2], actor=other_rep)
     assert refused.value.code == "forbidden" and "limit" in refused.value.message
     leads[2].refresh_from_db()
     assert leads[2].in_pool and leads[2].owner is None
@@ -337,12 +337,12 @@ def test_claim_daily_limit(other_rep):
 def test_rep_cannot_reclaim_a_lead_they_dropped_until_cooldown_ends(rep):
     PoolPolicy.objects.update_or_create(pk=1, defaults={"reclaim_cooldown_days": 3})
     lead = lead_in_stage(Stage.SQL, owner=rep)
-    services.lead_recycle(lead=lead, actor=rep, reason="not now")
+    lifecycle.lead_recycle(lead=lead, actor=rep, reason="not now")
     with pytest.raises(ServiceError) as refused:
-        services.lead_claim(lead=lead, actor=rep)
+        lifecycle.lead_claim(lead=lead, actor=rep)
     assert refused.value.code == "forbidden" and "again after" in refused.value.message
     with time_machine.travel(timezone.now() + dt.timedelta(days=3, minutes=1)):
-        services.lead_claim(lead=lead, actor=rep)
+        lifecycle.lead_claim(lead=lead, actor=rep)
     lead.refresh_from_db()
     assert lead.owner == rep
 
@@ -351,10 +351,10 @@ def test_to_opportunity_needs_positive_amount(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
     for bad in (None, "", "0", "-5", "abc", "1e20"):
         with pytest.raises(ServiceError) as refused:
-            services.lead_to_opportunity(lead=lead, actor=rep, expected_amount=bad)
+            lifecycle.lead_to_opportunity(lead=lead, actor=rep, expected_amount=bad)
         assert refused.value.field == "expected_amount"
     assert Lead.objects.get(pk=lead.pk).stage == Stage.SQL
-    services.lead_to_opportunity(lead=lead, actor=rep, expected_amount="250000.50")
+    lifecycle.lead_to_opportunity(lead=lead, actor=rep, expected_amount="250000.50")
     lead.refresh_from_db()
     assert lead.stage == Stage.OPPORTUNITY and lead.expected_amount == Decimal("250000.50")
 
@@ -370,10 +370,10 @@ def test_win_needs_amount_and_signed_date_not_in_future(rep):
     ]
     for kwargs in bad_calls:
         with pytest.raises(ServiceError) as refused:
-            services.lead_win(lead=lead, actor=rep, **kwargs)
+            lifecycle.lead_win(lead=lead, actor=rep, **kwargs)
         assert refused.value.code == "invalid"
     assert Lead.objects.get(pk=lead.pk).stage == Stage.OPPORTUNITY
-    services.lead_win(lead=lead, actor=rep, amount="88000", signed_at=today)
+    lifecycle.lead_win(lead=lead, actor=rep, amount="88000", signed_at=today)
     lead.refresh_from_db()
     assert (lead.stage, lead.won_amount, lead.signed_at) == (Stage.WON, Decimal("88000"), today)
     assert lead.won_at is not None and lead.owner == rep
@@ -381,7 +381,7 @@ def test_win_needs_amount_and_signed_date_not_in_future(rep):
 
 def test_win_straight_from_sql(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
-    services.lead_win(lead=lead, actor=rep, amount="5000", signed_at=timezone.localdate())
+    lifecycle.lead_win(lead=lead, actor=rep, amount="5000", signed_at=timezone.localdate())
     lead.refresh_from_db()
     assert lead.stage == Stage.WON and lead.opportunity_at is None
 
@@ -389,8 +389,8 @@ def test_win_straight_from_sql(rep):
 def test_lose_needs_reason(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
     with pytest.raises(ServiceError):
-        services.lead_lose(lead=lead, actor=rep, reason="")
-    services.lead_lose(lead=lead, actor=rep, reason="went with vendor X", reason_code="competitor")
+        lifecycle.lead_lose(lead=lead, actor=rep, reason="")
+    lifecycle.lead_lose(lead=lead, actor=rep, reason="went with vendor X", reason_code="competitor")
     lead.refresh_from_db()
     assert (lead.stage, lead.lost_reason) == (Stage.LOST, "competitor")
     assert lead.lost_at is not None
@@ -400,7 +400,9 @@ def test_follow_up_updates_contact_timestamps(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
     earlier = timezone.now() - dt.timedelta(hours=3)
     later = timezone.now() + dt.timedelta(days=2)
-    services.follow_up_log(lead=lead, actor=rep, method="call", at=earlier, next_follow_up_at=later)
+    lifecycle.follow_up_log(
+        lead=lead, actor=rep, method="call", at=earlier, next_follow_up_at=later
+    )
     lead.refresh_from_db()
     assert lead.first_contact_at == earlier == lead.last_follow_up_at
     assert lead.next_follow_up_at == later
@@ -410,27 +412,27 @@ def test_follow_up_refuses_future_date_and_past_next_date(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
     before = snapshot(lead)
     with pytest.raises(ServiceError) as refused:
-        services.follow_up_log(
+        lifecycle.follow_up_log(
             lead=lead, actor=rep, method="call", at=timezone.now() + dt.timedelta(hours=2)
         )
     assert refused.value.field == "at"
     with pytest.raises(ServiceError) as refused:
-        services.follow_up_log(
+        lifecycle.follow_up_log(
             lead=lead, actor=rep, method="call",
             next_follow_up_at=timezone.now() - dt.timedelta(days=1),
         )  # fmt: skip
     assert refused.value.field == "next_follow_up_at"
     with pytest.raises(ServiceError):
-        services.follow_up_log(lead=lead, actor=rep, method="fax")
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="fax")
     assert snapshot(lead) == before
 
 
 def test_allowed_actions_lists_what_the_actor_may_do(rep, desk):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    assert set(services.allowed_actions(lead=lead, actor=rep)) == {
+    assert set(lifecycle.allowed_actions(lead=lead, actor=rep)) == {
         "accept", "reject", "recycle", "follow_up",
     }  # fmt: skip
-    assert set(services.allowed_actions(lead=lead, actor=desk)) == {"disqualify", "assign"}
+    assert set(lifecycle.allowed_actions(lead=lead, actor=desk)) == {"disqualify", "assign"}
 
 
 def test_events_cannot_be_edited_or_deleted(rep):

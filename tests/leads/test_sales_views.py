@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead
 from reports.models import BusinessCalendar
@@ -60,7 +60,7 @@ def test_my_leads_puts_overdue_first_and_fresh_mql_under_new_for_you(client, rep
     fresh = lead_at(MONDAY_10, Stage.MQL, owner=rep, grade="D", name="Nina New")
     planned = lead_at(MONDAY_10 - dt.timedelta(days=1), Stage.SQL, owner=rep, name="Tom Today")
     with time_machine.travel(MONDAY_10 - dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(
+        lifecycle.follow_up_log(
             lead=planned,
             actor=rep,
             method="call",

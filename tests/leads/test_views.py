@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
 from tests.factories import CampaignFactory, LeadFactory, UserFactory, lead_in_stage
@@ -197,8 +197,8 @@ def test_detail_masks_pooled_contact_for_rep_but_not_for_desk(client, rep, desk)
 
 def test_detail_timeline_does_not_leak_edited_contact_of_pooled_lead(client, rep, desk):
     lead = lead_in_stage("mql", owner=rep, phone="+8613912345678")
-    services.lead_update(lead=lead, actor=desk, fields={"phone": "13987654321"})
-    services.lead_recycle(lead=lead, actor=rep, reason="not now", reason_code="not_now")
+    lifecycle.lead_update(lead=lead, actor=desk, fields={"phone": "13987654321"})
+    lifecycle.lead_recycle(lead=lead, actor=rep, reason="not now", reason_code="not_now")
 
     html = _page(client, rep, reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "+8613987654321" not in html
@@ -211,10 +211,10 @@ def test_detail_shows_fields_score_follow_ups_and_readable_timeline(client, rep)
     Lead.objects.filter(pk=lead.pk).update(
         score_detail=[{"rule": "Decision maker", "dimension": "fit", "points": 30}]
     )
-    services.follow_up_log(
+    lifecycle.follow_up_log(
         lead=lead, actor=rep, method="call", outcome="Demo booked", note="Call went well"
     )
-    services.lead_lose(lead=lead, actor=rep, reason="Went with a rival", reason_code="competitor")
+    lifecycle.lead_lose(lead=lead, actor=rep, reason="Went with a rival", reason_code="competitor")
 
     response = _page(client, rep, reverse("leads:detail", args=[lead.pk]))
     html = response.content.decode()
@@ -238,8 +238,8 @@ def test_detail_query_count_is_bounded(client, rep):
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     for index in range(6):
-        services.follow_up_log(lead=lead, actor=rep, method="call", outcome=f"call {index}")
-        services.lead_update(lead=lead, actor=rep, fields={"need": f"need {index}"})
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="call", outcome=f"call {index}")
+        lifecycle.lead_update(lead=lead, actor=rep, fields={"need": f"need {index}"})
     with CaptureQueriesContext(connection) as after:
         response = client.get(url)
     assert response.status_code == 200
@@ -568,7 +568,7 @@ def test_superuser_sees_everything(client):
 
 def test_timeline_names_people_and_decisions_instead_of_ids(client, desk, rep):
     lead = lead_in_stage("mql")
-    services.lead_assign(lead=lead, actor=desk, owner=rep, reason="East region")
+    lifecycle.lead_assign(lead=lead, actor=desk, owner=rep, reason="East region")
     client.force_login(desk)
     response = client.get(reverse("leads:detail", args=[lead.pk]))
     [assigned] = [e for e in response.context["timeline"] if e.event.kind == EventKind.ASSIGNED]

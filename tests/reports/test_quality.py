@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from tests.factories import CampaignCostFactory, CampaignFactory, UserFactory, lead_in_stage
 
@@ -22,7 +22,7 @@ def get(api, user, path, **params):
 def test_calibration_warns_when_a_grade_converts_worse_than_the_one_below(api, manager, rep):
     for _ in range(2):
         lead = lead_in_stage(Stage.MQL, owner=rep, grade="A")
-        services.lead_reject(lead=lead, actor=rep, reason="no budget", reason_code="no_need")
+        lifecycle.lead_reject(lead=lead, actor=rep, reason="no budget", reason_code="no_need")
     lead_in_stage(Stage.WON, owner=rep, grade="B")
     body = get(api, manager, "grade-calibration")
     rows = {row["grade"]: row for row in body["rows"]}

@@ -11,7 +11,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from campaigns.models import Channel
-from leads import services
+from leads import lifecycle
 from leads.models import LeadTouch
 from tests.factories import CampaignCostFactory, CampaignFactory
 
@@ -37,20 +37,20 @@ def world(desk, marketer, rep):
     CampaignCostFactory(campaign=seo, date=today, amount=Decimal("200"))
 
     def arrive(campaign, phone, name="x"):
-        return services.lead_create(
+        return lifecycle.lead_create(
             actor=marketer, fields={"name": name, "phone": phone}, campaign=campaign
         ).lead
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         one = arrive(web, "13900007001", "one")
         arrive(show, "13900007001")
-        services.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
-        services.lead_assign(lead=one, actor=desk, owner=rep)
-        services.lead_accept(lead=one, actor=rep)
+        lifecycle.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
+        lifecycle.lead_assign(lead=one, actor=desk, owner=rep)
+        lifecycle.lead_accept(lead=one, actor=rep)
         arrive(web, "13900007001")  # after SQL: earns no credit
-        services.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
+        lifecycle.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
         two = arrive(show, "13900007002", "two")
-        services.lead_qualify(lead=two, actor=desk, grade="B", reason="call")
+        lifecycle.lead_qualify(lead=two, actor=desk, grade="B", reason="call")
         three = arrive(web, "13900007003", "three")
         arrive(show, "13900007003")
         arrive(web, "13900007003")

@@ -9,12 +9,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead
 from reports.models import BusinessCalendar, SlaBreach, SlaPolicy
 from reports.services import compliance_snapshot_store
-from reports.sla import compliance, sla_scan
+from reports.sla.compliance import compliance
+from reports.sla.scan import sla_scan
 from tests.factories import UserFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def test_assignment_starts_the_clock_in_working_hours(rep):
 def test_first_follow_up_stops_the_clock(rep):
     lead = assigned_lead(rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(lead=lead, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     lead.refresh_from_db()
     assert lead.responded_at == MONDAY_10 + dt.timedelta(hours=1)
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=3), tick=False):
@@ -79,7 +80,7 @@ def test_reassignment_starts_a_new_cycle(desk, rep, other_rep):
     lead = assigned_lead(rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False):
         sla_scan()
-        services.lead_assign(lead=lead, actor=desk, owner=other_rep)
+        lifecycle.lead_assign(lead=lead, actor=desk, owner=other_rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=1, hours=2), tick=False):
         assert sla_scan().reminded == 1  # the new owner's own first-response breach
 
@@ -87,7 +88,7 @@ def test_reassignment_starts_a_new_cycle(desk, rep, other_rep):
 def test_neglected_lead_is_recycled_and_counted_as_wasted(rep):
     with time_machine.travel(MONDAY_10, tick=False):
         lead = lead_in_stage(Stage.SQL, owner=rep, grade="B")
-        services.follow_up_log(lead=lead, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=31), tick=False):
         result = sla_scan()
         rows = compliance(
@@ -103,9 +104,9 @@ def test_neglected_lead_is_recycled_and_counted_as_wasted(rep):
 def test_compliance_counts_in_time_late_and_pending(rep, other_rep):
     on_time, late, silent = (assigned_lead(rep) for _ in range(3))
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(lead=on_time, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=on_time, actor=rep, method="call")
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=6), tick=False):
-        services.follow_up_log(lead=late, actor=rep, method="visit")
+        lifecycle.follow_up_log(lead=late, actor=rep, method="visit")
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=2), tick=False):
         pending = lead_in_stage(Stage.MQL, owner=other_rep)  # due 16:00, not elapsed at 15:00
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False):
@@ -161,7 +162,7 @@ def test_compliance_api_rep_sees_only_self(api, rep, other_rep, manager, team):
 
 
 def test_overdue_digest_once_per_rep_per_day(rep, mailoutbox):
-    from reports.sla import digest_overdue
+    from reports.sla.digest import digest_overdue
 
     lead = assigned_lead(rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=10), tick=False):

@@ -8,11 +8,11 @@ import pytest
 import time_machine
 from django.db import connection
 
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent
 from reports.models import BusinessCalendar, SlaBreach
-from reports.sla import ScanResult, sla_scan
+from reports.sla.scan import ScanResult, sla_scan
 from tests.factories import UserFactory, lead_in_stage
 from tests.leads.test_concurrency import race
 from tests.reports.test_sla_scale import MONDAY_10, WEDNESDAY_17
@@ -38,7 +38,7 @@ def test_two_parallel_scans_write_one_breach_and_one_recycle_each():
     with time_machine.travel(WEDNESDAY_17 - dt.timedelta(days=31), tick=False):
         stale = [lead_in_stage(Stage.SQL, owner=rep, desk=desk) for _ in range(20)]
         for lead in stale:
-            services.follow_up_log(lead=lead, actor=rep, method="call")
+            lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     with time_machine.travel(WEDNESDAY_17, tick=False):
         results = race([sla_scan, sla_scan])
     assert all(isinstance(r, ScanResult) for r in results), results

@@ -16,12 +16,15 @@ from django.db.models import Min, OuterRef, Q, Subquery
 from django.test.utils import CaptureQueriesContext
 
 from assignment.models import Assignment
-from leads import services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
 from reports.calendar import add_working_hours, working_hours_between
 from reports.models import BusinessCalendar, SlaBreach, SlaPolicy
-from reports.sla import backfill_sla_clocks, compliance, load_calendar, sla_scan
+from reports.sla.backfill import backfill_sla_clocks
+from reports.sla.compliance import compliance
+from reports.sla.config import load_calendar
+from reports.sla.scan import sla_scan
 from tests.factories import lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +46,7 @@ def late_and_neglected(n: int, *, rep, desk, shift: dt.timedelta) -> tuple[list,
     with time_machine.travel(WEDNESDAY_17 + shift - dt.timedelta(days=31), tick=False):
         stale = [lead_in_stage(Stage.SQL, owner=rep, desk=desk) for _ in range(n)]
         for lead in stale:
-            services.follow_up_log(lead=lead, actor=rep, method="call")
+            lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     return late, stale
 
 
@@ -95,10 +98,10 @@ def test_bulk_recycle_lands_in_the_pool_as_the_single_lead_recycle(desk, rep):
         by_job = lead_in_stage(Stage.SQL, owner=rep, desk=desk)
     later = MONDAY_10 + dt.timedelta(days=2)
     with time_machine.travel(later, tick=False):
-        services.lead_recycle(
+        lifecycle.lead_recycle(
             lead=by_hand, actor=None, reason="Taken back", reason_code="no_follow_up"
         )
-        done = services.leads_recycle_bulk(
+        done = lifecycle.leads_recycle_bulk(
             where=Q(pk=by_job.pk), reason="Taken back", reason_code="no_follow_up", now=later
         )
     assert done == [(by_job.pk, rep.pk)]
@@ -125,7 +128,7 @@ def test_bulk_recycle_lands_in_the_pool_as_the_single_lead_recycle(desk, rep):
     assert events[0][0]["data"] == {"reason_code": "no_follow_up", "previous_owner": rep.pk}
     # the bulk path skips what the single path refuses: no owner, or a closed stage
     assert (
-        services.leads_recycle_bulk(
+        lifecycle.leads_recycle_bulk(
             where=Q(pk=by_job.pk), reason="again", reason_code="no_follow_up", now=later
         )
         == []
@@ -184,9 +187,9 @@ def test_compliance_equals_the_previous_definition(desk, rep, other_rep):
     for lead, after in zip(leads, answers, strict=True):
         if after is not None:
             with time_machine.travel(MONDAY_10 + after, tick=False):
-                services.follow_up_log(lead=lead, actor=rep, method="call")
+                lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(lead=leads[-1], actor=desk_as_manager(rep), method="call")
+        lifecycle.follow_up_log(lead=leads[-1], actor=desk_as_manager(rep), method="call")
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=7), tick=False):
         pending = lead_in_stage(Stage.MQL, owner=other_rep, desk=desk)  # due Tue 12:00
     now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=SH)
@@ -215,7 +218,7 @@ def test_compliance_queries_do_not_grow_with_assignments(desk, rep):
         with time_machine.travel(day, tick=False):
             for _ in range(n):
                 lead = lead_in_stage(Stage.MQL, owner=rep, desk=desk)
-                services.follow_up_log(lead=lead, actor=rep, method="call")
+                lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
         with (
             time_machine.travel(day + dt.timedelta(days=3), tick=False),
             CaptureQueriesContext(connection) as queries,
@@ -234,13 +237,13 @@ def test_stored_working_seconds_skip_weekends_holidays_and_count_make_up_days(de
     with time_machine.travel(dt.datetime(2026, 9, 19, 12, 0, tzinfo=SH), tick=False):
         lead = lead_in_stage(Stage.NEW)
     with time_machine.travel(dt.datetime(2026, 9, 30, 17, 0, tzinfo=SH), tick=False):
-        lead = services.lead_qualify(lead=lead, actor=desk)
-        services.lead_assign(lead=lead, actor=desk, owner=rep)
+        lead = lifecycle.lead_qualify(lead=lead, actor=desk)
+        lifecycle.lead_assign(lead=lead, actor=desk, owner=rep)
     # National Day: 1–7 Oct are off; Thursday the 8th 10:00 is 2 working hours later
     with time_machine.travel(dt.datetime(2026, 10, 8, 10, 0, tzinfo=SH), tick=False):
-        services.follow_up_log(lead=lead, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     with time_machine.travel(dt.datetime(2026, 10, 9, 10, 0, tzinfo=SH), tick=False):
-        services.follow_up_log(lead=lead, actor=rep, method="visit")  # not the first
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="visit")  # not the first
     assignment = Assignment.objects.get(lead=lead)
     assert assignment.first_response_at == dt.datetime(2026, 10, 8, 10, 0, tzinfo=SH)
     assert assignment.response_work_seconds == 2 * 3600
@@ -260,10 +263,10 @@ def test_backfill_fills_assignment_figures_as_the_lifecycle_does(desk, rep):
     with time_machine.travel(MONDAY_10 - dt.timedelta(hours=20), tick=False):
         lead = lead_in_stage(Stage.NEW)
     with time_machine.travel(MONDAY_10, tick=False):
-        lead = services.lead_qualify(lead=lead, actor=desk)
-        services.lead_assign(lead=lead, actor=desk, owner=rep)
+        lead = lifecycle.lead_qualify(lead=lead, actor=desk)
+        lifecycle.lead_assign(lead=lead, actor=desk, owner=rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=3), tick=False):
-        services.follow_up_log(lead=lead, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
     figures = ["response_due_at", "first_response_at", "response_work_seconds"]
     figures.append("routing_work_seconds")
     stored = Assignment.objects.values(*figures).get(lead=lead)
@@ -276,7 +279,7 @@ def test_backfill_fills_assignment_figures_as_the_lifecycle_does(desk, rep):
 
 
 def test_nearest_rank_p95_of_many_samples():
-    from reports.sla import _nearest_rank
+    from reports.sla.compliance import _nearest_rank
 
     values = list(range(1, 101))
     assert _nearest_rank(values, 0.95) == 95

@@ -11,11 +11,11 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from pipeline.errors import ServiceError
 from reports.models import BusinessCalendar, SlaPolicy
-from reports.sla import compliance
+from reports.sla.compliance import compliance
 from reports.sla_views import business_calendar_save
 from tests.factories import UserFactory, lead_in_stage
 
@@ -204,9 +204,9 @@ def scenario(rep, other_rep):
         on_time, late, silent = (lead_in_stage(Stage.MQL, owner=rep) for _ in range(3))
         lead_in_stage(Stage.MQL, owner=other_rep)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(lead=on_time, actor=rep, method="call")
+        lifecycle.follow_up_log(lead=on_time, actor=rep, method="call")
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=6), tick=False):
-        services.follow_up_log(lead=late, actor=rep, method="visit")
+        lifecycle.follow_up_log(lead=late, actor=rep, method="visit")
     return silent
 
 

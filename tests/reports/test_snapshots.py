@@ -14,7 +14,7 @@ from django.test import Client, TestCase
 from django.utils import timezone
 
 from campaigns.models import Channel
-from leads import services
+from leads import lifecycle
 from pipeline.celery import app as celery_app
 from reports import snapshots
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
@@ -35,7 +35,7 @@ def campaign_on(code: str, name: str):
 
 def arrive(marketer, campaign, phone, name="x"):
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return services.lead_create(
+        return lifecycle.lead_create(
             actor=marketer, fields={"name": name, "phone": phone}, campaign=campaign
         ).lead
 
@@ -52,10 +52,10 @@ def world(desk, marketer, rep):
     with TestCase.captureOnCommitCallbacks(execute=True):
         one = arrive(marketer, web, "13900008001", "one")
         arrive(marketer, show, "13900008001")
-        services.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
-        services.lead_assign(lead=one, actor=desk, owner=rep)
-        services.lead_accept(lead=one, actor=rep)
-        services.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
+        lifecycle.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
+        lifecycle.lead_assign(lead=one, actor=desk, owner=rep)
+        lifecycle.lead_accept(lead=one, actor=rep)
+        lifecycle.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
         arrive(marketer, show, "13900008002", "two")
         arrive(marketer, web, "13900008003", "three")
     return {"web": web, "show": show, "marketer": marketer}

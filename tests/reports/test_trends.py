@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Channel
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from reports.trends import channel_quality, monthly_trend, months_between
 from tests.factories import CampaignCostFactory, CampaignFactory, LeadFactory, lead_in_stage
@@ -93,7 +93,7 @@ def test_channel_quality_mixes_grades_and_sales_judgement(desk, rep):
     web = CampaignFactory(channel=Channel.objects.get(code="website"))
     accepted = lead_in_stage(Stage.SQL, owner=rep, desk=desk, grade="A", source_campaign=web)
     rejected = lead_in_stage(Stage.MQL, owner=rep, desk=desk, grade="C", source_campaign=web)
-    services.lead_reject(lead=rejected, actor=rep, reason="x", reason_code="no_need")
+    lifecycle.lead_reject(lead=rejected, actor=rep, reason="x", reason_code="no_need")
     LeadFactory(grade="", source_campaign=web)
     LeadFactory(grade="B")  # no campaign
     day = accepted.created_at.astimezone(SH).date()

@@ -18,11 +18,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns.models import Channel
-from leads import services
+from leads import lifecycle
 from leads.choices import Stage
 from reports import selectors
 from reports.models import BusinessCalendar
-from reports.sla import compliance
+from reports.sla.compliance import compliance
 from reports.views import fmt
 from tests.factories import (
     CampaignCostFactory,
@@ -56,20 +56,20 @@ def world(desk, marketer, rep):
     CampaignCostFactory(campaign=seo, date=today, amount=Decimal("200"))
 
     def arrive(campaign, phone, name="x"):
-        return services.lead_create(
+        return lifecycle.lead_create(
             actor=marketer, fields={"name": name, "phone": phone}, campaign=campaign
         ).lead
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         one = arrive(web, "13900007001", "one")
         arrive(show, "13900007001")
-        services.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
-        services.lead_assign(lead=one, actor=desk, owner=rep)
-        services.lead_accept(lead=one, actor=rep)
+        lifecycle.lead_qualify(lead=one, actor=desk, grade="A", reason="call")
+        lifecycle.lead_assign(lead=one, actor=desk, owner=rep)
+        lifecycle.lead_accept(lead=one, actor=rep)
         arrive(web, "13900007001")  # after SQL: earns no credit
-        services.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
+        lifecycle.lead_win(lead=one, actor=rep, amount="10000", signed_at=today)
         two = arrive(show, "13900007002", "two")
-        services.lead_qualify(lead=two, actor=desk, grade="B", reason="call")
+        lifecycle.lead_qualify(lead=two, actor=desk, grade="B", reason="call")
         arrive(web, "13900007003", "three")
         arrive(show, "13900007003")
         arrive(web, "13900007003")
@@ -234,7 +234,7 @@ def test_dashboard_query_count_does_not_grow_with_campaigns(client, manager, mar
             campaign = campaign_on(["website", "seo", "trade_show"][index % 3], f"C{n}-{index}")
             CampaignCostFactory(campaign=campaign, date=today, amount=Decimal("10"))
             with TestCase.captureOnCommitCallbacks(execute=True):
-                services.lead_create(
+                lifecycle.lead_create(
                     actor=marketer,
                     fields={"name": "x", "phone": f"1390000{n:02d}{index:02d}"},
                     campaign=campaign,
@@ -310,11 +310,11 @@ def follow_up_world(desk, rep):
         rejected = lead_in_stage(Stage.MQL, owner=rep, desk=desk, grade="C", source_campaign=web)
         silent = lead_in_stage(Stage.MQL, owner=rep, desk=desk, grade="B", source_campaign=show)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
-        services.follow_up_log(lead=won, actor=rep, method="call")
-        services.lead_accept(lead=won, actor=rep)
-        services.lead_to_opportunity(lead=won, actor=rep, expected_amount="5000")
-        services.lead_win(lead=won, actor=rep, amount="8000", signed_at=MONDAY_10.date())
-        services.lead_reject(lead=rejected, actor=rep, reason="none", reason_code="no_need")
+        lifecycle.follow_up_log(lead=won, actor=rep, method="call")
+        lifecycle.lead_accept(lead=won, actor=rep)
+        lifecycle.lead_to_opportunity(lead=won, actor=rep, expected_amount="5000")
+        lifecycle.lead_win(lead=won, actor=rep, amount="8000", signed_at=MONDAY_10.date())
+        lifecycle.lead_reject(lead=rejected, actor=rep, reason="none", reason_code="no_need")
     return {"won": won, "rejected": rejected, "silent": silent}
 
 
@@ -425,7 +425,7 @@ def test_calibration_warns_about_an_inverted_grade(client, manager, rep):
     web = campaign_on("website", "Web")
     for _ in range(2):
         lead = lead_in_stage(Stage.MQL, owner=rep, grade="A", source_campaign=web)
-        services.lead_reject(lead=lead, actor=rep, reason="no budget", reason_code="no_need")
+        lifecycle.lead_reject(lead=lead, actor=rep, reason="no budget", reason_code="no_need")
     lead_in_stage(Stage.WON, owner=rep, grade="B")
     lead_in_stage(Stage.DISQUALIFIED, source_campaign=web)
     today = timezone.localdate().isoformat()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import TestCase
 
-from leads import services as lead_services
+from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead
 from pipeline.errors import ServiceError
@@ -23,7 +23,7 @@ A_FIELDS = {"name": "周总", "phone": "13900000001", "decision_role": "decision
 
 def create(desk, fields) -> Lead:
     with TestCase.captureOnCommitCallbacks(execute=True):
-        lead = lead_services.lead_create(actor=desk, fields=fields).lead
+        lead = lifecycle.lead_create(actor=desk, fields=fields).lead
     lead.refresh_from_db()
     return lead
 
@@ -45,7 +45,7 @@ def test_change_of_scored_field_rescores(desk):
     lead = create(desk, {"name": "Li", "phone": "13900000002"})
     assert lead.grade == "D"
     with TestCase.captureOnCommitCallbacks(execute=True):
-        lead_services.lead_update(lead=lead, actor=desk, fields=A_FIELDS | {"phone": "13900000002"})
+        lifecycle.lead_update(lead=lead, actor=desk, fields=A_FIELDS | {"phone": "13900000002"})
     lead.refresh_from_db()
     assert lead.grade == "A"
 
@@ -55,7 +55,7 @@ def test_new_touch_rescores(desk, marketer):
                          "timeline": "3m", "budget": "50000", "need": "MES"})  # fmt: skip
     before = lead.score
     with TestCase.captureOnCommitCallbacks(execute=True):
-        lead_services.lead_create(actor=marketer, fields={"name": "Wu", "phone": "13900000003"},
+        lifecycle.lead_create(actor=marketer, fields={"name": "Wu", "phone": "13900000003"},
                                   touch_kind="webinar")  # fmt: skip
     lead.refresh_from_db()
     assert lead.score == before + 10  # several touches + attended a webinar

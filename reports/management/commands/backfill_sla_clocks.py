@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from reports.sla import backfill_sla_clocks
+from reports.sla.backfill import backfill_sla_clocks
 
 
 class Command(BaseCommand):

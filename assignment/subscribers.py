@@ -1,0 +1,28 @@
+"""Routing listens to the lifecycle: a qualified lead is routed (when ``AUTO_ASSIGN`` is
+on), and leads the SLA took back with ``reroute`` are routed again without their previous
+owner. Connected in ``AssignmentConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from assignment.tasks import reroute_after_sla_task, route_lead_task
+from leads.lifecycle.announcements import Announcement, subscribe
+from pipeline.queue import enqueue
+
+
+def route_qualified(*, lead_id: int) -> None:
+    """Queue routing; if the broker is down, ``sweep_unrouted`` catches up."""
+    if settings.AUTO_ASSIGN:
+        enqueue(route_lead_task, lead_id)
+
+
+def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:
+    if reroute and pairs:
+        enqueue(reroute_after_sla_task, [[lead, owner] for lead, owner in pairs])
+
+
+def connect() -> None:
+    subscribe(Announcement.QUALIFIED, route_qualified)
+    subscribe(Announcement.RECYCLED, reroute_recycled)

@@ -1,0 +1,448 @@
+"""Who owns a lead: assignment, the pool (公海), recycling and claiming, and the record
+of every ownership decision ("why this owner") with its SLA clock.
+
+Every change of owner goes through here — a person on a page or the API, the router, the
+SLA job, a bulk action — so the pool policy and the clock hold on every path. Each
+function runs in one transaction and locks the lead row first (``lock_lead``);
+``leads_recycle_bulk`` locks many rows with ``FOR UPDATE SKIP LOCKED`` instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import Expression, F, IntegerField, Q, Value
+from django.db.models.functions import Cast, JSONObject
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assignment import reasons
+from assignment.models import Assignment, PoolPolicy
+from assignment.reasons import DecisionReason
+from assignment.selectors import manages_user
+from leads.choices import EventKind, RecycleReason
+from leads.lifecycle.announcements import Announcement, announce
+from leads.lifecycle.primitives import (
+    checked_reason_code,
+    lock_lead,
+    record_event,
+    require_reason,
+    save_lead,
+)
+from leads.lifecycle.rules import RECYCLE_STAGES, check_action
+from leads.models import Lead, LeadEvent
+from pipeline.errors import ServiceError
+from pipeline.people import display_name
+from pipeline.roles import SALES_ROLES, Role, has_role
+from reports.sla.clock import response_due, working_seconds
+
+
+def start_sla_clock(lead: Lead, now: dt.datetime) -> None:
+    """A new owner gets the grade's first-response time, in working hours."""
+    lead.response_due_at = response_due(grade=lead.grade, assigned_at=now)
+    lead.responded_at = None
+
+
+def check_owner_candidate(*, actor: User | None, owner: User) -> None:
+    if not owner.is_active:
+        raise ServiceError(
+            _("%(user)s is not an active user.") % {"user": display_name(owner)}, field="owner"
+        )
+    if not has_role(owner, *SALES_ROLES):
+        raise ServiceError(
+            _("%(user)s is not in sales and cannot own leads.") % {"user": display_name(owner)},
+            field="owner",
+        )
+    if (
+        actor is not None
+        and not actor.is_superuser
+        and not has_role(actor, Role.LEAD_DESK)
+        and not manages_user(actor, owner.pk)
+    ):
+        raise ServiceError(
+            _("Sales managers can assign only to members of their own teams."), code="forbidden"
+        )
+
+
+def record_assignment(
+    *,
+    lead: Lead,
+    owner: User | None,
+    previous_owner_id: int | None,
+    actor: User | None,
+    strategy: str,
+    why: DecisionReason | None,
+    reason: str,
+    rule=None,
+    at: dt.datetime,
+) -> None:
+    """The decision's record: ``why`` as code and parameters (worded in the reader's
+    language when shown), ``reason`` as text in the site language (or as given, for a
+    decision without a code)."""
+    clock = {}
+    if owner is not None:
+        # The decision keeps its SLA figures; compliance only aggregates them.
+        clock = {
+            "response_due_at": lead.response_due_at,
+            "routing_work_seconds": working_seconds(lead.created_at, at),
+        }
+    Assignment.objects.create(
+        lead=lead,
+        owner=owner,
+        previous_owner_id=previous_owner_id,
+        actor=actor,
+        strategy=strategy,
+        reason=reason,
+        reason_code=why.code if why else "",
+        reason_params=why.params if why else {},
+        rule=rule,
+        rule_name=getattr(rule, "name", ""),
+        at=at,
+        **clock,
+    )
+
+
+def _reason_data(why: DecisionReason | None) -> dict[str, Any]:
+    """What the decision's event keeps of ``why`` (events are append-only: written once)."""
+    return {"reason_code": why.code, "reason_params": why.params} if why else {}
+
+
+def record_first_response(lead: Lead, *, author_id: int, at: dt.datetime) -> None:
+    """The owner's earliest follow-up at or after their assignment stops that assignment's
+    clock: ``first_response_at`` and the working seconds it took (a follow-up dated earlier
+    than one already counted replaces it). Follow-ups by anyone else do not count."""
+    if author_id != lead.owner_id:
+        return
+    current = (
+        Assignment.objects.filter(lead_id=lead.pk, owner_id=author_id, at__lte=at)
+        .order_by("-at", "-id")
+        .values("pk", "at", "first_response_at")
+        .first()
+    )
+    if current is None or (current["first_response_at"] or at) < at:
+        return
+    Assignment.objects.filter(pk=current["pk"]).update(
+        first_response_at=at, response_work_seconds=working_seconds(current["at"], at)
+    )
+
+
+@transaction.atomic
+def lead_assign(
+    *,
+    lead: Lead | int,
+    actor: User | None,
+    owner: User,
+    reason: str = "",
+    strategy: str = "manual",
+    rule=None,
+    data: Mapping | None = None,
+    why: DecisionReason | None = None,
+) -> Lead:
+    """Give the lead an owner (mql/sql/opportunity stay in their stage).
+
+    Used by people (desk, sales managers; ``strategy="manual"``, ``reason`` is what they
+    typed) and by the router (``actor=None``, with the rule and strategy that decided and
+    ``why``); an owned lead is reassigned. Writes one ``LeadEvent`` and one ``Assignment``
+    ("why this owner"), both with the reason as code and parameters plus its text.
+    """
+    lead = lock_lead(lead)
+    check_action(lead=lead, actor=actor, action="assign")
+    check_owner_candidate(actor=actor, owner=owner)
+    if lead.owner_id == owner.pk:
+        raise ServiceError(
+            _("%(user)s already owns this lead.") % {"user": display_name(owner)}, field="owner"
+        )
+    now, previous_owner = timezone.now(), lead.owner_id
+    reason = (reason or "").strip()[:2000]
+    if strategy == "manual":
+        why = reasons.manual(user=display_name(actor), text=reason)
+    if why is not None:
+        reason = why.stored_text()
+    lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
+    start_sla_clock(lead, now)
+    save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data={
+            "owner": owner.pk,
+            "previous_owner": previous_owner,
+            "strategy": strategy,
+            "rule": getattr(rule, "pk", None),
+            **_reason_data(why),
+            **dict(data or {}),
+        },
+    )
+    record_assignment(
+        lead=lead,
+        owner=owner,
+        previous_owner_id=previous_owner,
+        actor=actor,
+        strategy=strategy,
+        why=why,
+        reason=reason,
+        rule=rule,
+        at=now,
+    )
+    announce(
+        Announcement.ASSIGNED,
+        lead_id=lead.pk,
+        owner_id=owner.pk,
+        previous_owner_id=previous_owner,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_send_to_pool(
+    *, lead: Lead | int, actor: User | None, reason: str = "", why: DecisionReason | None = None
+) -> Lead:
+    """Put an unowned lead in the pool (the router's answer when nobody is eligible).
+
+    ``why`` (code and parameters) is the router's; ``reason`` is plain text for callers
+    without a code."""
+    lead = lock_lead(lead)
+    check_action(lead=lead, actor=actor, action="assign")
+    if lead.owner_id is not None or lead.in_pool:
+        raise ServiceError(
+            _("Only an unowned lead outside the pool can be sent to the pool."), code="wrong_stage"
+        )
+    if why is not None:
+        reason = why.stored_text()
+    now = timezone.now()
+    lead.in_pool, lead.pooled_at = True, now
+    save_lead(lead, ["in_pool", "pooled_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.POOLED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data=_reason_data(why),
+    )
+    record_assignment(
+        lead=lead,
+        owner=None,
+        previous_owner_id=None,
+        actor=actor,
+        strategy="pool",
+        why=why,
+        reason=reason,
+        at=now,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_recycle(
+    *, lead: Lead | int, actor: User | None, reason: str, reason_code: str | None = None
+) -> Lead:
+    """Owned mql/sql → same stage, no owner, in the pool (公海)."""
+    lead = lock_lead(lead)
+    check_action(lead=lead, actor=actor, action="recycle")
+    reason = require_reason(reason)
+    code = checked_reason_code(reason_code, RecycleReason)
+    now, previous_owner = timezone.now(), lead.owner_id
+    changes = _recycled(now=now, code=code)
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    save_lead(lead, changes)
+    record_event(
+        lead=lead,
+        kind=EventKind.RECYCLED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data=_recycle_event_data(code=code, previous_owner=previous_owner),
+    )
+    announce(Announcement.RECYCLED, pairs=[(lead.pk, previous_owner)], reroute=False)
+    return lead
+
+
+# The recycle transition, written once for ``lead_recycle`` and ``leads_recycle_bulk``:
+# which leads qualify (``RECYCLE_STAGES``), what changes on the lead, and what its event
+# records.
+
+
+def _recycled(*, now: dt.datetime, code: str) -> dict[str, Any]:
+    """The lead's fields after recycling: no owner, in the pool, the SLA clock stopped."""
+    return {
+        "owner_id": None,
+        "in_pool": True,
+        "pooled_at": now,
+        "recycle_reason": code,
+        "response_due_at": None,
+        "responded_at": None,
+    }
+
+
+def _recycle_event_data(*, code: Any, previous_owner: Any) -> dict[str, Any]:
+    """The ``recycled`` event's data; the bulk path passes SQL expressions as values."""
+    return {"reason_code": code, "previous_owner": previous_owner}
+
+
+def claims_today(actor: User) -> int:
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return LeadEvent.objects.filter(kind=EventKind.CLAIMED, actor=actor, at__gte=start).count()
+
+
+@transaction.atomic
+def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
+    """A pooled lead becomes the claimer's; the row lock makes one of two racers win."""
+    lead = lock_lead(lead)
+    check_action(lead=lead, actor=actor, action="claim")
+    policy = PoolPolicy.current()
+    if claims_today(actor) >= policy.daily_claim_limit:
+        raise ServiceError(
+            _("You have reached today's limit of %(limit)d claims from the pool.")
+            % {"limit": policy.daily_claim_limit},
+            code="forbidden",
+        )
+    if policy.reclaim_cooldown_days:
+        since = timezone.now() - dt.timedelta(days=policy.reclaim_cooldown_days)
+        dropped = (
+            LeadEvent.objects.filter(
+                lead=lead,
+                kind__in=[EventKind.RECYCLED, EventKind.REJECTED],
+                at__gte=since,
+                data__previous_owner=actor.pk,
+            )
+            .order_by("-at")
+            .first()
+        )
+        if dropped is not None:
+            until = timezone.localtime(dropped.at + dt.timedelta(days=policy.reclaim_cooldown_days))
+            raise ServiceError(
+                _("You dropped this lead on %(date)s; you may claim it again after %(until)s.")
+                % {
+                    "date": timezone.localtime(dropped.at).strftime("%Y-%m-%d"),
+                    "until": until.strftime("%Y-%m-%d %H:%M"),
+                },
+                code="forbidden",
+            )
+    now = timezone.now()
+    lead.owner, lead.in_pool, lead.assigned_at = actor, False, now
+    start_sla_clock(lead, now)
+    save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
+    record_event(
+        lead=lead,
+        kind=EventKind.CLAIMED,
+        actor=actor,
+        at=now,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        data={"owner": actor.pk},
+    )
+    why = DecisionReason(reasons.CLAIMED, {"user": display_name(actor)})
+    record_assignment(
+        lead=lead,
+        owner=actor,
+        previous_owner_id=None,
+        actor=actor,
+        strategy="claim",
+        why=why,
+        reason=why.stored_text(),
+        at=now,
+    )
+    return lead
+
+
+def leads_recycle_bulk(
+    *,
+    where: Q,
+    reason: str | Expression,
+    reason_code: str,
+    now: dt.datetime,
+    reroute: bool = False,
+) -> list[tuple[int, int]]:
+    """The recycle transition for every lead matching ``where`` (the SLA job), in a number
+    of SQL statements that does not depend on how many leads match.
+
+    Same rule as ``lead_recycle``: owned leads in ``RECYCLE_STAGES`` go to the pool with
+    the same field values and one ``recycled`` event each (actor: the system). ``reason``
+    may be an expression over the lead (e.g. a text per grade). Returns (lead id, previous
+    owner) of the leads recycled; with ``reroute`` the recycle announcement asks routing
+    to route them again at once, never back to that owner.
+
+    Concurrency: on PostgreSQL one statement locks the matching rows ``FOR UPDATE SKIP
+    LOCKED`` (rows changed meanwhile are re-checked against ``where``), updates them and
+    inserts their events, so a lead a rep is working on right now is left for the next
+    run and two jobs never recycle one lead twice. SQLite has one writer at a time: the
+    events are inserted, then the same leads updated, inside one transaction.
+    """
+    code = checked_reason_code(reason_code, RecycleReason)
+    if isinstance(reason, str):
+        reason = Value(reason)
+    event = {
+        "lead_id": F("pk"),
+        "kind": Value(EventKind.RECYCLED.value),
+        "from_stage": F("stage"),
+        "to_stage": F("stage"),
+        "actor_id": Cast(Value(None), IntegerField()),
+        "at": Value(now),
+        "reason": reason,
+        "data": JSONObject(**_recycle_event_data(code=Value(code), previous_owner=F("owner_id"))),
+    }
+    picked = Lead.objects.filter(where, stage__in=RECYCLE_STAGES, owner__isnull=False)
+    picked = picked.order_by("pk")
+    qn = connection.ops.quote_name
+    event_table = qn(LeadEvent._meta.db_table)
+    event_columns = ", ".join(qn(LeadEvent._meta.get_field(n).column) for n in event)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            select_sql, select_params = (
+                picked.select_for_update(skip_locked=True, of=("self",))
+                .annotate(**{f"ev_{n}": e for n, e in event.items()})
+                .values_list(*[f"ev_{n}" for n in event], "owner_id")
+                .query.sql_with_params()
+            )
+            changes = {**_recycled(now=now, code=code), "updated_at": now}
+            assignments, change_params = [], []
+            for name, value in changes.items():
+                field = Lead._meta.get_field(name)
+                assignments.append(f"{qn(field.column)} = %s")
+                change_params.append(field.get_db_prep_save(value, connection))
+            names = [f"ev_{n}" for n in event]
+            sql = (
+                f"WITH picked ({', '.join(names)}, prev_owner) AS ({select_sql}), "  # noqa: S608
+                f"moved AS (UPDATE {qn(Lead._meta.db_table)} AS l SET {', '.join(assignments)} "
+                f"FROM picked WHERE l.id = picked.ev_lead_id RETURNING picked.*), "
+                f"logged AS (INSERT INTO {event_table} ({event_columns}) "
+                f"SELECT {', '.join(names)} FROM moved) "
+                "SELECT ev_lead_id, prev_owner FROM moved"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*select_params, *change_params])
+                done = [(pk, owner) for pk, owner in cursor.fetchall()]
+            if done:
+                announce(Announcement.RECYCLED, pairs=done, reroute=reroute)
+            return done
+        rows = picked.annotate(**{f"ev_{n}": e for n, e in event.items()})
+        select_sql, select_params = rows.values_list(
+            *[f"ev_{n}" for n in event]
+        ).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {event_table} ({event_columns}) {select_sql} "
+                "RETURNING lead_id, json_extract(data, '$.previous_owner')",
+                select_params,
+            )
+            done = [(pk, owner) for pk, owner in cursor.fetchall()]
+        changes = {**_recycled(now=now, code=code), "updated_at": now}
+        Lead.objects.filter(pk__in=picked.values("pk")).update(**changes)
+        if done:
+            announce(Announcement.RECYCLED, pairs=done, reroute=reroute)
+        return done

@@ -1,0 +1,223 @@
+"""Follow-up compliance per rep: aggregates over the figures stored on each assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assignment.models import Assignment, TeamMembership
+from leads.lifecycle.rules import OWNABLE_STAGES
+from leads.models import Lead
+from pipeline.errors import ServiceError
+from pipeline.roles import Role, has_role
+from reports.models import SlaBreach, SlaPolicy
+from reports.selectors import period_bounds
+from reports.sla.config import policies
+
+
+class _Percentile(Aggregate):
+    """PostgreSQL's ordered-set percentiles: ``percentile_cont`` interpolates (the median),
+    ``percentile_disc`` returns an observed value (nearest rank)."""
+
+    template = "%(function)s(%(share)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, *, share: float, discrete: bool = False, **extra):
+        function = "PERCENTILE_DISC" if discrete else "PERCENTILE_CONT"
+        super().__init__(expression, function=function, share=float(share), **extra)
+
+
+def _median(ordered: list[float]) -> float | None:
+    """Interpolated median of sorted values (as ``percentile_cont(0.5)``)."""
+    return statistics.median(ordered) if ordered else None
+
+
+def _nearest_rank(ordered: list[float], share: float) -> float | None:
+    """The smallest value with at least ``share`` of the values at or below it (as
+    ``percentile_disc``): the 95th percentile is a response time that really happened."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _response_stats(queryset, column: str, group: str | None) -> dict[Any, dict[str, Any]]:
+    """Count, median and p95 (in working hours) of ``column`` over ``queryset`` per
+    ``group`` (or one group ``None``), rows with a value only.
+
+    PostgreSQL aggregates in SQL. SQLite has no percentile aggregate: the values are read
+    in order and the same figures computed in Python — the embedded mode's data is small.
+    """
+    rows = queryset.filter(**{f"{column}__isnull": False}).order_by()
+    if connection.vendor == "postgresql":
+        aggregates = {
+            "count": Count("pk"),
+            "median": _Percentile(column, share=0.5),
+            "p95": _Percentile(column, share=0.95, discrete=True),
+        }
+        if group is None:
+            found = {None: rows.aggregate(**aggregates)}
+        else:
+            found = {r.pop(group): r for r in rows.values(group).annotate(**aggregates)}
+        return {
+            key: {"count": r["count"], "median": _hours(r["median"]), "p95": _hours(r["p95"])}
+            for key, r in found.items()
+            if r["count"]
+        }
+    values: dict[Any, list[float]] = defaultdict(list)
+    fields = [column] if group is None else [group, column]
+    for row in rows.order_by(*fields).values_list(*fields).iterator(chunk_size=5000):
+        values[None if group is None else row[0]].append(row[-1])
+    return {
+        key: {
+            "count": len(ordered),
+            "median": _hours(_median(ordered)),
+            "p95": _hours(_nearest_rank(ordered, 0.95)),
+        }
+        for key, ordered in values.items()
+    }
+
+
+def compliance(
+    *,
+    start: dt.date,
+    end: dt.date,
+    user_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per rep: assignments in [start, end] whose first-response SLA has elapsed, the share
+    answered in time, median and p95 response (working hours), overdue now, wasted leads.
+
+    Each assignment stores its due time, the owner's first follow-up and the response in
+    working seconds (``Assignment.response_due_at``, ``first_response_at``,
+    ``response_work_seconds``), so this is aggregation only: a constant number of queries
+    whatever the data size. The median interpolates between the two middle values; the
+    p95 is the nearest-rank 95th percentile (an observed response time).
+    """
+    now = now or timezone.now()
+    low, high = period_bounds(start, end)
+    wanted = None if user_ids is None else set(user_ids)
+    assignments = Assignment.objects.filter(at__gte=low, at__lt=high, owner__isnull=False).exclude(
+        strategy="pool"
+    )
+    if wanted is not None:
+        assignments = assignments.filter(owner_id__in=wanted)
+    elapsed = Q(response_due_at__lte=now)
+    counts = {
+        row["owner_id"]: row
+        for row in assignments.order_by()
+        .values("owner_id")
+        .annotate(
+            assigned=Count("pk"),
+            due=Count("pk", filter=elapsed),
+            in_time=Count("pk", filter=elapsed & Q(first_response_at__lte=F("response_due_at"))),
+        )
+    }
+    responses = _response_stats(assignments.filter(elapsed), "response_work_seconds", "owner_id")
+    overdue = overdue_now_by_owner(now=now, by_grade=policies())
+    wasted = dict(
+        SlaBreach.objects.filter(kind=SlaBreach.Kind.NEGLECT, at__gte=low, at__lt=high)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    owners = set(counts) | set(overdue) | set(wasted)
+    if wanted is not None:
+        owners &= wanted
+    users = get_user_model().objects.in_bulk(owners)
+    result = []
+    for owner in sorted(owners):
+        row = counts.get(owner) or {"assigned": 0, "due": 0, "in_time": 0}
+        stats = responses.get(owner, {})
+        result.append(
+            {
+                "user": owner,
+                "username": users[owner].username,
+                "assigned": row["assigned"],
+                "due": row["due"],
+                "in_time": row["in_time"],
+                "compliance": round(row["in_time"] / row["due"], 4) if row["due"] else None,
+                "median_response_hours": stats.get("median"),
+                "p95_response_hours": stats.get("p95"),
+                "overdue_now": overdue.get(owner, 0),
+                "wasted": wasted.get(owner, 0),
+            }
+        )
+    return result
+
+
+def overdue_q(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> Q:
+    """Open owned leads overdue for follow-up now (DESIGN §9): the next follow-up date has
+    passed, or nothing was logged for the grade's ``follow_up_every_days``."""
+    condition = Q(next_follow_up_at__lt=now)
+    for grade, policy in by_grade.items():
+        cutoff = now - dt.timedelta(days=policy.follow_up_every_days)
+        grade_q = Q(grade=grade) | (Q(grade="") if grade == "D" else Q(pk__in=[]))
+        silent = Q(last_follow_up_at__lt=cutoff) | Q(
+            last_follow_up_at__isnull=True, assigned_at__lt=cutoff
+        )
+        condition |= grade_q & silent
+    return Q(owner__isnull=False, stage__in=OWNABLE_STAGES) & condition
+
+
+def overdue_now_by_owner(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> dict[int, int]:
+    rows = (
+        Lead.objects.filter(overdue_q(now=now, by_grade=by_grade))
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    return dict(rows)
+
+
+def delays(*, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Routing delay (created → first assigned) and rep delay (first assigned → that
+    owner's first follow-up) of the period's leads, in working hours: medians and 95th
+    percentiles, from the figures stored on each lead's first owned assignment."""
+    low, high = period_bounds(start, end)
+    owned = Assignment.objects.filter(owner__isnull=False).exclude(strategy="pool")
+    first = owned.filter(lead__created_at__gte=low, lead__created_at__lt=high).exclude(
+        Exists(owned.filter(lead_id=OuterRef("lead_id"), at__lt=OuterRef("at")))
+    )
+    empty = {"count": 0, "median": None, "p95": None}
+    return {
+        "routing": _response_stats(first, "routing_work_seconds", None).get(None, empty),
+        "rep": _response_stats(first, "response_work_seconds", None).get(None, empty),
+    }
+
+
+def compliance_scope(user, *, team=None) -> list[int] | None:
+    """Whose rows ``user`` may read — the same scope as the compliance API.
+
+    A team: its members, for managers, the desk and that team's manager. No team: everyone
+    for managers and the desk; otherwise oneself plus the members of managed teams.
+    """
+    if team is not None:
+        if not (has_role(user, Role.MANAGER, Role.LEAD_DESK) or team.manager_id == user.pk):
+            raise ServiceError(_("You may read only the teams you manage."), code="forbidden")
+        return list(team.memberships.values_list("user_id", flat=True))
+    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
+        return None
+    managed = TeamMembership.objects.filter(team__manager=user)
+    return list(dict.fromkeys([user.pk, *managed.values_list("user_id", flat=True)]))
