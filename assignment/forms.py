@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from assignment.choices import Strategy
 from assignment.models import AssignmentRule, Team
 from assignment.services import RULE_FIELDS
-from leads.forms import sales_users
+from leads.actions import sales_users
 from pipeline.people import display_name_with_username
 from scoring.forms import (
     condition_display,

@@ -40,9 +40,10 @@ from assignment.forms import (
 )
 from assignment.models import Assignment, AssignmentRule, PoolPolicy, Team, TeamMembership
 from campaigns.choices import ChannelKind
+from leads.actions import run_action
 from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
-from leads.lifecycle import claims_today, lead_claim
+from leads.lifecycle import claims_today
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from leads.views import contact_for
@@ -668,7 +669,7 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect(back)
     try:
-        lead = lead_claim(lead=lead, actor=user)
+        lead = run_action(lead=lead, actor=user, name="claim")
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(back)

@@ -15,13 +15,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,31 +27,23 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from assignment.models import Assignment
-from assignment.services import lead_assign_or_route
-from leads import lifecycle
-from leads.bulk import bulk_apply
+from leads import actions
 from leads.choices import (
-    DecisionRole,
     DisqualifyReason,
     EventKind,
-    Grade,
     GradeSource,
     RejectReason,
     Stage,
-    Timeline,
 )
-from leads.forms import sales_users
 from leads.models import Lead, LeadEvent
 from leads.selectors import leads_visible_to
-from leads.views import contact_for, form_error_messages
+from leads.views import contact_for
 from pipeline.errors import ServiceError
-from pipeline.people import display_name, display_name_with_username
+from pipeline.people import display_name
 from pipeline.roles import Role, has_role
-from scoring.services import lead_reset_grade, lead_score, lead_set_grade
 
 User = get_user_model()
 
@@ -123,142 +113,6 @@ def age_badge(since: dt.datetime, now: dt.datetime) -> AgeBadge:
         "when": formats.date_format(timezone.localtime(since), "SHORT_DATETIME_FORMAT")
     }
     return AgeBadge(css=css, label=label, title=title)
-
-
-def _owner_choices() -> list[tuple[str, str]]:
-    """Salespeople as plain choices, read once per page (not once per row)."""
-    rows = []
-    for user in sales_users():
-        rows.append((str(user.pk), display_name_with_username(user)))
-    return rows
-
-
-# --------------------------------------------------------------------------------------
-# Forms (parse and type-check only; the rules are the services')
-# --------------------------------------------------------------------------------------
-
-
-def _reason_field(label, *, help_text=None) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=2000,
-        required=False,
-        help_text=help_text,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-def _grade_choices(lead: Lead | None) -> list[tuple[str, str]]:
-    if lead is not None and lead.grade:
-        blank = _("Suggested grade (%(grade)s)") % {"grade": lead.grade}
-    else:
-        blank = _("— choose a grade —")
-    return [("", blank), *Grade.choices]
-
-
-class ConsultForm(forms.Form):
-    """What the consulting call found out, and what to do with the lead next."""
-
-    DECISIONS = (
-        ("save", gettext_lazy("Save the notes")),
-        ("qualify", gettext_lazy("Save and qualify")),
-        ("disqualify", gettext_lazy("Save and disqualify")),
-    )
-    #: The lead fields this form writes (through ``leads.lifecycle.lead_update``).
-    LEAD_FIELDS = ("product_interest", "budget", "timeline", "decision_role", "need")
-
-    product_interest = forms.CharField(
-        label=gettext_lazy("Product interest"), max_length=200, required=False
-    )
-    budget = forms.DecimalField(
-        label=gettext_lazy("Budget"), max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    timeline = forms.ChoiceField(label=gettext_lazy("Timeline"), choices=Timeline.choices)
-    decision_role = forms.ChoiceField(
-        label=gettext_lazy("Decision role"), choices=DecisionRole.choices
-    )
-    need = forms.CharField(
-        label=gettext_lazy("Need"),
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    grade = forms.ChoiceField(label=gettext_lazy("Grade"), required=False)
-    grade_reason = _reason_field(
-        gettext_lazy("Why this grade"),
-        help_text=gettext_lazy("Required when you override the suggested grade."),
-    )
-    reason_code = forms.ChoiceField(
-        label=gettext_lazy("Reason code"), choices=DisqualifyReason.choices, required=False
-    )
-    disqualify_reason = _reason_field(gettext_lazy("Reason"))
-    # Set by the submit button that was pressed; Enter in a field means "save".
-    decision = forms.ChoiceField(choices=DECISIONS, required=False, widget=forms.HiddenInput)
-
-    #: Where the service's field names land on this form, per decision.
-    ERROR_FIELDS = {
-        "qualify": {"grade": "grade", "reason": "grade_reason"},
-        "disqualify": {"reason": "disqualify_reason", "reason_code": "reason_code"},
-    }
-
-    def __init__(self, *args, lead: Lead | None = None, **kwargs):
-        self.lead = lead
-        if lead is not None:
-            kwargs.setdefault("auto_id", f"id_consult{lead.pk}_%s")
-            kwargs.setdefault("initial", self.initial_for(lead))
-        super().__init__(*args, **kwargs)
-        self.fields["grade"].choices = _grade_choices(lead)
-
-    @classmethod
-    def initial_for(cls, lead: Lead) -> dict[str, Any]:
-        return {name: getattr(lead, name) for name in cls.LEAD_FIELDS}
-
-    def lead_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data.get(name) for name in self.LEAD_FIELDS}
-
-    def clean_decision(self) -> str:
-        return self.cleaned_data.get("decision") or "save"
-
-    def add_service_error(self, error: ServiceError) -> None:
-        decision = self.cleaned_data.get("decision", "save")
-        name = self.ERROR_FIELDS.get(decision, {}).get(error.field or "", error.field)
-        self.add_error(name if name in self.fields else None, error.message)
-
-
-class GradeForm(forms.Form):
-    """The desk grades a lead by hand (kept until reset)."""
-
-    grade = forms.ChoiceField(label=gettext_lazy("Grade"), choices=Grade.choices)
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-class DeskAssignForm(forms.Form):
-    owner = forms.ChoiceField(label=gettext_lazy("Owner"), required=False)
-    reason = forms.CharField(label=gettext_lazy("Note"), max_length=2000, required=False)
-
-    def __init__(self, *args, owner_choices: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [
-            ("", _("Let the assignment rules decide")),
-            *owner_choices,
-        ]
-
-
-class DeskDisqualifyForm(forms.Form):
-    reason_code = forms.ChoiceField(
-        label=gettext_lazy("Reason code"), choices=DisqualifyReason.choices
-    )
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -344,7 +198,7 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "lead": lead,
             "contact": contact_for(user, lead),
             "age": age_badge(lead.created_at, now),
-            "form": ConsultForm(lead=lead),
+            "form": actions.action_form("consult", lead=lead, auto_id=f"id_consult{lead.pk}_%s"),
         }
         for lead in page.object_list
     ]
@@ -372,19 +226,19 @@ def desk_rejected(request: HttpRequest) -> HttpResponse:
     paginator, page = _paginate(request, rejected_queue(user))
     leads = list(page.object_list)
     rejections = latest_rejections([lead.pk for lead in leads])
-    owner_choices = _owner_choices()
+    owner_choices = actions.owner_choices()
     rows = [
         {
             "lead": lead,
             "contact": contact_for(user, lead),
             "rejection": rejections.get(lead.pk),
-            "grade_form": GradeForm(
-                auto_id=f"id_grade{lead.pk}_%s", initial={"grade": lead.grade or None}
+            "grade_form": actions.action_form("grade", lead=lead, auto_id=f"id_grade{lead.pk}_%s"),
+            "assign_form": actions.action_form(
+                "assign", lead=lead, owner_choices=owner_choices, auto_id=f"id_assign{lead.pk}_%s"
             ),
-            "assign_form": DeskAssignForm(
-                owner_choices=owner_choices, auto_id=f"id_assign{lead.pk}_%s"
+            "disqualify_form": actions.action_form(
+                "disqualify", lead=lead, auto_id=f"id_dq{lead.pk}_%s"
             ),
-            "disqualify_form": DeskDisqualifyForm(auto_id=f"id_dq{lead.pk}_%s"),
         }
         for lead in leads
     ]
@@ -405,52 +259,8 @@ def desk_rejected(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------
-# Consult: record the call, then qualify or disqualify
+# Consult: record the call, then qualify or disqualify (``leads.actions.lead_consult``)
 # --------------------------------------------------------------------------------------
-
-
-def _consult(lead: Lead, actor, form: ConsultForm) -> Lead:
-    """Save the call's findings and carry out the decision, all or nothing.
-
-    Before qualifying, the lead is rescored inside the same transaction, so the suggested
-    (rule) grade already reflects what the call found out.
-    """
-    data = form.cleaned_data
-    decision = data["decision"]
-    with transaction.atomic():
-        lifecycle.lead_update(lead=lead, actor=actor, fields=form.lead_fields())
-        if decision == "qualify":
-            scored = lead_score(lead=lead.pk)
-            grade = data.get("grade") or None
-            if scored.stage == Stage.NEW:
-                return lifecycle.lead_qualify(
-                    lead=lead.pk, actor=actor, grade=grade, reason=data.get("grade_reason", "")
-                )
-            # Auto-qualification (a scoring setting) already made it an MQL.
-            if grade and grade != scored.grade:
-                return lead_set_grade(
-                    lead=scored, actor=actor, grade=grade, reason=data.get("grade_reason", "")
-                )
-            return scored
-        if decision == "disqualify":
-            return lifecycle.lead_disqualify(
-                lead=lead.pk,
-                actor=actor,
-                reason=data.get("disqualify_reason", ""),
-                reason_code=data.get("reason_code") or None,
-            )
-    return Lead.objects.get(pk=lead.pk)
-
-
-def _consult_message(decision: str, lead: Lead) -> str:
-    if decision == "qualify":
-        return _("%(name)s qualified as MQL with grade %(grade)s.") % {
-            "name": lead.name,
-            "grade": lead.grade,
-        }
-    if decision == "disqualify":
-        return _("%(name)s disqualified.") % {"name": lead.name}
-    return _("Consult notes saved for %(name)s.") % {"name": lead.name}
 
 
 @login_required
@@ -458,14 +268,18 @@ def desk_consult(request: HttpRequest, pk: int) -> HttpResponse:
     """One lead's consult form (the queue posts here; errors come back to this page)."""
     user = _require_desk(request)
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
-    form = ConsultForm(request.POST or None, lead=lead)
-    if request.method == "POST" and form.is_valid():
+    data = request.POST if request.method == "POST" else None
+    form = actions.action_form("consult", lead=lead, data=data, auto_id=f"id_consult{lead.pk}_%s")
+    if data is not None:
         try:
-            result = _consult(lead, user, form)
+            result = actions.run_action(lead=lead, actor=user, name="consult", data=data)
+        except actions.ActionInputError:
+            form.is_valid()  # the bound form shows each field's error
         except ServiceError as error:
-            form.add_service_error(error)
+            form.is_valid()
+            form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, _consult_message(form.cleaned_data["decision"], result))
+            messages.success(request, actions.get_action("consult").success(result))
             return redirect(_next_url(request, reverse("leads:desk")))
     return render(
         request,
@@ -533,15 +347,19 @@ def desk_bulk(request: HttpRequest) -> HttpResponse:
         messages.warning(request, _("Select at least one lead first."))
         return redirect(back)
     visible = set(leads_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
-    kwargs = {}
+    data = {}
     if action == "disqualify":
-        kwargs = {
+        data = {
             "reason_code": request.POST.get("reason_code", ""),
             "reason": request.POST.get("reason", ""),
         }
-    result = bulk_apply(
-        action=action, lead_ids=[pk for pk in ids if pk in visible], actor=user, **kwargs
-    )
+    try:
+        result = actions.run_bulk(
+            name=action, lead_ids=[pk for pk in ids if pk in visible], actor=user, data=data
+        )
+    except ServiceError as error:  # the input itself was refused: nothing ran
+        messages.error(request, error.message)
+        return redirect(back)
     refused = [(pk, _("Lead not found.")) for pk in ids if pk not in visible] + result.refused
     names = dict(Lead.objects.filter(pk__in=[pk for pk, _m in refused]).values_list("pk", "name"))
     text = bulk_summary(action, len(result.done), refused, names)
@@ -559,116 +377,67 @@ def desk_bulk(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-def _lead_for_desk(request: HttpRequest, pk: int) -> tuple[Any, Lead]:
+def _desk_action(request: HttpRequest, pk: int, name: str, *, back: str) -> HttpResponse:
+    """Run one registry action on a lead for the desk; success or refusal as a message."""
     user = _require_desk(request)
-    return user, get_object_or_404(leads_visible_to(user), pk=pk)
+    lead = get_object_or_404(leads_visible_to(user), pk=pk)
+    back = _next_url(request, back or reverse("leads:detail", args=[lead.pk]))
+    try:
+        result = actions.run_action(lead=lead, actor=user, name=name, data=request.POST)
+    except actions.ActionInputError as error:
+        for line in error.lines:
+            messages.error(request, line)
+        return redirect(back)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    level = messages.SUCCESS
+    if name == "assign":
+        level = messages.SUCCESS if result.owner_id is not None else messages.WARNING
+    messages.add_message(request, level, _desk_message(name, result))
+    return redirect(back)
+
+
+def _desk_message(name: str, lead: Lead) -> str:
+    if name == "assign":
+        if lead.owner_id is not None:
+            return _("%(name)s assigned to %(user)s.") % {
+                "name": lead.name,
+                "user": _user_name(lead.owner),
+            }
+        if lead.in_pool:
+            return _("No eligible salesperson was found for %(name)s; it went to the pool.") % {
+                "name": lead.name
+            }
+        return _("%(name)s was not assigned.") % {"name": lead.name}
+    if name == "disqualify":
+        return _("%(name)s disqualified.") % {"name": lead.name}
+    return actions.get_action(name).success(lead)
 
 
 @login_required
 @require_POST
 def desk_set_grade(request: HttpRequest, pk: int) -> HttpResponse:
-    user, lead = _lead_for_desk(request, pk)
-    back = _next_url(request, reverse("leads:detail", args=[lead.pk]))
-    form = GradeForm(request.POST)
-    if not form.is_valid():
-        for line in form_error_messages(form):
-            messages.error(request, line)
-        return redirect(back)
-    try:
-        lead = lead_set_grade(
-            lead=lead,
-            actor=user,
-            grade=form.cleaned_data["grade"],
-            reason=form.cleaned_data["reason"],
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("%(name)s is now graded %(grade)s by hand.")
-            % {"name": lead.name, "grade": lead.grade},
-        )
-    return redirect(back)
+    return _desk_action(request, pk, "grade", back="")
 
 
 @login_required
 @require_POST
 def desk_reset_grade(request: HttpRequest, pk: int) -> HttpResponse:
-    user, lead = _lead_for_desk(request, pk)
-    back = _next_url(request, reverse("leads:detail", args=[lead.pk]))
-    try:
-        lead = lead_reset_grade(lead=lead, actor=user)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("The manual grade was dropped; %(name)s has the rule grade %(grade)s again.")
-            % {"name": lead.name, "grade": lead.grade or "–"},
-        )
-    return redirect(back)
+    return _desk_action(request, pk, "reset_grade", back="")
 
 
 @login_required
 @require_POST
 def desk_assign(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a rejected lead to a named salesperson, or let the rules route it again."""
-    user, lead = _lead_for_desk(request, pk)
-    back = _next_url(request, reverse("leads:desk_rejected"))
-    form = DeskAssignForm(request.POST, owner_choices=_owner_choices())
-    if not form.is_valid():
-        for line in form_error_messages(form):
-            messages.error(request, line)
-        return redirect(back)
-    owner_id = form.cleaned_data["owner"]
-    owner = sales_users().filter(pk=owner_id).first() if owner_id else None
-    try:
-        lead = lead_assign_or_route(
-            lead=lead, actor=user, owner=owner, reason=form.cleaned_data["reason"]
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return redirect(back)
-    if lead.owner_id is not None:
-        messages.success(
-            request,
-            _("%(name)s assigned to %(user)s.")
-            % {"name": lead.name, "user": _user_name(lead.owner)},
-        )
-    elif lead.in_pool:
-        messages.warning(
-            request,
-            _("No eligible salesperson was found for %(name)s; it went to the pool.")
-            % {"name": lead.name},
-        )
-    else:
-        messages.warning(request, _("%(name)s was not assigned.") % {"name": lead.name})
-    return redirect(back)
+    return _desk_action(request, pk, "assign", back=reverse("leads:desk_rejected"))
 
 
 @login_required
 @require_POST
 def desk_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
-    user, lead = _lead_for_desk(request, pk)
-    back = _next_url(request, reverse("leads:desk_rejected"))
-    form = DeskDisqualifyForm(request.POST)
-    if not form.is_valid():
-        for line in form_error_messages(form):
-            messages.error(request, line)
-        return redirect(back)
-    try:
-        lead = lifecycle.lead_disqualify(
-            lead=lead,
-            actor=user,
-            reason=form.cleaned_data["reason"],
-            reason_code=form.cleaned_data["reason_code"],
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("%(name)s disqualified.") % {"name": lead.name})
-    return redirect(back)
+    return _desk_action(request, pk, "disqualify", back=reverse("leads:desk_rejected"))
 
 
 # --------------------------------------------------------------------------------------
@@ -694,7 +463,7 @@ def lead_detail_extras(user, lead: Lead) -> dict[str, Any]:
     return {
         "assignments": lead_assignments(lead),
         "grade_form": (
-            GradeForm(auto_id="id_setgrade_%s", initial={"grade": lead.grade or None})
+            actions.action_form("grade", lead=lead, auto_id="id_setgrade_%s")
             if desk_grades
             else None
         ),

@@ -27,10 +27,8 @@ from django.views.decorators.http import require_POST
 
 from assignment.models import Team, TeamMembership
 from assignment.selectors import teams_managed_by
-from assignment.services import lead_assign_or_route
-from leads import lifecycle
+from leads.actions import ActionForm, action_form, allowed, run_action
 from leads.choices import Stage
-from leads.forms import AssignForm, FollowUpForm
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
 from leads.selectors import leads_visible_to
@@ -178,7 +176,7 @@ class LeadRow:
     clock: SlaClock
     follow_up_due: dt.datetime | None
     actions: frozenset[str]
-    follow_up_form: FollowUpForm | None = None
+    follow_up_form: ActionForm | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -206,15 +204,8 @@ def _urgency(row: LeadRow) -> tuple:
 
 
 def _allowed(lead: Lead, user, names) -> frozenset[str]:
-    """Owner actions the service would accept now (no query: the owner is the user)."""
-    allowed = set()
-    for name in names:
-        try:
-            lifecycle.check_action(lead=lead, actor=user, action=name)
-        except ServiceError:
-            continue
-        allowed.add(name)
-    return frozenset(allowed)
+    """Owner actions the rules would accept now (no query: the owner is the user)."""
+    return frozenset(allowed(lead=lead, actor=user, names=names))
 
 
 def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
@@ -244,7 +235,7 @@ def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
             links=[(name, str(label)) for name, label in QUICK_LINKS if name in actions],
         )
         if "follow_up" in actions:
-            row.follow_up_form = FollowUpForm(lead=lead, auto_id=f"id_fu{lead.pk}_%s")
+            row.follow_up_form = action_form("follow_up", lead=lead, auto_id=f"id_fu{lead.pk}_%s")
         rows.append(row)
     rows.sort(key=_urgency)
     return rows
@@ -414,7 +405,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 @login_required
 @require_POST
 def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
-    """Give one of the team's leads to another member (``lead_assign_or_route``)."""
+    """Give one of the team's leads to another member (the ``assign`` action)."""
     user = request.user
     teams = _teams_or_403(user)
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
@@ -422,23 +413,15 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("Only the lead desk and sales managers reassign leads."))
     team = _selected_team(teams, request.POST.get("team") or "x")
     back = _next_url(request, f"{reverse('sales:team')}?team={team.pk}")
-    owners = User.objects.filter(memberships__team=team, is_active=True).order_by("username")
-    form = AssignForm(request.POST, lead=lead, owners=owners)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect(back)
-    owner = form.cleaned_data["owner"]
-    if owner is None:
+    members = {str(member) for member in team.memberships.values_list("user_id", flat=True)}
+    if request.POST.get("owner") not in members:
         messages.error(request, _("Choose the team member who takes the lead over."))
         return redirect(back)
     try:
-        lead = lead_assign_or_route(
-            lead=lead, actor=user, owner=owner, reason=form.cleaned_data["reason"]
-        )
+        lead = run_action(lead=lead, actor=user, name="assign", data=request.POST)
     except ServiceError as error:
-        messages.error(request, error.message)
+        for line in getattr(error, "lines", [error.message]):
+            messages.error(request, line)
         return redirect(back)
     messages.success(
         request,

@@ -8,7 +8,7 @@ message on the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,10 +34,10 @@ from django.views.decorators.http import require_POST
 from assignment.choices import DecisionKind
 from assignment.models import AssignmentRule
 from assignment.selectors import team_member_ids_managed_by
-from assignment.services import lead_assign_or_route
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign
-from leads import lifecycle
+from leads import actions, lifecycle
+from leads.actions import ActionForm, sales_users
 from leads.choices import (
     CompanySize,
     DecisionRole,
@@ -53,7 +53,7 @@ from leads.choices import (
     TouchKind,
 )
 from leads.filters import LeadFilterSet
-from leads.forms import ACTION_FORMS, ActionForm, AssignForm, LeadForm, sales_users
+from leads.forms import LeadForm
 from leads.models import DECISION_EVENT_KINDS, Lead, LeadEvent
 from leads.selectors import (
     CONTACT_MASKERS,
@@ -204,37 +204,6 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 # Detail: fields, score, follow-ups, timeline and the action panel
 # --------------------------------------------------------------------------------------
 
-ACTION_TITLES = {
-    "qualify": gettext_lazy("Qualify"),
-    "disqualify": gettext_lazy("Disqualify"),
-    "assign": gettext_lazy("Assign"),
-    "accept": gettext_lazy("Accept"),
-    "reject": gettext_lazy("Reject"),
-    "recycle": gettext_lazy("Recycle to pool"),
-    "claim": gettext_lazy("Claim"),
-    "to_opportunity": gettext_lazy("Convert to opportunity"),
-    "win": gettext_lazy("Mark as won"),
-    "lose": gettext_lazy("Mark as lost"),
-    "follow_up": gettext_lazy("Log a follow-up"),
-}
-
-ACTION_HINTS = {
-    "qualify": gettext_lazy("New → MQL with a grade; routing follows."),
-    "disqualify": gettext_lazy("Close the lead as not worth pursuing."),
-    "assign": gettext_lazy("Give the lead an owner, or let the rules decide."),
-    "accept": gettext_lazy("Take the lead: MQL → SQL."),
-    "reject": gettext_lazy("Send the lead back to the lead desk with a reason."),
-    "recycle": gettext_lazy("Release the lead to the pool for other reps."),
-    "claim": gettext_lazy("Take this lead from the pool."),
-    "to_opportunity": gettext_lazy("SQL → opportunity with an expected amount."),
-    "win": gettext_lazy("Close the deal as won."),
-    "lose": gettext_lazy("Close the deal as lost."),
-    "follow_up": gettext_lazy("Record a call, visit or message."),
-}
-
-#: Actions whose button is styled as a closing/negative step.
-DANGER_ACTIONS = frozenset({"disqualify", "reject", "lose", "recycle"})
-
 DIMENSION_LABELS = {"fit": gettext_lazy("Fit"), "engagement": gettext_lazy("Engagement")}
 
 REASON_CHOICES = {
@@ -254,7 +223,7 @@ class ActionPanel:
     danger: bool
 
 
-def _assign_owners(user) -> QuerySet:
+def assign_owners(user) -> QuerySet:
     """Owners to offer: every salesperson, or a sales manager's own team members."""
     owners = sales_users()
     if user.is_superuser or has_role(user, Role.LEAD_DESK):
@@ -262,12 +231,17 @@ def _assign_owners(user) -> QuerySet:
     return owners.filter(pk__in=team_member_ids_managed_by(user))
 
 
-def _action_form(action: str, user, lead: Lead, data=None) -> ActionForm:
-    form_class = ACTION_FORMS[action]
-    kwargs: dict[str, Any] = {"lead": lead, "auto_id": f"id_{action}_%s"}
-    if form_class is AssignForm:
-        kwargs["owners"] = _assign_owners(user)
-    return form_class(data, **kwargs)
+def _panel(name: str, user, lead: Lead) -> ActionPanel:
+    action = actions.get_action(name)
+    return ActionPanel(
+        name=name,
+        title=str(action.title),
+        hint=str(action.hint),
+        form=actions.action_form(
+            name, lead=lead, owners=assign_owners(user), auto_id=f"id_{name}_%s"
+        ),
+        danger=action.danger,
+    )
 
 
 def _choice_label(choices, code: str) -> str:
@@ -317,17 +291,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
     contact = contact_for(user, lead)
     events = list(lead_events(lead))
-    panels = [
-        ActionPanel(
-            name=action,
-            title=str(ACTION_TITLES[action]),
-            hint=str(ACTION_HINTS[action]),
-            form=_action_form(action, user, lead),
-            danger=action in DANGER_ACTIONS,
-        )
-        for action in lifecycle.allowed_actions(lead=lead, actor=user)
-        if action in ACTION_FORMS
-    ]
+    panels = [_panel(name, user, lead) for name in actions.allowed(lead=lead, actor=user)]
     return render(
         request,
         "leads/lead_detail.html",
@@ -566,73 +530,8 @@ def describe_events(events: list[LeadEvent], *, masked: bool) -> list[TimelineEn
 
 
 # --------------------------------------------------------------------------------------
-# Actions: one POST endpoint per lifecycle action, one service call each
+# Actions: one POST endpoint per lifecycle action, through the action registry
 # --------------------------------------------------------------------------------------
-
-
-def _assign(lead: Lead, actor, data: dict) -> Lead:
-    return lead_assign_or_route(
-        lead=lead, actor=actor, owner=data.get("owner"), reason=data.get("reason", "")
-    )
-
-
-ACTION_RUNNERS: dict[str, Callable[[Lead, Any, dict], Any]] = {
-    "qualify": lambda lead, actor, d: lifecycle.lead_qualify(
-        lead=lead, actor=actor, grade=d.get("grade") or None, reason=d.get("reason", "")
-    ),
-    "disqualify": lambda lead, actor, d: lifecycle.lead_disqualify(
-        lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
-    ),
-    "assign": _assign,
-    "accept": lambda lead, actor, d: lifecycle.lead_accept(lead=lead, actor=actor),
-    "reject": lambda lead, actor, d: lifecycle.lead_reject(
-        lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
-    ),
-    "recycle": lambda lead, actor, d: lifecycle.lead_recycle(
-        lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
-    ),
-    "claim": lambda lead, actor, d: lifecycle.lead_claim(lead=lead, actor=actor),
-    "to_opportunity": lambda lead, actor, d: lifecycle.lead_to_opportunity(
-        lead=lead, actor=actor, expected_amount=d["expected_amount"]
-    ),
-    "win": lambda lead, actor, d: lifecycle.lead_win(
-        lead=lead, actor=actor, amount=d["amount"], signed_at=d["signed_at"]
-    ),
-    "lose": lambda lead, actor, d: lifecycle.lead_lose(
-        lead=lead, actor=actor, reason=d.get("reason", ""), reason_code=d.get("reason_code")
-    ),
-    "follow_up": lambda lead, actor, d: lifecycle.follow_up_log(
-        lead=lead,
-        actor=actor,
-        method=d["method"],
-        outcome=d.get("outcome", ""),
-        note=d.get("note", ""),
-        at=d.get("at"),
-        next_follow_up_at=d.get("next_follow_up_at"),
-    ),
-}
-
-
-def _success_message(action: str, result: Any) -> str:
-    if action == "assign":
-        if getattr(result, "owner", None) is not None:
-            return _("Lead assigned to %(user)s.") % {"user": _user_name(result.owner)}
-        if getattr(result, "in_pool", False):
-            return _("No eligible salesperson was found; the lead went to the pool.")
-        return _("The lead was not assigned.")
-    messages_for = {
-        "qualify": _("Lead qualified as MQL."),
-        "disqualify": _("Lead disqualified."),
-        "accept": _("Lead accepted; it is now an SQL."),
-        "reject": _("Lead rejected and sent back to the lead desk."),
-        "recycle": _("Lead recycled to the pool."),
-        "claim": _("Lead claimed; it is yours now."),
-        "to_opportunity": _("Lead converted to an opportunity."),
-        "win": _("Deal won. Congratulations!"),
-        "lose": _("Deal marked as lost."),
-        "follow_up": _("Follow-up logged."),
-    }
-    return messages_for[action]
 
 
 def form_error_messages(form) -> list[str]:
@@ -652,26 +551,25 @@ def form_error_messages(form) -> list[str]:
 @login_required
 @require_POST
 def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Run one lifecycle action; 404 → refused (403/409) → bad input → the service call."""
+    """Run one lifecycle action (``leads.actions.run_action``: refused 403/409 → bad input
+    → the service call); a refusal or bad input becomes messages on the page."""
     user = request.user
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
-    if action not in ACTION_FORMS:
+    if action not in actions.LIFECYCLE_ACTIONS:
         raise Http404
     detail_url = reverse("leads:detail", args=[lead.pk])
     # On a refusal the page reopens the action's panel (see static/js/app.js).
     retry_url = f"{detail_url}#action-{action}"
     try:
-        lifecycle.check_action(lead=lead, actor=user, action=action)
-        form = _action_form(action, user, lead, data=request.POST)
-        if not form.is_valid():
-            for line in form_error_messages(form):
-                messages.error(request, line)
-            return redirect(retry_url)
-        result = ACTION_RUNNERS[action](lead, user, form.cleaned_data)
+        result = actions.run_action(lead=lead, actor=user, name=action, data=request.POST)
+    except actions.ActionInputError as error:
+        for line in error.lines:
+            messages.error(request, line)
+        return redirect(retry_url)
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(retry_url)
-    messages.success(request, _success_message(action, result))
+    messages.success(request, actions.get_action(action).success(result))
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()

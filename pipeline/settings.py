@@ -307,6 +307,10 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.choices.CampaignStatus",
         "JobStatusEnum": "leads.choices.ImportStatus",
         "ChannelKindEnum": "campaigns.choices.ChannelKind",
+        "DisqualifyReasonEnum": "leads.choices.DisqualifyReason",
+        "RejectReasonEnum": "leads.choices.RejectReason",
+        "RecycleReasonEnum": "leads.choices.RecycleReason",
+        "LoseReasonEnum": "leads.choices.LoseReason",
     },
     # The schema is validated by its own CI step (`spectacular --validate`); `check --deploy`
     # on a production host checks the deployment, not the API documentation.

@@ -41,9 +41,21 @@ BATCH_SIZE = 2000
 # --------------------------------------------------------------------------------------
 
 
-def _require_desk(actor: User) -> None:
+def _require_desk(actor: User | None) -> None:
     if not has_role(actor, Role.LEAD_DESK):
         raise ServiceError(_("Only the lead desk changes scoring."), code="forbidden")
+
+
+def check_desk(lead: Lead, actor: User | None) -> None:
+    """Only the lead desk grades by hand or drops a manual grade (403)."""
+    _require_desk(actor)
+
+
+def check_grading(lead: Lead, actor: User | None) -> None:
+    """The desk grades open leads by hand: 403 for anyone else, 409 for a closed lead."""
+    _require_desk(actor)
+    if lead.stage in CLOSED_STAGES:
+        raise ServiceError(_("A closed lead cannot be regraded."), code="wrong_stage")
 
 
 def clean_scoring_rule(
@@ -276,9 +288,7 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
 def lead_set_grade(*, lead: Lead, actor: User, grade: str, reason: str) -> Lead:
     """The desk grades by hand with a reason; the grade stays until reset."""
     lead = lock_lead(lead)
-    _require_desk(actor)
-    if lead.stage in CLOSED_STAGES:
-        raise ServiceError(_("A closed lead cannot be regraded."), code="wrong_stage")
+    check_grading(lead, actor)
     if grade not in Grade.values:
         raise ServiceError(
             _("“%(grade)s” is not a grade; use A, B, C or D.") % {"grade": grade}, field="grade"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -18,18 +16,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assignment.api import AssignmentSerializer
-from assignment.services import lead_assign_or_route
 from campaigns.models import Campaign
 from leads import lifecycle
+from leads.actions import run_action
+from leads.api.actions import action_schema, action_serializer
 from leads.choices import (
     CompanySize,
     DecisionRole,
-    DisqualifyReason,
     FollowUpMethod,
-    Grade,
-    LoseReason,
-    RecycleReason,
-    RejectReason,
     Timeline,
 )
 from leads.exports import csv_stream, lead_rows, xlsx_file
@@ -46,7 +40,6 @@ from leads.selectors import (
 )
 from pipeline.api import BaseViewSet, DisplayNameField
 from pipeline.errors import ServiceError
-from scoring.services import lead_reset_grade, lead_set_grade
 
 User = get_user_model()
 
@@ -160,59 +153,6 @@ class LeadWriteSerializer(serializers.Serializer):
     )
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
-
-
-class QualifySerializer(serializers.Serializer):
-    grade = serializers.ChoiceField(choices=Grade.choices, required=False, allow_blank=True)
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-
-class DisqualifySerializer(ReasonSerializer):
-    reason_code = serializers.ChoiceField(choices=DisqualifyReason.choices, required=False)
-
-
-class RejectSerializer(ReasonSerializer):
-    reason_code = serializers.ChoiceField(choices=RejectReason.choices, required=False)
-
-
-class RecycleSerializer(ReasonSerializer):
-    reason_code = serializers.ChoiceField(choices=RecycleReason.choices, required=False)
-
-
-class LoseSerializer(ReasonSerializer):
-    reason_code = serializers.ChoiceField(choices=LoseReason.choices, required=False)
-
-
-class AssignSerializer(serializers.Serializer):
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, allow_null=True
-    )
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-
-class GradeSerializer(serializers.Serializer):
-    # Checked by the service after rights and stage (403 before 409 before 400).
-    grade = serializers.CharField(max_length=5, required=False, allow_blank=True)
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-
-class EmptySerializer(serializers.Serializer):
-    pass
-
-
-class OpportunitySerializer(serializers.Serializer):
-    expected_amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
-
-
-class WinSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
-    signed_at = serializers.DateField()
-
-
 class FollowUpSerializer(serializers.ModelSerializer):
     at = serializers.DateTimeField(required=False)
 
@@ -252,20 +192,6 @@ class LeadEventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
-
-
-def _action_schema(request_serializer, summary: str):
-    return extend_schema(
-        summary=summary,
-        request=request_serializer,
-        responses={
-            200: LeadSerializer,
-            400: OpenApiResponse(description="Bad body: field errors and a `detail`."),
-            403: OpenApiResponse(description="This user may not run the action."),
-            404: OpenApiResponse(description="Lead not visible to this user."),
-            409: OpenApiResponse(description="The lead is in the wrong stage for the action."),
-        },
-    )
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -324,134 +250,81 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
-    def _transition(self, request, name: str, input_serializer, run) -> Response:
-        """404 → 403 → 409 → 400, then one service call."""
+    def _run(self, request, name: str) -> Response:
+        """404 (``get_object``) → 403 → 409 → 400, then the one service call."""
         lead = self.get_object()
-        lifecycle.check_action(lead=lead, actor=request.user, action=name)
-        serializer = input_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self._answer(run(lead, serializer.validated_data))
+        return self._answer(run_action(lead=lead, actor=request.user, name=name, data=request.data))
 
-    @_action_schema(QualifySerializer, "new → mql with a grade")
+    @action_schema("qualify", response=LeadSerializer, summary="new → mql with a grade")
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
-        return self._transition(
-            request,
-            "qualify",
-            QualifySerializer,
-            lambda lead, d: lifecycle.lead_qualify(
-                lead=lead,
-                actor=request.user,
-                grade=d.get("grade") or None,
-                reason=d.get("reason", ""),
-            ),
-        )
+        return self._run(request, "qualify")
 
-    @_action_schema(DisqualifySerializer, "new/mql → disqualified")
+    @action_schema("disqualify", response=LeadSerializer, summary="new/mql → disqualified")
     @action(detail=True, methods=["post"])
     def disqualify(self, request, pk=None):
-        return self._transition(
-            request,
-            "disqualify",
-            DisqualifySerializer,
-            lambda lead, d: lifecycle.lead_disqualify(
-                lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
-            ),
-        )
+        return self._run(request, "disqualify")
 
-    @_action_schema(AssignSerializer, "Assign or reassign; without owner the router decides")
+    @action_schema(
+        "assign",
+        response=LeadSerializer,
+        summary="Assign or reassign; without owner the router decides",
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        def run(lead, d):
-            return lead_assign_or_route(
-                lead=lead, actor=request.user, owner=d.get("owner"), reason=d.get("reason", "")
-            )
+        return self._run(request, "assign")
 
-        return self._transition(request, "assign", AssignSerializer, run)
-
-    @_action_schema(EmptySerializer, "Owned mql → sql")
+    @action_schema("accept", response=LeadSerializer, summary="Owned mql → sql")
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        return self._transition(
-            request,
-            "accept",
-            EmptySerializer,
-            lambda lead, d: lifecycle.lead_accept(lead=lead, actor=request.user),
-        )
+        return self._run(request, "accept")
 
-    @_action_schema(RejectSerializer, "Owned mql → back to the lead desk")
+    @action_schema("reject", response=LeadSerializer, summary="Owned mql → back to the lead desk")
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        return self._transition(
-            request,
-            "reject",
-            RejectSerializer,
-            lambda lead, d: lifecycle.lead_reject(
-                lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
-            ),
-        )
+        return self._run(request, "reject")
 
-    @_action_schema(RecycleSerializer, "Owned mql/sql → the pool")
+    @action_schema("recycle", response=LeadSerializer, summary="Owned mql/sql → the pool")
     @action(detail=True, methods=["post"])
     def recycle(self, request, pk=None):
-        return self._transition(
-            request,
-            "recycle",
-            RecycleSerializer,
-            lambda lead, d: lifecycle.lead_recycle(
-                lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
-            ),
-        )
+        return self._run(request, "recycle")
 
-    @_action_schema(EmptySerializer, "Claim a pooled lead")
+    @action_schema("claim", response=LeadSerializer, summary="Claim a pooled lead")
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
-        return self._transition(
-            request,
-            "claim",
-            EmptySerializer,
-            lambda lead, d: lifecycle.lead_claim(lead=lead, actor=request.user),
-        )
+        return self._run(request, "claim")
 
-    @_action_schema(OpportunitySerializer, "sql → opportunity")
+    @action_schema("to_opportunity", response=LeadSerializer, summary="sql → opportunity")
     @action(detail=True, methods=["post"])
     def to_opportunity(self, request, pk=None):
-        return self._transition(
-            request,
-            "to_opportunity",
-            OpportunitySerializer,
-            lambda lead, d: lifecycle.lead_to_opportunity(
-                lead=lead, actor=request.user, expected_amount=d["expected_amount"]
-            ),
-        )
+        return self._run(request, "to_opportunity")
 
-    @_action_schema(WinSerializer, "sql/opportunity → won")
+    @action_schema("win", response=LeadSerializer, summary="sql/opportunity → won")
     @action(detail=True, methods=["post"])
     def win(self, request, pk=None):
-        return self._transition(
-            request,
-            "win",
-            WinSerializer,
-            lambda lead, d: lifecycle.lead_win(
-                lead=lead, actor=request.user, amount=d["amount"], signed_at=d["signed_at"]
-            ),
-        )
+        return self._run(request, "win")
 
-    @_action_schema(LoseSerializer, "sql/opportunity → lost")
+    @action_schema("lose", response=LeadSerializer, summary="sql/opportunity → lost")
     @action(detail=True, methods=["post"])
     def lose(self, request, pk=None):
-        return self._transition(
-            request,
-            "lose",
-            LoseSerializer,
-            lambda lead, d: lifecycle.lead_lose(
-                lead=lead, actor=request.user, reason=d["reason"], reason_code=d.get("reason_code")
-            ),
-        )
+        return self._run(request, "lose")
+
+    @action_schema(
+        "consult",
+        response=LeadSerializer,
+        summary="The desk's consult: save the call's findings, then qualify or disqualify",
+    )
+    @action(detail=True, methods=["post"])
+    def consult(self, request, pk=None):
+        lead = self.get_object()
+        result = run_action(lead=lead, actor=request.user, name="consult", data=request.data)
+        return self._answer(result.lead)
 
     @extend_schema(methods=["GET"], responses={200: FollowUpSerializer(many=True)})
     @extend_schema(
-        methods=["POST"], request=FollowUpSerializer, responses={201: FollowUpSerializer}
+        methods=["POST"],
+        request=action_serializer("follow_up"),
+        responses={201: FollowUpSerializer},
     )
     @action(
         detail=True,
@@ -466,35 +339,18 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         if request.method == "GET":
             rows = lead.follow_ups.select_related("author").order_by("-at", "-id")
             return Response(FollowUpSerializer(rows, many=True).data)
-        lifecycle.check_action(lead=lead, actor=request.user, action="follow_up")
-        serializer = FollowUpSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        follow_up = lifecycle.follow_up_log(
-            lead=lead, actor=request.user, **serializer.validated_data
-        )
+        follow_up = run_action(lead=lead, actor=request.user, name="follow_up", data=request.data)
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
 
-    @_action_schema(EmptySerializer, "Drop a manual grade: the rule grade applies again")
+    @action_schema("reset_grade", response=LeadSerializer)
     @action(detail=True, methods=["post"])
     def reset_grade(self, request, pk=None):
-        lead = self.get_object()
-        return self._answer(lead_reset_grade(lead=lead, actor=request.user))
+        return self._run(request, "reset_grade")
 
-    @_action_schema(GradeSerializer, "Grade by hand with a reason (kept until reset)")
+    @action_schema("grade", response=LeadSerializer)
     @action(detail=True, methods=["post"])
     def grade(self, request, pk=None):
-        lead = self.get_object()
-        serializer = GradeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        return self._answer(
-            lead_set_grade(
-                lead=lead,
-                actor=request.user,
-                grade=data.get("grade", ""),
-                reason=data.get("reason", ""),
-            )
-        )
+        return self._run(request, "grade")
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"])],

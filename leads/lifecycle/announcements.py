@@ -95,6 +95,11 @@ def subscribe(
         _registry[announcement].append(subscription)
 
 
+def unsubscribe(announcement: Announcement, subscriber: Subscriber) -> None:
+    """Stop calling ``subscriber`` (tests that listen for a while)."""
+    _registry[announcement] = [s for s in _registry[announcement] if s.subscriber != subscriber]
+
+
 def subscriptions() -> dict[Announcement, list[Subscription]]:
     """Every announcement with its subscribers (for the docs test and for reading)."""
     return {announcement: list(_registry.get(announcement, ())) for announcement in Announcement}

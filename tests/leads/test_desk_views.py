@@ -18,7 +18,7 @@ from django.utils import timezone
 from assignment import services as assignment_services
 from assignment.models import Assignment
 from leads import lifecycle
-from leads.bulk import bulk_apply
+from leads.actions import run_bulk
 from leads.choices import EventKind, Stage
 from leads.desk_views import age_badge
 from leads.models import Lead, LeadEvent
@@ -316,17 +316,17 @@ def test_bulk_without_selection_does_nothing(client, desk):
     assert not Lead.objects.exclude(stage=Stage.NEW).exists()
 
 
-def test_bulk_apply_runs_each_lead_in_its_own_transaction(desk):
+def test_run_bulk_runs_each_lead_in_its_own_transaction(desk):
     good = LeadFactory(grade="A")
     ungraded = LeadFactory(grade="", grade_source="")
-    result = bulk_apply(action="qualify", lead_ids=[good.pk, ungraded.pk, good.pk], actor=desk)
+    result = run_bulk(name="qualify", lead_ids=[good.pk, ungraded.pk, good.pk], actor=desk)
     assert result.done == [good.pk]
     assert [pk for pk, _message in result.refused] == [ungraded.pk]
     assert "no rule grade" in result.refused[0][1]
     good.refresh_from_db()
     assert good.stage == Stage.MQL
     with pytest.raises(ValueError):
-        bulk_apply(action="explode", lead_ids=[good.pk], actor=desk)
+        run_bulk(name="explode", lead_ids=[good.pk], actor=desk)
 
 
 # --------------------------------------------------------------------------------------
