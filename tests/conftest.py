@@ -3,9 +3,23 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from tests import querycount
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 
 ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
+
+
+@pytest.fixture
+def assert_queries_flat():
+    """``assert_queries_flat(run, grow=..., then=..., max_queries=...)``: the query count of
+    ``run`` does not change when ``grow`` adds rows (see ``tests/querycount.py``)::
+
+        make_leads(3)
+        response = assert_queries_flat(
+            lambda: client.get(url), grow=lambda: make_leads(20), max_queries=15
+        )
+    """
+    return querycount.assert_queries_flat
 
 
 @pytest.fixture(autouse=True)
