@@ -3,9 +3,42 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from tests import netguard, querycount
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 
 ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_network():
+    """Loopback and unix sockets only: a connection to any other address, or a DNS look-up
+    of any other name, raises ``netguard.NetworkBlocked`` naming the address."""
+    netguard.install()
+    yield
+    netguard.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _network_not_touched(_no_network):
+    """Fail the test even when its code caught the ``NetworkBlocked`` error and carried on."""
+    netguard.blocked.clear()
+    yield
+    if netguard.blocked:
+        refused, netguard.blocked[:] = list(netguard.blocked), []
+        pytest.fail(f"the test tried to reach the network: {', '.join(refused)}")
+
+
+@pytest.fixture
+def assert_queries_flat():
+    """``assert_queries_flat(run, grow=..., then=..., max_queries=...)``: the query count of
+    ``run`` does not change when ``grow`` adds rows (see ``tests/querycount.py``)::
+
+        make_leads(3)
+        response = assert_queries_flat(
+            lambda: client.get(url), grow=lambda: make_leads(20), max_queries=15
+        )
+    """
+    return querycount.assert_queries_flat
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -147,22 +145,15 @@ def _make_list_leads(count: int, rep) -> None:
             LeadFactory(in_pool=True, stage=Stage.MQL, mql_at=now, source_campaign=campaign)
 
 
-def _list_queries(client, user) -> int:
-    client.force_login(user)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("leads:list"), {"sort": "-score"})
-    assert response.status_code == 200
-    return len(captured.captured_queries)
-
-
-def test_list_query_count_does_not_grow_with_leads(client, rep):
+def test_list_query_count_does_not_grow_with_leads(client, rep, assert_queries_flat):
     _make_list_leads(3, rep)
-    few = _list_queries(client, rep)
-    _make_list_leads(27, rep)
-    many = _list_queries(client, rep)
+    client.force_login(rep)
+    assert_queries_flat(
+        lambda: client.get(reverse("leads:list"), {"sort": "-score"}),
+        grow=lambda: _make_list_leads(27, rep),
+        max_queries=15,
+    )
     assert Lead.objects.count() == 30
-    assert few == many
-    assert many <= 15
 
 
 # --------------------------------------------------------------------------------------
@@ -231,21 +222,21 @@ def test_detail_shows_fields_score_follow_ups_and_readable_timeline(client, rep)
     assert response.context["panels"] == []  # a lost lead has no actions
 
 
-def test_detail_query_count_is_bounded(client, rep):
+def test_detail_query_count_is_bounded(client, rep, assert_queries_flat):
     lead = lead_in_stage("sql", owner=rep)
-    url = reverse("leads:detail", args=[lead.pk])
     client.force_login(rep)
-    with CaptureQueriesContext(connection) as before:
-        client.get(url)
-    for index in range(6):
-        lifecycle.follow_up_log(lead=lead, actor=rep, method="call", outcome=f"call {index}")
-        lifecycle.lead_update(lead=lead, actor=rep, fields={"need": f"need {index}"})
-    with CaptureQueriesContext(connection) as after:
-        response = client.get(url)
-    assert response.status_code == 200
+
+    def follow_up_and_edit_six_times():
+        for index in range(6):
+            lifecycle.follow_up_log(lead=lead, actor=rep, method="call", outcome=f"call {index}")
+            lifecycle.lead_update(lead=lead, actor=rep, fields={"need": f"need {index}"})
+
+    response = assert_queries_flat(
+        lambda: client.get(reverse("leads:detail", args=[lead.pk])),
+        grow=follow_up_and_edit_six_times,
+        max_queries=30,
+    )
     assert len(response.context["timeline"]) >= 15
-    assert len(after.captured_queries) == len(before.captured_queries)
-    assert len(after.captured_queries) <= 30
 
 
 def test_detail_offers_only_allowed_actions(client, rep, desk):

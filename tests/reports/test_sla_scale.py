@@ -13,7 +13,6 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Min, OuterRef, Q, Subquery
-from django.test.utils import CaptureQueriesContext
 
 from assignment.models import Assignment
 from leads import lifecycle
@@ -50,24 +49,30 @@ def late_and_neglected(n: int, *, rep, desk, shift: dt.timedelta) -> tuple[list,
     return late, stale
 
 
-def scan_counting_statements(at: dt.datetime):
+def scan_at(at: dt.datetime, *, expect: int):
+    """``sla_scan()`` at ``at``, which reminds, escalates, sends the final notice for and
+    recycles ``expect`` leads each."""
     cache.clear()  # both runs read the SLA configuration afresh
-    assert connection.features.supports_json_field  # a one-time probe of the connection
-    with time_machine.travel(at, tick=False), CaptureQueriesContext(connection) as queries:
+    with time_machine.travel(at, tick=False):
         result = sla_scan()
-    return result, len(queries)
+    assert (result.reminded, result.escalated, result.final, result.recycled_for_neglect) == (
+        expect,
+    ) * 4
+    return result
 
 
-def test_scan_statement_count_is_the_same_for_5_and_50_leads(desk, rep, sales_manager):
+def test_scan_statement_count_is_the_same_for_5_and_50_leads(
+    desk, rep, sales_manager, assert_queries_flat
+):
+    assert connection.features.supports_json_field  # a one-time probe of the connection
     late_and_neglected(5, rep=rep, desk=desk, shift=dt.timedelta())
-    small, small_queries = scan_counting_statements(WEDNESDAY_17)
     week2 = dt.timedelta(days=14)
-    late_and_neglected(50, rep=rep, desk=desk, shift=week2)
-    large, large_queries = scan_counting_statements(WEDNESDAY_17 + week2)
-    assert (small.reminded, small.escalated, small.final, small.recycled_for_neglect) == (5,) * 4
-    assert (large.reminded, large.escalated, large.final, large.recycled_for_neglect) == (50,) * 4
-    assert small_queries == large_queries, (small_queries, large_queries)
-    assert small_queries <= 40
+    assert_queries_flat(
+        lambda: scan_at(WEDNESDAY_17, expect=5),
+        grow=lambda: late_and_neglected(50, rep=rep, desk=desk, shift=week2),
+        then=lambda: scan_at(WEDNESDAY_17 + week2, expect=50),
+        max_queries=40,
+    )
 
 
 def test_recycled_leads_get_one_event_each_and_run_twice_has_one_effect(desk, rep, mailoutbox):
@@ -213,21 +218,26 @@ def desk_as_manager(rep):
     return rep.memberships.get().team.manager
 
 
-def test_compliance_queries_do_not_grow_with_assignments(desk, rep):
-    def measure(n: int, day: dt.datetime) -> int:
+def test_compliance_queries_do_not_grow_with_assignments(desk, rep, assert_queries_flat):
+    def answered(n: int, day: dt.datetime) -> None:
         with time_machine.travel(day, tick=False):
             for _ in range(n):
                 lead = lead_in_stage(Stage.MQL, owner=rep, desk=desk)
                 lifecycle.follow_up_log(lead=lead, actor=rep, method="call")
-        with (
-            time_machine.travel(day + dt.timedelta(days=3), tick=False),
-            CaptureQueriesContext(connection) as queries,
-        ):
-            rows = compliance(start=day.date(), end=day.date())
-        assert rows[0]["assigned"] == n
-        return len(queries)
 
-    assert measure(2, MONDAY_10) == measure(20, MONDAY_10 + dt.timedelta(days=7))
+    def compliance_of(day: dt.datetime, *, expect: int):
+        with time_machine.travel(day + dt.timedelta(days=3), tick=False):
+            rows = compliance(start=day.date(), end=day.date())
+        assert rows[0]["assigned"] == expect
+        return rows
+
+    week2 = MONDAY_10 + dt.timedelta(days=7)
+    answered(2, MONDAY_10)
+    assert_queries_flat(
+        lambda: compliance_of(MONDAY_10, expect=2),
+        grow=lambda: answered(20, week2),
+        then=lambda: compliance_of(week2, expect=20),
+    )
 
 
 def test_stored_working_seconds_skip_weekends_holidays_and_count_make_up_days(desk, rep):
