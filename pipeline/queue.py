@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -46,11 +47,33 @@ class CircuitBreaker:
         self._open_until = 0.0
 
 
+class _Config(Protocol):
+    @property
+    def task_always_eager(self) -> bool: ...
+
+
+class _App(Protocol):
+    @property
+    def conf(self) -> _Config: ...
+
+
+class Task(Protocol):
+    """What ``enqueue`` uses of a Celery task (Celery ships no type information)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def app(self) -> _App: ...
+
+    def delay(self, *args: object) -> object: ...
+
+
 #: The Celery broker, as seen from this process.
 broker_breaker = CircuitBreaker("Celery broker")
 
 
-def enqueue(task, *args) -> bool:
+def enqueue(task: Task, *args: object) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
 
     The data is already committed; periodic sweeps redo what was not queued, so a broker
@@ -78,5 +101,5 @@ def enqueue(task, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task: Task, *args: object) -> None:
     transaction.on_commit(lambda: enqueue(task, *args))
