@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils import translation
@@ -95,7 +95,17 @@ def manual(*, user: str, text: str = "") -> DecisionReason:
     return DecisionReason(MANUAL, {"user": user, "text": text})
 
 
-def skipped_data(skipped: Iterable[tuple[Any, DecisionReason]]) -> list[dict[str, Any]]:
+class Named(Protocol):
+    """Whom a reason names: a ``router.Candidate``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+def skipped_data(skipped: Iterable[tuple[Named, DecisionReason]]) -> list[dict[str, Any]]:
     """``(candidate, why)`` pairs as parameters: who (their name) and the nested reason."""
     return [
         {"user": candidate.name or candidate.username, **why.as_data()}

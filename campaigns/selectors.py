@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
     Count,
     DecimalField,
@@ -22,7 +23,7 @@ from leads.models import Lead
 from pipeline.roles import Role, has_role
 
 
-def campaigns_visible_to(user) -> QuerySet[Campaign]:
+def campaigns_visible_to(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
     """Marketing, the desk and management read every campaign; sales see none."""
     queryset = Campaign.objects.select_related("channel", "owner")
     if has_role(user, Role.MARKETER, Role.LEAD_DESK, Role.MANAGER):
@@ -32,7 +33,7 @@ def campaigns_visible_to(user) -> QuerySet[Campaign]:
 
 def with_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """Annotate actual cost, leads and MQLs so far (correlated subqueries: no row fan-out)."""
-    money = DecimalField(max_digits=16, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     cost = (
         CampaignCost.objects.filter(campaign=OuterRef("pk"))
         .order_by()

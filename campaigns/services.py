@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Literal, overload
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -17,6 +18,9 @@ from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 
 MAX_MONEY = Decimal("999999999999.99")
+
+#: An amount as forms, the API and callers give it: a number, its text, or nothing.
+MoneyInput = Decimal | int | float | str | None
 
 
 def can_edit_campaign(actor: User, campaign: Campaign | None) -> bool:
@@ -28,7 +32,11 @@ def can_edit_campaign(actor: User, campaign: Campaign | None) -> bool:
     return campaign is None or campaign.owner_id in (None, actor.pk)
 
 
-def clean_money(value: Any, field: str, *, required: bool = True) -> Decimal | None:
+@overload
+def clean_money(value: MoneyInput, field: str, *, required: Literal[True] = ...) -> Decimal: ...
+@overload
+def clean_money(value: MoneyInput, field: str, *, required: bool) -> Decimal | None: ...
+def clean_money(value: MoneyInput, field: str, *, required: bool = True) -> Decimal | None:
     if value is None or value == "":
         if required:
             raise ServiceError(_("This field is required."), field=field)
@@ -50,10 +58,15 @@ def clean_money(value: Any, field: str, *, required: bool = True) -> Decimal | N
     return amount.quantize(Decimal("0.01"))
 
 
+def _other_campaigns(pk: int | None) -> QuerySet[Campaign]:
+    """Every campaign but the one with ``pk`` (all of them for a campaign not saved yet)."""
+    return Campaign.objects.all() if pk is None else Campaign.objects.exclude(pk=pk)
+
+
 def _unique_utm(base: str, exclude_pk: int | None) -> str:
     slug = slugify(base)[:90] or "campaign"
     candidate, n = slug, 1
-    while Campaign.objects.filter(utm_campaign=candidate).exclude(pk=exclude_pk).exists():
+    while _other_campaigns(exclude_pk).filter(utm_campaign=candidate).exists():
         n += 1
         candidate = f"{slug}-{n}"
     return candidate
@@ -69,7 +82,7 @@ def campaign_save(
     owner: User | None = None,
     start_date: dt.date | None = None,
     end_date: dt.date | None = None,
-    budget: Any = 0,
+    budget: MoneyInput = 0,
     status: str = CampaignStatus.PLANNED,
     utm_campaign: str = "",
     description: str = "",
@@ -86,6 +99,7 @@ def campaign_save(
     if start_date and end_date and end_date < start_date:
         raise ServiceError(_("The end date is before the start date."), field="end_date")
     budget_value = clean_money(budget, "budget", required=False) or Decimal("0.00")
+    campaign_pk = campaign.pk if campaign is not None else None
     utm = (utm_campaign or "").strip()
     if utm:
         if slugify(utm) != utm.lower() or len(utm) > 100:
@@ -93,11 +107,10 @@ def campaign_save(
                 _("Use only letters, digits, hyphens and underscores in utm_campaign."),
                 field="utm_campaign",
             )
-        clash = Campaign.objects.filter(utm_campaign=utm).exclude(pk=getattr(campaign, "pk", None))
-        if clash.exists():
+        if _other_campaigns(campaign_pk).filter(utm_campaign=utm).exists():
             raise ServiceError(_("Another campaign uses this utm_campaign."), field="utm_campaign")
     else:
-        utm = _unique_utm(name, getattr(campaign, "pk", None))
+        utm = _unique_utm(name, campaign_pk)
     if owner is not None and not (owner.is_active and has_role(owner, Role.MARKETER)):
         raise ServiceError(_("The owner must be an active marketer."), field="owner")
     campaign = campaign or Campaign()
@@ -117,7 +130,7 @@ def cost_save(
     campaign: Campaign,
     cost: CampaignCost | None = None,
     date: dt.date | None,
-    amount: Any,
+    amount: MoneyInput,
     note: str = "",
 ) -> CampaignCost:
     """Add or change one line of actual spend."""

@@ -10,7 +10,7 @@ The rule lives in one SQL statement, used for one lead and for millions alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
 
@@ -59,7 +59,7 @@ _ZERO_LATE = """
 """
 
 
-def _run(condition: str, params: list) -> None:
+def _run(condition: str, params: list[int] | list[list[int]]) -> None:
     """Apply the rule to the leads ``condition`` selects; it names ``{col}``, the lead id,
     and is stated on both tables so the planner can start from either one's index (never
     from a scan of all touches, whatever the statistics say)."""
@@ -81,7 +81,9 @@ def recompute_credits(lead_ids: Iterable[int]) -> None:
             _run("{col} IN (" + ", ".join(["%s"] * len(chunk)) + ")", chunk)
 
 
-def recompute_all_credits(*, batch: int = 50_000, progress=None) -> int:
+def recompute_all_credits(
+    *, batch: int = 50_000, progress: Callable[[int, int], object] | None = None
+) -> int:
     """Recompute every touch's credits, in lead-id ranges (seeding, repair). Returns leads."""
     last = Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     done = 0

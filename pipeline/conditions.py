@@ -71,9 +71,10 @@ def check_condition(
                 % {"op": operator, "field": field},
                 field="operator",
             )
-        if _number(value) is None:
+        number = _number(value)
+        if number is None:
             raise ConditionError(_("“%(op)s” needs a number as value.") % {"op": operator})
-        return field, operator, float(_number(value))
+        return field, operator, float(number)
     if operator == "in":
         if not isinstance(value, list) or not value:
             raise ConditionError(_("“in” needs a non-empty list as value."))
@@ -141,6 +142,8 @@ def compile_condition(operator: str, expected: Any) -> Callable[[Any], bool]:
         return lambda actual: not _blank(actual) and needle in str(actual).casefold()
     if operator in ("gte", "lte"):
         bound = _number(expected)
+        if bound is None:  # check_condition refuses such a rule; never compare with None
+            raise ConditionError(_("“%(op)s” needs a number as value.") % {"op": operator})
         at_least = operator == "gte"
 
         def test(actual: Any) -> bool:

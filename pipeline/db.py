@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.compiler import SQLCompiler
 
 
 def fast_bulk_insert(
@@ -22,7 +25,7 @@ def fast_bulk_insert(
     if not objs:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return
     from psycopg2.extras import Json, execute_values
 
@@ -66,8 +69,9 @@ def fast_bulk_insert(
         obj._state.db = connection.alias
 
 
+# Lookup is generic only in django-stubs: subscripting it here would fail at runtime.
 @models.Field.register_lookup
-class AnyOf(models.Lookup):
+class AnyOf(models.Lookup):  # type: ignore[type-arg]
     """``field__any_of=values``: membership in a long list, cheaply.
 
     ``__in`` prepares and binds every value on its own (costly for thousands of values);
@@ -79,10 +83,17 @@ class AnyOf(models.Lookup):
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def get_db_prep_lookup(self, value, connection):
+    def get_db_prep_lookup(
+        self,
+        # django-stubs says a lookup's value is one str | int; this one's is a list of values.
+        value: Iterable[object],  # type: ignore[override]
+        connection: BaseDatabaseWrapper,
+    ) -> tuple[str, list[Any]]:
         return "%s", [list(value)]
 
-    def as_sql(self, compiler, connection):
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":

@@ -32,7 +32,7 @@ class ServiceError(Exception):
     def status(self) -> int:
         return STATUS_FOR_CODE.get(self.code, 400)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | list[str]]:
         if self.field:
             return {self.field: [self.message], "detail": self.message, "code": self.code}
         return {"detail": self.message, "code": self.code}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import F, OrderBy
 from django.db.models.functions import Collate
@@ -25,7 +27,7 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text or ""))
 
 
-def display_name(user) -> str:
+def display_name(user: AbstractBaseUser | AnonymousUser | None) -> str:
     """ "张伟" (family + given, no space) for CJK names, "Cindy Lin" otherwise, else the
     username; "" for no user."""
     if user is None:
@@ -37,7 +39,7 @@ def display_name(user) -> str:
     return name or user.get_username()
 
 
-def display_name_with_username(user) -> str:
+def display_name_with_username(user: AbstractBaseUser | AnonymousUser) -> str:
     """For pickers, where two people may share a name: "张伟 (rep1)", or just "rep1"."""
     name = display_name(user)
     username = user.get_username()
@@ -59,7 +61,7 @@ def text_collation() -> str | None:
     return settings.NAME_COLLATION or None
 
 
-def collated(field: str):
+def collated(field: str) -> Collate | F:
     """``field`` ordered by ``text_collation()`` where there is one."""
     collation = text_collation()
     return Collate(F(field), collation) if collation else F(field)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -48,11 +49,33 @@ class CircuitBreaker:
         self._open_until = 0.0
 
 
+class _Config(Protocol):
+    @property
+    def task_always_eager(self) -> bool: ...
+
+
+class _App(Protocol):
+    @property
+    def conf(self) -> _Config: ...
+
+
+class Task(Protocol):
+    """What ``enqueue`` uses of a Celery task (Celery ships no type information)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def app(self) -> _App: ...
+
+    def delay(self, *args: object) -> object: ...
+
+
 #: The Celery broker, as seen from this process.
 broker_breaker = CircuitBreaker("Celery broker")
 
 
-def task_named(name: str):
+def task_named(name: str) -> Task:
     """The registered Celery task called ``name`` (``"scoring.tasks.rescore_job_task"``).
 
     Services enqueue their own background work by name: a task module imports the service
@@ -62,7 +85,7 @@ def task_named(name: str):
     return celery_app.tasks[name]
 
 
-def enqueue(task, *args) -> bool:
+def enqueue(task: Task | str, *args: object) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
 
     ``task`` is a task, or its registered name (see ``task_named``).
@@ -94,5 +117,5 @@ def enqueue(task, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task: Task | str, *args: object) -> None:
     transaction.on_commit(lambda: enqueue(task, *args))

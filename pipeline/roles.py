@@ -27,16 +27,17 @@ def user_roles(user: User | AnonymousUser | None) -> frozenset[str]:
     cached = getattr(user, "_leadloop_roles", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._leadloop_roles = cached
+        # A per-request cache on the user object, not a model field.
+        user._leadloop_roles = cached  # type: ignore[attr-defined]
     return cached
 
 
-def has_role(user, *roles: str) -> bool:
+def has_role(user: User | AnonymousUser | None, *roles: str) -> bool:
     """True if the user is a superuser or holds any of ``roles``."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or bool(user_roles(user) & set(roles))
 
 
-def sees_all_leads(user) -> bool:
+def sees_all_leads(user: User | AnonymousUser | None) -> bool:
     return has_role(user, *SEE_ALL_ROLES)

@@ -1,7 +1,11 @@
+from __future__ import annotations
+
 import logging
 
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from pipeline.queue import BROKER_ERRORS, CircuitBreaker
 
@@ -22,13 +26,13 @@ class CaptureThrottle(SimpleRateThrottle):
 
     scope = "capture"
 
-    def get_rate(self):
+    def get_rate(self) -> str:
         return settings.CAPTURE_RATE
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: APIView) -> bool:
         if not cache_breaker.allows():
             return True
         try:

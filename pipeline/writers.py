@@ -24,8 +24,11 @@ from django.utils import timezone
 
 _NULL = "\\N"
 
+#: One row to insert: attribute names (``lead_id`` …) to values.
+Row = dict[str, Any]
 
-def _text(value: Any) -> str:
+
+def _text(value: object) -> str:
     if value is None:
         return _NULL
     text = str(value)
@@ -40,11 +43,11 @@ def _text(value: Any) -> str:
     return text
 
 
-def _plain(value: Any) -> str:
+def _plain(value: object) -> str:
     return _NULL if value is None else str(value)
 
 
-def _boolean(value: Any) -> str:
+def _boolean(value: object) -> str:
     return _NULL if value is None else ("t" if value else "f")
 
 
@@ -60,7 +63,7 @@ def _day(value: dt.date | None) -> str:
     return _NULL if value is None else value.isoformat()
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -71,11 +74,11 @@ def _json_default(value: Any) -> Any:
 _encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
 
 
-def _json(value: Any) -> str:
+def _json(value: object) -> str:
     return _text(_encode(value))
 
 
-def _converter(field: models.Field) -> Callable[[Any], str]:
+def _converter(field: models.Field[Any, Any]) -> Callable[[Any], str]:
     if isinstance(field, models.JSONField):
         return _json
     if isinstance(field, models.BooleanField):
@@ -97,10 +100,10 @@ class OrmWriter:
         self.batch_size = batch_size
 
     def insert(
-        self, model: type[models.Model], rows: Sequence[dict], *, return_ids: bool = False
+        self, model: type[models.Model], rows: Sequence[Row], *, return_ids: bool = False
     ) -> list[int] | None:
         objects = [model(**row) for row in rows]
-        model.objects.bulk_create(objects, batch_size=self.batch_size)
+        model._default_manager.bulk_create(objects, batch_size=self.batch_size)
         if return_ids:
             ids = [obj.pk for obj in objects]
             if None in ids:
@@ -117,7 +120,7 @@ class PostgresCopyWriter:
     ``allocate_ids`` and ``copy`` use the calling thread's connection, ``format`` none.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._plans: dict[type[models.Model], _CopyPlan] = {}
 
     @staticmethod
@@ -143,7 +146,7 @@ class PostgresCopyWriter:
             return [row[0] for row in cursor.fetchall()]
 
     def format(
-        self, model: type[models.Model], rows: Sequence[dict], ids: Sequence[int] | None = None
+        self, model: type[models.Model], rows: Sequence[Row], ids: Sequence[int] | None = None
     ) -> tuple[str, str]:
         """The ``COPY`` statement and its data; with ``ids`` the primary keys are given."""
         plan = self._plan(model)
@@ -164,7 +167,7 @@ class PostgresCopyWriter:
             cursor.cursor.copy_expert(statement, io.StringIO(text), size=1 << 20)
 
     def insert(
-        self, model: type[models.Model], rows: Sequence[dict], *, return_ids: bool = False
+        self, model: type[models.Model], rows: Sequence[Row], *, return_ids: bool = False
     ) -> list[int] | None:
         ids = self.allocate_ids(model, len(rows)) if return_ids else None
         self.copy(*self.format(model, rows, ids))
@@ -184,7 +187,7 @@ class _CopyPlan:
         self.table, self.pk_column = meta.db_table, meta.pk.column
         self.columns: list[tuple[str, Callable[[Any], str], str]] = []
         #: fields whose default differs per row (a random key): computed for each row
-        self.per_row_defaults: list[models.Field] = []
+        self.per_row_defaults: list[models.Field[Any, Any]] = []
         for f in fields:
             convert = _converter(f)
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -204,7 +207,7 @@ class _CopyPlan:
         self.copy_sql = f"COPY {table} ({names}) FROM STDIN"
         self.copy_with_pk_sql = f"COPY {table} ({quote(self.pk_column)}, {names}) FROM STDIN"
 
-    def line(self, row: dict) -> str:
+    def line(self, row: Row) -> str:
         if self.per_row_defaults:
             row = {f.attname: f.get_default() for f in self.per_row_defaults} | row
         values = self.defaults.copy()  # rows name only what differs from the defaults

@@ -38,7 +38,7 @@ def chinese_days(years: tuple[int, ...]) -> tuple[frozenset[dt.date], frozenset[
     """Public holidays and make-up workdays of mainland China (python-holidays)."""
     import holidays
 
-    calendar = holidays.China(years=list(years))
+    calendar = holidays.country_holidays("CN", years=list(years))  # holidays.China, typed
     return frozenset(calendar.keys()), frozenset(calendar.weekend_workdays)
 
 
