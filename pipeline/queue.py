@@ -82,7 +82,8 @@ def task_named(name: str) -> Task:
     it wraps, so the service cannot import the task module back (that would be an import
     cycle). Every name used is checked against the registry by a test.
     """
-    return celery_app.tasks[name]
+    task: Task = celery_app.tasks[name]
+    return task
 
 
 def enqueue(task: Task | str, *args: object) -> bool:
