@@ -25,7 +25,7 @@ from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
-from pipeline.roles import Role, has_role
+from pipeline.roles import REPORT_READERS, Role, has_role
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.models import ReportJob, SlaPolicy
 from reports.quality import bounce_reasons, grade_calibration
@@ -141,8 +141,6 @@ class ReportJobSerializer(serializers.ModelSerializer):
 REPORT_JOB_ACCEPTED = inline_serializer(
     "ReportJobAccepted", {"detail": serializers.CharField(), "job": ReportJobSerializer()}
 )
-#: Who may read the period reports (pages and endpoints) and follow their jobs.
-REPORT_READERS = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
 #: Who may ask for a recompute of stored reports.
 REPORT_REFRESHERS = (Role.MANAGER,)
 
@@ -429,7 +427,7 @@ class FollowUpComplianceView(_ReportView):
 class GradeCalibrationView(_ReportView):
     """Per grade: acceptance, win rate, revenue, days to SQL and won; warnings; bounce reasons."""
 
-    allowed_roles = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+    allowed_roles = REPORT_READERS
 
     @extend_schema(
         parameters=[
