@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -28,14 +27,12 @@ from pipeline.errors import ServiceError
 from pipeline.roles import REPORT_READERS, Role, has_role
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.models import ReportJob, SlaPolicy
+from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
 from reports.scorecards import scorecards
 from reports.sla import compliance, compliance_scope, delays, sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
-
-MAX_DAYS = 3 * 366 + 1
-EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -55,19 +52,10 @@ class PeriodSerializer(serializers.Serializer):
         return fields
 
     def validate(self, attrs):
-        end = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or end - dt.timedelta(days=89)
-        for name, value in (("from", start), ("to", end)):
-            if not EARLIEST <= value <= LATEST:
-                raise serializers.ValidationError(
-                    {name: [_("Use a date between 2000-01-01 and 2100-12-31.")]}
-                )
-        if start > end:
-            raise serializers.ValidationError({"from": [_("“from” is after “to”.")]})
-        if (end - start).days > MAX_DAYS:
-            raise serializers.ValidationError(
-                {"to": [_("The period is too long: at most %(n)d days.") % {"n": MAX_DAYS}]}
-            )
+        start, end = default_period(attrs.get("from"), attrs.get("to"))
+        errors = period_errors(start, end)
+        if errors:
+            raise serializers.ValidationError({k: [message] for k, message in errors.items()})
         attrs["from"], attrs["to"] = start, end
         return attrs
 

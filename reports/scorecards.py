@@ -23,7 +23,7 @@ from campaigns.models import CampaignCost
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent
 from pipeline.roles import Role
-from reports.selectors import period_bounds
+from reports.periods import period_bounds
 from reports.sla import compliance
 
 ROLES = (Role.MARKETER, Role.LEAD_DESK, Role.SALES_REP)

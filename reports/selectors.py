@@ -14,21 +14,13 @@ from typing import Any
 
 from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce
-from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.choices import Stage
 from leads.credits import CREDIT_FIELD
 from leads.models import Lead, LeadTouch
 from reports.metrics import add_up, figures
-
-
-def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end + 1 day 00:00) in the business time zone."""
-    tz = timezone.get_current_timezone()
-    low = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return low, high
+from reports.periods import period_bounds  # also read from here by reports.sla
 
 
 def _credited(model: str, condition: Q | None = None):

@@ -4,7 +4,7 @@ At a million leads the funnel, channel ROI, campaign ROI and the monthly trend t
 each. So:
 
 - a beat task (``snapshots_refresh_standard``) stores them for the quick periods the pages
-  offer (``reports.forms.period_presets``) under every attribution model;
+  offer (``reports.periods.period_presets``) under every attribution model;
 - a page or endpoint first looks for a snapshot of its exact request computed less than
   ``REPORT_SNAPSHOT_MAX_AGE`` seconds ago (``report_answer``); without one it computes live
   when the period is cheap (at most ``REPORT_LIVE_MAX_LEADS`` leads created in it), and
@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -41,6 +42,7 @@ from pipeline.queue import enqueue, enqueue_on_commit
 from reports import selectors
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
+from reports.periods import period_bounds, period_presets
 from reports.trends import monthly_trend
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,23 @@ PER_CHANNEL = frozenset({ReportKind.CAMPAIGN_ROI, ReportKind.FUNNEL, ReportKind.
 ACTIVE = (ReportJobStatus.PENDING, ReportJobStatus.RUNNING)
 #: Snapshots and finished jobs older than this are deleted by the scheduled refresh.
 KEEP = dt.timedelta(days=7)
+#: The Celery task that runs a job (``report_job_run``), by its registered name.
+REPORT_JOB_TASK = "reports.tasks.report_job_task"
+
+
+def _report_job_task():
+    """The task that runs a report job, looked up by name in the Celery registry.
+
+    The task is a thin wrapper around ``report_job_run`` in ``reports.tasks``, which
+    imports this module, so this module must not import it back. Looking it up by name
+    keeps the dependency one way without making every page and endpoint that may queue a
+    job (through ``report_answer``) import the task module to hand the task in. It is the
+    task object, not ``send_task``, because ``pipeline.queue.enqueue`` needs it: it runs
+    the task inline in the embedded setup (``task_always_eager``) and skips a broker that
+    just failed. ``reports.apps.ReportsConfig.ready`` registers the tasks in every
+    process, so the name is always known.
+    """
+    return current_app.tasks[REPORT_JOB_TASK]
 
 
 @dataclass(frozen=True, order=True)
@@ -215,7 +234,7 @@ def is_cheap(keys: Iterable[ReportKey]) -> bool:
     if not keys:
         return True
     limit = settings.REPORT_LIVE_MAX_LEADS
-    low, high = selectors.period_bounds(min(k.start for k in keys), max(k.end for k in keys))
+    low, high = period_bounds(min(k.start for k in keys), max(k.end for k in keys))
     leads = Lead.objects.filter(created_at__gte=low, created_at__lt=high).order_by()
     return leads.values("pk")[: limit + 1].count() <= limit
 
@@ -308,9 +327,7 @@ def report_job_request(
         except IntegrityError:
             continue  # another request created it first: read theirs
         if queue:
-            from reports.tasks import report_job_task
-
-            enqueue_on_commit(report_job_task, job.pk)
+            enqueue_on_commit(_report_job_task(), job.pk)
         return job
     raise RuntimeError(f"could not create or find the report job {digest}")
 
@@ -392,8 +409,6 @@ def standard_report_keys(*, today: dt.date | None = None) -> list[ReportKey]:
     """What the dashboard and the report endpoints ask for most: every quick period of the
     pages, online and offline together, the funnel and the trend once and the channel and
     campaign ROI under each attribution model."""
-    from reports.forms import period_presets  # forms → api → snapshots: import when run
-
     today = today or timezone.localdate()
     keys: list[ReportKey] = []
     for _label, start, end in period_presets(today):
@@ -411,16 +426,15 @@ def report_jobs_resume() -> int:
     running without a heartbeat for ``REPORT_JOB_STALE_SECONDS``. A second delivery of a
     job that is in fact alive finds it claimed and does nothing."""
     stale = timezone.now() - dt.timedelta(seconds=settings.REPORT_JOB_STALE_SECONDS)
-    from reports.tasks import report_job_task
-
     ids = list(
         ReportJob.objects.filter(
             Q(status=ReportJobStatus.PENDING, created_at__lt=stale)
             | Q(status=ReportJobStatus.RUNNING, heartbeat_at__lt=stale)
         ).values_list("pk", flat=True)
     )
+    task = _report_job_task()
     for pk in ids:
-        enqueue(report_job_task, pk)
+        enqueue(task, pk)
     return len(ids)
 
 

@@ -54,16 +54,15 @@ from reports.exports import (
     requested_export,
 )
 from reports.forms import (
-    DEFAULT_DAYS,
     MODEL_HELP,
     MODEL_LABELS,
     CalibrationForm,
     PeriodForm,
     RoiForm,
     ScorecardForm,
-    period_presets,
 )
 from reports.models import ReportJob
+from reports.periods import DEFAULT_DAYS, period_presets
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import scorecards
 from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
