@@ -13,14 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from campaigns.models import CampaignCost
-from leads.choices import EventKind, Stage
-from leads.models import LeadEvent
 from pipeline.roles import Role
+from reports.definitions import funnel_counts, with_rejected
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
 from reports.sla import compliance, delays
@@ -63,13 +62,7 @@ def monthly_trend(
         cohort(start=start, end=end, channel_kind=channel_kind, channel=channel)
         .annotate(month=TruncMonth("created_at", tzinfo=tz))
         .values("month")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            sqls=Count("id", filter=Q(sql_at__isnull=False)),
-            won=Count("id", filter=Q(stage=Stage.WON)),
-            revenue=Coalesce(Sum("won_amount", filter=Q(stage=Stage.WON)), Decimal("0")),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "sqls", "won", "revenue"))
         .order_by()
     )
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
@@ -111,21 +104,14 @@ def channel_quality(
     judged them. One query: the leads grouped by channel and grade.
 
     ``accepted`` counts leads that reached SQL; ``rejected`` those sales sent back and that
-    never reached SQL — the definitions of ``reports.quality.grade_calibration``.
+    never reached SQL (``reports.definitions``, as in ``reports.quality.grade_calibration``).
     Qualification rate = MQLs / leads; acceptance = accepted / (accepted + rejected).
     Leads without a source campaign are the channel ``None``.
     """
-    rejected = LeadEvent.objects.filter(lead_id=OuterRef("pk"), kind=EventKind.REJECTED)
     rows = (
-        cohort(start=start, end=end, channel_kind=channel_kind)
-        .annotate(was_rejected=Exists(rejected))
+        with_rejected(cohort(start=start, end=end, channel_kind=channel_kind))
         .values("source_campaign__channel__code", "grade")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            accepted=Count("id", filter=Q(sql_at__isnull=False)),
-            rejected=Count("id", filter=Q(was_rejected=True, sql_at__isnull=True)),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "accepted", "rejected"))
         .order_by()
     )
     channels: dict[str | None, dict[str, Any]] = {}
