@@ -18,7 +18,7 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assignment.models import Team, TeamMembership
+from assignment.models import Team
 from campaigns.choices import ChannelKind
 from campaigns.models import Channel
 from leads.credits import MODELS
@@ -30,7 +30,7 @@ from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
-from reports.scorecards import scorecards
+from reports.scorecards import scorecard_user_ids, scorecards
 from reports.sla import compliance, compliance_scope, delays, sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
 
@@ -464,16 +464,7 @@ class ScorecardsView(_ReportView):
         role = request.query_params.get("role") or None
         if role is not None and role not in SCORECARD_ROLES:
             raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
-        user = request.user
-        user_ids = None
-        if not has_role(user, Role.MANAGER):
-            user_ids = [user.pk]
-            if has_role(user, Role.SALES_MANAGER):
-                user_ids += list(
-                    TeamMembership.objects.filter(team__manager=user).values_list(
-                        "user_id", flat=True
-                    )
-                )
+        user_ids = scorecard_user_ids(request.user)
         return Response(
             _serialise(scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids))
         )

@@ -19,6 +19,7 @@ from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from assignment.models import Assignment
+from assignment.selectors import rep_ids_visible_to
 from campaigns.models import CampaignCost
 from leads.choices import EventKind
 from leads.models import Lead, LeadEvent
@@ -171,6 +172,13 @@ def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, 
             "revenue": deal["revenue"],
         }
     return result
+
+
+def scorecard_user_ids(user) -> list[int] | None:
+    """Whose cards ``user`` reads (``None``: everyone's): managers all; a sales manager
+    their own card and their teams'; anyone else, the desk included, only their own."""
+    visible = rep_ids_visible_to(user, see_all=(Role.MANAGER,))
+    return None if visible is None else sorted(visible)
 
 
 METRICS = {

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from assignment.models import TeamMembership
+from assignment.selectors import rep_ids_visible_to
 from campaigns.models import Channel
 from leads.choices import DisqualifyReason, RejectReason
 from leads.credits import MODELS
@@ -64,10 +64,12 @@ from reports.forms import (
 from reports.models import ReportJob
 from reports.periods import DEFAULT_DAYS, period_presets
 from reports.quality import bounce_reasons, grade_calibration
-from reports.scorecards import scorecards
+from reports.scorecards import scorecard_user_ids, scorecards
 from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
 from reports.trends import channel_quality, sales_follow_up
 
+#: Who sees per-rep rows on the scoreboard (whose: ``rep_ids_visible_to``).
+REP_ROW_READERS = (Role.MANAGER, Role.LEAD_DESK, Role.SALES_MANAGER)
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
 TARGET = 0.7
 
@@ -621,14 +623,12 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _rep_ids_visible(user) -> set[int] | None:
-    """Whose per-rep rows this user sees (``None`` = everyone's), like the compliance API:
-    managers and the desk see all reps, a sales manager their teams, others none."""
-    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
-        return None
-    if has_role(user, Role.SALES_MANAGER):
-        managed = TeamMembership.objects.filter(team__manager=user)
-        return {user.pk, *managed.values_list("user_id", flat=True)}
-    return set()
+    """Whose per-rep rows this user sees (``None`` = everyone's), like the compliance API
+    (``assignment.selectors.rep_ids_visible_to``); a reader who is neither a manager, the
+    desk nor a sales manager (a marketer) sees no rep's rows."""
+    if not has_role(user, *REP_ROW_READERS):
+        return set()
+    return rep_ids_visible_to(user)
 
 
 def _names(user_ids: list[int]) -> dict[int, str]:
@@ -892,19 +892,6 @@ def change(current: Any, previous: Any, kind: str, better: str | None) -> dict[s
     return {"arrow": arrow, "text": text, "tone": tone}
 
 
-def _scorecard_user_ids(user) -> list[int] | None:
-    """The rule of the scorecards endpoint: managers see all; a sales manager their own
-    card and their teams'; anyone else only their own."""
-    if has_role(user, Role.MANAGER):
-        return None
-    ids = [user.pk]
-    if has_role(user, Role.SALES_MANAGER):
-        ids += list(
-            TeamMembership.objects.filter(team__manager=user).values_list("user_id", flat=True)
-        )
-    return ids
-
-
 @login_required
 def scorecards_page(request: HttpRequest) -> HttpResponse:
     """绩效考核: a card per person and role, the previous period beside each figure."""
@@ -923,7 +910,7 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
             start=data["from"],
             end=data["to"],
             role=data["role"],
-            user_ids=_scorecard_user_ids(user),
+            user_ids=scorecard_user_ids(user),
         )
         groups: dict[str, dict[str, Any]] = {}
         export = []
