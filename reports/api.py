@@ -1,4 +1,4 @@
-"""reports/*: funnel, channel ROI and campaign ROI (DESIGN §8, §9).
+"""reports/*: funnel, channel ROI and campaign ROI (see docs/architecture.md).
 
 The three period reports answer from a fresh stored snapshot when there is one, live when
 the period is cheap, and otherwise with 202 and the job computing them

@@ -1,4 +1,4 @@
-"""Lead quality reads: grade calibration and why leads bounce (DESIGN §8, issue 4)."""
+"""Lead quality reads: grade calibration and why leads bounce (see docs/architecture.md)."""
 
 from __future__ import annotations
 

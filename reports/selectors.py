@@ -1,4 +1,5 @@
-"""Report queries (DESIGN §8): cohort funnels and ROI with attribution, by SQL aggregation.
+"""Report queries: cohort funnels and ROI with attribution, by SQL aggregation (see
+docs/architecture.md).
 
 Period reports are cohort reports: leads created in [from, to], and how far they have got
 now; cost is campaign costs dated in [from, to]. Per channel or campaign, counts and

@@ -1,4 +1,5 @@
-"""Report snapshots: the expensive period reports stored for the pages and the API (§8).
+"""Report snapshots: the expensive period reports stored for the pages and the API (see
+docs/architecture.md).
 
 At a million leads the funnel, channel ROI, campaign ROI and the monthly trend take seconds
 each. So:

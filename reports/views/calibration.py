@@ -11,19 +11,12 @@ from django.utils.translation import gettext as _
 
 from leads.choices import DisqualifyReason, RejectReason
 from reports import charts
-from reports.api import (
-    GradeCalibrationView,
-)
-from reports.charts import COLORS, Series
-from reports.exports import (
-    Column,
-    Table,
-)
-from reports.forms import (
-    CalibrationForm,
-)
+from reports.api import GradeCalibrationView
+from reports.exports import Column, Table
+from reports.forms import CalibrationForm
 from reports.quality import bounce_reasons, grade_calibration
 from reports.views.common import (
+    SeriesSpec,
     bind_form,
     channel_names,
     fmt,
@@ -31,6 +24,7 @@ from reports.views.common import (
     query_string,
     require,
     respond,
+    series,
 )
 
 
@@ -76,6 +70,18 @@ def _reason_table(name, title, items, labels, source_label, names) -> Table:
         ],
         rows=rows,
         totals=totals if rows else None,
+    )
+
+
+def _grade_chart(rows, *specs: SeriesSpec, label: str, value_format) -> str:
+    """Bars per grade for two figures of the calibration table."""
+    return charts.bar_chart(
+        [_("Grade %(grade)s") % {"grade": r["grade"]} for r in rows],
+        series(rows, *specs),
+        label=label,
+        empty_message=_("No graded leads in this period."),
+        value_format=value_format,
+        height=220,
     )
 
 
@@ -143,43 +149,19 @@ def grade_calibration_page(request: HttpRequest) -> HttpResponse:
                 ],
                 "warnings": [_warning_text(w) for w in report["warnings"]],
                 "flagged": flagged,
-                "acceptance_chart": charts.bar_chart(
-                    [_("Grade %(grade)s") % {"grade": r["grade"]} for r in report["rows"]],
-                    [
-                        Series(
-                            _("Acceptance rate"),
-                            [r["acceptance_rate"] for r in report["rows"]],
-                            COLORS["sqls"],
-                        ),
-                        Series(
-                            _("Lead → won"),
-                            [r["lead_to_won"] for r in report["rows"]],
-                            COLORS["won"],
-                        ),
-                    ],
+                "acceptance_chart": _grade_chart(
+                    report["rows"],
+                    (_("Acceptance rate"), "acceptance_rate", "sqls"),
+                    (_("Lead → won"), "lead_to_won", "won"),
                     label=_("Acceptance and lead → won per grade"),
-                    empty_message=_("No graded leads in this period."),
                     value_format=charts.percent,
-                    height=220,
                 ),
-                "days_chart": charts.bar_chart(
-                    [_("Grade %(grade)s") % {"grade": r["grade"]} for r in report["rows"]],
-                    [
-                        Series(
-                            _("Median days to SQL"),
-                            [r["median_days_to_sql"] for r in report["rows"]],
-                            COLORS["sqls"],
-                        ),
-                        Series(
-                            _("Median days to won"),
-                            [r["median_days_to_won"] for r in report["rows"]],
-                            COLORS["won"],
-                        ),
-                    ],
+                "days_chart": _grade_chart(
+                    report["rows"],
+                    (_("Median days to SQL"), "median_days_to_sql", "sqls"),
+                    (_("Median days to won"), "median_days_to_won", "won"),
                     label=_("Median days to SQL and to won per grade"),
-                    empty_message=_("No graded leads in this period."),
                     value_format=lambda v: fmt(v, "days"),
-                    height=220,
                 ),
             }
         )

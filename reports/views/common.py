@@ -4,7 +4,8 @@ rendering or exporting a page, and the small chart helpers the pages have in com
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,22 +22,11 @@ from leads.views import form_error_messages
 from pipeline.people import display_name
 from pipeline.roles import has_role
 from reports import charts
-from reports.api import (
-    ChannelRoiView,
-    GradeCalibrationView,
-    ScorecardsView,
-)
-from reports.charts import grouped
-from reports.exports import (
-    Table,
-    export_response,
-    pick_table,
-    requested_export,
-)
-from reports.forms import (
-    PeriodForm,
-)
-from reports.periods import DEFAULT_DAYS, period_presets
+from reports.api import ChannelRoiView, GradeCalibrationView, ScorecardsView
+from reports.charts import COLORS, Series, grouped
+from reports.exports import Table, export_response, pick_table, requested_export
+from reports.forms import PeriodForm
+from reports.periods import default_period, period_presets
 
 
 def require(user, roles) -> None:
@@ -51,9 +41,8 @@ def bind_form(form_class: type[PeriodForm], request: HttpRequest) -> PeriodForm:
     """
     data = request.GET.copy()
     if not data.get("from") and not data.get("to"):
-        today = timezone.localdate()
-        data["from"] = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        data["to"] = today.isoformat()
+        start, end = default_period(None, None)
+        data["from"], data["to"] = start.isoformat(), end.isoformat()
     form = form_class(data)
     if form.is_valid():
         data["from"] = form.cleaned_data["from"].isoformat()
@@ -211,3 +200,36 @@ def display_names(user_ids: list[int]) -> dict[int, str]:
 
 def money_float(value) -> float:
     return float(value or 0)
+
+
+# --------------------------------------------------------------------------------------
+# Charts: the series and the share charts every page draws alike
+# --------------------------------------------------------------------------------------
+
+#: One series of a chart over table rows: (name, a row key or a function of the row,
+#: a ``reports.charts.COLORS`` key).
+SeriesSpec = tuple[str, str | Callable[[dict[str, Any]], Any], str]
+
+
+def series(rows: list[dict[str, Any]], *specs: SeriesSpec) -> list[Series]:
+    """The series of a chart drawn over ``rows``: one per spec, one value per row."""
+    out = []
+    for name, value, color in specs:
+        get = value if callable(value) else itemgetter(value)
+        out.append(Series(name, [get(row) for row in rows], COLORS[color]))
+    return out
+
+
+def cost_and_revenue(rows: list[dict[str, Any]]) -> list[Series]:
+    """Cost and revenue of each row, in their colours (the ROI and trend charts)."""
+    return series(
+        rows,
+        (_("Cost"), lambda row: money_float(row["cost"]), "cost"),
+        (_("Revenue"), lambda row: money_float(row["revenue"]), "revenue"),
+    )
+
+
+def rate_chart(names: list[str], rates: list[float | None], *, label: str, empty: str) -> str:
+    """One bar per name for a share between 0 and 1 (compliance, win rate, acceptance),
+    on the same 0–100 % scale whatever the largest value."""
+    return charts.diverging_chart(names, rates, label=label, empty_message=empty, scale_to=1.0)

@@ -10,22 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from reports.api import (
-    ChannelRoiView,
-)
-from reports.exports import (
-    Column,
-    Table,
-)
-from reports.forms import (
-    RoiForm,
-)
-from reports.views.common import (
-    bind_form,
-    query_string,
-    require,
-    respond,
-)
+from reports.api import ChannelRoiView
+from reports.exports import Column, Table
+from reports.forms import RoiForm
+from reports.views.common import bind_form, query_string, require, respond
 from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
 from reports.views.roi import (
     figure_columns,

@@ -14,20 +14,12 @@ from django.views.decorators.http import require_POST
 
 from campaigns.models import Channel
 from pipeline.roles import has_role
-from reports.api import (
-    REPORT_REFRESHERS,
-)
+from reports.api import REPORT_REFRESHERS
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
-from reports.forms import (
-    RoiForm,
-)
+from reports.forms import RoiForm
 from reports.models import ReportJob
 from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
-from reports.views.common import (
-    query_string,
-    report_tabs,
-    require,
-)
+from reports.views.common import query_string, report_tabs, require
 
 
 def page_keys(form: RoiForm, channel: str | None = None) -> list[ReportKey]:

@@ -11,22 +11,9 @@ from django.utils.translation import gettext_lazy
 
 from leads.credits import MODELS
 from reports import charts
-from reports.charts import COLORS, Series
-from reports.exports import (
-    Column,
-    Table,
-)
-from reports.forms import (
-    MODEL_HELP,
-    MODEL_LABELS,
-    RoiForm,
-)
-from reports.views.common import (
-    fmt,
-    money_float,
-    preset_links,
-    query_string,
-)
+from reports.exports import Column, Table
+from reports.forms import MODEL_HELP, MODEL_LABELS, RoiForm
+from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
 
 ROI_FIGURES: list[tuple[str, Any, str]] = [
     ("cost", gettext_lazy("Cost"), "money"),
@@ -126,20 +113,18 @@ def trend_charts(trend: list[dict[str, Any]]) -> dict[str, str]:
     months = [row["month"].strftime("%Y-%m") for row in trend]
     volume = charts.line_chart(
         months,
-        [
-            Series(_("Leads"), [row["leads"] for row in trend], COLORS["leads"]),
-            Series(_("MQLs"), [row["mqls"] for row in trend], COLORS["mqls"]),
-            Series(_("Won"), [row["won"] for row in trend], COLORS["won"]),
-        ],
+        series(
+            trend,
+            (_("Leads"), "leads", "leads"),
+            (_("MQLs"), "mqls", "mqls"),
+            (_("Won"), "won", "won"),
+        ),
         label=_("Leads, MQLs and won deals per month"),
         empty_message=_("No months in this period."),
     )
     money = charts.bar_chart(
         months,
-        [
-            Series(_("Cost"), [money_float(row["cost"]) for row in trend], COLORS["cost"]),
-            Series(_("Revenue"), [money_float(row["revenue"]) for row in trend], COLORS["revenue"]),
-        ],
+        cost_and_revenue(trend),
         label=_("Cost and revenue per month"),
         empty_message=_("No months in this period."),
     )
@@ -168,10 +153,7 @@ def roi_charts(rows: list[dict[str, Any]], name_key: str) -> dict[str, str]:
     return {
         "money": charts.hbar_chart(
             names,
-            [
-                Series(_("Cost"), [money_float(r["cost"]) for r in rows], COLORS["cost"]),
-                Series(_("Revenue"), [money_float(r["revenue"]) for r in rows], COLORS["revenue"]),
-            ],
+            cost_and_revenue(rows),
             label=_("Cost and revenue"),
             empty_message=_("No cost or leads in this period."),
         ),

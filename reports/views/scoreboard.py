@@ -11,17 +11,10 @@ from django.utils.translation import gettext as _
 from assignment.selectors import rep_ids_visible_to
 from pipeline.roles import Role, has_role
 from reports import charts
-from reports.api import (
-    ChannelRoiView,
-)
+from reports.api import ChannelRoiView
 from reports.charts import GRADE_COLORS, Series
-from reports.exports import (
-    Column,
-    Table,
-)
-from reports.forms import (
-    PeriodForm,
-)
+from reports.exports import Column, Table
+from reports.forms import PeriodForm
 from reports.quality import bounce_reasons
 from reports.trends import channel_quality, sales_follow_up
 from reports.views.common import (
@@ -30,6 +23,7 @@ from reports.views.common import (
     display_names,
     fmt,
     preset_links,
+    rate_chart,
     require,
     respond,
 )
@@ -57,19 +51,17 @@ def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
     ordered = sorted(rows, key=lambda r: (r["compliance"] is None, -(r["compliance"] or 0)))
     names = [r["name"] for r in ordered]
     return {
-        "compliance": charts.diverging_chart(
+        "compliance": rate_chart(
             names,
             [r["compliance"] for r in ordered],
             label=_("First responses in time per rep"),
-            empty_message=_("No rep had a response due."),
-            scale_to=1.0,
+            empty=_("No rep had a response due."),
         ),
-        "win_rate": charts.diverging_chart(
+        "win_rate": rate_chart(
             names,
             [r["win_rate"] for r in ordered],
             label=_("Win rate per rep"),
-            empty_message=_("No deal was closed."),
-            scale_to=1.0,
+            empty=_("No deal was closed."),
         ),
     }
 
@@ -243,12 +235,11 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                     label=_("Grade mix per channel"),
                     empty_message=_("No leads in this period."),
                 ),
-                "acceptance_chart": charts.diverging_chart(
+                "acceptance_chart": rate_chart(
                     [names.get(r["channel"], r["channel"]) for r in ordered],
                     [r["acceptance_rate"] for r in ordered],
                     label=_("Sales acceptance per channel"),
-                    empty_message=_("No leads in this period."),
-                    scale_to=1.0,
+                    empty=_("No leads in this period."),
                 ),
             }
         )

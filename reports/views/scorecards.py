@@ -11,27 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pipeline.roles import Role, has_role
-from reports.api import (
-    ScorecardsView,
-)
+from reports.api import ScorecardsView
 from reports.charts import grouped
-from reports.exports import (
-    Column,
-    Table,
-    export_cell,
-)
-from reports.forms import (
-    ScorecardForm,
-)
+from reports.exports import Column, Table, export_cell
+from reports.forms import ScorecardForm
 from reports.scorecards import scorecard_user_ids, scorecards
-from reports.views.common import (
-    bind_form,
-    display_names,
-    fmt,
-    preset_links,
-    require,
-    respond,
-)
+from reports.views.common import bind_form, display_names, fmt, preset_links, require, respond
 
 #: Per role: (metric key, label, kind, which way is better; None = neutral, "now" = a
 #: current count with nothing to compare).
