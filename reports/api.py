@@ -24,7 +24,7 @@ from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
-from pipeline.roles import REPORT_READERS, Role, has_role
+from pipeline.roles import REPORT_READERS, REPORT_REFRESHERS, SCORECARD_READERS, Role, has_role
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
@@ -129,8 +129,6 @@ class ReportJobSerializer(serializers.ModelSerializer):
 REPORT_JOB_ACCEPTED = inline_serializer(
     "ReportJobAccepted", {"detail": serializers.CharField(), "job": ReportJobSerializer()}
 )
-#: Who may ask for a recompute of stored reports.
-REPORT_REFRESHERS = (Role.MANAGER,)
 
 
 def job_accepted(request, job: ReportJob, detail: str) -> Response:
@@ -444,13 +442,7 @@ class ScorecardsView(_ReportView):
     """绩效考核: one card per person for the period, with the previous period beside it.
     A user without a manager's view gets only their own card."""
 
-    allowed_roles = (
-        Role.MANAGER,
-        Role.MARKETER,
-        Role.LEAD_DESK,
-        Role.SALES_REP,
-        Role.SALES_MANAGER,
-    )
+    allowed_roles = SCORECARD_READERS
 
     @extend_schema(
         parameters=[

@@ -3,7 +3,8 @@ scorecards and grade calibration (see ``docs/architecture.md``).
 
 Views are thin: a filter form (the API's period rules), the report selectors, tables
 (``reports.exports.Table``, shown and exported alike) and SVG charts
-(``reports.charts``). Who may read what mirrors the report endpoints in ``reports.api``.
+(``reports.charts``). Who may read what mirrors the report endpoints in ``reports.api``
+(the same role sets, from ``pipeline.roles``).
 Invalid filters show the form's errors and compute nothing.
 
 The dashboard and the channel drill-down read stored snapshots when fresh ones exist,

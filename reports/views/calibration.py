@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from leads.choices import DisqualifyReason, RejectReason
+from pipeline.roles import REPORT_READERS
 from reports import charts
-from reports.api import GradeCalibrationView
 from reports.exports import Column, Table
 from reports.forms import CalibrationForm
 from reports.quality import bounce_reasons, grade_calibration
@@ -89,7 +89,7 @@ def _grade_chart(rows, *specs: SeriesSpec, label: str, value_format) -> str:
 def grade_calibration_page(request: HttpRequest) -> HttpResponse:
     """Per grade: acceptance, win rate, revenue and speed, with a warning wherever a grade
     converts worse than the grade below it; why leads bounce, by channel or campaign."""
-    require(request.user, GradeCalibrationView.allowed_roles)
+    require(request.user, REPORT_READERS)
     form = bind_form(CalibrationForm, request)
     context: dict[str, Any] = {"form": form, "presets": preset_links(request, form)}
     tables: list[Table] = []

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Channel
 from pipeline.context_processors import url_or_none
-from reports.api import ChannelRoiView
+from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms import RoiForm
 from reports.views.common import bind_form, query_string, require, respond
@@ -36,7 +36,7 @@ def _lead_list_url(params: dict[str, Any]) -> str:
 @login_required
 def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
     """Drill-down: the campaigns of one channel, each linked to its page and its leads."""
-    require(request.user, ChannelRoiView.allowed_roles)
+    require(request.user, REPORT_READERS)
     channel = get_object_or_404(Channel, code=code)
     form = bind_form(RoiForm, request)
     context: dict[str, Any] = {

@@ -20,9 +20,8 @@ from django.utils.translation import gettext as _
 from campaigns.models import Channel
 from leads.views import form_error_messages
 from pipeline.people import display_name
-from pipeline.roles import has_role
+from pipeline.roles import REPORT_READERS, SCORECARD_READERS, has_role
 from reports import charts
-from reports.api import ChannelRoiView, GradeCalibrationView, ScorecardsView
 from reports.charts import COLORS, Series, grouped
 from reports.exports import Table, export_response, pick_table, requested_export
 from reports.forms import PeriodForm
@@ -144,10 +143,10 @@ def report_tabs(request: HttpRequest, active: str) -> list[dict[str, Any]]:
     keep = {k: request.GET[k] for k in ("from", "to", "channel_kind") if request.GET.get(k)}
     query = ("?" + urlencode(keep)) if keep else ""
     tabs = [
-        ("index", _("Dashboard"), ChannelRoiView.allowed_roles),
-        ("scoreboard", _("Marketing–sales scoreboard"), ChannelRoiView.allowed_roles),
-        ("scorecards", _("Scorecards"), ScorecardsView.allowed_roles),
-        ("grade_calibration", _("Grade calibration"), GradeCalibrationView.allowed_roles),
+        ("index", _("Dashboard"), REPORT_READERS),
+        ("scoreboard", _("Marketing–sales scoreboard"), REPORT_READERS),
+        ("scorecards", _("Scorecards"), SCORECARD_READERS),
+        ("grade_calibration", _("Grade calibration"), REPORT_READERS),
     ]
     return [
         {"label": label, "url": reverse(f"reports:{name}") + query, "active": name == active}

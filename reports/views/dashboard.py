@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from reports.api import ChannelRoiView
+from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms import RoiForm
 from reports.views.common import bind_form, query_string, require, respond
@@ -30,7 +30,7 @@ from reports.views.roi import (
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Funnel, KPIs, cost vs revenue and ROI per channel, the monthly trend and the
     channel table, for the cohort of leads created in the period."""
-    require(request.user, ChannelRoiView.allowed_roles)
+    require(request.user, REPORT_READERS)
     form = bind_form(RoiForm, request)
     context: dict[str, Any] = roi_context(request, form)
     tables: list[Table] = []

@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Channel
-from pipeline.roles import has_role
-from reports.api import REPORT_REFRESHERS
+from pipeline.roles import REPORT_REFRESHERS, has_role
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.forms import RoiForm
 from reports.models import ReportJob

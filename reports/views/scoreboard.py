@@ -9,9 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from assignment.selectors import rep_ids_visible_to
-from pipeline.roles import Role, has_role
+from pipeline.roles import REPORT_READERS, Role, has_role
 from reports import charts
-from reports.api import ChannelRoiView
 from reports.charts import GRADE_COLORS, Series
 from reports.exports import Column, Table
 from reports.forms import PeriodForm
@@ -135,7 +134,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
     """Channel lead quality beside sales follow-up for the same period, each side with a
     one-line verdict: settles "your leads are bad" against "you don't follow up"."""
     user = request.user
-    require(user, ChannelRoiView.allowed_roles)
+    require(user, REPORT_READERS)
     form = bind_form(PeriodForm, request)
     context: dict[str, Any] = {
         "form": form,

@@ -10,8 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pipeline.roles import Role, has_role
-from reports.api import ScorecardsView
+from pipeline.roles import SCORECARD_READERS, Role, has_role
 from reports.charts import grouped
 from reports.exports import Column, Table, export_cell
 from reports.forms import ScorecardForm
@@ -68,7 +67,7 @@ def change(current: Any, previous: Any, kind: str, better: str | None) -> dict[s
 def scorecards_page(request: HttpRequest) -> HttpResponse:
     """绩效考核: a card per person and role, the previous period beside each figure."""
     user = request.user
-    require(user, ScorecardsView.allowed_roles)
+    require(user, SCORECARD_READERS)
     form = bind_form(ScorecardForm, request)
     context: dict[str, Any] = {
         "form": form,
