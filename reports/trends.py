@@ -17,14 +17,17 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from assignment.selectors import rep_ids_visible_to
 from campaigns.models import CampaignCost
-from pipeline.roles import Role
+from pipeline.roles import Role, has_role
 from reports.definitions import funnel_counts, with_rejected
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
 from reports.sla import compliance, delays
 
 GRADES = ("A", "B", "C", "D", "")
+#: Who sees per-rep rows of the sales follow-up (whose: ``follow_up_rep_ids``).
+REP_ROW_READERS = (Role.MANAGER, Role.LEAD_DESK, Role.SALES_MANAGER)
 
 
 def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -146,6 +149,16 @@ def channel_quality(
         )
         item["acceptance_rate"] = round(item["accepted"] / decided, 4) if decided else None
     return {"from": start, "to": end, "rows": list(channels.values()), "totals": totals}
+
+
+def follow_up_rep_ids(user) -> set[int] | None:
+    """Whose per-rep follow-up rows ``user`` sees on the scoreboard (``None``: everyone's):
+    the report visibility rule (``assignment.selectors.rep_ids_visible_to``), except that a
+    reader who is neither a manager, the desk nor a sales manager (a marketer) sees no
+    rep's rows."""
+    if not has_role(user, *REP_ROW_READERS):
+        return set()
+    return rep_ids_visible_to(user)
 
 
 def sales_follow_up(*, start: dt.date, end: dt.date) -> dict[str, Any]:

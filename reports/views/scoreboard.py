@@ -8,14 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from assignment.selectors import rep_ids_visible_to
-from pipeline.roles import REPORT_READERS, Role, has_role
+from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.charts import GRADE_COLORS, Series
 from reports.exports import Column, Table
 from reports.forms import PeriodForm
 from reports.quality import bounce_reasons
-from reports.trends import channel_quality, sales_follow_up
+from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
 from reports.views.common import (
     bind_form,
     channel_names,
@@ -27,21 +26,8 @@ from reports.views.common import (
     respond,
 )
 
-#: Who sees per-rep rows on the scoreboard (whose: ``rep_ids_visible_to``).
-REP_ROW_READERS = (Role.MANAGER, Role.LEAD_DESK, Role.SALES_MANAGER)
-
-
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
 TARGET = 0.7
-
-
-def _rep_ids_visible(user) -> set[int] | None:
-    """Whose per-rep rows this user sees (``None`` = everyone's), like the compliance API
-    (``assignment.selectors.rep_ids_visible_to``); a reader who is neither a manager, the
-    desk nor a sales manager (a marketer) sees no rep's rows."""
-    if not has_role(user, *REP_ROW_READERS):
-        return set()
-    return rep_ids_visible_to(user)
 
 
 def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -150,7 +136,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
         reasons = bounce_reasons(by="channel", **period)
         follow_up = sales_follow_up(start=start, end=end)
         sales, routing = follow_up["totals"], follow_up["routing"]
-        visible = _rep_ids_visible(user)
+        visible = follow_up_rep_ids(user)
         totals = quality["totals"]
         shown = [r for r in follow_up["rows"] if visible is None or r["user"] in visible]
         people = display_names([r["user"] for r in shown])
