@@ -44,15 +44,15 @@ class DateInput(forms.DateInput):
 class PeriodForm(forms.Form):
     """``from``, ``to`` and the online/offline ``channel_kind``."""
 
-    #: The query parameters the form reads (as ``PeriodSerializer`` would).
-    serializer_keys: tuple[str, ...] = ("from", "to", "channel_kind")
+    #: The query parameters the form reads (those of ``PeriodSerializer`` it applies to).
+    query_keys: tuple[str, ...] = ("from", "to", "channel_kind")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         date_field = {"required": False, "widget": DateInput(), "input_formats": ["%Y-%m-%d"]}
         self.fields["from"] = forms.DateField(label=_("From"), **date_field)
         self.fields["to"] = forms.DateField(label=_("To"), **date_field)
-        if "channel_kind" in self.serializer_keys:
+        if "channel_kind" in self.query_keys:
             self.fields["channel_kind"] = forms.ChoiceField(
                 label=_("Channel kind"),
                 choices=[("", _("Online and offline")), *ChannelKind.choices],
@@ -94,7 +94,7 @@ class PeriodForm(forms.Form):
 class RoiForm(PeriodForm):
     """The dashboard's filters: the period, the kind and the attribution model."""
 
-    serializer_keys = ("from", "to", "channel_kind", "model")
+    query_keys = ("from", "to", "channel_kind", "model")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,7 +127,7 @@ class CalibrationForm(PeriodForm):
 class ScorecardForm(PeriodForm):
     """Scorecards: the period and a role (the kind does not apply to people)."""
 
-    serializer_keys = ("from", "to")
+    query_keys = ("from", "to")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
