@@ -11,7 +11,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from pipeline.roles import SALES_ROLES, Role, has_role, user_roles
+from pipeline.roles import (
+    REPORT_READERS,
+    SALES_ROLES,
+    SCORECARD_READERS,
+    Role,
+    has_role,
+    user_roles,
+)
 
 #: Anyone who is signed in.
 EVERYONE: frozenset[str] = frozenset()
@@ -35,8 +42,6 @@ class NavEntry:
 
 
 SALES = frozenset(SALES_ROLES)
-#: Who reads the dashboard, scoreboard and calibration (a rep has only their scorecard).
-REPORT_READERS = frozenset({Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER})
 
 #: The menu, in display order. Slots marked "later" are filled by the issues that build
 #: those pages: they only have to register the named URL.
@@ -81,7 +86,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "scorecards",
         _("Scorecards"),
         "reports:scorecards",
-        roles=frozenset({*REPORT_READERS, Role.SALES_REP}),
+        roles=SCORECARD_READERS,
     ),
 )
 #: Shown on the right of the menu.

@@ -18,6 +18,13 @@ class Role(models.TextChoices):
 SALES_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
 #: Roles that see every lead (with contact details): the desk, marketing, management.
 SEE_ALL_ROLES = frozenset({Role.LEAD_DESK, Role.MARKETER, Role.MANAGER})
+#: Who reads the period reports (the dashboard, scoreboard and calibration pages and their
+#: endpoints) and follows their jobs; a rep has only their scorecard.
+REPORT_READERS = frozenset({Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER})
+#: Who reads the scorecards: the report readers, and reps (their own card).
+SCORECARD_READERS = REPORT_READERS | {Role.SALES_REP}
+#: Who may ask for a recompute of stored reports.
+REPORT_REFRESHERS = frozenset({Role.MANAGER})
 
 
 def user_roles(user: User | AnonymousUser | None) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""reports/*: funnel, channel ROI and campaign ROI (DESIGN §8, §9).
+"""reports/*: funnel, channel ROI and campaign ROI (see docs/architecture.md).
 
 The three period reports answer from a fresh stored snapshot when there is one, live when
 the period is cheap, and otherwise with 202 and the job computing them
@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -19,24 +18,22 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assignment.models import Team, TeamMembership
+from assignment.models import Team
 from campaigns.choices import ChannelKind
 from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
-from pipeline.roles import Role, has_role
+from pipeline.roles import REPORT_READERS, REPORT_REFRESHERS, SCORECARD_READERS, Role, has_role
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.models import ReportJob, SlaPolicy
+from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
-from reports.scorecards import scorecards
+from reports.scorecards import scorecard_user_ids, scorecards
 from reports.sla.compliance import compliance, compliance_scope, delays
 from reports.sla.config import sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
-
-MAX_DAYS = 3 * 366 + 1
-EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -56,19 +53,10 @@ class PeriodSerializer(serializers.Serializer):
         return fields
 
     def validate(self, attrs):
-        end = attrs.get("to") or timezone.localdate()
-        start = attrs.get("from") or end - dt.timedelta(days=89)
-        for name, value in (("from", start), ("to", end)):
-            if not EARLIEST <= value <= LATEST:
-                raise serializers.ValidationError(
-                    {name: [_("Use a date between 2000-01-01 and 2100-12-31.")]}
-                )
-        if start > end:
-            raise serializers.ValidationError({"from": [_("“from” is after “to”.")]})
-        if (end - start).days > MAX_DAYS:
-            raise serializers.ValidationError(
-                {"to": [_("The period is too long: at most %(n)d days.") % {"n": MAX_DAYS}]}
-            )
+        start, end = default_period(attrs.get("from"), attrs.get("to"))
+        errors = period_errors(start, end)
+        if errors:
+            raise serializers.ValidationError({k: [message] for k, message in errors.items()})
         attrs["from"], attrs["to"] = start, end
         return attrs
 
@@ -142,10 +130,6 @@ class ReportJobSerializer(serializers.ModelSerializer):
 REPORT_JOB_ACCEPTED = inline_serializer(
     "ReportJobAccepted", {"detail": serializers.CharField(), "job": ReportJobSerializer()}
 )
-#: Who may read the period reports (pages and endpoints) and follow their jobs.
-REPORT_READERS = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
-#: Who may ask for a recompute of stored reports.
-REPORT_REFRESHERS = (Role.MANAGER,)
 
 
 def job_accepted(request, job: ReportJob, detail: str) -> Response:
@@ -430,7 +414,7 @@ class FollowUpComplianceView(_ReportView):
 class GradeCalibrationView(_ReportView):
     """Per grade: acceptance, win rate, revenue, days to SQL and won; warnings; bounce reasons."""
 
-    allowed_roles = (Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER)
+    allowed_roles = REPORT_READERS
 
     @extend_schema(
         parameters=[
@@ -459,13 +443,7 @@ class ScorecardsView(_ReportView):
     """绩效考核: one card per person for the period, with the previous period beside it.
     A user without a manager's view gets only their own card."""
 
-    allowed_roles = (
-        Role.MANAGER,
-        Role.MARKETER,
-        Role.LEAD_DESK,
-        Role.SALES_REP,
-        Role.SALES_MANAGER,
-    )
+    allowed_roles = SCORECARD_READERS
 
     @extend_schema(
         parameters=[
@@ -479,16 +457,7 @@ class ScorecardsView(_ReportView):
         role = request.query_params.get("role") or None
         if role is not None and role not in SCORECARD_ROLES:
             raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
-        user = request.user
-        user_ids = None
-        if not has_role(user, Role.MANAGER):
-            user_ids = [user.pk]
-            if has_role(user, Role.SALES_MANAGER):
-                user_ids += list(
-                    TeamMembership.objects.filter(team__manager=user).values_list(
-                        "user_id", flat=True
-                    )
-                )
+        user_ids = scorecard_user_ids(request.user)
         return Response(
             _serialise(scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids))
         )

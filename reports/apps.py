@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
+
+    def ready(self) -> None:
+        # Register the report tasks in every process, web included: the snapshot service
+        # queues its job task by name (tasks import models, so only once they are ready).
+        from reports import tasks  # noqa: F401

@@ -1,14 +1,14 @@
 """Filter forms of the report pages.
 
-The period rules are the API's: each form parses its fields for the page (date inputs,
-select boxes, translated messages), then hands the raw values to ``PeriodSerializer``
-(reports.api), so a page and the endpoint accept and refuse exactly the same periods
-(``from`` after ``to``, more than ``MAX_DAYS`` days, default: the last 90 days).
+The period rules are the API's (``reports.periods``): each form parses its fields for
+the page (date inputs, select boxes, translated messages), then applies the same defaults
+and checks as ``reports.api.PeriodSerializer`` (``default_period``, ``period_errors``), so
+a page and the endpoint accept and refuse exactly the same periods (``from`` after ``to``,
+more than ``MAX_DAYS`` days, default: the last ``DEFAULT_DAYS`` days).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -17,13 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.choices import ChannelKind
 from leads.credits import MODELS
 from pipeline.roles import Role
-from reports.api import PeriodSerializer
+from reports.periods import EARLIEST, LATEST, default_period, in_range, period_errors
 from reports.scorecards import ROLES as SCORECARD_ROLES
-
-#: Beyond these the calendar arithmetic of the reports overflows; nobody means them.
-EARLIEST = dt.date(2000, 1, 1)
-LATEST = dt.date(2100, 12, 31)
-DEFAULT_DAYS = 90
 
 MODEL_LABELS = {
     "first_touch": _("First touch"),
@@ -39,21 +34,6 @@ MODEL_HELP = {
 }
 
 
-def period_presets(today: dt.date) -> list[tuple[Any, dt.date, dt.date]]:
-    """The quick periods the report pages offer, as (label, from, to); all end today.
-
-    The scheduled snapshot refresh (reports.snapshots) computes exactly these periods.
-    """
-    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    return [
-        (_("This month"), today.replace(day=1), today),
-        (_("Last 30 days"), today - dt.timedelta(days=29), today),
-        (_("Last 90 days"), today - dt.timedelta(days=89), today),
-        (_("This quarter"), quarter, today),
-        (_("This year"), today.replace(month=1, day=1), today),
-    ]
-
-
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -64,15 +44,15 @@ class DateInput(forms.DateInput):
 class PeriodForm(forms.Form):
     """``from``, ``to`` and the online/offline ``channel_kind``."""
 
-    #: The query parameters this form hands to ``PeriodSerializer``.
-    serializer_keys: tuple[str, ...] = ("from", "to", "channel_kind")
+    #: The query parameters the form reads (those of ``PeriodSerializer`` it applies to).
+    query_keys: tuple[str, ...] = ("from", "to", "channel_kind")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         date_field = {"required": False, "widget": DateInput(), "input_formats": ["%Y-%m-%d"]}
         self.fields["from"] = forms.DateField(label=_("From"), **date_field)
         self.fields["to"] = forms.DateField(label=_("To"), **date_field)
-        if "channel_kind" in self.serializer_keys:
+        if "channel_kind" in self.query_keys:
             self.fields["channel_kind"] = forms.ChoiceField(
                 label=_("Channel kind"),
                 choices=[("", _("Online and offline")), *ChannelKind.choices],
@@ -85,7 +65,7 @@ class PeriodForm(forms.Form):
             return cleaned
         for name in ("from", "to"):
             day = cleaned.get(name)
-            if day is not None and not EARLIEST <= day <= LATEST:
+            if day is not None and not in_range(day):
                 self.add_error(
                     name,
                     _("Pick a date between %(first)s and %(last)s.")
@@ -93,21 +73,15 @@ class PeriodForm(forms.Form):
                 )
         if self.errors:
             return cleaned
-        payload = {
-            key: self.data.get(key)
-            for key in self.serializer_keys
-            if self.data.get(key) not in (None, "")
-        }
-        serializer = PeriodSerializer(data=payload)
-        if not serializer.is_valid():
-            for key, errors in serializer.errors.items():
-                messages = [str(error) for error in errors]
-                self.add_error(key if key in self.fields else None, messages)
+        start, end = default_period(cleaned.get("from"), cleaned.get("to"))
+        errors = period_errors(start, end)
+        if errors:
+            for key, message in errors.items():
+                self.add_error(key, message)
             return cleaned
-        valid = serializer.validated_data
-        cleaned["from"], cleaned["to"] = valid["from"], valid["to"]
-        cleaned["model"] = valid["model"]
-        cleaned["channel_kind"] = valid.get("channel_kind") or None
+        cleaned["from"], cleaned["to"] = start, end
+        cleaned["model"] = cleaned.get("model") or "first_touch"
+        cleaned["channel_kind"] = cleaned.get("channel_kind") or None
         return cleaned
 
     @property
@@ -120,7 +94,7 @@ class PeriodForm(forms.Form):
 class RoiForm(PeriodForm):
     """The dashboard's filters: the period, the kind and the attribution model."""
 
-    serializer_keys = ("from", "to", "channel_kind", "model")
+    query_keys = ("from", "to", "channel_kind", "model")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -153,7 +127,7 @@ class CalibrationForm(PeriodForm):
 class ScorecardForm(PeriodForm):
     """Scorecards: the period and a role (the kind does not apply to people)."""
 
-    serializer_keys = ("from", "to")
+    query_keys = ("from", "to")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Lead quality reads: grade calibration and why leads bounce (DESIGN §8, issue 4)."""
+"""Lead quality reads: grade calibration and why leads bounce (see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, F
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
 
 from leads.choices import DisqualifyReason, EventKind, RejectReason, Stage
 from leads.models import LeadEvent
+from reports.definitions import funnel_counts, with_rejected
 from reports.selectors import cohort
 
 GRADES = ("A", "B", "C", "D")
@@ -30,20 +30,11 @@ def grade_calibration(
     """Per grade: leads, sales acceptance, win rate, revenue, median days to SQL and won;
     a warning where a grade converts worse than the grade below it."""
     leads = cohort(start=start, end=end, channel_kind=channel_kind, channel=channel)
-    rejected = LeadEvent.objects.filter(lead_id=OuterRef("pk"), kind=EventKind.REJECTED)
     rows = {
         row["grade"]: row
-        for row in leads.filter(grade__in=GRADES)
-        .annotate(was_rejected=Exists(rejected))
+        for row in with_rejected(leads.filter(grade__in=GRADES))
         .values("grade")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            accepted=Count("id", filter=Q(sql_at__isnull=False)),
-            rejected=Count("id", filter=Q(was_rejected=True, sql_at__isnull=True)),
-            won=Count("id", filter=Q(stage=Stage.WON)),
-            revenue=Coalesce(Sum("won_amount", filter=Q(stage=Stage.WON)), Decimal("0")),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "accepted", "rejected", "won", "revenue"))
         .order_by()
     }
     to_sql: dict[str, list[float]] = defaultdict(list)

@@ -15,15 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from assignment.models import Assignment
+from assignment.selectors import rep_ids_visible_to
 from campaigns.models import CampaignCost
-from leads.choices import EventKind, Stage
+from leads.choices import EventKind
 from leads.models import Lead, LeadEvent
 from pipeline.roles import Role
-from reports.selectors import period_bounds
+from reports.definitions import LOST, WON, funnel_counts, with_rejected
+from reports.periods import period_bounds
 from reports.sla.compliance import compliance
 
 ROLES = (Role.MARKETER, Role.LEAD_DESK, Role.SALES_REP)
@@ -44,19 +46,14 @@ def _median_hours(values: list[float]) -> float | None:
 
 def marketer_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
     low, high = period_bounds(start, end)
-    rejected = LeadEvent.objects.filter(lead_id=OuterRef("pk"), kind=EventKind.REJECTED)
     leads = (
-        Lead.objects.filter(
-            created_at__gte=low, created_at__lt=high, source_campaign__owner_id__in=user_ids
+        with_rejected(
+            Lead.objects.filter(
+                created_at__gte=low, created_at__lt=high, source_campaign__owner_id__in=user_ids
+            )
         )
-        .annotate(was_rejected=Exists(rejected))
         .values("source_campaign__owner_id")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            accepted=Count("id", filter=Q(sql_at__isnull=False)),
-            rejected=Count("id", filter=Q(was_rejected=True, sql_at__isnull=True)),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "accepted", "rejected"))
         .order_by()
     )
     costs = dict(
@@ -123,6 +120,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
         item["to_qualify"].append((row["at"] - row["lead__created_at"]).total_seconds() / 3600)
         if row["first_assigned"] is not None:
             item["to_assign"].append((row["first_assigned"] - row["at"]).total_seconds() / 3600)
+        # Accepted and rejected as ``reports.definitions.ACCEPTED`` and ``REJECTED``.
         if row["lead__sql_at"] is not None:
             item["accepted"] += 1
         elif row["lead_id"] in rejected_ids:
@@ -149,10 +147,10 @@ def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, 
         .values("owner_id")
         .annotate(
             sqls=Count("id", filter=Q(sql_at__gte=low, sql_at__lt=high)),
-            won=Count("id", filter=Q(stage=Stage.WON, won_at__gte=low, won_at__lt=high)),
-            lost=Count("id", filter=Q(stage=Stage.LOST, lost_at__gte=low, lost_at__lt=high)),
+            won=Count("id", filter=WON & Q(won_at__gte=low, won_at__lt=high)),
+            lost=Count("id", filter=LOST & Q(lost_at__gte=low, lost_at__lt=high)),
             revenue=Coalesce(
-                Sum("won_amount", filter=Q(stage=Stage.WON, won_at__gte=low, won_at__lt=high)),
+                Sum("won_amount", filter=WON & Q(won_at__gte=low, won_at__lt=high)),
                 Decimal("0"),
             ),
         )
@@ -174,6 +172,13 @@ def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, 
             "revenue": deal["revenue"],
         }
     return result
+
+
+def scorecard_user_ids(user) -> list[int] | None:
+    """Whose cards ``user`` reads (``None``: everyone's): managers all; a sales manager
+    their own card and their teams'; anyone else, the desk included, only their own."""
+    visible = rep_ids_visible_to(user, see_all=(Role.MANAGER,))
+    return None if visible is None else sorted(visible)
 
 
 METRICS = {

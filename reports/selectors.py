@@ -1,4 +1,5 @@
-"""Report queries (DESIGN §8): cohort funnels and ROI with attribution, by SQL aggregation.
+"""Report queries: cohort funnels and ROI with attribution, by SQL aggregation (see
+docs/architecture.md).
 
 Period reports are cohort reports: leads created in [from, to], and how far they have got
 now; cost is campaign costs dated in [from, to]. Per channel or campaign, counts and
@@ -12,23 +13,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast, Coalesce
-from django.utils import timezone
+from django.db.models import Case, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast
 
 from campaigns.models import Campaign, CampaignCost, Channel
-from leads.choices import Stage
 from leads.credits import CREDIT_FIELD
 from leads.models import Lead, LeadTouch
+from reports.definitions import FUNNEL, MQL, OPPORTUNITY, SQL, WON, funnel_counts, through
 from reports.metrics import add_up, figures
-
-
-def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end + 1 day 00:00) in the business time zone."""
-    tz = timezone.get_current_timezone()
-    low = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return low, high
+from reports.periods import period_bounds
 
 
 def _credited(model: str, condition: Q | None = None):
@@ -53,14 +46,14 @@ def _touch_rows(
         touches = touches.filter(campaign__channel__kind=channel_kind)
     if extra is not None:
         touches = touches.filter(extra)
-    won = Q(lead__stage=Stage.WON)
+    won = through(WON, "lead")
     rows = (
         touches.values(key)
         .annotate(
             leads=_credited(model),
-            mqls=_credited(model, Q(lead__mql_at__isnull=False)),
-            sqls=_credited(model, Q(lead__sql_at__isnull=False)),
-            opportunities=_credited(model, Q(lead__opportunity_at__isnull=False)),
+            mqls=_credited(model, through(MQL, "lead")),
+            sqls=_credited(model, through(SQL, "lead")),
+            opportunities=_credited(model, through(OPPORTUNITY, "lead")),
             won=_credited(model, won),
             revenue=Sum(
                 Case(
@@ -174,14 +167,7 @@ def funnel(
 ) -> dict[str, Any]:
     """How far the period's leads have got, stage by stage (one query), with cost."""
     counts = cohort(start=start, end=end, channel_kind=channel_kind, channel=channel).aggregate(
-        leads=Count("id"),
-        mqls=Count("id", filter=Q(mql_at__isnull=False)),
-        sqls=Count("id", filter=Q(sql_at__isnull=False)),
-        opportunities=Count("id", filter=Q(opportunity_at__isnull=False)),
-        won=Count("id", filter=Q(stage=Stage.WON)),
-        lost=Count("id", filter=Q(stage=Stage.LOST)),
-        disqualified=Count("id", filter=Q(stage=Stage.DISQUALIFIED)),
-        revenue=Coalesce(Sum("won_amount", filter=Q(stage=Stage.WON)), Decimal("0")),
+        **funnel_counts(*FUNNEL, "lost", "disqualified")
     )
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
     if channel_kind:

@@ -1,10 +1,11 @@
-"""Report snapshots: the expensive period reports stored for the pages and the API (§8).
+"""Report snapshots: the expensive period reports stored for the pages and the API (see
+docs/architecture.md).
 
 At a million leads the funnel, channel ROI, campaign ROI and the monthly trend take seconds
 each. So:
 
 - a beat task (``snapshots_refresh_standard``) stores them for the quick periods the pages
-  offer (``reports.forms.period_presets``) under every attribution model;
+  offer (``reports.periods.period_presets``) under every attribution model;
 - a page or endpoint first looks for a snapshot of its exact request computed less than
   ``REPORT_SNAPSHOT_MAX_AGE`` seconds ago (``report_answer``); without one it computes live
   when the period is cheap (at most ``REPORT_LIVE_MAX_LEADS`` leads created in it), and
@@ -41,6 +42,7 @@ from pipeline.queue import enqueue, enqueue_on_commit
 from reports import selectors
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
+from reports.periods import period_bounds, period_presets
 from reports.trends import monthly_trend
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ PER_CHANNEL = frozenset({ReportKind.CAMPAIGN_ROI, ReportKind.FUNNEL, ReportKind.
 ACTIVE = (ReportJobStatus.PENDING, ReportJobStatus.RUNNING)
 #: Snapshots and finished jobs older than this are deleted by the scheduled refresh.
 KEEP = dt.timedelta(days=7)
+#: The Celery task that runs a job (``report_job_run``), by its registered name: the task
+#: module imports this one, so this one enqueues it by name (``pipeline.queue.task_named``).
+REPORT_JOB_TASK = "reports.tasks.report_job_task"
 
 
 @dataclass(frozen=True, order=True)
@@ -215,7 +220,7 @@ def is_cheap(keys: Iterable[ReportKey]) -> bool:
     if not keys:
         return True
     limit = settings.REPORT_LIVE_MAX_LEADS
-    low, high = selectors.period_bounds(min(k.start for k in keys), max(k.end for k in keys))
+    low, high = period_bounds(min(k.start for k in keys), max(k.end for k in keys))
     leads = Lead.objects.filter(created_at__gte=low, created_at__lt=high).order_by()
     return leads.values("pk")[: limit + 1].count() <= limit
 
@@ -308,9 +313,7 @@ def report_job_request(
         except IntegrityError:
             continue  # another request created it first: read theirs
         if queue:
-            from reports.tasks import report_job_task
-
-            enqueue_on_commit(report_job_task, job.pk)
+            enqueue_on_commit(REPORT_JOB_TASK, job.pk)
         return job
     raise RuntimeError(f"could not create or find the report job {digest}")
 
@@ -392,8 +395,6 @@ def standard_report_keys(*, today: dt.date | None = None) -> list[ReportKey]:
     """What the dashboard and the report endpoints ask for most: every quick period of the
     pages, online and offline together, the funnel and the trend once and the channel and
     campaign ROI under each attribution model."""
-    from reports.forms import period_presets  # forms → api → snapshots: import when run
-
     today = today or timezone.localdate()
     keys: list[ReportKey] = []
     for _label, start, end in period_presets(today):
@@ -411,8 +412,6 @@ def report_jobs_resume() -> int:
     running without a heartbeat for ``REPORT_JOB_STALE_SECONDS``. A second delivery of a
     job that is in fact alive finds it claimed and does nothing."""
     stale = timezone.now() - dt.timedelta(seconds=settings.REPORT_JOB_STALE_SECONDS)
-    from reports.tasks import report_job_task
-
     ids = list(
         ReportJob.objects.filter(
             Q(status=ReportJobStatus.PENDING, created_at__lt=stale)
@@ -420,7 +419,7 @@ def report_jobs_resume() -> int:
         ).values_list("pk", flat=True)
     )
     for pk in ids:
-        enqueue(report_job_task, pk)
+        enqueue(REPORT_JOB_TASK, pk)
     return len(ids)
 
 

@@ -13,19 +13,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from assignment.selectors import rep_ids_visible_to
 from campaigns.models import CampaignCost
-from leads.choices import EventKind, Stage
-from leads.models import LeadEvent
-from pipeline.roles import Role
+from pipeline.roles import Role, has_role
+from reports.definitions import funnel_counts, with_rejected
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
 from reports.sla.compliance import compliance, delays
 
 GRADES = ("A", "B", "C", "D", "")
+#: Who sees per-rep rows of the sales follow-up (whose: ``follow_up_rep_ids``).
+REP_ROW_READERS = (Role.MANAGER, Role.LEAD_DESK, Role.SALES_MANAGER)
 
 
 def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -63,13 +65,7 @@ def monthly_trend(
         cohort(start=start, end=end, channel_kind=channel_kind, channel=channel)
         .annotate(month=TruncMonth("created_at", tzinfo=tz))
         .values("month")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            sqls=Count("id", filter=Q(sql_at__isnull=False)),
-            won=Count("id", filter=Q(stage=Stage.WON)),
-            revenue=Coalesce(Sum("won_amount", filter=Q(stage=Stage.WON)), Decimal("0")),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "sqls", "won", "revenue"))
         .order_by()
     )
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
@@ -111,21 +107,14 @@ def channel_quality(
     judged them. One query: the leads grouped by channel and grade.
 
     ``accepted`` counts leads that reached SQL; ``rejected`` those sales sent back and that
-    never reached SQL — the definitions of ``reports.quality.grade_calibration``.
+    never reached SQL (``reports.definitions``, as in ``reports.quality.grade_calibration``).
     Qualification rate = MQLs / leads; acceptance = accepted / (accepted + rejected).
     Leads without a source campaign are the channel ``None``.
     """
-    rejected = LeadEvent.objects.filter(lead_id=OuterRef("pk"), kind=EventKind.REJECTED)
     rows = (
-        cohort(start=start, end=end, channel_kind=channel_kind)
-        .annotate(was_rejected=Exists(rejected))
+        with_rejected(cohort(start=start, end=end, channel_kind=channel_kind))
         .values("source_campaign__channel__code", "grade")
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(mql_at__isnull=False)),
-            accepted=Count("id", filter=Q(sql_at__isnull=False)),
-            rejected=Count("id", filter=Q(was_rejected=True, sql_at__isnull=True)),
-        )
+        .annotate(**funnel_counts("leads", "mqls", "accepted", "rejected"))
         .order_by()
     )
     channels: dict[str | None, dict[str, Any]] = {}
@@ -160,6 +149,16 @@ def channel_quality(
         )
         item["acceptance_rate"] = round(item["accepted"] / decided, 4) if decided else None
     return {"from": start, "to": end, "rows": list(channels.values()), "totals": totals}
+
+
+def follow_up_rep_ids(user) -> set[int] | None:
+    """Whose per-rep follow-up rows ``user`` sees on the scoreboard (``None``: everyone's):
+    the report visibility rule (``assignment.selectors.rep_ids_visible_to``), except that a
+    reader who is neither a manager, the desk nor a sales manager (a marketer) sees no
+    rep's rows."""
+    if not has_role(user, *REP_ROW_READERS):
+        return set()
+    return rep_ids_visible_to(user)
 
 
 def sales_follow_up(*, start: dt.date, end: dt.date) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from leads.models import Lead
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports.models import SlaBreach, SlaPolicy
-from reports.selectors import period_bounds
+from reports.periods import period_bounds
 from reports.sla.config import policies
 
 

@@ -21,9 +21,8 @@ from leads.credits import MODELS, recompute_all_credits
 from leads.models import Lead
 from pipeline.db import fast_bulk_insert
 from reports import selectors
-from reports.forms import period_presets
+from reports.periods import period_bounds, period_presets
 from reports.quality import grade_calibration
-from reports.selectors import period_bounds
 from reports.snapshots import snapshots_refresh_standard
 from tests.benchmarks import data
 

@@ -25,7 +25,7 @@ from assignment.services import rule_save
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.models import FollowUp, ImportJob, Lead, LeadTouch
 from reports import selectors
-from reports.views import fmt
+from reports.views.common import fmt
 from tests.e2e.conftest import CHROMIUM, SKIP_REASON
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 

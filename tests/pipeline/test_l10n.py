@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 
 from leads.choices import Stage
 from reports.charts import grouped
-from reports.views import fmt
+from reports.views.common import fmt
 from tests.factories import CampaignCostFactory, CampaignFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db

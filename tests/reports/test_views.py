@@ -21,7 +21,7 @@ from leads.choices import Stage
 from reports import selectors
 from reports.models import BusinessCalendar
 from reports.sla.compliance import compliance
-from reports.views import fmt
+from reports.views.common import fmt
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,

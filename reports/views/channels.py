@@ -1,0 +1,92 @@
+"""A channel's drill-down: its campaigns, each linked to its page and its leads."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from campaigns.models import Channel
+from pipeline.context_processors import url_or_none
+from pipeline.roles import REPORT_READERS
+from reports.exports import Column, Table
+from reports.forms import RoiForm
+from reports.views.common import bind_form, query_string, require, respond
+from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
+from reports.views.roi import (
+    figure_columns,
+    funnel_chart,
+    kpis,
+    roi_charts,
+    roi_context,
+    trend_charts,
+    trend_table,
+)
+
+
+def _lead_list_url(params: dict[str, Any]) -> str:
+    return reverse("leads:list") + "?" + urlencode(params)
+
+
+@login_required
+def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """Drill-down: the campaigns of one channel, each linked to its page and its leads."""
+    require(request.user, REPORT_READERS)
+    channel = get_object_or_404(Channel, code=code)
+    form = bind_form(RoiForm, request)
+    context: dict[str, Any] = {
+        **roi_context(request, form),
+        "channel": channel,
+        "dashboard_url": reverse("reports:index") + query_string(request),
+    }
+    tables: list[Table] = []
+    if form.is_valid():
+        period = form.period
+        keys = page_keys(form, channel.code)
+        answer = page_answer(request, keys)
+        if answer.job is not None:
+            title = _("Channel: %(channel)s") % {"channel": channel}
+            return job_page(request, answer.job, context, title=title, tab="index")
+        roi, funnel, trend = (answer.reports[key] for key in keys)
+        context["snapshot"] = snapshot_context(request, form, answer, channel.code)
+        span = {
+            "created_after": period["start"].isoformat(),
+            "created_before": period["end"].isoformat(),
+        }
+        links = []
+        for row in roi["rows"]:
+            item = {"leads": _lead_list_url({"campaign": row["campaign"], **span})}
+            campaign_url = url_or_none("campaigns:detail", row["campaign"])
+            if campaign_url:
+                item["campaign_name"] = campaign_url
+            links.append(item)
+        tables = [
+            Table(
+                name="campaigns",
+                title=_("Campaigns of %(channel)s") % {"channel": channel},
+                columns=[Column("campaign_name", _("Campaign")), *figure_columns()],
+                rows=roi["rows"],
+                totals={**roi["totals"], "campaign_name": _("Total")},
+                links=links,
+            ),
+            trend_table(trend),
+        ]
+        top = roi["rows"][:12]
+        context.update(
+            {
+                "kpis": kpis(roi["totals"]),
+                "funnel_chart": funnel_chart(funnel),
+                "campaign_charts": roi_charts(top, "campaign_name"),
+                "more_campaigns": max(0, len(roi["rows"]) - len(top)),
+                "trend_charts": trend_charts(trend),
+                "channel_leads_url": _lead_list_url({"channel": channel.pk, **span}),
+            }
+        )
+    return respond(
+        request, "reports/channel_detail.html", context, form=form, tables=tables, tab="index"
+    )

@@ -1,0 +1,81 @@
+"""The manager dashboard: funnel, KPIs, cost vs revenue and ROI per channel, the monthly
+trend and the channel table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from pipeline.roles import REPORT_READERS
+from reports.exports import Column, Table
+from reports.forms import RoiForm
+from reports.views.common import bind_form, query_string, require, respond
+from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
+from reports.views.roi import (
+    figure_columns,
+    funnel_chart,
+    kpis,
+    roi_charts,
+    roi_context,
+    trend_charts,
+    trend_table,
+)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Funnel, KPIs, cost vs revenue and ROI per channel, the monthly trend and the
+    channel table, for the cohort of leads created in the period."""
+    require(request.user, REPORT_READERS)
+    form = bind_form(RoiForm, request)
+    context: dict[str, Any] = roi_context(request, form)
+    tables: list[Table] = []
+    if form.is_valid():
+        keys = page_keys(form)
+        answer = page_answer(request, keys)
+        if answer.job is not None:
+            return job_page(
+                request, answer.job, context, title=_("Marketing dashboard"), tab="index"
+            )
+        roi, funnel, trend = (answer.reports[key] for key in keys)
+        context["snapshot"] = snapshot_context(request, form, answer)
+        channel_links = [
+            {
+                "channel_name": reverse("reports:channel", args=[row["channel"]])
+                + query_string(request)
+            }
+            for row in roi["rows"]
+        ]
+        kind_labels = {"online": _("Online"), "offline": _("Offline")}
+        tables = [
+            Table(
+                name="channels",
+                title=_("Channels"),
+                columns=[
+                    Column("channel_name", _("Channel")),
+                    Column("kind_label", _("Kind")),
+                    *figure_columns(),
+                ],
+                rows=[{**r, "kind_label": kind_labels.get(r["kind"], "")} for r in roi["rows"]],
+                totals={**roi["totals"], "channel_name": _("Total"), "kind_label": ""},
+                links=channel_links,
+            ),
+            trend_table(trend),
+        ]
+        context.update(
+            {
+                "kpis": kpis(roi["totals"]),
+                "funnel": funnel,
+                "funnel_chart": funnel_chart(funnel),
+                "channel_charts": roi_charts(roi["rows"], "channel_name"),
+                "trend_charts": trend_charts(trend),
+                "no_cost_channels": [r["channel_name"] for r in roi["rows"] if r["roi"] is None],
+            }
+        )
+    return respond(
+        request, "reports/dashboard.html", context, form=form, tables=tables, tab="index"
+    )

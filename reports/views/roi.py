@@ -1,0 +1,166 @@
+"""The parts of the ROI pages (the dashboard and a channel's drill-down): figure columns,
+KPI tiles, the attribution-model switch, the funnel, trend and ROI charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from leads.credits import MODELS
+from reports import charts
+from reports.exports import Column, Table
+from reports.forms import MODEL_HELP, MODEL_LABELS, RoiForm
+from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
+
+ROI_FIGURES: list[tuple[str, Any, str]] = [
+    ("cost", gettext_lazy("Cost"), "money"),
+    ("leads", gettext_lazy("Leads"), "count"),
+    ("mqls", gettext_lazy("MQLs"), "count"),
+    ("sqls", gettext_lazy("SQLs"), "count"),
+    ("opportunities", gettext_lazy("Opportunities"), "count"),
+    ("won", gettext_lazy("Won"), "count"),
+    ("revenue", gettext_lazy("Revenue"), "money"),
+    ("cpl", gettext_lazy("CPL"), "unit_money"),
+    ("cost_per_mql", gettext_lazy("Cost per MQL"), "unit_money"),
+    ("cost_per_sql", gettext_lazy("Cost per SQL"), "unit_money"),
+    ("cac", gettext_lazy("CAC"), "unit_money"),
+    ("mql_rate", gettext_lazy("MQL rate"), "pct"),
+    ("sql_rate", gettext_lazy("SQL rate"), "pct"),
+    ("win_rate", gettext_lazy("Win rate"), "pct"),
+    ("roi", gettext_lazy("ROI"), "roi"),
+]
+
+
+def figure_columns() -> list[Column]:
+    return [Column(key, label, kind) for key, label, kind in ROI_FIGURES]
+
+
+def kpis(totals: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tiles: each figure of the totals with a small note under it."""
+
+    def tile(key, label, kind, note=""):
+        value = totals.get(key)
+        return {
+            "key": key,
+            "label": label,
+            "value": fmt(value, kind),
+            "note": note,
+            "tone": ("pos" if value and value > 0 else "neg" if value and value < 0 else "")
+            if kind == "roi"
+            else "",
+        }
+
+    def rate(key):
+        return _("%(rate)s of the step before") % {"rate": charts.percent(totals.get(key))}
+
+    return [
+        tile("cost", _("Cost"), "money", _("Campaign costs dated in the period")),
+        tile("leads", _("Leads"), "count", _("Created in the period")),
+        tile("mqls", _("MQLs"), "count", rate("mql_rate")),
+        tile("sqls", _("SQLs"), "count", rate("sql_rate")),
+        tile("won", _("Won"), "count", rate("win_rate")),
+        tile("revenue", _("Revenue"), "money", _("Deals won by these leads")),
+        tile("cpl", _("CPL"), "unit_money", _("Cost per lead")),
+        tile("cac", _("CAC"), "unit_money", _("Cost per won deal")),
+        tile("roi", _("ROI"), "roi", _("(Revenue − cost) / cost")),
+    ]
+
+
+def _model_switch(request: HttpRequest, current: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": model,
+            "label": MODEL_LABELS[model],
+            "help": MODEL_HELP[model],
+            "url": query_string(request, model=model),
+            "active": model == current,
+        }
+        for model in MODELS
+    ]
+
+
+def roi_context(request: HttpRequest, form: RoiForm) -> dict[str, Any]:
+    """Filters of the ROI pages; the model switch shows even when the filters are wrong."""
+    model = form.cleaned_data["model"] if form.is_valid() else request.GET.get("model", "")
+    return {
+        "form": form,
+        "presets": preset_links(request, form),
+        "models": _model_switch(request, model if model in MODELS else "first_touch"),
+        "model_label": MODEL_LABELS[model] if form.is_valid() else "",
+    }
+
+
+def funnel_chart(funnel: dict[str, Any]) -> str:
+    labels = {
+        "leads": _("Leads"),
+        "mql": _("MQL"),
+        "sql": _("SQL"),
+        "opportunity": _("Opportunity"),
+        "won": _("Won"),
+    }
+    return charts.funnel_chart(
+        [(labels[s["stage"]], s["count"]) for s in funnel["stages"]],
+        label=_("Funnel: leads → MQL → SQL → opportunity → won"),
+        conversion_label=_("From the step before"),
+        empty_message=_("No leads in this period."),
+    )
+
+
+def trend_charts(trend: list[dict[str, Any]]) -> dict[str, str]:
+    months = [row["month"].strftime("%Y-%m") for row in trend]
+    volume = charts.line_chart(
+        months,
+        series(
+            trend,
+            (_("Leads"), "leads", "leads"),
+            (_("MQLs"), "mqls", "mqls"),
+            (_("Won"), "won", "won"),
+        ),
+        label=_("Leads, MQLs and won deals per month"),
+        empty_message=_("No months in this period."),
+    )
+    money = charts.bar_chart(
+        months,
+        cost_and_revenue(trend),
+        label=_("Cost and revenue per month"),
+        empty_message=_("No months in this period."),
+    )
+    return {"volume": volume, "money": money}
+
+
+def trend_table(trend: list[dict[str, Any]]) -> Table:
+    return Table(
+        name="months",
+        title=_("Per month"),
+        columns=[
+            Column("month_label", _("Month")),
+            Column("leads", _("Leads"), "count"),
+            Column("mqls", _("MQLs"), "count"),
+            Column("sqls", _("SQLs"), "count"),
+            Column("won", _("Won"), "count"),
+            Column("revenue", _("Revenue"), "money"),
+            Column("cost", _("Cost"), "money"),
+        ],
+        rows=[{**row, "month_label": row["month"].strftime("%Y-%m")} for row in trend],
+    )
+
+
+def roi_charts(rows: list[dict[str, Any]], name_key: str) -> dict[str, str]:
+    names = [str(row[name_key]) for row in rows]
+    return {
+        "money": charts.hbar_chart(
+            names,
+            cost_and_revenue(rows),
+            label=_("Cost and revenue"),
+            empty_message=_("No cost or leads in this period."),
+        ),
+        "roi": charts.diverging_chart(
+            names,
+            [r["roi"] for r in rows],
+            label=_("ROI; “—” where there was no cost"),
+            empty_message=_("No cost or leads in this period."),
+        ),
+    }

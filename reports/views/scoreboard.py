@@ -1,0 +1,233 @@
+"""The marketing–sales scoreboard: channel lead quality beside sales follow-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from pipeline.roles import REPORT_READERS
+from reports import charts
+from reports.charts import GRADE_COLORS, Series
+from reports.exports import Column, Table
+from reports.forms import PeriodForm
+from reports.quality import bounce_reasons
+from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
+from reports.views.common import (
+    bind_form,
+    channel_names,
+    display_names,
+    fmt,
+    preset_links,
+    rate_chart,
+    require,
+    respond,
+)
+
+#: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
+TARGET = 0.7
+
+
+def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
+    if not rows:
+        return {}
+    ordered = sorted(rows, key=lambda r: (r["compliance"] is None, -(r["compliance"] or 0)))
+    names = [r["name"] for r in ordered]
+    return {
+        "compliance": rate_chart(
+            names,
+            [r["compliance"] for r in ordered],
+            label=_("First responses in time per rep"),
+            empty=_("No rep had a response due."),
+        ),
+        "win_rate": rate_chart(
+            names,
+            [r["win_rate"] for r in ordered],
+            label=_("Win rate per rep"),
+            empty=_("No deal was closed."),
+        ),
+    }
+
+
+def _verdict(value: float | None) -> str:
+    if value is None:
+        return "none"
+    return "good" if value >= TARGET else "bad"
+
+
+def _headline(acceptance: float | None, in_time: float | None) -> str:
+    marketing, sales = _verdict(acceptance), _verdict(in_time)
+    if "none" in (marketing, sales):
+        return _("Not enough decided leads in this period to compare the two sides.")
+    if marketing == "good" and sales == "bad":
+        return _("Sales accept the leads but answer too late: follow-up is the gap.")
+    if marketing == "bad" and sales == "good":
+        return _("Sales answer in time but turn many leads down: lead quality is the gap.")
+    if marketing == "good":
+        return _("Both sides are on target.")
+    return _("Both sides are below target: lead quality and follow-up.")
+
+
+def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> Table:
+    top: dict[str, list[str]] = {}
+    for item in reasons["rejected"]:
+        source = item["source"] or ""
+        if len(top.setdefault(source, [])) < 3:
+            top[source].append(f"{item['reason_label'] or item['reason']} ({item['count']})")
+    rows = []
+    for row in sorted(quality["rows"], key=lambda r: -r["leads"]):
+        rows.append(
+            {
+                **row,
+                "channel_name": names.get(row["channel"], row["channel"]),
+                **{f"grade_{g or 'none'}": row["grades"][g] for g in row["grades"]},
+                "top_reasons": "; ".join(top.get(row["channel"] or "", [])),
+            }
+        )
+    totals = quality["totals"]
+    return Table(
+        name="quality",
+        title=_("Lead quality per channel"),
+        columns=[
+            Column("channel_name", _("Channel")),
+            Column("leads", _("Leads"), "count"),
+            Column("grade_A", _("Grade A"), "count"),
+            Column("grade_B", _("Grade B"), "count"),
+            Column("grade_C", _("Grade C"), "count"),
+            Column("grade_D", _("Grade D"), "count"),
+            Column("grade_none", _("No grade"), "count"),
+            Column("mqls", _("MQLs"), "count"),
+            Column("qualification_rate", _("Desk qualification rate"), "pct"),
+            Column("accepted", _("Accepted by sales"), "count"),
+            Column("rejected", _("Rejected by sales"), "count"),
+            Column("acceptance_rate", _("Sales acceptance"), "pct"),
+            Column("top_reasons", _("Top rejection reasons"), "note"),
+        ],
+        rows=rows,
+        totals={
+            **totals,
+            "channel_name": _("Total"),
+            **{f"grade_{g or 'none'}": totals["grades"][g] for g in totals["grades"]},
+            "top_reasons": "",
+        },
+    )
+
+
+@login_required
+def scoreboard(request: HttpRequest) -> HttpResponse:
+    """Channel lead quality beside sales follow-up for the same period, each side with a
+    one-line verdict: settles "your leads are bad" against "you don't follow up"."""
+    user = request.user
+    require(user, REPORT_READERS)
+    form = bind_form(PeriodForm, request)
+    context: dict[str, Any] = {
+        "form": form,
+        "presets": preset_links(request, form),
+        "target_text": charts.percent(TARGET, 0),
+    }
+    tables: list[Table] = []
+    if form.is_valid():
+        period = form.period
+        start, end = period["start"], period["end"]
+        names = channel_names()
+        quality = channel_quality(**period)
+        reasons = bounce_reasons(by="channel", **period)
+        follow_up = sales_follow_up(start=start, end=end)
+        sales, routing = follow_up["totals"], follow_up["routing"]
+        visible = follow_up_rep_ids(user)
+        totals = quality["totals"]
+        shown = [r for r in follow_up["rows"] if visible is None or r["user"] in visible]
+        people = display_names([r["user"] for r in shown])
+        shown = [{**r, "name": people.get(r["user"], r["username"])} for r in shown]
+        rep_table = Table(
+            name="reps",
+            title=_("Follow-up per rep"),
+            columns=[
+                Column("name", _("Rep")),
+                Column("assigned", _("Assigned"), "count"),
+                Column("due", _("Response due"), "count"),
+                Column("in_time", _("In time"), "count"),
+                Column("compliance", _("SLA compliance"), "pct"),
+                Column("median_response_hours", _("Response p50"), "hours"),
+                Column("p95_response_hours", _("Response p95"), "hours"),
+                Column("overdue_now", _("Overdue now"), "count"),
+                Column("wasted", _("Wasted leads"), "count"),
+                Column("won", _("Won"), "count"),
+                Column("lost", _("Lost"), "count"),
+                Column("win_rate", _("Win rate"), "pct"),
+                Column("revenue", _("Revenue"), "money"),
+            ],
+            rows=shown,
+        )
+        tables = [_quality_table(quality, reasons, names), rep_table]
+        ordered = sorted(quality["rows"], key=lambda r: -r["leads"])
+        context.update(
+            {
+                "marketing": {
+                    "verdict": _verdict(totals["acceptance_rate"]),
+                    "verdict_text": _("Acceptance of marketing's MQLs: %(rate)s")
+                    % {"rate": charts.percent(totals["acceptance_rate"])},
+                    "figures": [
+                        (_("Leads"), fmt(totals["leads"], "count")),
+                        (_("MQLs"), fmt(totals["mqls"], "count")),
+                        (_("Desk qualification rate"), fmt(totals["qualification_rate"], "pct")),
+                        (
+                            _("Accepted / rejected by sales"),
+                            f"{fmt(totals['accepted'], 'count')} / "
+                            f"{fmt(totals['rejected'], 'count')}",
+                        ),
+                        (
+                            _("Time to assign p50 / p95"),
+                            f"{fmt(routing['median'], 'hours')} / {fmt(routing['p95'], 'hours')}",
+                        ),
+                    ],
+                },
+                "sales": {
+                    "verdict": _verdict(sales["compliance"]),
+                    "verdict_text": _("First responses in time: %(rate)s")
+                    % {"rate": charts.percent(sales["compliance"])},
+                    "figures": [
+                        (
+                            _("Responses due / in time"),
+                            f"{fmt(sales['due'], 'count')} / {fmt(sales['in_time'], 'count')}",
+                        ),
+                        (
+                            _("Response time p50 / p95"),
+                            f"{fmt(sales['p50_response_hours'], 'hours')} / "
+                            f"{fmt(sales['p95_response_hours'], 'hours')}",
+                        ),
+                        (_("Overdue now"), fmt(sales["overdue_now"], "count")),
+                        (_("Wasted leads"), fmt(sales["wasted"], "count")),
+                        (_("Win rate"), fmt(sales["win_rate"], "pct")),
+                        (_("Revenue signed"), fmt(sales["revenue"], "money")),
+                    ],
+                },
+                "headline": _headline(totals["acceptance_rate"], sales["compliance"]),
+                "reps_hidden": visible is not None and not visible,
+                "rep_charts": _rep_charts(shown),
+                "grade_chart": charts.share_chart(
+                    [names.get(r["channel"], r["channel"]) for r in ordered],
+                    [
+                        Series(
+                            _("Grade %(grade)s") % {"grade": g} if g else _("No grade"),
+                            [r["grades"][g] for r in ordered],
+                            GRADE_COLORS[g],
+                        )
+                        for g in ("A", "B", "C", "D", "")
+                    ],
+                    label=_("Grade mix per channel"),
+                    empty_message=_("No leads in this period."),
+                ),
+                "acceptance_chart": rate_chart(
+                    [names.get(r["channel"], r["channel"]) for r in ordered],
+                    [r["acceptance_rate"] for r in ordered],
+                    label=_("Sales acceptance per channel"),
+                    empty=_("No leads in this period."),
+                ),
+            }
+        )
+    return respond(
+        request, "reports/scoreboard.html", context, form=form, tables=tables, tab="scoreboard"
+    )
