@@ -37,16 +37,15 @@ from assignment.services import lead_assign_or_route
 from leads import services
 from leads.bulk import bulk_apply
 from leads.choices import (
-    DecisionRole,
     DisqualifyReason,
     EventKind,
     Grade,
     GradeSource,
     RejectReason,
     Stage,
-    Timeline,
 )
-from leads.forms import sales_users
+from leads.forms import lead_form_field, sales_users
+from leads.lifecycle.fields import lead_fields
 from leads.models import Lead, LeadEvent
 from leads.selectors import leads_visible_to
 from leads.views import contact_for, form_error_messages
@@ -165,24 +164,18 @@ class ConsultForm(forms.Form):
         ("disqualify", gettext_lazy("Save and disqualify")),
     )
     #: The lead fields this form writes (through ``leads.services.lead_update``).
-    LEAD_FIELDS = ("product_interest", "budget", "timeline", "decision_role", "need")
+    LEAD_FIELDS = tuple(
+        field.name
+        for field in lead_fields(
+            ("product_interest", "budget", "timeline", "decision_role", "need")
+        )
+    )
 
-    product_interest = forms.CharField(
-        label=gettext_lazy("Product interest"), max_length=200, required=False
-    )
-    budget = forms.DecimalField(
-        label=gettext_lazy("Budget"), max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    timeline = forms.ChoiceField(label=gettext_lazy("Timeline"), choices=Timeline.choices)
-    decision_role = forms.ChoiceField(
-        label=gettext_lazy("Decision role"), choices=DecisionRole.choices
-    )
-    need = forms.CharField(
-        label=gettext_lazy("Need"),
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    product_interest = lead_form_field("product_interest")
+    budget = lead_form_field("budget")
+    timeline = lead_form_field("timeline", initial=None)
+    decision_role = lead_form_field("decision_role", initial=None)
+    need = lead_form_field("need", widget=forms.Textarea(attrs={"rows": 3}))
     grade = forms.ChoiceField(label=gettext_lazy("Grade"), required=False)
     grade_reason = _reason_field(
         gettext_lazy("Why this grade"),
