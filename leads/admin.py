@@ -1,14 +1,24 @@
 """Admin for leads. Stage, owner and pool change only through the lifecycle service,
 so they are read-only here; the event timeline cannot be edited at all."""
 
+from django import forms
 from django.contrib import admin
 
+from leads.forms import lead_form_field
+from leads.lifecycle.fields import (
+    COMPANY_FIELDS,
+    FIELDS_BY_NAME,
+    LEAD_OWN_FIELDS,
+    clean_lead_fields,
+)
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
+from pipeline.errors import ServiceError
 
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "industry", "size", "region"]
+    #: The company's write fields, under their model names (``company_size`` → ``size``).
+    list_display = [FIELDS_BY_NAME[name].attribute for name in COMPANY_FIELDS]
     search_fields = ["name", "normalized_name"]
     list_filter = ["size"]
     readonly_fields = ["normalized_name", "created_at"]
@@ -35,8 +45,23 @@ class LeadEventInline(admin.TabularInline):
         return False
 
 
+class LeadAdminForm(forms.ModelForm):
+    """Cleans the lead's own write fields by the spec's rule, as every other write does
+    (a phone is stored as +86…, an email lowercased, a blank timeline as "unknown")."""
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {name: cleaned[name] for name in LEAD_OWN_FIELDS if name in cleaned}
+        try:
+            cleaned.update(clean_lead_fields(given, partial=True))
+        except ServiceError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = [
         "name",
         "company",
@@ -84,6 +109,13 @@ class LeadAdmin(admin.ModelAdmin):
         "recycle_reason",
     ]
     inlines = [LeadTouchInline, LeadEventInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in LEAD_OWN_FIELDS and formfield is not None:
+            # The spec's limits and choices, in the admin's label and widget.
+            return lead_form_field(db_field.name, label=formfield.label, widget=formfield.widget)
+        return formfield
 
 
 @admin.register(LeadTouch)

@@ -22,58 +22,41 @@ from django.views.decorators.http import require_http_methods
 
 from campaigns.models import Campaign
 from leads.capture import UTM_FIELDS, capture_submit
+from leads.forms import lead_form_field
+from leads.lifecycle.fields import lead_fields
 from pipeline.errors import ServiceError
 from pipeline.throttles import CaptureThrottle
 
-#: The visible fields, in page order (the names are the API's write fields).
-VISIBLE_FIELDS = ("name", "title", "company_name", "phone", "email", "product_interest", "need")
+#: The visible fields, in page order: a subset of the lead write fields (checked on import).
+VISIBLE_FIELDS = tuple(
+    field.name
+    for field in lead_fields(
+        ("name", "title", "company_name", "phone", "email", "product_interest", "need")
+    )
+)
 #: Fields that take a whole row of the two-column form.
 WIDE_FIELDS = frozenset({"company_name", "product_interest", "need"})
 HIDDEN_FIELDS = (*UTM_FIELDS, "landing_page")
 HONEYPOT = "website"
 
 
-class CaptureForm(forms.Form):
-    """What a visitor types; lengths as the API's, every rule in the capture service."""
+def _text_input(autocomplete: str, **attrs: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"autocomplete": autocomplete, **attrs})
 
-    name = forms.CharField(
-        label=gettext_lazy("Name"),
-        max_length=100,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+
+class CaptureForm(forms.Form):
+    """What a visitor types; the spec's lengths, worded for visitors, every rule in the
+    capture service."""
+
+    name = lead_form_field("name", widget=_text_input("name"))
+    company_name = lead_form_field("company_name", widget=_text_input("organization"))
+    title = lead_form_field("title", widget=_text_input("organization-title"))
+    phone = lead_form_field("phone", help_text="", widget=_text_input("tel", inputmode="tel"))
+    email = lead_form_field("email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    product_interest = lead_form_field(
+        "product_interest", label=gettext_lazy("Product of interest")
     )
-    company_name = forms.CharField(
-        label=gettext_lazy("Company"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
-    )
-    title = forms.CharField(
-        label=gettext_lazy("Job title"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
-    )
-    phone = forms.CharField(
-        label=gettext_lazy("Phone"),
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
-    )
-    email = forms.CharField(
-        label=gettext_lazy("Email"),
-        max_length=254,
-        required=False,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    product_interest = forms.CharField(
-        label=gettext_lazy("Product of interest"), max_length=200, required=False
-    )
-    need = forms.CharField(
-        label=gettext_lazy("What do you need?"),
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
+    need = lead_form_field("need", label=gettext_lazy("What do you need?"))
     # Honeypot: hidden from people by CSS, so only bots fill it.
     website = forms.CharField(
         label=gettext_lazy("Leave this field empty"),

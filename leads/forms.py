@@ -13,11 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
-from leads.choices import (
-    CompanySize,
-    DecisionRole,
-    Timeline,
-)
+from leads.lifecycle.fields import FIELDS_BY_NAME, LEAD_FIELDS, lead_fields
 
 User = get_user_model()
 
@@ -32,43 +28,51 @@ class CampaignChoiceField(forms.ModelChoiceField):
 # --------------------------------------------------------------------------------------
 
 
-class LeadForm(forms.Form):
+def lead_form_field(name: str, **overrides) -> forms.Field:
+    """The form field of the write field ``name`` of the spec (``leads.lifecycle.fields``).
+
+    ``overrides`` replace the field's arguments, for a form that words or lays out a field
+    its own way (a label, a widget); the limits and choices stay the spec's.
+    """
+    field = FIELDS_BY_NAME[name]
+    kwargs: dict = {"label": field.label}
+    if field.kind == "money":
+        form_field: type[forms.Field] = forms.DecimalField
+        kwargs.update(max_digits=14, decimal_places=2, min_value=0, required=False)
+    elif field.choices is not None:
+        form_field = forms.ChoiceField
+        kwargs["choices"] = field.choices.choices
+        if field.blank_allowed:
+            kwargs["required"] = False
+        else:
+            # Never blank: "unknown" is a choice of its own, preselected.
+            kwargs["initial"] = field.choices.UNKNOWN  # type: ignore[attr-defined]
+    else:
+        form_field = forms.CharField
+        kwargs.update(max_length=field.max_length, required=field.required)
+        if field.help_text:
+            kwargs["help_text"] = field.help_text
+        if field.kind == "email":
+            kwargs["widget"] = forms.EmailInput()
+        elif field.kind == "long_text":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 4})
+    kwargs.update(overrides)
+    return form_field(**kwargs)
+
+
+def lead_form_fields(names: tuple[str, ...] | None = None) -> dict[str, forms.Field]:
+    """The form fields of the write fields ``names`` (all by default), in the spec's order."""
+    return {field.name: lead_form_field(field.name) for field in lead_fields(names)}
+
+
+def lead_fields_form(names: tuple[str, ...] | None = None) -> type[forms.Form]:
+    """A form class holding the write fields ``names`` (all by default), to extend."""
+    return type("LeadFieldsForm", (forms.Form,), lead_form_fields(names))
+
+
+class LeadForm(lead_fields_form()):
     """The write fields of a lead; normalising and duplicate checks are the service's."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
-    title = forms.CharField(label=_("Job title"), max_length=100, required=False)
-    phone = forms.CharField(
-        label=_("Phone"),
-        max_length=40,
-        required=False,
-        help_text=_("Any common format; stored as +86…"),
-    )
-    email = forms.CharField(
-        label=_("Email"),
-        max_length=254,
-        required=False,
-        widget=forms.EmailInput(),
-    )
-    wechat = forms.CharField(label=_("WeChat"), max_length=64, required=False)
-    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
-    industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
-    company_size = forms.ChoiceField(
-        label=_("Company size"), choices=CompanySize.choices, required=False
-    )
-    region = forms.CharField(label=_("Region"), max_length=100, required=False)
-    product_interest = forms.CharField(label=_("Product interest"), max_length=200, required=False)
-    budget = forms.DecimalField(
-        label=_("Budget"), max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    timeline = forms.ChoiceField(
-        label=_("Timeline"), choices=Timeline.choices, initial=Timeline.UNKNOWN
-    )
-    decision_role = forms.ChoiceField(
-        label=_("Decision role"), choices=DecisionRole.choices, initial=DecisionRole.UNKNOWN
-    )
-    need = forms.CharField(
-        label=_("Need"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
-    )
     source_campaign = CampaignChoiceField(
         label=_("Source campaign"),
         queryset=Campaign.objects.select_related("channel").order_by("-start_date", "-id"),
@@ -87,23 +91,14 @@ class LeadForm(forms.Form):
     @classmethod
     def initial_for(cls, lead) -> dict:
         company = lead.company
-        return {
-            "name": lead.name,
-            "title": lead.title,
-            "phone": lead.phone,
-            "email": lead.email,
-            "wechat": lead.wechat,
-            "company_name": company.name if company else "",
-            "industry": company.industry if company else "",
-            "company_size": company.size if company else "",
-            "region": company.region if company else "",
-            "product_interest": lead.product_interest,
-            "budget": lead.budget,
-            "timeline": lead.timeline,
-            "decision_role": lead.decision_role,
-            "need": lead.need,
-            "source_campaign": lead.source_campaign_id,
+        initial = {
+            field.name: getattr(lead, field.attribute)
+            if field.on_lead
+            else (getattr(company, field.attribute) if company else "")
+            for field in LEAD_FIELDS
         }
+        initial["source_campaign"] = lead.source_campaign_id
+        return initial
 
     def sections(self):
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]

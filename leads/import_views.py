@@ -46,6 +46,7 @@ from leads.imports import (
     import_start,
     inspect_file,
 )
+from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ImportJob
 from leads.selectors import leads_visible_to
 from leads.views import _sort_param, _sorted
@@ -61,21 +62,9 @@ SHOWN_ERRORS = 100
 SESSION_KEY = "import_staged"
 STAGING_DIR = "imports/staging"
 
+#: The write fields under the spec's labels, and the import's own column.
 FIELD_LABELS = {
-    "name": gettext_lazy("Name"),
-    "company_name": gettext_lazy("Company"),
-    "phone": gettext_lazy("Phone"),
-    "email": gettext_lazy("Email"),
-    "title": gettext_lazy("Job title"),
-    "industry": gettext_lazy("Industry"),
-    "region": gettext_lazy("Region"),
-    "wechat": gettext_lazy("WeChat"),
-    "company_size": gettext_lazy("Company size"),
-    "product_interest": gettext_lazy("Product interest"),
-    "budget": gettext_lazy("Budget"),
-    "timeline": gettext_lazy("Timeline"),
-    "decision_role": gettext_lazy("Decision role"),
-    "need": gettext_lazy("Need"),
+    **{field.name: field.label for field in LEAD_FIELDS},
     "touched_at": gettext_lazy("Date of the touch (check-in, sign-up)"),
 }
 

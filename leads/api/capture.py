@@ -14,8 +14,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.fields import lead_write_serializer_fields
 from leads.capture import capture_idempotent, capture_submit
-from leads.choices import CompanySize, DecisionRole, Timeline
 from pipeline.errors import ServiceError
 from pipeline.throttles import CaptureThrottle
 
@@ -32,24 +32,10 @@ class CaptureSerializer(serializers.Serializer):
     landing_page = serializers.URLField(max_length=500, required=False, allow_blank=True)
     #: Honeypot: hidden on the form, so only bots fill it.
     website = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    name = serializers.CharField(max_length=100)
-    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    company_size = serializers.ChoiceField(
-        choices=CompanySize.choices, required=False, allow_blank=True
-    )
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    product_interest = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    budget = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
-    timeline = serializers.ChoiceField(choices=Timeline.choices, required=False)
-    decision_role = serializers.ChoiceField(choices=DecisionRole.choices, required=False)
-    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+    def get_fields(self):
+        """The fields above, then the spec's write fields (``leads.lifecycle.fields``)."""
+        return {**super().get_fields(), **lead_write_serializer_fields()}
 
 
 CaptureAnswerSerializer = inline_serializer(

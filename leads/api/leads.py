@@ -20,11 +20,9 @@ from campaigns.models import Campaign
 from leads import lifecycle
 from leads.actions import run_action
 from leads.api.actions import action_schema, action_serializer
+from leads.api.fields import lead_write_serializer_fields
 from leads.choices import (
-    CompanySize,
-    DecisionRole,
     FollowUpMethod,
-    Timeline,
 )
 from leads.exports import csv_stream, lead_rows, xlsx_file
 from leads.filters import LeadFilterSet
@@ -130,27 +128,13 @@ class LeadSerializer(serializers.ModelSerializer):
 class LeadWriteSerializer(serializers.Serializer):
     """Write fields of DESIGN §9; rules (normalising, duplicates) live in the service."""
 
-    name = serializers.CharField(max_length=100)
-    title = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    wechat = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    company_size = serializers.ChoiceField(
-        choices=CompanySize.choices, required=False, allow_blank=True
-    )
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    product_interest = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    budget = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
-    )
-    timeline = serializers.ChoiceField(choices=Timeline.choices, required=False)
-    decision_role = serializers.ChoiceField(choices=DecisionRole.choices, required=False)
-    need = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     source_campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
     )
+
+    def get_fields(self):
+        """The spec's write fields (``leads.lifecycle.fields``), then ``source_campaign``."""
+        return {**lead_write_serializer_fields(), **super().get_fields()}
 
 
 class FollowUpSerializer(serializers.ModelSerializer):

@@ -44,6 +44,18 @@ class LeadField:
     required: bool = False
     help_text: Promise | str = ""
 
+    @property
+    def attribute(self) -> str:
+        """The model field it is stored in: on the lead, or on its company (``company_size``
+        → ``Company.size``)."""
+        return self.name if self.on_lead else self.name.removeprefix("company_")
+
+    @property
+    def blank_allowed(self) -> bool:
+        """A choice field whose "unknown" is the empty value may be left blank; the others
+        fall back to their ``UNKNOWN`` choice."""
+        return self.choices is not None and "" in self.choices.values
+
 
 LEAD_FIELDS: tuple[LeadField, ...] = (
     LeadField("name", gettext_lazy("Name"), max_length=100, required=True),
@@ -74,6 +86,17 @@ LEAD_FIELDS: tuple[LeadField, ...] = (
     LeadField("need", gettext_lazy("Need"), kind="long_text", max_length=5000),
 )
 FIELDS_BY_NAME = {field.name: field for field in LEAD_FIELDS}
+
+
+def lead_fields(names: tuple[str, ...] | None = None) -> tuple[LeadField, ...]:
+    """The spec of ``names`` (every write field by default); an unknown name is an error."""
+    if names is None:
+        return LEAD_FIELDS
+    unknown = [name for name in names if name not in FIELDS_BY_NAME]
+    if unknown:
+        raise ValueError(f"Not a lead write field: {', '.join(unknown)}")
+    return tuple(FIELDS_BY_NAME[name] for name in names)
+
 
 #: Every write field, in form order.
 WRITABLE_FIELDS = tuple(field.name for field in LEAD_FIELDS)
