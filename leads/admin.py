@@ -3,6 +3,7 @@ so they are read-only here; the event timeline cannot be edited at all."""
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from leads.forms import lead_form_field
 from leads.lifecycle.fields import (
@@ -111,6 +112,8 @@ class LeadAdmin(admin.ModelAdmin):
     inlines = [LeadTouchInline, LeadEventInline]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")  # Django 6's default, stated now
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name in LEAD_OWN_FIELDS and formfield is not None:
             # The spec's limits and choices, in the admin's label and widget.

@@ -11,10 +11,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from rest_framework import serializers
 
+from leads.actions import CONSULT_LEAD_FIELDS, action_form_class
 from leads.api.capture import CaptureSerializer
 from leads.api.leads import LeadWriteSerializer
 from leads.capture_views import VISIBLE_FIELDS, CaptureForm
-from leads.actions import CONSULT_LEAD_FIELDS, action_form_class
 from leads.forms import LeadForm
 from leads.import_views import FIELD_LABELS
 from leads.lifecycle.fields import (
