@@ -49,6 +49,14 @@ def rep_ids_visible_to(user: User, *, see_all: Iterable[str] = SEE_ALL_REPS) -> 
     return ids
 
 
+def team_pages_for(user: User) -> QuerySet[Team] | None:
+    """Teams whose team page ``user`` may open, by name; ``None``: no team page at all
+    (only managers, the desk and sales managers have one)."""
+    if has_role(user, *SEE_ALL_REPS, Role.SALES_MANAGER):
+        return teams_visible_to(user).order_by("name")
+    return None
+
+
 def teams_visible_to(user: User) -> QuerySet[Team]:
     """The teams ``user`` may pick in a report filter: every team for managers, the lead
     desk and superusers; otherwise the teams they manage (none for a rep)."""

@@ -45,8 +45,7 @@ from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
 from leads.lifecycle import claims_today
 from leads.models import Lead
-from leads.selectors import leads_visible_to
-from leads.views import contact_for
+from leads.selectors import contact_for, leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from assignment.selectors import team_member_ids_managed_by
@@ -77,3 +79,26 @@ def masked_event_data(data: dict) -> dict:
             for key, values in changed.items()
         }
     return masked
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A lead's contact details as one user may see them."""
+
+    phone: str
+    email: str
+    wechat: str
+    masked: bool
+
+
+def contact_for(user, lead: Lead) -> Contact:
+    """The lead's contact details as ``user`` may see them (masked in the pool for sales):
+    the only way pages get a lead's phone, email and WeChat."""
+    if contact_masked(user, lead):
+        return Contact(
+            phone=mask_phone(lead.phone) if lead.phone else "",
+            email=mask_email(lead.email) if lead.email else "",
+            wechat=mask_text(lead.wechat),
+            masked=True,
+        )
+    return Contact(phone=lead.phone, email=lead.email, wechat=lead.wechat, masked=False)

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from leads import views
+from leads.views import detail, edit, lists
 
 app_name = "leads"
 
 urlpatterns = [
-    path("", views.lead_list, name="list"),
-    path("new/", views.lead_create, name="create"),
-    path("<int:pk>/", views.lead_detail, name="detail"),
-    path("<int:pk>/edit/", views.lead_edit, name="edit"),
-    # Lifecycle actions (qualify, assign, accept, …): POST only, one service call each.
-    path("<int:pk>/<slug:action>/", views.lead_action, name="action"),
+    path("", lists.lead_list, name="list"),
+    path("new/", edit.lead_new, name="create"),
+    path("<int:pk>/", detail.lead_detail, name="detail"),
+    path("<int:pk>/edit/", edit.lead_edit, name="edit"),
+    # Lifecycle actions (qualify, assign, accept, …): POST only, through the registry.
+    path("<int:pk>/<slug:action>/", detail.lead_action, name="action"),
 ]

@@ -8,9 +8,9 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
-from leads import capture_views, desk_views, import_views
 from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from leads.urls import urlpatterns as leads_urls
+from leads.views import capture, desk, imports
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
@@ -62,21 +62,21 @@ api_urlpatterns = [
 
 #: The lead desk's workspace (商机接待): queues, consult, bulk and one-lead desk actions.
 desk_urlpatterns = [
-    path("", desk_views.desk_queue, name="desk"),
-    path("rejected/", desk_views.desk_rejected, name="desk_rejected"),
-    path("bulk/", desk_views.desk_bulk, name="desk_bulk"),
-    path("<int:pk>/consult/", desk_views.desk_consult, name="desk_consult"),
-    path("<int:pk>/grade/", desk_views.desk_set_grade, name="desk_set_grade"),
-    path("<int:pk>/reset-grade/", desk_views.desk_reset_grade, name="desk_reset_grade"),
-    path("<int:pk>/assign/", desk_views.desk_assign, name="desk_assign"),
-    path("<int:pk>/disqualify/", desk_views.desk_disqualify, name="desk_disqualify"),
+    path("", desk.desk_queue, name="desk"),
+    path("rejected/", desk.desk_rejected, name="desk_rejected"),
+    path("bulk/", desk.desk_bulk, name="desk_bulk"),
+    path("<int:pk>/consult/", desk.desk_consult, name="desk_consult"),
+    path("<int:pk>/grade/", desk.desk_set_grade, name="desk_set_grade"),
+    path("<int:pk>/reset-grade/", desk.desk_reset_grade, name="desk_reset_grade"),
+    path("<int:pk>/assign/", desk.desk_assign, name="desk_assign"),
+    path("<int:pk>/disqualify/", desk.desk_disqualify, name="desk_disqualify"),
 ]
 
 imports_urlpatterns = [
-    path("", import_views.import_list, name="list"),
-    path("new/", import_views.import_upload, name="new"),
-    path("new/<uuid:token>/", import_views.import_mapping, name="mapping"),
-    path("<int:pk>/", import_views.import_detail, name="detail"),
+    path("", imports.import_list, name="list"),
+    path("new/", imports.import_upload, name="new"),
+    path("new/<uuid:token>/", imports.import_mapping, name="mapping"),
+    path("<int:pk>/", imports.import_detail, name="detail"),
 ]
 
 urlpatterns = [
@@ -85,18 +85,18 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Before the leads include, so "export" is not read as a lead id or action.
-    path("leads/export/", import_views.lead_export, name="export-leads"),
+    path("leads/export/", imports.lead_export, name="export-leads"),
     # The lead desk's pages sit in the "leads" namespace (leads:desk …) under /leads/desk/.
     path("leads/", include(([path("desk/", include(desk_urlpatterns)), *leads_urls], "leads"))),
     path("campaigns/", include("campaigns.urls")),
     path("imports/", include((imports_urlpatterns, "imports"))),
     # The public capture form, embeddable on the company website (no login).
-    path("f/<slug:public_key>/", capture_views.capture_form, name="capture-form"),
+    path("f/<slug:public_key>/", capture.capture_form, name="capture-form"),
     path("scoring/", include("scoring.urls")),
     path("assignment/", include("assignment.urls")),
     path("reports/", include("reports.urls")),
     # The sales workspace (my leads, team page) and the SLA pages (policies, compliance).
-    path("sales/", include(("leads.sales_views", "sales"))),
+    path("sales/", include(("leads.views.sales", "sales"))),
     path("sla/", include(("reports.sla_views", "sla"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from assignment.models import Team
-from assignment.selectors import teams_managed_by
+from assignment.selectors import team_pages_for, teams_visible_to
 from leads.exports import neutralise
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
@@ -200,10 +200,8 @@ COMPLIANCE_ROLES = (Role.MANAGER, Role.SALES_MANAGER, Role.SALES_REP, Role.LEAD_
 
 
 def compliance_teams(user):
-    """Teams offered in the filter: every team for managers and the desk, else managed ones."""
-    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
-        return Team.objects.order_by("name")
-    return teams_managed_by(user).order_by("name")
+    """Teams offered in the filter (``teams_visible_to``), by name."""
+    return teams_visible_to(user).order_by("name")
 
 
 def compliance_user_ids(user, team: Team | None) -> list[int] | None:
@@ -355,9 +353,7 @@ def sla_compliance(request: HttpRequest) -> HttpResponse:
         return compliance_csv(table, start=start, end=end)
     query = request.GET.copy()
     query["download"] = "csv"
-    from leads.sales_views import teams_for  # the sales pages import this module
-
-    team_pages = teams_for(user)
+    team_pages = team_pages_for(user)
     return render(
         request,
         "sla/compliance.html",

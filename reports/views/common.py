@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Channel
-from leads.views import form_error_messages
+from pipeline.pages import form_error_messages
 from pipeline.people import display_name
 from pipeline.roles import REPORT_READERS, SCORECARD_READERS, has_role
 from reports import charts

@@ -18,8 +18,8 @@ from assignment.models import Assignment
 from leads import lifecycle
 from leads.actions import run_bulk
 from leads.choices import EventKind, Stage
-from leads.desk_views import age_badge
 from leads.models import Lead, LeadEvent
+from leads.views.desk import age_badge
 from scoring.services import score_of
 from tests.factories import CampaignFactory, LeadFactory, UserFactory, lead_in_stage
 

@@ -14,9 +14,7 @@ from rest_framework import serializers
 from leads.actions import CONSULT_LEAD_FIELDS, action_form_class
 from leads.api.capture import CaptureSerializer
 from leads.api.leads import LeadWriteSerializer
-from leads.capture_views import VISIBLE_FIELDS, CaptureForm
 from leads.forms import LeadForm
-from leads.import_views import FIELD_LABELS
 from leads.lifecycle.fields import (
     COMPANY_FIELDS,
     FIELDS_BY_NAME,
@@ -26,6 +24,8 @@ from leads.lifecycle.fields import (
     lead_fields,
 )
 from leads.models import Company, Lead
+from leads.views.capture import VISIBLE_FIELDS, CaptureForm
+from leads.views.imports import FIELD_LABELS
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -49,7 +49,7 @@ from leads.imports import (
 from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ImportJob
 from leads.selectors import leads_visible_to
-from leads.views import _sort_param, _sorted
+from leads.views.lists import sort_param, sorted_leads
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 
@@ -396,7 +396,7 @@ def lead_export(request: HttpRequest) -> HttpResponse:
     if file_format not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("file_format must be csv or xlsx."))
     filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
-    rows = lead_rows(_sorted(filterset.qs, _sort_param(request)), user)
+    rows = lead_rows(sorted_leads(filterset.qs, sort_param(request)), user)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if file_format == "xlsx":
         return FileResponse(

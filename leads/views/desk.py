@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -25,29 +24,25 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from assignment.models import Assignment
 from leads import actions
 from leads.choices import (
     DisqualifyReason,
     EventKind,
-    GradeSource,
     RejectReason,
     Stage,
 )
 from leads.models import Lead, LeadEvent
-from leads.selectors import leads_visible_to
-from leads.views import contact_for
+from leads.selectors import contact_for, leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
 User = get_user_model()
 
-PAGE_SIZES = (25, 50, 100)
 #: How many refused leads a bulk summary names before it says "and N more".
 BULK_REFUSALS_SHOWN = 8
 
@@ -62,35 +57,6 @@ def _require_desk(request: HttpRequest):
     if not has_role(user, Role.LEAD_DESK):
         raise PermissionDenied(_("Only the lead desk works in the desk workspace."))
     return user
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """The ``next`` field of a form when it points into this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _page_size(request: HttpRequest) -> int:
-    try:
-        size = int(request.GET.get("page_size", PAGE_SIZES[0]))
-    except ValueError:
-        return PAGE_SIZES[0]
-    return size if size in PAGE_SIZES else PAGE_SIZES[0]
-
-
-def _user_name(user) -> str:
-    return display_name(user)
-
-
-def _choice_label(choices, code: str) -> str:
-    try:
-        return str(choices(code).label)
-    except ValueError:
-        return code or ""
 
 
 @dataclass(frozen=True)
@@ -169,9 +135,9 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
         code = str(data.get("reason_code") or "")
         latest[event.lead_id] = Rejection(
             code=code,
-            label=_choice_label(RejectReason, code) if code else "",
+            label=choice_label(RejectReason, code) if code else "",
             text=event.reason,
-            actor=_user_name(event.actor) or _("System"),
+            actor=display_name(event.actor) or _("System"),
             at=event.at,
         )
     return latest
@@ -182,7 +148,7 @@ def _tab_counts(user) -> dict[str, int]:
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):
-    paginator = Paginator(queryset, _page_size(request))
+    paginator = Paginator(queryset, page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
 
@@ -280,7 +246,7 @@ def desk_consult(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(request, actions.get_action("consult").success(result))
-            return redirect(_next_url(request, reverse("leads:desk")))
+            return redirect(safe_next_url(request, reverse("leads:desk")))
     return render(
         request,
         "desk/desk_consult.html",
@@ -289,7 +255,7 @@ def desk_consult(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": contact_for(user, lead),
             "age": age_badge(lead.created_at, timezone.now()),
             "form": form,
-            "next": _next_url(request, reverse("leads:desk")),
+            "next": safe_next_url(request, reverse("leads:desk")),
         },
     )
 
@@ -337,7 +303,7 @@ def bulk_summary(action: str, done: int, refused: list[tuple[int, str]], names: 
 def desk_bulk(request: HttpRequest) -> HttpResponse:
     """Qualify (with each lead's rule grade) or disqualify the checked leads."""
     user = _require_desk(request)
-    back = _next_url(request, reverse("leads:desk"))
+    back = safe_next_url(request, reverse("leads:desk"))
     action = request.POST.get("action", "")
     if action not in ("qualify", "disqualify"):
         messages.error(request, _("Choose what to do with the selected leads."))
@@ -381,7 +347,7 @@ def _desk_action(request: HttpRequest, pk: int, name: str, *, back: str) -> Http
     """Run one registry action on a lead for the desk; success or refusal as a message."""
     user = _require_desk(request)
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
-    back = _next_url(request, back or reverse("leads:detail", args=[lead.pk]))
+    back = safe_next_url(request, back or reverse("leads:detail", args=[lead.pk]))
     try:
         result = actions.run_action(lead=lead, actor=user, name=name, data=request.POST)
     except actions.ActionInputError as error:
@@ -403,7 +369,7 @@ def _desk_message(name: str, lead: Lead) -> str:
         if lead.owner_id is not None:
             return _("%(name)s assigned to %(user)s.") % {
                 "name": lead.name,
-                "user": _user_name(lead.owner),
+                "user": display_name(lead.owner),
             }
         if lead.in_pool:
             return _("No eligible salesperson was found for %(name)s; it went to the pool.") % {
@@ -438,34 +404,3 @@ def desk_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def desk_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
     return _desk_action(request, pk, "disqualify", back=reverse("leads:desk_rejected"))
-
-
-# --------------------------------------------------------------------------------------
-# The lead detail page: "why this owner" and the desk's grade forms
-# --------------------------------------------------------------------------------------
-
-
-def lead_assignments(lead: Lead) -> list[Assignment]:
-    """Every ownership decision on the lead, newest first (one query)."""
-    return list(
-        Assignment.objects.filter(lead=lead)
-        .select_related("owner", "actor", "rule")
-        .order_by("-at", "-id")
-    )
-
-
-def lead_detail_extras(user, lead: Lead) -> dict[str, Any]:
-    """Context the lead detail page adds: assignments, and the desk's grade forms.
-
-    Costs one query (the assignments) whatever the lead's history.
-    """
-    desk_grades = has_role(user, Role.LEAD_DESK) and lead.is_open
-    return {
-        "assignments": lead_assignments(lead),
-        "grade_form": (
-            actions.action_form("grade", lead=lead, auto_id="id_setgrade_%s")
-            if desk_grades
-            else None
-        ),
-        "can_reset_grade": desk_grades and lead.grade_source == GradeSource.MANUAL,
-    }

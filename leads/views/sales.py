@@ -20,19 +20,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from assignment.models import Team, TeamMembership
-from assignment.selectors import teams_managed_by
+from assignment.selectors import team_pages_for
 from leads.actions import ActionForm, action_form, allowed, run_action
 from leads.choices import Stage
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.pages import safe_next_url
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, working_hours_between
@@ -273,17 +273,8 @@ def my_leads(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-def teams_for(user) -> QuerySet[Team] | None:
-    """Teams whose page ``user`` may open; ``None``: no team page for this user."""
-    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
-        return Team.objects.order_by("name")
-    if has_role(user, Role.SALES_MANAGER):
-        return teams_managed_by(user).order_by("name")
-    return None
-
-
 def _teams_or_403(user) -> QuerySet[Team]:
-    teams = teams_for(user)
+    teams = team_pages_for(user)
     if teams is None:
         raise PermissionDenied(_("The team page is for sales managers."))
     return teams
@@ -392,16 +383,6 @@ def team_page(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/team.html", context)
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    """The ``next`` field when it points into this site, else ``default``."""
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 @login_required
 @require_POST
 def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
@@ -412,7 +393,7 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_reassign(user):
         raise PermissionDenied(_("Only the lead desk and sales managers reassign leads."))
     team = _selected_team(teams, request.POST.get("team") or "x")
-    back = _next_url(request, f"{reverse('sales:team')}?team={team.pk}")
+    back = safe_next_url(request, f"{reverse('sales:team')}?team={team.pk}")
     members = {str(member) for member in team.memberships.values_list("user_id", flat=True)}
     if request.POST.get("owner") not in members:
         messages.error(request, _("Choose the team member who takes the lead over."))
