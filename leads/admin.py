@@ -10,6 +10,7 @@ from leads.lifecycle.fields import (
     COMPANY_FIELDS,
     FIELDS_BY_NAME,
     LEAD_OWN_FIELDS,
+    LIFECYCLE_FIELDS,
     clean_lead_fields,
 )
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
@@ -79,36 +80,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ["company", "owner", "source_campaign"]
     raw_id_fields = ["company", "source_campaign", "created_by"]
     date_hierarchy = "created_at"
-    readonly_fields = [
-        "stage",
-        "grade",
-        "grade_source",
-        "grade_reason",
-        "score",
-        "score_detail",
-        "owner",
-        "in_pool",
-        "created_at",
-        "updated_at",
-        "mql_at",
-        "sql_at",
-        "opportunity_at",
-        "won_at",
-        "lost_at",
-        "disqualified_at",
-        "assigned_at",
-        "pooled_at",
-        "first_contact_at",
-        "last_follow_up_at",
-        "next_follow_up_at",
-        "expected_amount",
-        "won_amount",
-        "signed_at",
-        "disqualify_reason",
-        "reject_reason",
-        "lost_reason",
-        "recycle_reason",
-    ]
+    readonly_fields = LIFECYCLE_FIELDS
     inlines = [LeadTouchInline, LeadEventInline]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

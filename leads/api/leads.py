@@ -26,6 +26,7 @@ from leads.choices import (
 )
 from leads.exports import csv_stream, lead_rows, xlsx_file
 from leads.filters import LeadFilterSet
+from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
 from leads.selectors import (
     contact_masked,
@@ -81,34 +82,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "utm_term",
             "utm_content",
             "landing_page",
-            "stage",
-            "grade",
-            "grade_source",
-            "grade_reason",
-            "score",
-            "score_detail",
-            "owner",
-            "in_pool",
-            "created_at",
-            "updated_at",
-            "mql_at",
-            "sql_at",
-            "opportunity_at",
-            "won_at",
-            "lost_at",
-            "disqualified_at",
-            "assigned_at",
-            "pooled_at",
-            "first_contact_at",
-            "last_follow_up_at",
-            "next_follow_up_at",
-            "expected_amount",
-            "won_amount",
-            "signed_at",
-            "disqualify_reason",
-            "reject_reason",
-            "lost_reason",
-            "recycle_reason",
+            *LIFECYCLE_FIELDS,
             "contact_masked",
         ]
         read_only_fields = fields

@@ -165,3 +165,37 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
                 field=key,
             )
     return data
+
+
+#: The columns only the lifecycle writes (stage, grade, owner, timestamps, deal, reasons):
+#: read-only on every page, form, admin and API body.
+LIFECYCLE_FIELDS = (
+    "stage",
+    "grade",
+    "grade_source",
+    "grade_reason",
+    "score",
+    "score_detail",
+    "owner",
+    "in_pool",
+    "created_at",
+    "updated_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "won_at",
+    "lost_at",
+    "disqualified_at",
+    "assigned_at",
+    "pooled_at",
+    "first_contact_at",
+    "last_follow_up_at",
+    "next_follow_up_at",
+    "expected_amount",
+    "won_amount",
+    "signed_at",
+    "disqualify_reason",
+    "reject_reason",
+    "lost_reason",
+    "recycle_reason",
+)
