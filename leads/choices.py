@@ -23,6 +23,10 @@ class Grade(models.TextChoices):
     D = "D", "D"
 
 
+#: The grades, best first.
+GRADES: tuple[str, ...] = tuple(Grade.values)
+
+
 class GradeSource(models.TextChoices):
     RULE = "rule", _("Rule")
     MANUAL = "manual", _("Manual")

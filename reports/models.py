@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from leads.choices import GRADES
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 
 
@@ -53,7 +54,7 @@ class SlaPolicy(models.Model):
         verbose_name_plural = _("SLA policies")
         constraints = [
             models.CheckConstraint(
-                condition=Q(grade__in=["A", "B", "C", "D"]), name="sla_policy_grade_valid"
+                condition=Q(grade__in=list(GRADES)), name="sla_policy_grade_valid"
             ),
             models.CheckConstraint(
                 condition=Q(first_response_hours__gte=1), name="sla_policy_first_response_gte_1"

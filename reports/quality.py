@@ -12,12 +12,10 @@ from typing import Any
 from django.db.models import Count, F
 from django.db.models.fields.json import KT
 
-from leads.choices import DisqualifyReason, EventKind, RejectReason, Stage
+from leads.choices import GRADES, DisqualifyReason, EventKind, RejectReason, Stage
 from leads.models import LeadEvent
 from reports.definitions import funnel_counts, with_rejected
 from reports.selectors import cohort
-
-GRADES = ("A", "B", "C", "D")
 
 
 def _median_days(values: list[float]) -> float | None:

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from assignment.models import Team
 from assignment.selectors import team_pages_for, teams_visible_to
+from leads.choices import GRADES
 from leads.exports import neutralise
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
@@ -36,7 +37,6 @@ from reports.sla.config import business_calendar_save, load_calendar, policies, 
 from reports.sla_forms import WEEKDAYS, BusinessCalendarForm, PeriodForm, SlaPolicyForm
 
 User = get_user_model()
-GRADES = ("A", "B", "C", "D")
 
 # --------------------------------------------------------------------------------------
 # The business calendar (no service module has it yet: this is its only writer)

@@ -19,13 +19,15 @@ from django.utils import timezone
 
 from assignment.selectors import rep_ids_visible_to
 from campaigns.models import CampaignCost
+from leads.choices import GRADES as LEAD_GRADES
 from pipeline.roles import Role, has_role
 from reports.definitions import funnel_counts, with_rejected
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
 from reports.sla.compliance import compliance, delays
 
-GRADES = ("A", "B", "C", "D", "")
+#: Grades in the channel-quality table; "" collects leads without one.
+GRADES = (*LEAD_GRADES, "")
 #: Who sees per-rep rows of the sales follow-up (whose: ``follow_up_rep_ids``).
 REP_ROW_READERS = (Role.MANAGER, Role.LEAD_DESK, Role.SALES_MANAGER)
 

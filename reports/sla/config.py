@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from leads.choices import GRADES
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports.calendar import (
@@ -79,7 +80,7 @@ def sla_policy_save(*, actor, grade: str, **values: Any) -> SlaPolicy:
     """Managers and sales managers set the SLA of a grade."""
     if not has_role(actor, Role.MANAGER, Role.SALES_MANAGER):
         raise ServiceError(_("Only managers change SLA policies."), code="forbidden")
-    if grade not in ("A", "B", "C", "D"):
+    if grade not in GRADES:
         raise ServiceError(
             _("“%(grade)s” is not a grade; use A, B, C or D.") % {"grade": grade}, field="grade"
         )
