@@ -23,7 +23,8 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assignment.models import Assignment, TeamMembership
+from assignment.models import Assignment
+from assignment.selectors import rep_ids_visible_to
 from leads.lifecycle.rules import OWNABLE_STAGES
 from leads.models import Lead
 from pipeline.errors import ServiceError
@@ -210,14 +211,13 @@ def delays(*, start: dt.date, end: dt.date) -> dict[str, Any]:
 def compliance_scope(user, *, team=None) -> list[int] | None:
     """Whose rows ``user`` may read — the same scope as the compliance API.
 
-    A team: its members, for managers, the desk and that team's manager. No team: everyone
-    for managers and the desk; otherwise oneself plus the members of managed teams.
+    A team: its members, for managers, the desk and that team's manager. No team: the
+    report rule of ``assignment.selectors.rep_ids_visible_to`` (everyone for managers and
+    the desk; a sales manager: themself and their teams' members; a rep: themself).
     """
     if team is not None:
         if not (has_role(user, Role.MANAGER, Role.LEAD_DESK) or team.manager_id == user.pk):
             raise ServiceError(_("You may read only the teams you manage."), code="forbidden")
         return list(team.memberships.values_list("user_id", flat=True))
-    if has_role(user, Role.MANAGER, Role.LEAD_DESK):
-        return None
-    managed = TeamMembership.objects.filter(team__manager=user)
-    return list(dict.fromkeys([user.pk, *managed.values_list("user_id", flat=True)]))
+    scope = rep_ids_visible_to(user)
+    return None if scope is None else sorted(scope)
