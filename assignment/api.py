@@ -1,4 +1,4 @@
-"""Teams, memberships, assignment rules and simulation over HTTP (DESIGN §9)."""
+"""Teams, memberships, assignment rules and simulation over HTTP (docs/architecture.md §9)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Routing of qualified leads, assignment rules, team memberships and simulation.
 
-Routing order (DESIGN §6): company stickiness → the first matching active rule whose
+Routing order (docs/architecture.md §4): company stickiness → the first matching active rule whose
 target has an eligible member → the pool. A lead is never left with nobody.
 
 Locking: ``lead_route`` locks the lead row, then the target team's membership rows

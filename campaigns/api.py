@@ -1,4 +1,4 @@
-"""channels/, campaigns/ and campaigns/{id}/costs/ (DESIGN §9)."""
+"""channels/, campaigns/ and campaigns/{id}/costs/ (docs/architecture.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Public web capture (DESIGN §9 ``capture/``): campaign lookup, idempotency, the lead."""
+"""Public web capture (docs/architecture.md §5): campaign lookup, idempotency, the lead."""
 
 from __future__ import annotations
 

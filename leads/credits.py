@@ -1,4 +1,4 @@
-"""Attribution credits of touches (DESIGN §8), stored per touch and per model.
+"""Attribution credits of touches (docs/architecture.md §4), stored per touch and per model.
 
 A lead's touches up to ``sql_at`` (all of them if it never reached SQL), in time order:
 ``first_touch`` gives all credit to the first, ``last_touch`` to the last, ``linear`` equal

@@ -263,7 +263,7 @@ class LeadTouch(models.Model):
     utm_source = models.CharField(_("utm_source"), max_length=100, blank=True)
     utm_medium = models.CharField(_("utm_medium"), max_length=100, blank=True)
     landing_page = models.URLField(_("landing page"), max_length=500, blank=True)
-    # Attribution credit of this touch under each model (DESIGN §8), kept current by
+    # Attribution credit of this touch under each model (docs/architecture.md §4), kept current by
     # ``leads.credits.recompute_credits`` whenever the lead's touches or sql_at change,
     # so every model's report is a plain sum.
     credit_first_touch = models.FloatField(default=0)

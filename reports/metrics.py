@@ -1,4 +1,5 @@
-"""Report arithmetic over plain numbers (DESIGN §8): ratios are null when undefined."""
+"""Report arithmetic over plain numbers: ratios are null when undefined (docs/architecture.md
+§4)."""
 
 from __future__ import annotations
 

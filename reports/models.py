@@ -1,5 +1,5 @@
-"""SLA policies, the business calendar, SLA breaches and compliance snapshots (DESIGN §7);
-stored report snapshots and the jobs that compute them (DESIGN §8)."""
+"""SLA policies, the business calendar, SLA breaches and compliance snapshots; stored report
+snapshots and the jobs that compute them (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

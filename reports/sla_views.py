@@ -332,7 +332,8 @@ def compliance_csv(table: dict[str, Any], *, start: dt.date, end: dt.date) -> Ht
 @login_required
 def sla_compliance(request: HttpRequest) -> HttpResponse:
     """Per rep over a period: first-response compliance, median/p95 response, overdue now,
-    wasted leads (DESIGN §8), with routing vs rep delay; ``?download=csv`` for the table."""
+    wasted leads (docs/architecture.md §4), with routing vs rep delay; ``?download=csv`` for
+    the table."""
     user = request.user
     if not has_role(user, *COMPLIANCE_ROLES):
         raise PermissionDenied(_("You are not allowed to read this report."))

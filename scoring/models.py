@@ -1,4 +1,4 @@
-"""Scoring rules, grade thresholds and rescoring jobs (DESIGN §5)."""
+"""Scoring rules, grade thresholds and rescoring jobs (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

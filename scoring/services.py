@@ -1,4 +1,5 @@
-"""Scoring and grading of leads (DESIGN §5): rules, thresholds, rescoring, manual grades.
+"""Scoring and grading of leads: rules, thresholds, rescoring, manual grades (see
+docs/architecture.md §4).
 
 The arithmetic is in ``scoring.scorer`` (pure); this module loads facts, calls it and saves.
 """

@@ -1,4 +1,4 @@
-"""Public web capture endpoint (DESIGN §9 ``capture/``)."""
+"""Public web capture endpoint (``capture/``; docs/architecture.md §5)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,10 @@ Modules, low to high (each imports only those before it):
 - ``editing`` — contact, company and need fields;
 - ``ownership`` — assign, pool, recycle, claim; the assignment record and its SLA clock;
 - ``transitions`` — qualify, disqualify, accept, reject, to opportunity, win, lose;
-- ``followups`` — calls, visits and messages, and the first response they record;
-- ``actions`` — the action registry every entry point (pages, API, bulk, desk) calls.
+- ``followups`` — calls, visits and messages, and the first response they record.
+
+Above this package, ``leads.actions`` is the action registry every entry point (pages,
+API, bulk, desk) calls; it is not a module of the core.
 
 The core imports nothing above it (no scoring, routing, notifications, reports): it
 announces what happened and those apps subscribe (``announcements``). Import what you

@@ -169,8 +169,9 @@ def compliance(
 
 
 def overdue_q(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> Q:
-    """Open owned leads overdue for follow-up now (DESIGN §9): the next follow-up date has
-    passed, or nothing was logged for the grade's ``follow_up_every_days``."""
+    """Open owned leads overdue for follow-up now (docs/architecture.md §4): the next
+    follow-up date has passed, or nothing was logged for the grade's
+    ``follow_up_every_days``."""
     condition = Q(next_follow_up_at__lt=now)
     for grade, policy in by_grade.items():
         cutoff = now - dt.timedelta(days=policy.follow_up_every_days)

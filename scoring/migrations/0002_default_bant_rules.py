@@ -1,4 +1,4 @@
-"""The default BANT-based rule set (DESIGN §5): A = decision maker, budget, buying within a
+"""The default BANT-based rule set (docs/architecture.md §4): A = decision maker, budget, buying within a
 month; B = clear need within three months; C = possible need, longer timeline; D = no real
 need or an unusable contact."""
 

@@ -1,4 +1,4 @@
-"""Fair rotation under real parallel workers on PostgreSQL (DESIGN §6, issue 5)."""
+"""Fair rotation under real parallel workers on PostgreSQL (docs/architecture.md §4, issue 5)."""
 
 from __future__ import annotations
 

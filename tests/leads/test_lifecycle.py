@@ -1,4 +1,4 @@
-"""Every lifecycle action in every state and for every role (DESIGN §4).
+"""Every lifecycle action in every state and for every role (docs/architecture.md §1).
 
 A refused action raises ``ServiceError`` with the right code and changes nothing: the lead
 row, its events and follow-ups are compared before and after.

@@ -2,14 +2,14 @@
 
 The pages are enumerated from the URL resolver, so a new page without a row in ``PAGES``
 (or an explicit reason in ``NOT_PAGES``) fails ``test_every_page_has_a_row``. Expected
-statuses are written out by hand from DESIGN §1 (who does what), never computed from the
-code under test.
+statuses are written out by hand from docs/architecture.md §1 (who does what), never
+computed from the code under test.
 
 Conventions: an anonymous visitor is sent to the login page (302); a page a role may not
-use is 403; an object outside the user's scope is 404 (DESIGN §9: 404 before 403 before
-400). POST-only endpoints are posted an empty (or minimal) body, so the refusal must come
-before form validation; their allowed answer is the redirect back to the page with a
-message (302) or the form re-rendered with errors (400). Each request runs in a rolled-back
+use is 403; an object outside the user's scope is 404 (docs/architecture.md §1: 404 before
+403 before 400). POST-only endpoints are posted an empty (or minimal) body, so the refusal
+must come before form validation; their allowed answer is the redirect back to the page
+with a message (302) or the form re-rendered with errors (400). Each request runs in a rolled-back
 savepoint, so the roles see the same world.
 """
 
@@ -81,14 +81,16 @@ PAGES = {
     "logout": ("post", "/accounts/logout/", {}, "302 302 302 302 302 302 302"),
     "healthz": ("get", "/healthz", None, "200 200 200 200 200 200 200"),
     "api-docs": ("get", "/api/docs/", None, "200 200 200 200 200 200 200"),
-    # leads: everyone signed in works from the lead list (visibility inside, DESIGN §1)
+    # leads: everyone signed in works from the lead list (visibility inside,
+    # docs/architecture.md §1)
     "leads:list": ("get", "/leads/", None, "302 200 200 200 200 200 200"),
     "export-leads": ("get", "/leads/export/", None, "302 200 200 200 200 200 200"),
     "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
     "leads:detail": ("get", "/leads/{lead}/", None, "302 200 200 200 200 200 200"),
     # management reads everything and edits nothing
     "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 200 200 200 200 403 200"),
-    # a refused lifecycle action is a message on the lead page (DESIGN §4): always 302
+    # a refused lifecycle action is a message on the lead page, always 302
+    # (docs/architecture.md §1)
     "leads:action": ("post", "/leads/{lead}/follow_up/", {}, "302 302 302 302 302 302 302"),
     # the lead desk's workspace
     "leads:desk": ("get", "/leads/desk/", None, "302 403 200 403 403 403 200"),
@@ -170,7 +172,8 @@ PAGES = {
     # the sales workspace: anyone's own open leads; the team page for who runs teams
     "sales:my_leads": ("get", "/sales/", None, "302 200 200 200 200 200 200"),
     "sales:team": ("get", "/sales/team/", None, "302 403 200 403 200 200 200"),
-    # reassigning is the desk's and the team manager's (DESIGN §4), not management's
+    # reassigning is the desk's and the team manager's, not management's
+    # (docs/architecture.md §1)
     "sales:reassign": ("post", "/sales/team/leads/{lead}/reassign/", {"team": "{team}"},
                        "302 403 302 403 302 403 302"),
     # SLA: policies are readable by all (as the API), compliance by who is measured
