@@ -183,7 +183,7 @@ class Assignment(models.Model):
     at = models.DateTimeField(_("at"))
     # The SLA clock of this assignment, stored when it happens so compliance is plain
     # aggregation (docs/architecture.md §4). Working time follows the business calendar in force
-    # then; ``reports.sla.backfill_sla_clocks`` fills rows written before these existed.
+    # then; ``reports.sla.backfill.backfill_sla_clocks`` fills rows written before these existed.
     response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     response_work_seconds = models.PositiveIntegerField(

@@ -1,6 +1,6 @@
 """Companies, leads and everything that happens to a lead.
 
-Writes with rules go through ``leads.services``; models hold fields, constraints and
+Writes with rules go through ``leads.lifecycle``; models hold fields, constraints and
 cheap properties only.
 """
 

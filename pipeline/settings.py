@@ -296,7 +296,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LeadLoop API",
-    "DESCRIPTION": "Campaigns, leads, lifecycle, assignment and reports. See DESIGN §9.",
+    "DESCRIPTION": "Campaigns, leads, lifecycle, assignment and reports of LeadLoop.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from assignment.models import Team
 from reports.models import FinalAction
+from reports.periods import MAX_DAYS
 
 #: The largest value a ``PositiveSmallIntegerField`` holds (the policy columns).
 SMALL_INT_MAX = 32767
-#: Longest report period, as the API allows (``reports.api.MAX_DAYS``).
-MAX_PERIOD_DAYS = 3 * 366 + 1
+#: Longest report period, as the API allows.
+MAX_PERIOD_DAYS = MAX_DAYS
 DEFAULT_PERIOD_DAYS = 30
 
 WEEKDAYS = (
@@ -44,7 +45,7 @@ def _number(label) -> forms.IntegerField:
 
 
 class SlaPolicyForm(forms.Form):
-    """One grade's SLA, saved by ``reports.sla.sla_policy_save``."""
+    """One grade's SLA, saved by ``reports.sla.config.sla_policy_save``."""
 
     first_response_hours = _number(_("First response within (working hours)"))
     follow_up_every_days = _number(_("Follow up every (days)"))

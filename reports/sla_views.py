@@ -1,6 +1,6 @@
 """SLA pages: policies per grade with the business calendar, and follow-up compliance.
 
-Policies are saved by ``reports.sla.sla_policy_save``. The business calendar has no
+Policies are saved by ``reports.sla.config.sla_policy_save``. The business calendar has no
 service yet, so ``business_calendar_save`` below is the one place that writes it (rights
 and validation included); move it to ``reports/services.py`` when that module takes it.
 """

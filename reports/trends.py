@@ -167,7 +167,7 @@ def sales_follow_up(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     """The sales side of the scoreboard: per rep, first-response compliance and response
     times (``reports.sla.compliance``) with won/lost, win rate and revenue
     (``reports.scorecards.rep_metrics``); totals over every rep; and the period's
-    response and routing delays (``reports.sla.delays``: medians and 95th percentiles,
+    response and routing delays (``reports.sla.compliance.delays``: medians and 95th percentiles,
     working hours). Reps are active sales reps plus anyone who owned leads in the period.
     """
     users = get_user_model().objects

@@ -100,7 +100,8 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadWriteSerializer(serializers.Serializer):
-    """Write fields of DESIGN §9; rules (normalising, duplicates) live in the service."""
+    """The write fields of a lead (``leads.lifecycle.fields``); rules (normalising,
+    duplicates) live in the lifecycle."""
 
     source_campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True

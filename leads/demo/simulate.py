@@ -960,5 +960,5 @@ class LeadSimulator:
 
 
 def _coded(why: DecisionReason) -> dict:
-    """What a decision's event keeps of its reason (as ``leads.services`` writes it)."""
+    """What a decision's event keeps of its reason (as ``leads.lifecycle.ownership`` writes it)."""
     return {"reason_code": why.code, "reason_params": why.params}

@@ -3,7 +3,7 @@
 Views are thin. Reads go through ``leads_visible_to`` and the SLA helpers of
 ``reports.sla`` (``overdue_q``, the policies, the business calendar); the only writes are
 the lifecycle actions, posted to the existing ``leads:action`` endpoint, and reassignment,
-which calls ``assignment.lifecycle.lead_assign_or_route``.
+through the ``assign`` action (``leads.actions.run_action``).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def follow_up_due_at(lead: Lead, by_grade: dict[str, SlaPolicy]) -> dt.datetime 
 
 
 def with_overdue_flag(queryset: QuerySet[Lead], *, now, by_grade) -> QuerySet[Lead]:
-    """Annotate ``is_overdue`` (DESIGN §9 "overdue for follow-up", ``overdue_q``)."""
+    """Annotate ``is_overdue`` (overdue for follow-up: ``reports.sla.compliance.overdue_q``)."""
     return queryset.annotate(
         is_overdue=Case(
             When(overdue_q(now=now, by_grade=by_grade), then=Value(True)),
@@ -281,7 +281,7 @@ def _teams_or_403(user) -> QuerySet[Team]:
 
 
 def can_reassign(user) -> bool:
-    """The desk and sales managers move team leads (DESIGN §4); management only reads."""
+    """The desk and sales managers move team leads; management only reads."""
     return has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER)
 
 
