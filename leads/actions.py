@@ -259,7 +259,8 @@ def lead_consult(
             lead=lead, actor=actor, fields={k: fields[k] for k in CONSULT_LEAD_FIELDS}
         )
         if decision == "qualify":
-            scored = lead_score(lead=lead.pk)
+            # Not None: lead_update above locked the lead, so it is still there.
+            scored = cast(Lead, lead_score(lead=lead.pk))
             if scored.stage == Stage.NEW:
                 done = lifecycle.lead_qualify(
                     lead=lead.pk, actor=actor, grade=grade or None, reason=grade_reason
