@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypedDict
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -15,7 +16,11 @@ def teams_managed_by(user: User) -> QuerySet[Team]:
     return Team.objects.filter(manager=user)
 
 
-def team_member_ids_managed_by(user: User) -> QuerySet:
+class UserIdRow(TypedDict):
+    user_id: int
+
+
+def team_member_ids_managed_by(user: User) -> QuerySet[TeamMembership, UserIdRow]:
     """Ids of every user in a team ``user`` manages (a subquery, not evaluated)."""
     return TeamMembership.objects.filter(team__manager=user).values("user_id")
 

@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -205,7 +205,9 @@ def can_edit_pool_policy(actor: User) -> bool:
 
 
 @transaction.atomic
-def pool_policy_save(*, actor: User, daily_claim_limit: int, reclaim_cooldown_days: int):
+def pool_policy_save(
+    *, actor: User, daily_claim_limit: int, reclaim_cooldown_days: int
+) -> PoolPolicy:
     """Set the daily claim cap and the re-claim cool-down of the pool (公海)."""
     if not can_edit_pool_policy(actor):
         raise ServiceError(
@@ -485,11 +487,12 @@ def lead_route(
         if not rule_matches(spec.as_conditions(), facts):
             continue
         if spec.strategy == Strategy.USER:
-            candidates = load_candidates([spec.user_id], _user_rows(spec.user_id))
+            user_id = cast(int, spec.user_id)  # a user rule names its user (rule_save)
+            candidates = load_candidates([user_id], _user_rows(user_id))
             position = 0
             cursor = None
         else:
-            rows = _team_rows(spec.team_id, lock=True)
+            rows = _team_rows(cast(int, spec.team_id), lock=True)  # the others name a team
             candidates = load_candidates(list(rows), rows)
             cursor = None
             position = 0
@@ -522,7 +525,8 @@ def lead_route(
         owner = User.objects.get(pk=result.candidate.user_id)
         # The decision names its rule; an unsaved stand-in avoids reading the row again.
         rule = AssignmentRule(pk=spec.rule_id, name=spec.name) if spec.rule_id else None
-        locked._row_locked = True  # locked above, in this transaction
+        # Locked above, in this transaction: a marker for lock_lead, not a model field.
+        locked._row_locked = True  # type: ignore[attr-defined]
         return lead_assign(
             lead=locked,
             actor=actor,
@@ -651,7 +655,9 @@ def simulate(*, leads: QuerySet[Lead], rules: Sequence[RuleSpec]) -> dict[str, A
             if not rule_matches(spec.as_conditions(), facts):
                 continue
             ids = (
-                [spec.user_id] if spec.strategy == Strategy.USER else list(team_rows[spec.team_id])
+                [spec.user_id]
+                if spec.strategy == Strategy.USER
+                else list(team_rows[cast(int, spec.team_id)])
             )
             candidates = [
                 Candidate(

@@ -24,7 +24,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -126,7 +126,9 @@ class Param:
         return list(self.choices.choices)
 
 
-def _reason(*, label: Promise | None = None, name: str = "reason", help_text="") -> Param:
+def _reason(
+    *, label: Promise | None = None, name: str = "reason", help_text: Promise | str = ""
+) -> Param:
     return Param(
         name,
         "long_text",
@@ -141,7 +143,7 @@ def _reason_code(choices: type[models.TextChoices]) -> Param:
     return Param("reason_code", "choice", gettext_lazy("Reason code"), choices=choices)
 
 
-def _money(name: str, label: Promise, *, initial=None) -> Param:
+def _money(name: str, label: Promise, *, initial: Callable[[Lead], Any] | None = None) -> Param:
     return Param(name, "money", label, required=True, initial=initial)
 
 
@@ -257,7 +259,8 @@ def lead_consult(
             lead=lead, actor=actor, fields={k: fields[k] for k in CONSULT_LEAD_FIELDS}
         )
         if decision == "qualify":
-            scored = lead_score(lead=lead.pk)
+            # Not None: lead_update above locked the lead, so it is still there.
+            scored = cast(Lead, lead_score(lead=lead.pk))
             if scored.stage == Stage.NEW:
                 done = lifecycle.lead_qualify(
                     lead=lead.pk, actor=actor, grade=grade or None, reason=grade_reason
@@ -523,7 +526,7 @@ def get_action(name: str) -> Action:
 class ActionInputError(ServiceError):
     """Input an action cannot be run with: every bad field with its messages (HTTP 400)."""
 
-    def __init__(self, errors: Mapping[str, list[str]], labels: Mapping[str, str]):
+    def __init__(self, errors: Mapping[str, Iterable[object]], labels: Mapping[str, str]):
         self.errors = {name: [str(m) for m in messages] for name, messages in errors.items()}
         self.lines = [
             _("%(field)s: %(errors)s") % {"field": labels[name], "errors": " ".join(messages)}
@@ -538,7 +541,8 @@ class ActionInputError(ServiceError):
         return {**self.errors, "detail": self.message, "code": self.code}
 
 
-class UserChoiceField(forms.ModelChoiceField):
+# Generic only in the stubs (no django_stubs_ext monkeypatch at run time), so unparametrised.
+class UserChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: User) -> str:
         return display_name_with_username(obj)
 
@@ -551,7 +555,9 @@ def _form_field(param: Param) -> forms.Field:
     }
     kind = param.kind
     if kind in ("text", "long_text"):
-        widget = forms.Textarea(attrs={"rows": param.rows}) if param.rows else None
+        widget: forms.Widget | type[forms.Widget] | None = (
+            forms.Textarea(attrs={"rows": param.rows}) if param.rows else None
+        )
         return forms.CharField(max_length=param.max_length, widget=widget, **common)
     if kind in ("choice", "grade", "decision"):
         field_class = forms.TypedChoiceField if kind != "decision" else forms.ChoiceField
@@ -594,7 +600,7 @@ class ActionForm(forms.Form):
             form_field = self.fields[param.name]
             if param.kind == "grade":
                 blank = (_consult_blank if self.action.name == "consult" else _qualify_blank)(lead)
-                form_field.choices = [("", blank), *param.choice_list()]
+                cast(forms.ChoiceField, form_field).choices = [("", blank), *param.choice_list()]
             if param.initial is not None and lead is not None and not self.is_bound:
                 form_field.initial = param.initial(lead)
 
@@ -628,7 +634,7 @@ def action_form(
     """
     form = action_form_class(name)(data, lead=lead, **kwargs)
     if "owner" in form.fields and data is None:
-        owner = form.fields["owner"]
+        owner = cast(UserChoiceField, form.fields["owner"])
         if owner_choices is not None:
             owner.choices = [("", owner.empty_label), *owner_choices]
         else:

@@ -19,7 +19,7 @@ import re
 import unicodedata
 import zipfile
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import IO, Any
@@ -464,7 +464,8 @@ def _parse_when_in(text: str, zone: str) -> dt.datetime:
     match = _YEAR_FIRST.fullmatch(text.strip())
     if match:
         try:
-            parsed = dt.datetime(*(int(part) for part in match.groups() if part is not None))  # noqa: DTZ001
+            # Up to six numbers (year to second): the star never reaches ``tzinfo``.
+            parsed = dt.datetime(*(int(part) for part in match.groups() if part is not None))  # type: ignore[arg-type]  # noqa: DTZ001
         except ValueError:
             pass  # 2026-13-01: let the formats below refuse it
         else:
@@ -476,6 +477,10 @@ def _parse_when_in(text: str, zone: str) -> dt.datetime:
             continue
         return timezone.make_aware(parsed, zoneinfo.ZoneInfo(zone))
     raise ValueError(text)
+
+
+#: A clean row to write: (row number, lead fields, when the person came).
+CleanRow = tuple[int, dict[str, Any], dt.datetime | None]
 
 
 @dataclass
@@ -491,7 +496,7 @@ class RowResult:
 
 def _row_fields(
     row: list[str], mapping: Mapping[str, str], headers: list[str], row_no: int, result: RowResult
-) -> tuple[dict, dt.datetime | None] | None:
+) -> tuple[dict[str, Any], dt.datetime | None] | None:
     """One row as clean lead fields, or ``None`` after recording why it is refused."""
     raw = {target: (row[int(i)] if int(i) < len(row) else "") for i, target in mapping.items()}
     column = {target: headers[int(i)] for i, target in mapping.items()}
@@ -562,9 +567,9 @@ def _row_fields(
     return cleaned, when
 
 
-def _companies_for(rows: list[dict]) -> dict[str, SimpleNamespace]:
+def _companies_for(rows: list[dict[str, Any]]) -> dict[str, SimpleNamespace]:
     """The companies of these rows by normalised name (created when new), as plain values."""
-    wanted: dict[str, dict] = {}
+    wanted: dict[str, dict[str, Any]] = {}
     for data in rows:
         key = data.setdefault("_company_key", normalize_company_name(data.get("company_name", "")))
         if key and key not in wanted:
@@ -573,7 +578,7 @@ def _companies_for(rows: list[dict]) -> dict[str, SimpleNamespace]:
         return {}
     columns = ("pk", "normalized_name", "name", "industry", "size", "region")
 
-    def known(keys) -> dict[str, SimpleNamespace]:
+    def known(keys: list[str]) -> dict[str, SimpleNamespace]:
         return {
             row[1]: SimpleNamespace(**dict(zip(columns, row, strict=True)))
             for row in Company.objects.filter(normalized_name__any_of=keys).values_list(*columns)
@@ -630,9 +635,7 @@ def _open_leads(phones: set[str], emails: set[str]) -> dict[str, tuple[int, int 
     return found
 
 
-def _write_batch(
-    job: ImportJob, batch: list[tuple[int, dict, dt.datetime | None]], result: RowResult
-) -> None:
+def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> None:
     """Bulk-write one batch of clean rows (caller holds the transaction).
 
     New people become leads written already scored, with their first touch and their
@@ -664,10 +667,10 @@ def _write_batch(
         if campaign_id == campaign.pk and kind == job.touch_kind
     }
     companies = _companies_for([d for _, d, _ in batch])
-    new_leads: list[tuple[dict, dt.datetime, SimpleNamespace | None]] = []
+    new_leads: list[tuple[dict[str, Any], dt.datetime, SimpleNamespace | None]] = []
     pending: set[str] = set()
-    touches: list[dict] = []
-    events: list[dict] = []
+    touches: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for row_no, data, when in batch:
         keys = [
             k for k in ("p:" + data.get("phone", ""), "e:" + data.get("email", "")) if len(k) > 2
@@ -712,7 +715,8 @@ def _write_batch(
                 "data": returned_event_data(
                     campaign_id=campaign.pk,
                     touch_kind=job.touch_kind,
-                    **{"import": job.pk, "row": row_no},
+                    # Extra event data: neither key is ``name``.
+                    **{"import": job.pk, "row": row_no},  # type: ignore[arg-type]
                 ),
             }
         )
@@ -774,11 +778,11 @@ def _write_batch(
     result.new_lead_ids += ids
 
 
-def _writer():
+def _writer() -> PostgresCopyWriter | OrmWriter:
     return PostgresCopyWriter() if PostgresCopyWriter.available() else OrmWriter(BATCH_SIZE)
 
 
-def _write_batch_slowly(job: ImportJob, batch, result: RowResult) -> None:
+def _write_batch_slowly(job: ImportJob, batch: list[CleanRow], result: RowResult) -> None:
     """Row by row through the lifecycle service: used when a bulk write hit a race."""
     for row_no, data, when in batch:
         try:
@@ -818,7 +822,7 @@ def _claim(job_id: int) -> bool:
     )
 
 
-def _commit_batch(job: ImportJob, batch: list, result: RowResult, rows_seen: int) -> None:
+def _commit_batch(job: ImportJob, batch: list[CleanRow], result: RowResult, rows_seen: int) -> None:
     """Write one batch with its progress in one transaction. If someone wrote one of these
     people meanwhile (the unique index refuses the insert), look again and retry in bulk
     once (the racing lead is committed by now, so it counts as a duplicate), then, if it
@@ -875,11 +879,12 @@ def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
 
 def _parsed_batches(
     handle: IO[bytes], shape: FileShape, job: ImportJob, *, skip: int
-) -> Iterator[tuple[list, RowResult, int]]:
+) -> Generator[tuple[list[CleanRow], RowResult, int], None, None]:
     """The rows after the first ``skip`` (committed by an earlier run), read and checked,
     in batches: ``(clean rows, the refused rows' errors, rows seen so far)``. The last
     batch may be empty; it carries the final count."""
-    rows_seen, batch, result = 0, [], RowResult()
+    rows_seen, result = 0, RowResult()
+    batch: list[CleanRow] = []
     for row in iter_rows(handle, shape):
         rows_seen += 1
         if rows_seen <= skip:

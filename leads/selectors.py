@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from assignment.selectors import team_member_ids_managed_by
@@ -11,7 +13,7 @@ from leads.models import Lead, LeadEvent
 from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
 
 
-def lead_visibility_q(user) -> Q | None:
+def lead_visibility_q(user: User | AnonymousUser | None) -> Q | None:
     """The filter a user's lead visibility adds; ``None`` means every lead."""
     if sees_all_leads(user):
         return None
@@ -23,7 +25,7 @@ def lead_visibility_q(user) -> Q | None:
     return Q(pk__in=[])
 
 
-def leads_visible_to(user) -> QuerySet[Lead]:
+def leads_visible_to(user: User | AnonymousUser | None) -> QuerySet[Lead]:
     """Every lead ``user`` may see, with what list pages and the API read."""
     queryset = Lead.objects.select_related("company", "owner", "source_campaign__channel")
     if user is None or not user.is_authenticated:
@@ -32,7 +34,7 @@ def leads_visible_to(user) -> QuerySet[Lead]:
     return queryset if condition is None else queryset.filter(condition)
 
 
-def contact_masked(user, lead: Lead) -> bool:
+def contact_masked(user: User | AnonymousUser | None, lead: Lead) -> bool:
     """Contact details of a pooled lead are hidden from sales until someone claims it."""
     return lead.in_pool and not sees_all_leads(user)
 
@@ -63,13 +65,13 @@ def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
 CONTACT_MASKERS = {"phone": mask_phone, "email": mask_email, "wechat": mask_text}
 
 
-def mask_contact(key: str, value) -> str:
+def mask_contact(key: str, value: Any) -> Any:
     if not value or key not in CONTACT_MASKERS:
         return value
     return CONTACT_MASKERS[key](str(value))
 
 
-def masked_event_data(data: dict) -> dict:
+def masked_event_data(data: dict[str, Any]) -> dict[str, Any]:
     """An event's data with contact values masked (edits record old and new values)."""
     masked = {key: mask_contact(key, value) for key, value in data.items()}
     changed = data.get("changed")
@@ -91,7 +93,7 @@ class Contact:
     masked: bool
 
 
-def contact_for(user, lead: Lead) -> Contact:
+def contact_for(user: User | AnonymousUser | None, lead: Lead) -> Contact:
     """The lead's contact details as ``user`` may see them (masked in the pool for sales):
     the only way pages get a lead's phone, email and WeChat."""
     if contact_masked(user, lead):

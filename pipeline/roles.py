@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -39,8 +41,8 @@ def user_roles(user: User | AnonymousUser | None) -> frozenset[str]:
     return cached
 
 
-def has_role(user: User | AnonymousUser | None, *roles: str) -> bool:
-    """True if the user is a superuser or holds any of ``roles``."""
+def has_role(user: User | AnonymousUser | None, *roles: str) -> TypeGuard[User]:
+    """True if the user is a superuser or holds any of ``roles`` (then a signed-in ``User``)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or bool(user_roles(user) & set(roles))

@@ -18,6 +18,7 @@ the marketers' scorecards in ``reports.scorecards``) builds its aggregates from 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db.models import Aggregate, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -80,8 +81,10 @@ def funnel_counts(*names: str) -> dict[str, Aggregate | Coalesce]:
 def through(condition: Q, relation: str) -> Q:
     """The same condition on the lead behind a relation: ``through(MQL, "lead")`` is
     ``Q(lead__mql_at__isnull=False)``, for counting touches by their lead."""
+    # A Q's children are Qs or (lookup, value) pairs; the stubs type them as any Node.
+    pairs = cast("list[Q | tuple[str, Any]]", condition.children)
     children = [
         through(child, relation) if isinstance(child, Q) else (f"{relation}__{child[0]}", child[1])
-        for child in condition.children
+        for child in pairs
     ]
     return Q(*children, _connector=condition.connector, _negated=condition.negated)

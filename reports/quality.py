@@ -7,7 +7,7 @@ import itertools
 import statistics
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, F
 from django.db.models.fields.json import KT
@@ -41,7 +41,8 @@ def grade_calibration(
         "grade", "created_at", "sql_at", "won_at"
     )
     for grade, created, sql_at, won_at in timings.iterator(chunk_size=5000):
-        to_sql[grade].append((sql_at - created).total_seconds() / 86400)
+        # Not None: filtered on sql_at__isnull=False.
+        to_sql[grade].append((cast(dt.datetime, sql_at) - created).total_seconds() / 86400)
         if won_at is not None:
             to_won[grade].append((won_at - created).total_seconds() / 86400)
     table = []

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -36,7 +38,7 @@ def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
 
 
-def _ratio(a, b) -> float | None:
+def _ratio(a: float | Decimal, b: float | Decimal) -> float | None:
     return round(float(a) / float(b), 4) if b else None
 
 
@@ -44,7 +46,9 @@ def _median_hours(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def marketer_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+def marketer_metrics(
+    start: dt.date, end: dt.date, user_ids: list[int]
+) -> dict[int, dict[str, Any]]:
     low, high = period_bounds(start, end)
     leads = (
         with_rejected(
@@ -77,7 +81,7 @@ def marketer_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[
     return result
 
 
-def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict[str, Any]]:
     low, high = period_bounds(start, end)
     events = LeadEvent.objects.filter(
         at__gte=low,
@@ -138,7 +142,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
     return result
 
 
-def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict]:
+def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict[str, Any]]:
     low, high = period_bounds(start, end)
     rows = {row["user"]: row for row in compliance(start=start, end=end, user_ids=user_ids)}
     deals = {
@@ -174,14 +178,14 @@ def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, 
     return result
 
 
-def scorecard_user_ids(user) -> list[int] | None:
+def scorecard_user_ids(user: User) -> list[int] | None:
     """Whose cards ``user`` reads (``None``: everyone's): managers all; a sales manager
     their own card and their teams'; anyone else, the desk included, only their own."""
     visible = rep_ids_visible_to(user, see_all=(Role.MANAGER,))
     return None if visible is None else sorted(visible)
 
 
-METRICS = {
+METRICS: dict[str, Callable[[dt.date, dt.date, list[int]], dict[int, dict[str, Any]]]] = {
     Role.MARKETER: marketer_metrics,
     Role.LEAD_DESK: desk_metrics,
     Role.SALES_REP: rep_metrics,

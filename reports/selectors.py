@@ -24,7 +24,7 @@ from reports.metrics import add_up, figures
 from reports.periods import period_bounds
 
 
-def _credited(model: str, condition: Q | None = None):
+def _credited(model: str, condition: Q | None = None) -> Sum:
     credit = F(f"{CREDIT_FIELD[model]}")
     if condition is None:
         return Sum(credit)
@@ -32,7 +32,13 @@ def _credited(model: str, condition: Q | None = None):
 
 
 def _touch_rows(
-    *, start, end, model: str, key: str, channel_kind: str | None, extra: Q | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str,
+    key: str,
+    channel_kind: str | None,
+    extra: Q | None = None,
 ) -> dict[Any, dict[str, float]]:
     low, high = period_bounds(start, end)
     credit_field = CREDIT_FIELD[model]
@@ -69,7 +75,7 @@ def _touch_rows(
 
 
 def _cost_rows(
-    *, start, end, key: str, channel_kind: str | None, extra: Q | None = None
+    *, start: dt.date, end: dt.date, key: str, channel_kind: str | None, extra: Q | None = None
 ) -> dict[Any, Decimal]:
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
     if channel_kind:
@@ -84,7 +90,9 @@ def _cost_rows(
 _EMPTY = {"leads": 0.0, "mqls": 0.0, "sqls": 0.0, "opportunities": 0.0, "won": 0.0, "revenue": 0.0}
 
 
-def _rows(touch: dict, cost: dict) -> dict[Any, dict[str, Any]]:
+def _rows(
+    touch: dict[Any, dict[str, float]], cost: dict[Any, Decimal]
+) -> dict[Any, dict[str, Any]]:
     return {
         key: figures(
             cost=cost.get(key, Decimal("0")),

@@ -29,9 +29,10 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -57,6 +58,15 @@ KEEP = dt.timedelta(days=7)
 #: The Celery task that runs a job (``report_job_run``), by its registered name: the task
 #: module imports this one, so this one enqueues it by name (``pipeline.queue.task_named``).
 REPORT_JOB_TASK = "reports.tasks.report_job_task"
+
+
+class _Period(TypedDict):
+    start: dt.date
+    end: dt.date
+
+
+class _Filters(_Period):
+    channel_kind: str | None
 
 
 @dataclass(frozen=True, order=True)
@@ -135,7 +145,7 @@ class ReportKey:
     def compute(self) -> Any:
         """The report, live, from its selector: the only place a snapshot's content comes
         from."""
-        common = {
+        common: _Filters = {
             "start": self.start,
             "end": self.end,
             "channel_kind": self.channel_kind or None,
@@ -226,7 +236,10 @@ def is_cheap(keys: Iterable[ReportKey]) -> bool:
 
 
 def report_answer(
-    *, keys: Sequence[ReportKey], actor=None, job_id: int | str | None = None
+    *,
+    keys: Sequence[ReportKey],
+    actor: User | AnonymousUser | None = None,
+    job_id: int | str | None = None,
 ) -> Answer:
     """The reports for a page or endpoint, the cheapest way that is correct:
 
@@ -282,7 +295,7 @@ def _digest(specs: list[dict[str, str]]) -> str:
 def report_job_request(
     *,
     keys: Iterable[ReportKey],
-    actor=None,
+    actor: User | AnonymousUser | None = None,
     origin: str = ReportJobOrigin.ON_DEMAND,
     queue: bool = True,
 ) -> ReportJob:
@@ -398,7 +411,7 @@ def standard_report_keys(*, today: dt.date | None = None) -> list[ReportKey]:
     today = today or timezone.localdate()
     keys: list[ReportKey] = []
     for _label, start, end in period_presets(today):
-        period = {"start": start, "end": end}
+        period: _Period = {"start": start, "end": end}
         keys.append(ReportKey.of(ReportKind.FUNNEL, **period))
         keys.append(ReportKey.of(ReportKind.TREND, **period))
         for model in MODELS:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -153,7 +154,7 @@ def channel_quality(
     return {"from": start, "to": end, "rows": list(channels.values()), "totals": totals}
 
 
-def follow_up_rep_ids(user) -> set[int] | None:
+def follow_up_rep_ids(user: User | AnonymousUser | None) -> set[int] | None:
     """Whose per-rep follow-up rows ``user`` sees on the scoreboard (``None``: everyone's):
     the report visibility rule (``assignment.selectors.rep_ids_visible_to``), except that a
     reader who is neither a manager, the desk nor a sales manager (a marketer) sees no

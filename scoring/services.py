@@ -213,11 +213,11 @@ def score_of(
 
 
 @transaction.atomic
-def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead:
+def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead | None:
     """Recompute and save one lead's score; the grade follows unless it was set by hand.
 
     Writes a ``graded`` event when the grade changes, and qualifies automatically when the
-    setting is on and the lead reaches the score.
+    setting is on and the lead reaches the score. ``None`` if there is no such lead.
     """
     pk = lead.pk if isinstance(lead, Lead) else lead
     locked = (
@@ -359,7 +359,7 @@ def rescore_job_start(*, actor: User | None, reason: str) -> RescoreJob:
     return job
 
 
-def _write_scores(rows: list[tuple[int, int, str, str, list]]) -> None:
+def _write_scores(rows: Sequence[tuple[int, int, str, str, list[dict[str, Any]]]]) -> None:
     """Write (id, score, grade, grade_source, detail) rows in one statement per batch."""
     if not rows:
         return
@@ -390,7 +390,7 @@ def rescore_batch(
     *,
     rules: Sequence[Rule],
     thresholds: Thresholds,
-    event_data: dict | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> int:
     """Score loaded leads (company and channel selected) and write only what changed.
 
@@ -452,7 +452,10 @@ def score_arrivals(leads: Sequence[Any], *, touch_kind: str) -> list[ScoreResult
 
 
 def score_leads(
-    lead_ids: Sequence[int], *, loaded: Sequence[Lead] = (), event_data: dict | None = None
+    lead_ids: Sequence[int],
+    *,
+    loaded: Sequence[Lead] = (),
+    event_data: dict[str, Any] | None = None,
 ) -> int:
     """Score many leads at once (imports); same rules as one by one, far fewer queries.
 

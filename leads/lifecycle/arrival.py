@@ -102,14 +102,14 @@ def touch_values(
     }
 
 
-def created_event_data(*, campaign_id: int | None, touch_kind: str, **extra: Any) -> dict:
+def created_event_data(*, campaign_id: int | None, touch_kind: str, **extra: Any) -> dict[str, Any]:
     """The ``created`` event's data (bulk writers add where the row came from)."""
     return {"campaign": campaign_id, "touch_kind": touch_kind, **extra}
 
 
 def returned_event_data(
     *, campaign_id: int | None, touch_kind: str, name: str | None = None, **extra: Any
-) -> dict:
+) -> dict[str, Any]:
     """The ``duplicate`` event's data: the campaign and, when given, the name the person
     gave this time (it may differ from the lead's)."""
     data = {"campaign": campaign_id, "touch_kind": touch_kind, **extra}

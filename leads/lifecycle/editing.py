@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import EllipsisType
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign
 from leads.choices import EventKind
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.arrival import company_for
@@ -20,13 +22,19 @@ from pipeline.errors import ServiceError
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: User, fields: Mapping[str, Any], source_campaign=...) -> Lead:
+def lead_update(
+    *,
+    lead: Lead,
+    actor: User,
+    fields: Mapping[str, Any],
+    source_campaign: Campaign | EllipsisType | None = ...,
+) -> Lead:
     """Edit contact, company and need fields; one ``updated`` event lists what changed."""
     lead = lock_lead(lead)
     if not can_edit_lead(actor, lead):
         raise ServiceError(_("You are not allowed to edit this lead."), code="forbidden")
     data = clean_lead_fields(fields, partial=True)
-    changed: dict[str, list] = {}
+    changed: dict[str, list[Any]] = {}
     if set(COMPANY_FIELDS) & set(data):
         current = lead.company
         name = data.get("company_name", current.name if current else "")

@@ -153,7 +153,7 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
     for key, choices, allowed in _CHOICE_FIELDS:
         if key in data:
             if data[key] in (None, "") and key != "company_size":
-                data[key] = choices.UNKNOWN.value  # type: ignore[union-attr, attr-defined]
+                data[key] = choices.UNKNOWN.value  # type: ignore[attr-defined]  # each choice set here has UNKNOWN
             if (data[key] or "") not in allowed:
                 raise ServiceError(
                     _("“%(value)s” is not a valid choice.") % {"value": data[key]}, field=key

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Expression, F, IntegerField, Q, Value
+from django.db.models import Expression, F, Field, IntegerField, Q, Value
 from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assignment import reasons
-from assignment.models import Assignment, PoolPolicy
+from assignment.models import Assignment, AssignmentRule, PoolPolicy
 from assignment.reasons import DecisionReason
 from assignment.selectors import manages_user
 from leads.choices import EventKind, RecycleReason
@@ -77,7 +77,7 @@ def record_assignment(
     strategy: str,
     why: DecisionReason | None,
     reason: str,
-    rule=None,
+    rule: AssignmentRule | None = None,
     at: dt.datetime,
 ) -> None:
     """The decision's record: ``why`` as code and parameters (worded in the reader's
@@ -138,8 +138,8 @@ def lead_assign(
     owner: User,
     reason: str = "",
     strategy: str = "manual",
-    rule=None,
-    data: Mapping | None = None,
+    rule: AssignmentRule | None = None,
+    data: Mapping[str, Any] | None = None,
     why: DecisionReason | None = None,
 ) -> Lead:
     """Give the lead an owner (mql/sql/opportunity stay in their stage).
@@ -400,7 +400,9 @@ def leads_recycle_bulk(
     picked = picked.order_by("pk")
     qn = connection.ops.quote_name
     event_table = qn(LeadEvent._meta.db_table)
-    event_columns = ", ".join(qn(LeadEvent._meta.get_field(n).column) for n in event)
+    # Concrete fields: ``get_field`` is typed to return any field or relation.
+    event_fields = [cast("Field[Any, Any]", LeadEvent._meta.get_field(n)) for n in event]
+    event_columns = ", ".join(qn(f.column) for f in event_fields)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             select_sql, select_params = (
@@ -412,7 +414,7 @@ def leads_recycle_bulk(
             changes = {**_recycled(now=now, code=code), "updated_at": now}
             assignments, change_params = [], []
             for name, value in changes.items():
-                field = Lead._meta.get_field(name)
+                field = cast("Field[Any, Any]", Lead._meta.get_field(name))
                 assignments.append(f"{qn(field.column)} = %s")
                 change_params.append(field.get_db_prep_save(value, connection))
             names = [f"ev_{n}" for n in event]

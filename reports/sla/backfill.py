@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.db.models import (
     Min,
@@ -47,8 +48,10 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
         response_due_at__isnull=True,
         assigned_at__isnull=False,
     ).values_list("pk", "grade", "assigned_at", "first_contact_at")
-    updated, rows = 0, []
+    updated = 0
+    rows: list[Lead] = []
     for pk, grade, assigned_at, first_contact in pending.iterator(chunk_size=batch):
+        assigned_at = cast(dt.datetime, assigned_at)  # filtered on assigned_at__isnull=False
         due = add_working_hours(calendar_for(assigned_at), assigned_at, hours.get(grade or "D", 8))
         responded = first_contact if first_contact and first_contact >= assigned_at else None
         rows.append(Lead(pk=pk, response_due_at=due, responded_at=responded))
@@ -76,7 +79,7 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
         | Q(routing_work_seconds__isnull=True)
         | Q(first_response_at__isnull=False, response_work_seconds__isnull=True)
     ).values_list("pk", "at", "lead__grade", "lead__created_at", "first_response_at", *fields)
-    rows = []
+    assignments: list[Assignment] = []
     for pk, at, grade, created, replied, due, routing, response in missing.iterator(
         chunk_size=batch
     ):
@@ -87,7 +90,7 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
             routing = working_seconds_between(calendar, created, at)
         if response is None and replied is not None:
             response = working_seconds_between(calendar, at, replied)
-        rows.append(
+        assignments.append(
             Assignment(
                 pk=pk,
                 response_due_at=due,
@@ -95,9 +98,9 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
                 response_work_seconds=response,
             )
         )
-        if len(rows) >= batch:
-            updated += len(rows)
-            Assignment.objects.bulk_update(rows, fields)
-            rows = []
-    Assignment.objects.bulk_update(rows, fields)
-    return updated + len(rows)
+        if len(assignments) >= batch:
+            updated += len(assignments)
+            Assignment.objects.bulk_update(assignments, fields)
+            assignments = []
+    Assignment.objects.bulk_update(assignments, fields)
+    return updated + len(assignments)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -19,11 +20,13 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
+    QuerySet,
 )
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assignment.models import Assignment
+from assignment.models import Assignment, Team
 from assignment.selectors import rep_ids_visible_to
 from leads.lifecycle.rules import OWNABLE_STAGES
 from leads.models import Lead
@@ -41,7 +44,9 @@ class _Percentile(Aggregate):
     template = "%(function)s(%(share)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
 
-    def __init__(self, expression, *, share: float, discrete: bool = False, **extra):
+    def __init__(
+        self, expression: str | Combinable, *, share: float, discrete: bool = False, **extra: Any
+    ) -> None:
         function = "PERCENTILE_DISC" if discrete else "PERCENTILE_CONT"
         super().__init__(expression, function=function, share=float(share), **extra)
 
@@ -63,7 +68,9 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def _response_stats(queryset, column: str, group: str | None) -> dict[Any, dict[str, Any]]:
+def _response_stats(
+    queryset: QuerySet[Any], column: str, group: str | None
+) -> dict[Any, dict[str, Any]]:
     """Count, median and p95 (in working hours) of ``column`` over ``queryset`` per
     ``group`` (or one group ``None``), rows with a value only.
 
@@ -209,7 +216,7 @@ def delays(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     }
 
 
-def compliance_scope(user, *, team=None) -> list[int] | None:
+def compliance_scope(user: User, *, team: Team | None = None) -> list[int] | None:
     """Whose rows ``user`` may read — the same scope as the compliance API.
 
     A team: its members, for managers, the desk and that team's manager. No team: the

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +33,7 @@ def config() -> dict[str, Any]:
     Saving a policy or the calendar through the services forgets the cache at once; an
     edit made elsewhere (the admin) applies within a minute.
     """
-    config = cache.get(_CONFIG_KEY)
+    config: dict[str, Any] | None = cache.get(_CONFIG_KEY)
     if config is None:
         row = BusinessCalendar.current()
         config = {
@@ -76,7 +77,7 @@ def policy_for(grade: str) -> SlaPolicy | None:
     return SlaPolicy.objects.filter(grade=grade or "D").first()
 
 
-def sla_policy_save(*, actor, grade: str, **values: Any) -> SlaPolicy:
+def sla_policy_save(*, actor: User, grade: str, **values: Any) -> SlaPolicy:
     """Managers and sales managers set the SLA of a grade."""
     if not has_role(actor, Role.MANAGER, Role.SALES_MANAGER):
         raise ServiceError(_("Only managers change SLA policies."), code="forbidden")
@@ -121,7 +122,7 @@ def sla_policy_save(*, actor, grade: str, **values: Any) -> SlaPolicy:
 @transaction.atomic
 def business_calendar_save(
     *,
-    actor,
+    actor: User,
     work_start: dt.time,
     work_end: dt.time,
     weekdays: list[int],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,13 @@ from reports.models import DigestSent
 from reports.sla.compliance import overdue_q
 from reports.sla.config import policies
 from reports.sla.mail import mail
+
+
+class OverdueRow(TypedDict):
+    owner_id: int
+    name: str
+    grade: str
+    next_follow_up_at: dt.datetime | None
 
 
 def digest_overdue(*, now: dt.datetime | None = None) -> int:
@@ -30,7 +38,7 @@ def digest_overdue(*, now: dt.datetime | None = None) -> int:
         .values("owner_id", "name", "grade", "next_follow_up_at")
         .order_by("owner_id", "pk")
     )
-    grouped: dict[int, list[dict]] = defaultdict(list)
+    grouped: dict[int, list[OverdueRow]] = defaultdict(list)
     for row in rows.iterator(chunk_size=5000):
         grouped[row["owner_id"]].append(row)
     sent = 0

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,14 +20,18 @@ from django.db.models import (
     Case,
     Exists,
     F,
+    Field,
     IntegerField,
+    Model,
     OuterRef,
     Q,
+    QuerySet,
     TextField,
     UUIDField,
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -71,13 +75,16 @@ def _per_grade(conditions: dict[str, Q]) -> Q | None:
     return combined
 
 
-def _execute(sql: str, params) -> int:
+def _execute(sql: str, params: list[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        rowcount: int = cursor.rowcount
+        return rowcount
 
 
-def _insert_select(model, columns: dict[str, Any], queryset) -> tuple[str, list]:
+def _insert_select(
+    model: type[Model], columns: dict[str, Combinable], queryset: QuerySet[Any]
+) -> tuple[str, list[Any]]:
     """``INSERT INTO model (columns) SELECT …`` from ``queryset``, each column an
     expression over its rows (compiled by the ORM, so both databases get their dialect)."""
     qn = connection.ops.quote_name
@@ -87,11 +94,15 @@ def _insert_select(model, columns: dict[str, Any], queryset) -> tuple[str, list]
         .values_list(*names)
         .query.sql_with_params()
     )
-    target = ", ".join(qn(model._meta.get_field(name).column) for name in columns)
+    # Concrete fields: ``get_field`` is typed to return any field or relation.
+    fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in columns]
+    target = ", ".join(qn(f.column) for f in fields)
     return f"INSERT INTO {qn(model._meta.db_table)} ({target}) {select_sql}", list(params)
 
 
-def _insert_breaches(leads, *, kind: str, level: int, run: uuid.UUID, now, lock: bool) -> int:
+def _insert_breaches(
+    leads: QuerySet[Lead], *, kind: str, level: int, run: uuid.UUID, now: dt.datetime, lock: bool
+) -> int:
     """One breach row per lead of ``leads`` in one ``INSERT … SELECT … ON CONFLICT DO
     NOTHING``: the unique step key lets only the first scan (of two in parallel, or a
     repeat) insert it. Returns how many rows are new. With ``lock`` the leads are locked
@@ -115,7 +126,7 @@ def _insert_breaches(leads, *, kind: str, level: int, run: uuid.UUID, now, lock:
     return _execute(sql + " ON CONFLICT DO NOTHING", params)
 
 
-def _breach_events(*, run: uuid.UUID, kind: str, level: int, now) -> None:
+def _breach_events(*, run: uuid.UUID, kind: str, level: int, now: dt.datetime) -> None:
     """An ``sla_breach`` event for each breach this run inserted, in one statement."""
     sql, params = _insert_select(
         LeadEvent,
@@ -213,7 +224,8 @@ def sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
             _breach_events(run=run, kind=kind, level=level, now=now)
             if level == 3:
                 reason = _("No first response within the SLA: taken back from the owner.")
-                taken = step & _has_breach(kind, 3)
+                # Q & a conditional expression is a Q (the stubs type only Q & Q).
+                taken = cast(Q, step & _has_breach(kind, 3))
                 reassign = [
                     g for g, p in by_grade.items() if p.final_action == FinalAction.REASSIGN
                 ]
@@ -221,7 +233,8 @@ def sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
                 for grades, reroute in ((recycle_only, False), (reassign, True)):
                     if grades:
                         leads_recycle_bulk(
-                            where=taken & _per_grade({g: Q() for g in grades}),
+                            # Not None: ``grades`` is not empty.
+                            where=taken & cast(Q, _per_grade({g: Q() for g in grades})),
                             reason=reason,
                             reason_code="no_follow_up",
                             now=now,
@@ -239,7 +252,14 @@ def sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
     return result
 
 
-def _breached(*, run: uuid.UUID, kind: str, level: int) -> list[dict]:
+class BreachRow(TypedDict):
+    owner_id: int
+    lead__name: str
+    lead__grade: str
+    lead__response_due_at: dt.datetime | None
+
+
+def _breached(*, run: uuid.UUID, kind: str, level: int) -> list[BreachRow]:
     return list(
         SlaBreach.objects.filter(run=run, kind=kind, level=level)
         .order_by("owner_id", "lead_id")
@@ -248,7 +268,7 @@ def _breached(*, run: uuid.UUID, kind: str, level: int) -> list[dict]:
 
 
 def _remind_owners(*, run: uuid.UUID, kind: str) -> None:
-    grouped: dict[int, list[dict]] = defaultdict(list)
+    grouped: dict[int, list[BreachRow]] = defaultdict(list)
     for row in _breached(run=run, kind=kind, level=1):
         grouped[row["owner_id"]].append(row)
     messages = {}
@@ -276,7 +296,7 @@ def _tell_managers(*, run: uuid.UUID, kind: str) -> None:
     for user_id, manager_id in memberships:
         if manager_id != user_id:
             managers[user_id].add(manager_id)
-    grouped: dict[int, list[dict]] = defaultdict(list)
+    grouped: dict[int, list[BreachRow]] = defaultdict(list)
     for row in rows:
         for manager_id in managers.get(row["owner_id"], ()):
             grouped[manager_id].append(row)
@@ -292,7 +312,7 @@ def _tell_managers(*, run: uuid.UUID, kind: str) -> None:
         )
 
 
-def _recycle_neglected(*, now, by_grade: dict[str, SlaPolicy], run: uuid.UUID) -> int:
+def _recycle_neglected(*, now: dt.datetime, by_grade: dict[str, SlaPolicy], run: uuid.UUID) -> int:
     """Owned mql/sql leads with no activity for their grade's ``recycle_after_days``:
     one neglect breach each (the "wasted" count), and back to the pool — for every grade
     at once."""
@@ -313,14 +333,17 @@ def _recycle_neglected(*, now, by_grade: dict[str, SlaPolicy], run: uuid.UUID) -
                 ),
             )
         )
-    stale = Q(owner__isnull=False, stage__in=[Stage.MQL, Stage.SQL]) & _per_grade(conditions)
+    # Not None: ``by_grade`` is not empty.
+    stale = Q(owner__isnull=False, stage__in=[Stage.MQL, Stage.SQL]) & cast(
+        Q, _per_grade(conditions)
+    )
     kind = SlaBreach.Kind.NEGLECT
     with transaction.atomic():
         _insert_breaches(
             Lead.objects.filter(stale), kind=kind, level=1, run=run, now=now, lock=True
         )
         done = leads_recycle_bulk(
-            where=stale & _has_breach(kind, 1),
+            where=cast(Q, stale & _has_breach(kind, 1)),  # a Q, as ``taken`` above
             reason=Case(*reasons, default=Value(""), output_field=TextField()),
             reason_code="no_follow_up",
             now=now,
