@@ -97,7 +97,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     # The sales workspace (my leads, team page) and the SLA pages (policies, compliance).
     path("sales/", include(("leads.views.sales", "sales"))),
-    path("sla/", include(("reports.sla_views", "sla"))),
+    path("sla/", include(("reports.views.sla", "sla"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

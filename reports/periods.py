@@ -3,7 +3,7 @@
 Every period report (pages, endpoints, snapshots, the SLA figures) is about the days
 [from, to] in the business time zone. This module holds the bounds of a period as
 datetimes, the quick periods the pages offer, the default period and the validation the
-API (``reports.api.PeriodSerializer``) and the page forms (``reports.forms``) share, so a
+API (``reports.api.PeriodSerializer``) and the page forms (``reports.forms.reports``) share, so a
 page and an endpoint accept and refuse exactly the same periods.
 
 Pure helpers: nothing here imports another module of the reports app.

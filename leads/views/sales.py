@@ -36,11 +36,11 @@ from pipeline.pages import safe_next_url
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, working_hours_between
+from reports.forms.sla import PeriodForm
 from reports.models import SlaPolicy
 from reports.sla.compliance import delays, overdue_q
 from reports.sla.config import load_calendar, policies
-from reports.sla_forms import PeriodForm
-from reports.sla_views import compliance_table
+from reports.views.sla import compliance_table
 
 User = get_user_model()
 

@@ -13,7 +13,7 @@ from leads.choices import DisqualifyReason, RejectReason
 from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.exports import Column, Table
-from reports.forms import CalibrationForm
+from reports.forms.reports import CalibrationForm
 from reports.quality import bounce_reasons, grade_calibration
 from reports.views.common import (
     SeriesSpec,

@@ -15,7 +15,7 @@ from campaigns.models import Channel
 from pipeline.context_processors import url_or_none
 from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
-from reports.forms import RoiForm
+from reports.forms.reports import RoiForm
 from reports.views.common import bind_form, query_string, require, respond
 from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
 from reports.views.roi import (

@@ -24,7 +24,7 @@ from pipeline.roles import REPORT_READERS, SCORECARD_READERS, has_role
 from reports import charts
 from reports.charts import COLORS, Series, grouped
 from reports.exports import Table, export_response, pick_table, requested_export
-from reports.forms import PeriodForm
+from reports.forms.reports import PeriodForm
 from reports.periods import default_period, period_presets
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from campaigns.models import Channel
 from pipeline.roles import REPORT_REFRESHERS, has_role
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
-from reports.forms import RoiForm
+from reports.forms.reports import RoiForm
 from reports.models import ReportJob
 from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
 from reports.views.common import query_string, report_tabs, require

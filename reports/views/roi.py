@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from leads.credits import MODELS
 from reports import charts
 from reports.exports import Column, Table
-from reports.forms import MODEL_HELP, MODEL_LABELS, RoiForm
+from reports.forms.reports import MODEL_HELP, MODEL_LABELS, RoiForm
 from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
 
 ROI_FIGURES: list[tuple[str, Any, str]] = [

@@ -12,7 +12,7 @@ from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.charts import GRADE_COLORS, Series
 from reports.exports import Column, Table
-from reports.forms import PeriodForm
+from reports.forms.reports import PeriodForm
 from reports.quality import bounce_reasons
 from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
 from reports.views.common import (

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from pipeline.roles import SCORECARD_READERS, Role, has_role
 from reports.charts import grouped
 from reports.exports import Column, Table, export_cell
-from reports.forms import ScorecardForm
+from reports.forms.reports import ScorecardForm
 from reports.scorecards import scorecard_user_ids, scorecards
 from reports.views.common import bind_form, display_names, fmt, preset_links, require, respond
 

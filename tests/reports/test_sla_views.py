@@ -16,7 +16,7 @@ from leads.choices import Stage
 from pipeline.errors import ServiceError
 from reports.models import BusinessCalendar, SlaPolicy
 from reports.sla.compliance import compliance
-from reports.sla_views import business_calendar_save
+from reports.views.sla import business_calendar_save
 from tests.factories import UserFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 Forms only parse and type-check input; the rules — who may change a policy, recycling
 after the follow-up interval, a calendar with working time — stay in ``reports.sla`` and
-in ``reports.sla_views.business_calendar_save``.
+in ``reports.views.sla.business_calendar_save``.
 """
 
 from __future__ import annotations

@@ -30,11 +30,11 @@ from leads.exports import neutralise
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
+from reports.forms.sla import WEEKDAYS, BusinessCalendarForm, PeriodForm, SlaPolicyForm
 from reports.models import BusinessCalendar, FinalAction, SlaPolicy
 from reports.sla.clock import response_due
 from reports.sla.compliance import compliance, compliance_scope, delays
 from reports.sla.config import business_calendar_save, load_calendar, policies, sla_policy_save
-from reports.sla_forms import WEEKDAYS, BusinessCalendarForm, PeriodForm, SlaPolicyForm
 
 User = get_user_model()
 
