@@ -1,7 +1,8 @@
 """Build the demo world and write its leads in batches (``manage.py seed_demo``).
 
-No per-lead queries and no service calls: the simulator reproduces what the services
-would have written, and each batch goes in with one insert per table, in one transaction.
+No per-lead queries and no lifecycle calls: the simulator reproduces what
+``leads.lifecycle`` would have written (its arrival rows built by the arrival rule's value
+functions), and each batch goes in with one insert per table, in one transaction.
 Memory stays flat: a batch is simulated, written and dropped.
 
 - Anywhere: ``bulk_create`` (lead and follow-up ids come back from the insert).
@@ -162,6 +163,16 @@ def _batches(simulator: LeadSimulator, leads: int, batch_size: int) -> Iterator[
         yield batch
 
 
+#: A touch's attribution credits, filled by ``leads.credits`` after the batches (one copy of
+#: the rule).
+_NO_CREDITS = {
+    "credit_first_touch": 0.0,
+    "credit_last_touch": 0.0,
+    "credit_linear": 0.0,
+    "credit_u_shaped": 0.0,
+}
+
+
 def _follow_up_rows(batch: list[SimLead], lead_ids: list[int]) -> list[dict]:
     return [
         {
@@ -184,25 +195,7 @@ def _other_rows(
     """Touches, events and assignment decisions of a batch whose ids are known."""
     touches, events, assignments, position = [], [], [], 0
     for sim, lead_id in zip(batch, lead_ids, strict=True):
-        for touch in sim.touches:
-            campaign_id, kind, occurred_at, is_first, source, medium, landing = touch
-            touches.append(
-                {
-                    "lead_id": lead_id,
-                    "campaign_id": campaign_id,
-                    "kind": kind,
-                    "occurred_at": occurred_at,
-                    "is_first": is_first,
-                    "utm_source": source,
-                    "utm_medium": medium,
-                    "landing_page": landing,
-                    # Filled by leads.credits after the batches (one copy of the rule).
-                    "credit_first_touch": 0.0,
-                    "credit_last_touch": 0.0,
-                    "credit_linear": 0.0,
-                    "credit_u_shaped": 0.0,
-                }
-            )
+        touches.extend({"lead_id": lead_id, **touch, **_NO_CREDITS} for touch in sim.touches)
         for kind, from_stage, to_stage, actor, at, reason, payload, follow_up in sim.events:
             if follow_up >= 0:
                 payload = {"follow_up": follow_up_ids[position + follow_up], **payload}

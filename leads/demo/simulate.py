@@ -1,14 +1,17 @@
-"""Walk one demo lead through the lifecycle the way the services would have.
+"""Walk one demo lead through the lifecycle the way ``leads.lifecycle`` would have.
 
 Pure Python over plain values: no queries. ``LeadSimulator.simulate(index)`` returns the
 lead's field values and its touches, events, follow-ups and assignment decisions; the
 seeder writes them in bulk.
 
-What the services would have set is set here, with the same event kinds, stages, actors
-and ``data`` keys, at times that respect created ≤ mql ≤ assigned ≤ first contact ≤ sql ≤
-opportunity ≤ won/lost. Scores come from the real scorer and the active scoring rules.
-Where the services could produce an out-of-order history (an accepted lead recycled and
-claimed again), the demo simply does not go there.
+The arrival rows — the new lead's columns, its touches, the ``created`` and ``duplicate``
+events' data — come from the arrival rule's own value functions
+(``leads.lifecycle.arrival``), as for capture and imports. What the rest of the lifecycle
+would have set is set here, with the same event kinds, stages, actors and ``data`` keys,
+at times that respect created ≤ mql ≤ assigned ≤ first contact ≤ sql ≤ opportunity ≤
+won/lost. Scores come from the real scorer and the active scoring rules. Where the
+lifecycle could produce an out-of-order history (an accepted lead recycled and claimed
+again), the demo simply does not go there.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from leads.choices import EventKind, GradeSource, Stage
 from leads.demo import data
 from leads.demo.world import CampaignInfo, DemoWorld, local_day_starts
 from leads.facts import lead_facts
+from leads.lifecycle.arrival import (
+    created_event_data,
+    new_lead_values,
+    returned_event_data,
+    touch_values,
+)
 from pipeline.conditions import matches
 from pipeline.people import display_name
 from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead
@@ -230,8 +239,8 @@ class SimLead:
         self.size_index = size_index  # of the company: sizes the deal
         self.company_view = company_view
         self.campaign_view = campaign_view
-        #: (campaign id, kind, occurred_at, is_first, utm_source, utm_medium, landing_page)
-        self.touches: list[tuple] = []
+        #: touch columns as ``touch_values`` gives them (the seeder adds lead and credits)
+        self.touches: list[dict] = []
         #: (kind, from_stage, to_stage, actor id, at, reason, data, follow-up index or -1)
         self.events: list[tuple] = []
         #: (author id, at, method, outcome, note, next_follow_up_at)
@@ -300,10 +309,26 @@ class LeadSimulator:
             )
             for c in world.campaigns
         }
+        #: what an arrival through each campaign carries: UTM parameters and landing page
+        #: from an online form, nothing from a check-in, webinar, list or hand entry
+        self.arrival_utm = {
+            c.id: {
+                "utm_source": c.utm_source,
+                "utm_medium": c.utm_medium,
+                "utm_campaign": c.utm_campaign,
+            }
+            if c.online
+            else None
+            for c in world.campaigns
+        }
+        self.landing_pages = {
+            c.id: f"https://www.leadloop-demo.example/lp/{c.utm_campaign}" if c.online else ""
+            for c in world.campaigns
+        }
         self.reps = world.rep_ids
         self.desks = world.desk_ids
         self.usernames = {pk: name for name, pk in world.users.items()}
-        #: what the real services put in a reason's parameters: the display name
+        #: what the lifecycle puts in a reason's parameters: the display name
         self.names = {
             world.users[username]: display_name(
                 User(username=username, first_name=first, last_name=last)
@@ -368,26 +393,20 @@ class LeadSimulator:
             seconds = int(rng.uniform(9, 18) * 3600)
         created_at = self.day_starts[day_ago] + dt.timedelta(seconds=min(seconds, 86_399))
 
-        fields = self._person(index, position, quality)
         # forms, check-ins and webinars arrive through the capture API (no user); lists
         # and hand-entered leads are the campaign owner's work
         created_by = campaign.owner_id if campaign.touch_kind in ("import", "manual") else None
-        fields.update(
+        utm, landing = self.arrival_utm[campaign.id], self.landing_pages[campaign.id]
+        # a new lead as the arrival rule writes it; the lifecycle below adds its own fields
+        fields = new_lead_values(
+            self._person(index, position, quality),
+            campaign_id=campaign.id,
             company_id=company.id,
-            source_campaign_id=campaign.id,
-            created_at=created_at,
-            created_by_id=created_by,
-            stage=Stage.NEW,
+            actor_id=created_by,
+            now=created_at,
+            utm=utm,
+            landing_page=landing,
         )
-        landing = ""
-        if campaign.online:
-            landing = f"https://www.leadloop-demo.example/lp/{campaign.utm_campaign}"
-            fields.update(
-                utm_source=campaign.utm_source,
-                utm_medium=campaign.utm_medium,
-                utm_campaign=campaign.utm_campaign,
-                landing_page=landing,
-            )
         lead = SimLead(
             fields,
             company.size_index,
@@ -395,14 +414,13 @@ class LeadSimulator:
             self.campaign_views[campaign.id],
         )
         lead.touches.append(
-            (
-                campaign.id,
-                campaign.touch_kind,
-                created_at,
-                True,
-                campaign.utm_source,
-                campaign.utm_medium,
-                landing,
+            touch_values(
+                campaign_id=campaign.id,
+                kind=campaign.touch_kind,
+                occurred_at=created_at,
+                is_first=True,
+                utm=utm,
+                landing_page=landing,
             )
         )
         lead.event(
@@ -411,7 +429,7 @@ class LeadSimulator:
             Stage.NEW,
             created_by,
             created_at,
-            payload={"campaign": campaign.id, "touch_kind": campaign.touch_kind},
+            payload=created_event_data(campaign_id=campaign.id, touch_kind=campaign.touch_kind),
         )
         self._grade(lead, [campaign.touch_kind], created_at + SCORING_DELAY, Stage.NEW)
         extra = rng.randint(1, 3) if rng.random() < P_EXTRA_TOUCHES else 0
@@ -923,20 +941,14 @@ class LeadSimulator:
             campaign = self.schedule.campaign_on(day_ago, rng)
             if campaign.id == source.id:
                 continue
-            landing = (
-                f"https://www.leadloop-demo.example/lp/{campaign.utm_campaign}"
-                if campaign.online
-                else ""
-            )
             lead.touches.append(
-                (
-                    campaign.id,
-                    campaign.touch_kind,
-                    at,
-                    False,
-                    campaign.utm_source,
-                    campaign.utm_medium,
-                    landing,
+                touch_values(
+                    campaign_id=campaign.id,
+                    kind=campaign.touch_kind,
+                    occurred_at=at,
+                    is_first=False,
+                    utm=self.arrival_utm[campaign.id],
+                    landing_page=self.landing_pages[campaign.id],
                 )
             )
             actor = campaign.owner_id if campaign.touch_kind in ("import", "manual") else None
@@ -946,11 +958,9 @@ class LeadSimulator:
                 "",
                 actor,
                 at,
-                payload={
-                    "campaign": campaign.id,
-                    "touch_kind": campaign.touch_kind,
-                    "name": f["name"],
-                },
+                payload=returned_event_data(
+                    campaign_id=campaign.id, touch_kind=campaign.touch_kind, name=f["name"]
+                ),
             )
             kinds.append(campaign.touch_kind)
             last_at = at if last_at is None else max(last_at, at)
@@ -960,5 +970,6 @@ class LeadSimulator:
 
 
 def _coded(why: DecisionReason) -> dict:
-    """What a decision's event keeps of its reason (as ``leads.lifecycle.ownership`` writes it)."""
+    """What a decision's event keeps of its reason (as ``leads.lifecycle.ownership`` writes
+    it)."""
     return {"reason_code": why.code, "reason_params": why.params}

@@ -24,7 +24,16 @@ from leads.choices import (
     Stage,
 )
 from leads.credits import recompute_all_credits
+from leads.demo import seed as seed_module
 from leads.demo.data import DEMO_PASSWORD, DEMO_USERNAMES
+from leads.lifecycle.arrival import (
+    UTM_FIELDS,
+    created_event_data,
+    new_lead_values,
+    returned_event_data,
+    touch_values,
+)
+from leads.lifecycle.fields import LEAD_OWN_FIELDS
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_phone
 from scoring.scorer import Thresholds, grade_for
@@ -266,6 +275,102 @@ def test_every_lead_has_one_first_touch_on_its_source_campaign(seeded):
     assert not later.filter(campaign_id=F("lead__source_campaign_id")).exists()
     per_lead = Counter(later.values_list("lead_id", flat=True))
     assert max(per_lead.values()) <= 3
+
+
+def test_arrival_events_carry_the_data_the_arrival_rule_gives(seeded):
+    leads = {
+        pk: (campaign_id, name)
+        for pk, campaign_id, name in Lead.objects.values_list("pk", "source_campaign_id", "name")
+    }
+    touches = {
+        (lead_id, at): (campaign_id, kind, is_first)
+        for lead_id, at, campaign_id, kind, is_first in LeadTouch.objects.values_list(
+            "lead_id", "occurred_at", "campaign_id", "kind", "is_first"
+        )
+    }
+    first_kind = {lead_id: kind for (lead_id, _), (_, kind, first) in touches.items() if first}
+    created = list(LeadEvent.objects.filter(kind=EventKind.CREATED).values_list("lead_id", "data"))
+    assert len(created) == N_LEADS
+    for lead_id, data in created:
+        assert data == created_event_data(
+            campaign_id=leads[lead_id][0], touch_kind=first_kind[lead_id]
+        )
+    returned = list(
+        LeadEvent.objects.filter(kind=EventKind.DUPLICATE).values_list("lead_id", "at", "data")
+    )
+    assert returned
+    assert len(returned) == LeadTouch.objects.filter(is_first=False).count()
+    for lead_id, at, data in returned:  # each at the moment of its touch
+        campaign_id, kind, is_first = touches[lead_id, at]
+        assert not is_first
+        assert data == returned_event_data(
+            campaign_id=campaign_id, touch_kind=kind, name=leads[lead_id][1]
+        )
+
+
+def test_lead_and_touch_rows_are_the_ones_the_arrival_rule_builds(monkeypatch):
+    written = []
+    other_rows = seed_module._other_rows
+
+    def spy(batch, lead_ids, follow_up_ids):
+        rows = other_rows(batch, lead_ids, follow_up_ids)
+        written.append((batch, rows[0]))
+        return rows
+
+    monkeypatch.setattr(seed_module, "_other_rows", spy)
+    seed()
+    credits = {f.attname for f in LeadTouch._meta.concrete_fields if f.name.startswith("credit_")}
+    touch_keys = set(touch_values(campaign_id=None, kind="form", occurred_at=NOW, is_first=True))
+    assert sum(len(batch) for batch, _ in written) == N_LEADS
+    online, arrivals, returns = 0, {}, []
+    for batch, touch_rows in written:
+        for row in touch_rows:
+            assert set(row) == touch_keys | credits | {"lead_id"}
+        for sim in batch:
+            f = sim.fields
+            utm = {key: f.get(key, "") for key in UTM_FIELDS}
+            landing = f.get("landing_page", "")
+            arrival = new_lead_values(
+                {key: f[key] for key in LEAD_OWN_FIELDS},
+                campaign_id=f["source_campaign_id"],
+                company_id=f["company_id"],
+                actor_id=f["created_by_id"],
+                now=f["created_at"],
+                utm=utm,
+                landing_page=landing,
+            )
+            # the arrival's columns, and the lifecycle's on top (the stage moves on)
+            assert {key: f[key] for key in arrival if key != "stage"} == {
+                key: value for key, value in arrival.items() if key != "stage"
+            }
+            assert set(f) & set(UTM_FIELDS) == set(arrival) & set(UTM_FIELDS)
+            online += bool(landing)
+            first, *later = sim.touches
+            # the first touch carries what the new lead carries
+            assert first == touch_values(
+                campaign_id=f["source_campaign_id"],
+                kind=first["kind"],
+                occurred_at=f["created_at"],
+                is_first=True,
+                utm=utm,
+                landing_page=landing,
+            )
+            arrivals[first["campaign_id"]] = (utm, landing)
+            returns += later
+    assert 0 < online < N_LEADS  # forms carry UTM and a landing page; check-ins do not
+    assert returns
+    for touch in returns:  # a return carries what a first arrival by that campaign does
+        if touch["campaign_id"] not in arrivals:
+            continue
+        utm, landing = arrivals[touch["campaign_id"]]
+        assert touch == touch_values(
+            campaign_id=touch["campaign_id"],
+            kind=touch["kind"],
+            occurred_at=touch["occurred_at"],
+            is_first=False,
+            utm=utm,
+            landing_page=landing,
+        )
 
 
 def test_every_touch_has_its_attribution_credit(seeded):
