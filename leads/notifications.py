@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from leads.models import Lead
+from leads.models import ImportJob, Lead
 
 
 def notify_owner(*, lead_id: int, kind: str) -> bool:
@@ -35,10 +36,6 @@ def notify_owner(*, lead_id: int, kind: str) -> bool:
 
 def notify_import_duplicates(*, job_id: int, owner_id: int, count: int) -> bool:
     """One email per owner per import: N of your open leads came back through a list."""
-    from django.contrib.auth import get_user_model
-
-    from leads.models import ImportJob
-
     job = ImportJob.objects.select_related("campaign").filter(pk=job_id).first()
     owner = get_user_model().objects.filter(pk=owner_id, is_active=True).first()
     if job is None or owner is None or not owner.email:
