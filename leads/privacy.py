@@ -107,21 +107,39 @@ def _user(user: User | None) -> str | None:
     return user.get_username() if user is not None else None
 
 
-def _import_errors_mentioning(values: Iterable[str]) -> list[dict[str, Any]]:
-    """Import error rows whose text contains one of ``values`` (phones, emails)."""
-    needles = [v for v in values if v]
-    if not needles:
-        return []
-    mentions = Q()
+def _jobs_mentioning(needles: list[str]) -> QuerySet[ImportJob]:
+    """Import jobs whose error rows may mention one of ``needles`` (a coarse text match
+    in the database; ``_mentions`` decides per row)."""
+    mentions = Q(pk__in=[])
     for needle in needles:
         mentions |= Q(errors__icontains=needle)
-    found = []
-    for job in ImportJob.objects.filter(mentions).order_by("pk"):
-        for error in job.errors:
-            text = " ".join(str(v) for v in error.values()) if isinstance(error, dict) else ""
-            if any(n.lower() in text.lower() for n in needles):
-                found.append({"import": job.pk, "file": job.original_name, **error})
-    return found
+    return ImportJob.objects.filter(mentions).order_by("pk")
+
+
+def _mentions(error: Any, needles: list[str]) -> bool:
+    """Whether one import error row mentions one of ``needles`` (lower-case)."""
+    if not isinstance(error, dict):
+        return False
+    text = " ".join(str(value) for value in error.values()).lower()
+    return any(needle in text for needle in needles)
+
+
+def _needles(contacts: Iterable[str]) -> list[str]:
+    """The person's phones and emails as matched in import errors (lower-case)."""
+    return sorted({contact.lower() for contact in contacts if contact})
+
+
+def _import_errors_mentioning(contacts: Iterable[str]) -> list[dict[str, Any]]:
+    """Import error rows that mention one of the person's phones or emails."""
+    needles = _needles(contacts)
+    if not needles:
+        return []
+    return [
+        {"import": job.pk, "file": job.original_name, **error}
+        for job in _jobs_mentioning(needles)
+        for error in job.errors
+        if _mentions(error, needles)
+    ]
 
 
 def _lead_data(lead: Lead) -> dict[str, Any]:
@@ -280,20 +298,14 @@ class ErasureResult:
 
 def _erase_import_errors(contacts: set[str]) -> int:
     """Replace import error rows that mention one of ``contacts``; returns rows replaced."""
-    needles = [c.lower() for c in contacts if c]
+    needles = _needles(contacts)
     if not needles:
         return 0
-    mentions = Q()
-    for needle in needles:
-        mentions |= Q(errors__icontains=needle)
     replaced = 0
-    for job in ImportJob.objects.select_for_update().filter(mentions).order_by("pk"):
+    for job in _jobs_mentioning(needles).select_for_update():
         rows = []
         for error in job.errors:
-            text = (
-                " ".join(str(v) for v in error.values()).lower() if isinstance(error, dict) else ""
-            )
-            if any(n in text for n in needles):
+            if _mentions(error, needles):
                 rows.append({"row": error.get("row"), "column": "", "message": ERASED_TEXT})
                 replaced += 1
             else:
@@ -304,7 +316,7 @@ def _erase_import_errors(contacts: set[str]) -> int:
 
 
 def erase_leads(
-    *, lead_ids: Iterable[int], actor: User | None, reason_code: str = "request"
+    *, lead_ids: Iterable[int], actor: User | None, retention: bool = False
 ) -> ErasureResult:
     """Erase the personal data of these leads (the caller holds a transaction).
 
@@ -344,7 +356,7 @@ def erase_leads(
             kind=EventKind.DATA_ERASED,
             actor=actor,
             at=now,
-            data={"reason_code": reason_code, "import_error_rows": import_rows},
+            data={"retention": retention, "import_error_rows": import_rows},
         )
     return ErasureResult(lead_ids=ids, erased_at=now)
 
@@ -398,7 +410,7 @@ def retention_erase(*, batch_size: int = RETENTION_BATCH_SIZE) -> int:
             )
             if not ids:
                 return erased
-            result = erase_leads(lead_ids=ids, actor=None, reason_code="retention")
+            result = erase_leads(lead_ids=ids, actor=None, retention=True)
             erased += len(result.lead_ids)
         if len(ids) < batch_size:
             return erased

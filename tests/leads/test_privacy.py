@@ -286,7 +286,7 @@ def test_retention_erases_exactly_the_old_closed_leads(settings, closed_world):
     assert erased == set(closed_world["erased"])
     for pk in closed_world["erased"]:
         event = LeadEvent.objects.get(lead_id=pk, kind=EventKind.DATA_ERASED)
-        assert event.actor is None and event.data["reason_code"] == "retention"
+        assert event.actor is None and event.data["retention"] is True
         assert Lead.objects.get(pk=pk).phone == ""
     assert all(Lead.objects.get(pk=pk).phone for pk in closed_world["kept"])
 
