@@ -356,3 +356,19 @@ def test_unknown_user_cannot_erase(desk):
     with pytest.raises(ServiceError) as refused:
         personal_data_export(lead=lead, actor=UserFactory(roles=["sales_rep"]))
     assert refused.value.code == "forbidden"
+
+
+def test_an_erased_lead_keeps_its_score_and_grade(desk):
+    from scoring.models import RescoreJob
+    from scoring.services import lead_score, rescore_job_start
+
+    lead = lead_in_stage(Stage.MQL, desk=desk)
+    Lead.objects.filter(pk=lead.pk).update(score=99, grade="A", grade_source="rule")
+    person_erase(lead=lead, actor=desk, confirm=True)
+    assert lead_score(lead=lead.pk).score == 99
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        rescore_job_start(actor=desk, reason="rules changed")
+    assert RescoreJob.objects.get().total == 0
+    lead.refresh_from_db()
+    assert (lead.score, lead.grade) == (99, "A")
+    assert not LeadEvent.objects.filter(lead=lead, kind=EventKind.GRADED).exists()
