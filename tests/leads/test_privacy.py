@@ -372,3 +372,11 @@ def test_an_erased_lead_keeps_its_score_and_grade(desk):
     lead.refresh_from_db()
     assert (lead.score, lead.grade) == (99, "A")
     assert not LeadEvent.objects.filter(lead=lead, kind=EventKind.GRADED).exists()
+
+
+def test_lead_list_shows_an_erased_lead_as_erased(client, desk, person):
+    person_erase(lead=person["new"], actor=desk, confirm=True)
+    client.force_login(desk)
+    page = client.get("/leads/").content.decode()
+    assert f'href="/leads/{person["new"].pk}/">(erased)</a>' in page
+    assert "Zhang" not in page and "Li Si" in page
