@@ -376,7 +376,11 @@ def person_erase(*, lead: Lead, actor: User | None, confirm: Any) -> ErasureResu
             _("Confirm the erasure: it cannot be undone."), field="confirm", code="invalid"
         )
     ids = list(person_leads(lead).values_list("pk", flat=True))
-    return erase_leads(lead_ids=ids, actor=actor)
+    result = erase_leads(lead_ids=ids, actor=actor)
+    if lead.pk not in result.lead_ids:
+        # A parallel erasure of this person won the row locks and erased it first.
+        raise ServiceError(_("This lead's personal data is already erased."), code="conflict")
+    return result
 
 
 # --------------------------------------------------------------------------------------
