@@ -86,6 +86,8 @@ class EventKind(models.TextChoices):
     GRADE_RESET = "grade_reset", _("Manual grade reset")
     FOLLOW_UP = "follow_up", _("Follow-up logged")
     SLA_BREACH = "sla_breach", _("SLA breached")
+    DATA_EXPORTED = "data_exported", _("Personal data exported")
+    DATA_ERASED = "data_erased", _("Personal data erased")
 
 
 class FollowUpMethod(models.TextChoices):

@@ -6,6 +6,9 @@ cheap properties only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -163,6 +166,9 @@ class Lead(models.Model):
     reject_reason = models.CharField(_("last reject reason"), max_length=30, blank=True)
     lost_reason = models.CharField(_("lost reason"), max_length=30, blank=True)
     recycle_reason = models.CharField(_("last recycle reason"), max_length=30, blank=True)
+    # privacy (PIPL): when the person's data was erased (``leads.privacy``); who did it is
+    # on the ``data_erased`` event.
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -235,7 +241,13 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None and not self.name:
+            return str(_("(erased)"))
         return self.name
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def is_open(self) -> bool:
@@ -293,13 +305,31 @@ class LeadTouch(models.Model):
 
 
 class LeadEventQuerySet(models.QuerySet):
-    """The timeline is append-only: bulk updates and deletes are refused."""
+    """The timeline is append-only: bulk updates and deletes are refused.
+
+    One rewrite is sanctioned, and only through ``erase_personal_texts``: a data-subject
+    erasure (PIPL, ``leads.privacy``) replaces the texts of a person's events. Nothing else
+    may change an event, and the guards below stay closed for every other caller.
+    """
 
     def update(self, **kwargs):
         raise TypeError("LeadEvent rows are append-only and cannot be updated.")
 
     def delete(self):
         raise TypeError("LeadEvent rows are append-only and cannot be deleted.")
+
+    def erase_personal_texts(self, rewrites: Mapping[int, tuple[str, dict[str, Any]]]) -> int:
+        """The one sanctioned rewrite of events: ``{event id: (reason, data)}`` replaces
+        those events' ``reason`` and ``data`` (kind, stages, actor and time never change).
+
+        Only ``leads.privacy`` calls it, with texts it has scrubbed of the person's data;
+        each row is written with the base queryset's ``update`` (the append-only guard of
+        this queryset and of ``LeadEvent.save`` stays in force). Returns rows written.
+        """
+        written = 0
+        for pk, (reason, data) in rewrites.items():
+            written += models.QuerySet.update(self.filter(pk=pk), reason=reason, data=data)
+        return written
 
 
 class LeadEvent(models.Model):

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from leads.imports import import_run, requeue_stale_imports, staging_cleanup
 from leads.notifications import notify_import_duplicates, notify_owner
+from leads.privacy import retention_erase
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -33,3 +34,9 @@ def requeue_stale_imports_task() -> int:
 def import_staging_cleanup_task() -> int:
     """Beat, daily: remove abandoned uploads waiting for a column mapping."""
     return staging_cleanup()
+
+
+@shared_task(acks_late=True)
+def retention_erase_task() -> int:
+    """Beat, daily: erase leads lost or disqualified longer than ``RETENTION_DAYS`` ago."""
+    return retention_erase()

@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_report_snapshots_task",
         "schedule": float(env_int("REPORT_SNAPSHOT_REFRESH_SECONDS", 1800, minimum=60)),
     },
+    # PIPL retention: erases old lost/disqualified leads; does nothing while RETENTION_DAYS=0.
+    "retention-erase": {
+        "task": "leads.tasks.retention_erase_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 # Where `celery beat` keeps its last-run times; the container points it at a writable path.
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
@@ -339,6 +344,9 @@ REPORT_SNAPSHOT_MAX_AGE = env_int("REPORT_SNAPSHOT_MAX_AGE", 3600, minimum=0)
 REPORT_LIVE_MAX_LEADS = env_int("REPORT_LIVE_MAX_LEADS", 50_000, minimum=0)
 #: A report job without a heartbeat (one per report computed) for this long is taken over.
 REPORT_JOB_STALE_SECONDS = env_int("REPORT_JOB_STALE_SECONDS", 900, minimum=30)
+#: PIPL retention: leads lost or disqualified longer than this many days ago have their
+#: personal data erased by the daily job (``leads.privacy.retention_erase``); 0: off.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
 
 LOGGING = {
     "version": 1,

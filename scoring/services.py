@@ -228,6 +228,10 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
     )
     if locked is None:
         return None
+    if locked.erased_at is not None:
+        # Erased (PIPL, ``leads.privacy``): its fields are wiped, so a new score would only
+        # measure the erasure; the score and grade it had stay, as the reports need.
+        return locked
     thresholds_row = GradeThresholds.current()
     thresholds = Thresholds(a=thresholds_row.a, b=thresholds_row.b, c=thresholds_row.c)
     result = score_of(locked, rules=rules, thresholds=thresholds)
@@ -494,7 +498,7 @@ def rescore_job_run(*, job_id: int) -> RescoreJob | None:
     job = RescoreJob.objects.get(pk=job_id)
     try:
         rules, thresholds = active_rules(), current_thresholds()
-        open_leads = Lead.objects.exclude(stage__in=CLOSED_STAGES)
+        open_leads = Lead.objects.exclude(stage__in=CLOSED_STAGES).filter(erased_at__isnull=True)
         RescoreJob.objects.filter(pk=job_id).update(total=open_leads.count())
         last_id, processed, changed = 0, 0, 0
         while True:
@@ -531,7 +535,7 @@ def sweep_unscored(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit:
     ``scored_at`` still empty some minutes after creation. Idempotent. Returns how many."""
     cutoff = timezone.now() - older_than
     unscored = list(
-        Lead.objects.filter(scored_at__isnull=True, created_at__lt=cutoff)
+        Lead.objects.filter(scored_at__isnull=True, created_at__lt=cutoff, erased_at__isnull=True)
         .exclude(stage__in=CLOSED_STAGES)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]

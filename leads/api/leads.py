@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -28,6 +29,7 @@ from leads.exports import csv_stream, lead_rows, xlsx_file
 from leads.filters import LeadFilterSet
 from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
+from leads.privacy import person_erase, personal_data_export
 from leads.selectors import (
     contact_masked,
     lead_events,
@@ -83,6 +85,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "utm_content",
             "landing_page",
             *LIFECYCLE_FIELDS,
+            "erased_at",
             "contact_masked",
         ]
         read_only_fields = fields
@@ -151,6 +154,21 @@ class LeadEventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
+
+
+class EraseRequestSerializer(serializers.Serializer):
+    """The erasure's confirmation (checked by ``leads.privacy.person_erase``)."""
+
+    confirm = serializers.BooleanField(
+        help_text="Must be true: erasing cannot be undone.", required=True
+    )
+
+
+class ErasureSerializer(serializers.Serializer):
+    """Which leads of the person were erased, and when."""
+
+    lead_ids = serializers.ListField(child=serializers.IntegerField())
+    erased_at = serializers.DateTimeField(allow_null=True)
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -364,3 +382,33 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
             for row in rows:
                 row["data"] = masked_event_data(row["data"])
         return Response(rows)
+
+    @extend_schema(
+        summary="Everything held about the lead's person (PIPL data-subject export)",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="personal-data",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def personal_data(self, request, pk=None):
+        """Lead desk and administrators: the person's leads, touches, events, follow-ups,
+        assignments, consent and import errors as JSON; logged on each lead."""
+        lead = self.get_object()
+        return Response(personal_data_export(lead=lead, actor=request.user))
+
+    @extend_schema(
+        summary="Erase the lead's person (PIPL); reports do not change",
+        request=EraseRequestSerializer,
+        responses={200: ErasureSerializer},
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def erase(self, request, pk=None):
+        """Lead desk and administrators: wipe the person's contact data and texts on every
+        lead of theirs (``{"confirm": true}``); 409 when this lead is erased already."""
+        lead = self.get_object()
+        result = person_erase(lead=lead, actor=request.user, confirm=request.data.get("confirm"))
+        return Response(ErasureSerializer(result).data)

@@ -30,6 +30,7 @@ from leads.choices import (
     RejectReason,
 )
 from leads.models import Lead
+from leads.privacy import can_handle_privacy_requests
 from leads.selectors import (
     contact_for,
     lead_events,
@@ -133,6 +134,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reasons": _reasons(lead),
             "panels": panels,
             "can_edit": lifecycle.can_edit_lead(user, lead) and not contact.masked,
+            # Data-subject requests (export, erase) for the desk and administrators.
+            "privacy": can_handle_privacy_requests(user),
             # "Why this owner" and the desk's grade forms (one query).
             **lead_detail_extras(user, lead),
         },

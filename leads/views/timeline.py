@@ -80,6 +80,10 @@ def _data_labels() -> dict[str, str]:
         "rule": _("Assignment rule"),
         "source": _("Grade source"),
         "score": _("Score"),
+        # data-subject requests (PIPL)
+        "request_lead": _("Requested on lead"),
+        "retention": _("By the retention period"),
+        "import_error_rows": _("Import error rows erased"),
         # lead fields, for "updated" events
         "title": _("Job title"),
         "phone": _("Phone"),

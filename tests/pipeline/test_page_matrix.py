@@ -92,6 +92,11 @@ PAGES = {
     # a refused lifecycle action is a message on the lead page, always 302
     # (docs/architecture.md §1)
     "leads:action": ("post", "/leads/{lead}/follow_up/", {}, "302 302 302 302 302 302 302"),
+    # data-subject requests (PIPL): the desk and administrators only; a refused erasure
+    # (here: not confirmed) is a message on the lead page
+    "leads:personal_data": ("get", "/leads/{lead}/personal-data/", None,
+                            "302 403 200 403 403 403 200"),
+    "leads:erase": ("post", "/leads/{lead}/erase/", {}, "302 403 302 403 403 403 302"),
     # the lead desk's workspace
     "leads:desk": ("get", "/leads/desk/", None, "302 403 200 403 403 403 200"),
     "leads:desk_rejected": ("get", "/leads/desk/rejected/", None,

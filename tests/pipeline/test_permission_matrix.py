@@ -55,6 +55,8 @@ GETS = {
     "/api/v1/leads/{lead}/assignments/": "401 200 200 200 200 200 200",
     "/api/v1/leads/{lead}/follow-ups/": "401 200 200 200 200 200 200",
     "/api/v1/leads/export/": "401 200 200 200 200 200 200",
+    # PIPL data-subject requests: the lead desk and administrators only
+    "/api/v1/leads/{lead}/personal-data/": "401 403 200 403 403 403 200",
     "/api/v1/channels/": "401 200 200 200 200 200 200",
     "/api/v1/channels/seo/": "401 200 200 200 200 200 200",
     "/api/v1/campaigns/": "401 200 200 200 200 200 200",
@@ -92,6 +94,9 @@ WRITES = [
     ("post", "/api/v1/leads/{lead}/consult/", {"decision": "save", "timeline": "1m",
                                                "decision_role": "user"},
      "401 403 200 403 403 403 200"),
+    # PIPL erasure: the desk erases; the administrator then finds it erased (409)
+    ("post", "/api/v1/leads/{lead}/erase/", {"confirm": True},
+     "401 403 200 403 403 403 409"),
     ("post", "/api/v1/campaigns/", {"name": "M", "channel": "seo"},
      "401 201 403 403 403 403 201"),
     ("patch", "/api/v1/campaigns/{campaign}/", {"budget": "5"}, "401 200 403 404 404 403 200"),
