@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from leads.imports import import_run, requeue_stale_imports, staging_cleanup
+from leads.imports import import_inspect, import_run, requeue_stale_imports, staging_cleanup
 from leads.notifications import notify_import_duplicates, notify_owner
 
 
@@ -21,6 +21,12 @@ def notify_import_duplicates_task(job_id: int, owner_id: int, count: int) -> Non
 def import_run_task(job_id: int) -> None:
     """Run an import; redelivered after a worker died, it resumes after the last batch."""
     import_run(job_id=job_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_inspect_task(job_id: int) -> None:
+    """Read an uploaded file's headers for the column-mapping page (never in the request)."""
+    import_inspect(job_id=job_id)
 
 
 @shared_task(acks_late=True)
