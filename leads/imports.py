@@ -317,8 +317,12 @@ def _open_csv(handle: IO[bytes], encoding: str, delimiter: str) -> Iterator[list
         text.detach()
 
 
-def _megabytes(value: int) -> str:
-    return _("%(size)s MB") % {"size": number_format(value / _MB, decimal_pos=0)}
+def _megabytes(value: int, places: int = 0) -> str:
+    """``value`` bytes as MB in the user's number format, rounded (``number_format`` alone
+    would cut the decimals: 50.0195 must read 50.02, not 50.01)."""
+    return _("%(size)s MB") % {
+        "size": number_format(round(value / _MB, places), decimal_pos=places)
+    }
 
 
 def _xlsx_refused(message: str) -> ServiceError:
@@ -523,13 +527,9 @@ def size_refusal(size: int | None) -> ServiceError:
         }
         return ServiceError(message, code="too_large", field="file")
     places = next((p for p in range(2, 7) if round(size / _MB, p) != round(limit / _MB, p)), 6)
-    shown = _("%(size)s MB") % {"size": number_format(size / _MB, decimal_pos=places)}
-    limit_shown = _("%(size)s MB") % {
-        "size": number_format(limit / _MB, decimal_pos=0 if limit % _MB == 0 else places)
-    }
     message = _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files.") % {
-        "size": shown,
-        "limit": limit_shown,
+        "size": _megabytes(size, places),
+        "limit": _megabytes(limit, 0 if limit % _MB == 0 else places),
     }
     return ServiceError(message, code="too_large", field="file")
 

@@ -127,7 +127,7 @@ class UploadForm(forms.Form):
     )
     legal_basis_date = forms.DateField(
         label=gettext_lazy("Date of the legal basis"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=gettext_lazy("When the people registered, consented or signed."),
     )
     legal_basis_note = forms.CharField(

@@ -247,8 +247,8 @@ def test_file_the_worker_refuses_is_dropped_with_its_message(client, marketer, c
 
 def test_mapping_page_waits_while_the_worker_reads(client, marketer, campaign):
     client.force_login(marketer)
-    data = {"campaign": campaign.pk, "touch_kind": "import", **LEGAL_BASIS,
-            "file": SimpleUploadedFile("list.csv", csv_bytes(), content_type="text/csv")}  # fmt: skip
+    csv_file = SimpleUploadedFile("list.csv", csv_bytes(), content_type="text/csv")
+    data = {"campaign": campaign.pk, "touch_kind": "import", "file": csv_file, **LEGAL_BASIS}
     response = client.post(reverse("imports:new"), data)  # on-commit inspection not run
     job = ImportJob.objects.get()
     assert (job.status, job.headers) == ("pending", [])
