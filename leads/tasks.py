@@ -37,5 +37,5 @@ def requeue_stale_imports_task() -> int:
 
 @shared_task(acks_late=True)
 def import_staging_cleanup_task() -> int:
-    """Beat, daily: remove abandoned uploads waiting for a column mapping."""
+    """Beat, daily: drop uploads (jobs and files) whose column mapping nobody confirmed."""
     return staging_cleanup()

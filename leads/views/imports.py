@@ -183,11 +183,14 @@ def progress_percent(job: ImportJob) -> int:
 
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    """Import jobs, newest first (optionally of one campaign)."""
+    """Import jobs, newest first (optionally of one campaign); uploads still waiting for
+    their column mapping are not imports yet."""
     if not _can_read(request.user):
         raise PermissionDenied(_("Imports are for marketing, the lead desk and management."))
-    jobs = ImportJob.objects.select_related("campaign__channel", "created_by").order_by(
-        "-created_at", "-id"
+    jobs = (
+        ImportJob.objects.select_related("campaign__channel", "created_by")
+        .exclude(awaiting_mapping=True)
+        .order_by("-created_at", "-id")
     )
     campaign = None
     if request.GET.get("campaign", "").isdigit():

@@ -418,3 +418,48 @@ def test_upload_page_requires_the_legal_basis(client, marketer, campaign, tmp_pa
         "Explain the legal basis in the note when it is “other”."
     ]
     assert not ImportJob.objects.exists() and stored_files(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------
+# Uploads waiting for their mapping: swept, re-read, not listed
+# --------------------------------------------------------------------------------------
+
+
+def _waiting_upload(client, campaign) -> ImportJob:
+    data = {
+        "campaign": campaign.pk,
+        "touch_kind": "import",
+        "file": SimpleUploadedFile("list.csv", csv_bytes(), content_type="text/csv"),
+        **LEGAL_BASIS,
+    }
+    assert client.post(reverse("imports:new"), data).status_code == 302  # inspection not run
+    return ImportJob.objects.get(awaiting_mapping=True)
+
+
+def test_unread_upload_is_read_again_by_the_sweep_and_never_run(
+    client, marketer, campaign, settings
+):
+    client.force_login(marketer)
+    job = _waiting_upload(client, campaign)
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 60)
+    )
+    with mock.patch("leads.imports.enqueue", return_value=True) as enqueue:
+        assert imports.requeue_stale_imports() == 1
+    enqueue.assert_called_once_with("leads.tasks.import_inspect_task", job.pk)
+    assert imports.import_run(job_id=job.pk) is None  # not claimed before the mapping
+    job.refresh_from_db()
+    assert (job.status, job.processed) == ("pending", 0)
+    assert not Lead.objects.exists()
+
+
+def test_abandoned_uploads_are_swept_and_not_listed(client, marketer, campaign, tmp_path):
+    client.force_login(marketer)
+    job = _waiting_upload(client, campaign)
+    assert job not in [row[0] for row in client.get(reverse("imports:list")).context["rows"]]
+    assert imports.staging_cleanup() == 0  # a fresh one stays
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(days=2))
+
+    assert imports.staging_cleanup() == 1
+
+    assert not ImportJob.objects.exists() and stored_files(tmp_path) == []
