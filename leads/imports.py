@@ -1,5 +1,10 @@
 """Bulk import of attendee lists and ad-platform exports (CSV or XLSX) into a campaign.
 
+The web request only stores the upload (``import_upload``: streamed to disk by
+``ImportUploadHandler``, bounded checks of kind, size and legal basis); a worker reads it
+(``import_inspect`` for the page's mapping step, ``import_run``), an XLSX only after its zip
+directory passed the limits (``check_xlsx_package``).
+
 Files are streamed row by row, never loaded whole. Rows are processed in batches: each
 batch is validated, matched against open leads (the duplicate rule), written with bulk
 inserts, scored, and committed together with the job's progress, so an interrupted job
