@@ -65,6 +65,21 @@ class TouchKind(models.TextChoices):
     API = "api", _("API")
 
 
+#: The touch kinds an imported list may add (what a list is): one list for the import page
+#: and the API.
+IMPORT_TOUCH_KINDS = (TouchKind.IMPORT, TouchKind.EVENT_CHECKIN, TouchKind.WEBINAR)
+
+
+class LegalBasis(models.TextChoices):
+    """The marketer's statement of why an imported list may be processed (PIPL, DESIGN §13)."""
+
+    EVENT_REGISTRATION = "event_registration", _("Event registration")
+    BOOTH_CONSENT = "booth_consent", _("Consent collected at a booth")
+    FORM_CONSENT = "form_consent", _("Consent on a sign-up form")
+    EXISTING_CUSTOMER = "existing_customer", _("Existing customer")
+    OTHER = "other", _("Other (explained in the note)")
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", _("Created")
     TOUCH = "touch", _("New touch")

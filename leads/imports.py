@@ -1,5 +1,10 @@
 """Bulk import of attendee lists and ad-platform exports (CSV or XLSX) into a campaign.
 
+The web request only stores the upload (``import_upload``: streamed to disk by
+``ImportUploadHandler``, bounded checks of kind, size and legal basis); a worker reads it
+(``import_inspect`` for the page's mapping step, ``import_run``), an XLSX only after its zip
+directory passed the limits (``check_xlsx_package``).
+
 Files are streamed row by row, never loaded whole. Rows are processed in batches: each
 batch is validated, matched against open leads (the duplicate rule), written with bulk
 inserts, scored, and committed together with the job's progress, so an interrupted job
@@ -14,9 +19,11 @@ import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import logging
 import re
 import unicodedata
+import uuid
 import zipfile
 import zoneinfo
 from collections.abc import Generator, Iterator, Mapping
@@ -27,19 +34,23 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from leads.choices import (
     CLOSED_STAGES,
+    IMPORT_TOUCH_KINDS,
     CompanySize,
     DecisionRole,
     EventKind,
     GradeSource,
     ImportStatus,
+    LegalBasis,
     Stage,
     Timeline,
     TouchKind,
@@ -222,8 +233,44 @@ def check_mapping(mapping: Mapping[str, str], headers: list[str]) -> dict[str, s
 
 
 # --------------------------------------------------------------------------------------
-# Reading files
+# Reading files (in the worker: the upload request only stores the file)
 # --------------------------------------------------------------------------------------
+
+#: The accepted extensions and the kind each means. The extension of the client's file name
+#: chooses the kind; the content must then be that kind. Files are stored under a generated
+#: name with this extension, never the client's.
+UPLOAD_KINDS = {".csv": "csv", ".xlsx": "xlsx"}
+#: Content types browsers send for each kind (Windows sends ``application/vnd.ms-excel``
+#: for a .csv when Excel is installed; some clients send only ``application/octet-stream``).
+UPLOAD_CONTENT_TYPES = {
+    "csv": frozenset(
+        {
+            "",
+            "text/csv",
+            "text/plain",
+            "text/x-csv",
+            "text/comma-separated-values",
+            "application/csv",
+            "application/vnd.ms-excel",
+            "application/octet-stream",
+        }
+    ),
+    "xlsx": frozenset(
+        {
+            "",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/zip",
+            "application/x-zip-compressed",
+            "application/octet-stream",
+        }
+    ),
+}
+#: How far past the limit an upload is still read to tell its exact size; a larger one is
+#: cut there (the request's ``Content-Length`` is checked against the same margin first).
+UPLOAD_SLACK_BYTES = 64 * 1024
+_MB = 1024 * 1024
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass
@@ -275,54 +322,161 @@ def _open_csv(handle: IO[bytes], encoding: str, delimiter: str) -> Iterator[list
         text.detach()
 
 
-def _open_xlsx(handle: IO[bytes]) -> Iterator[list[str]]:
+def _megabytes(value: int, places: int = 0) -> str:
+    """``value`` bytes as MB in the user's number format, rounded (``number_format`` alone
+    would cut the decimals: 50.0195 must read 50.02, not 50.01)."""
+    return _("%(size)s MB") % {
+        "size": number_format(round(value / _MB, places), decimal_pos=places)
+    }
+
+
+def _xlsx_refused(message: str) -> ServiceError:
+    return ServiceError(message, field="file")
+
+
+def check_xlsx_package(handle: IO[bytes]) -> None:
+    """Refuse a workbook that would unpack too large, from the zip's central directory only.
+
+    An XLSX is a zip of XML parts; openpyxl (even read-only) loads the shared-string table
+    whole, so a 500 KB file can hold a 170 MB table. The declared sizes are checked here,
+    before anything is decompressed; Python's ``zipfile`` never returns more than a part's
+    declared size (a part that lies fails its CRC check), so what openpyxl may read is capped
+    by what this function accepted. Limits: ``IMPORT_XLSX_MAX_UNPACKED_MB`` (all parts),
+    ``IMPORT_XLSX_MAX_SHARED_STRINGS_MB`` (the shared-string table) and
+    ``IMPORT_XLSX_MAX_RATIO`` (unpacked : packed of any part over 1 MB).
+    """
+    handle.seek(0)
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _xlsx_refused(_("This file is not a readable XLSX workbook.")) from exc
+    unpacked = sum(part.file_size for part in parts)
+    limit = settings.IMPORT_XLSX_MAX_UNPACKED_MB * _MB
+    if unpacked > limit:
+        raise _xlsx_refused(
+            _(
+                "This workbook unpacks to %(size)s; the limit is %(limit)s. "
+                "Save it as CSV or split it into smaller files."
+            )
+            % {"size": _megabytes(unpacked), "limit": _megabytes(limit)}
+        )
+    for part in parts:
+        if part.file_size > _MB and part.file_size > settings.IMPORT_XLSX_MAX_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise _xlsx_refused(
+                _(
+                    "This workbook's part %(part)s unpacks %(ratio)s times larger than it is "
+                    "stored (the limit is %(limit)s times): it is not a normal spreadsheet."
+                )
+                % {
+                    "part": part.filename,
+                    "ratio": number_format(part.file_size // max(part.compress_size, 1)),
+                    "limit": number_format(settings.IMPORT_XLSX_MAX_RATIO),
+                }
+            )
+    strings = sum(p.file_size for p in parts if p.filename.lower() == "xl/sharedstrings.xml")
+    limit = settings.IMPORT_XLSX_MAX_SHARED_STRINGS_MB * _MB
+    if strings > limit:
+        raise _xlsx_refused(
+            _(
+                "This workbook's table of texts (shared strings) unpacks to %(size)s; the limit "
+                "is %(limit)s. Save it as CSV or split it into smaller files."
+            )
+            % {"size": _megabytes(strings), "limit": _megabytes(limit)}
+        )
+
+
+def _too_many_cells(cells: int) -> ServiceError:
+    return _xlsx_refused(
+        _(
+            "The sheet has more than %(limit)s cells (%(cells)s or more); split it into "
+            "smaller files."
+        )
+        % {
+            "limit": number_format(settings.IMPORT_XLSX_MAX_CELLS),
+            "cells": number_format(cells),
+        }
+    )
+
+
+def _open_xlsx(handle: IO[bytes]) -> Generator[list[str], None, None]:
+    """The first sheet's rows; call ``check_xlsx_package`` first. Stops with a refusal once
+    the sheet's declared dimension, or the cells actually read, pass ``IMPORT_XLSX_MAX_CELLS``."""
     from openpyxl import load_workbook
 
     handle.seek(0)
-    workbook = load_workbook(handle, read_only=True, data_only=True)
+    limit = settings.IMPORT_XLSX_MAX_CELLS
+    try:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise _xlsx_refused(_("This file is not a readable XLSX workbook.")) from exc
     try:
         sheet = workbook.worksheets[0]
+        declared = (sheet.max_row or 0) * (sheet.max_column or 0)
+        if declared > limit:
+            raise _too_many_cells(declared)
+        cells = 0
         for row in sheet.iter_rows(values_only=True):
+            cells += len(row)
+            if cells > limit:
+                raise _too_many_cells(cells)
             yield [_cell_text(v) for v in row]
     finally:
         workbook.close()
 
 
-def inspect_file(handle: IO[bytes], name: str) -> FileShape:
-    """Recognise the file type, encoding and delimiter, and read the header row."""
+def _csv_shape(head: bytes, complete: bool) -> FileShape:
+    """Encoding, delimiter, headers and sample rows from the first bytes of a CSV only."""
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ServiceError(_("This is not a CSV or XLSX file."), field="file")
+    encoding = _detect_encoding(head)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=complete)
+    try:
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = list(itertools.islice(reader, 7))
+    except csv.Error as exc:
+        raise ServiceError(_("This is not a CSV or XLSX file."), field="file") from exc
+    if not complete:
+        rows = rows[:-1]  # the last row read may be cut at the end of the head
+    if not rows:
+        raise ServiceError(
+            _("The first row is longer than %(size)s KB: this is not a list of people.")
+            % {"size": SAMPLE_BYTES // 1024},
+            field="file",
+        )
+    rows = [[cell.strip() for cell in row] for row in rows]
+    return FileShape(
+        kind="csv", encoding=encoding, delimiter=delimiter, headers=rows[0], sample=rows[1:6]
+    )
+
+
+def inspect_file(handle: IO[bytes], kind: str) -> FileShape:
+    """Read the header row and a few sample rows of a stored upload (in the worker).
+
+    A CSV is read from its first ``SAMPLE_BYTES`` only; an XLSX is checked against the
+    limits (``check_xlsx_package``) before openpyxl opens it.
+    """
     handle.seek(0)
     head = handle.read(SAMPLE_BYTES)
     if not head.strip():
         raise ServiceError(_("The file is empty."), field="file")
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ServiceError(
-            _("This is an old Excel .xls file: save it as .xlsx or CSV first."), field="file"
-        )
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            rows = _open_xlsx(handle)
+    if kind == "xlsx":
+        if not head.startswith(_ZIP_MAGIC):
+            raise ServiceError(_("This file is not a readable XLSX workbook."), field="file")
+        check_xlsx_package(handle)
+        rows = _open_xlsx(handle)
+        with contextlib.closing(rows):
             headers = next(rows, [])
-            sample = [r for _, r in zip(range(5), rows, strict=False)]
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ServiceError(
-                _("This file is not a readable XLSX workbook."), field="file"
-            ) from exc
+            sample = list(itertools.islice(rows, 5))
         shape = FileShape(kind="xlsx", headers=headers, sample=sample)
     else:
-        if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise ServiceError(_("This is not a CSV or XLSX file."), field="file")
-        encoding = _detect_encoding(head)
-        text = head.decode(encoding, errors="ignore")
-        try:
-            delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-        rows = _open_csv(handle, encoding, delimiter)
-        headers = next(rows, [])
-        sample = [r for _, r in zip(range(5), rows, strict=False)]
-        shape = FileShape(
-            kind="csv", encoding=encoding, delimiter=delimiter, headers=headers, sample=sample
-        )
+        shape = _csv_shape(head, complete=len(head) < SAMPLE_BYTES)
     shape.headers = [h.strip() for h in shape.headers]
     while shape.headers and not shape.headers[-1]:
         shape.headers.pop()
@@ -364,56 +518,309 @@ def iter_rows(handle: IO[bytes], shape: FileShape) -> Iterator[list[str]]:
 
 
 # --------------------------------------------------------------------------------------
-# Starting a job
+# Receiving the upload (in the request: store it, parse nothing)
 # --------------------------------------------------------------------------------------
+
+
+def size_refusal(size: int | None) -> ServiceError:
+    """The refusal of a file over ``IMPORT_MAX_BYTES``: its exact size when known, with
+    enough decimals that it never reads like the limit ("50.02 MB; the limit is 50 MB")."""
+    limit = settings.IMPORT_MAX_BYTES
+    if size is None:
+        message = _("The file is larger than %(limit)s. Split it into smaller files.") % {
+            "limit": _megabytes(limit)
+        }
+        return ServiceError(message, code="too_large", field="file")
+    places = next((p for p in range(2, 7) if round(size / _MB, p) != round(limit / _MB, p)), 6)
+    message = _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files.") % {
+        "size": _megabytes(size, places),
+        "limit": _megabytes(limit, 0 if limit % _MB == 0 else places),
+    }
+    return ServiceError(message, code="too_large", field="file")
+
+
+def check_request_length(content_length: int) -> None:
+    """Refuse, before the body is read, a request too long to hold an allowed file."""
+    if content_length > settings.IMPORT_MAX_BYTES + UPLOAD_SLACK_BYTES:
+        raise size_refusal(None)
+
+
+class ImportUploadHandler(TemporaryFileUploadHandler):
+    """Streams an uploaded file to a temporary file on disk (never into memory) and stops
+    writing at ``IMPORT_MAX_BYTES``: bytes past it are only counted, up to
+    ``UPLOAD_SLACK_BYTES``, to tell the exact size; a longer upload is cut there
+    (``StopUpload``: the rest of the body is not read). Install it with
+    ``request.upload_handlers = [ImportUploadHandler(request)]`` before the body is parsed,
+    then call ``check()``."""
+
+    def __init__(self, request: Any = None) -> None:
+        super().__init__(request)
+        self.limit = settings.IMPORT_MAX_BYTES
+        self.received = 0
+        self.too_large = False
+        self.cut = False
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.too_large = True
+            if self.received > self.limit + UPLOAD_SLACK_BYTES:
+                self.cut = True
+                self.file.close()
+                raise StopUpload(connection_reset=True)
+            return None
+        self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        if self.too_large:
+            self.file.close()  # a temporary file: deleted on close
+            return None
+        return super().file_complete(file_size)
+
+    def check(self) -> None:
+        """Raise the size refusal if a file went over the limit."""
+        if self.too_large:
+            raise size_refusal(None if self.cut else self.received)
+
+
+def _upload_kind(upload: UploadedFile) -> str:
+    """The kind of an upload, from its checked extension, content type and first bytes."""
+    name = upload.name or ""
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension == ".xls":
+        raise ServiceError(
+            _("This is an old Excel .xls file: save it as .xlsx or CSV first."), field="file"
+        )
+    kind = UPLOAD_KINDS.get(extension)
+    if kind is None:
+        raise ServiceError(
+            _("Only .csv and .xlsx files can be imported; “%(name)s” is neither.")
+            % {"name": name[-80:]},
+            field="file",
+        )
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
+    if content_type not in UPLOAD_CONTENT_TYPES[kind]:
+        raise ServiceError(
+            _("The file is sent as “%(type)s”, which is not a %(kind)s file.")
+            % {"type": content_type[:80], "kind": kind.upper()},
+            field="file",
+        )
+    upload.seek(0)
+    head = upload.read(SAMPLE_BYTES)
+    upload.seek(0)
+    if not head.strip():
+        raise ServiceError(_("The file is empty."), field="file")
+    if head.startswith(_OLE_MAGIC):
+        raise ServiceError(
+            _("This is an old Excel .xls file: save it as .xlsx or CSV first."), field="file"
+        )
+    if kind == "xlsx" and not head.startswith(_ZIP_MAGIC):
+        raise ServiceError(_("This file is not a readable XLSX workbook."), field="file")
+    if kind == "csv":
+        if head.startswith(_ZIP_MAGIC):
+            raise ServiceError(
+                _("This is an XLSX workbook named .csv: rename it to .xlsx."), field="file"
+            )
+        if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ServiceError(_("This is not a CSV or XLSX file."), field="file")
+        _detect_encoding(head)
+    return kind
 
 
 def _can_import(actor: User) -> bool:
     return has_role(actor, Role.MARKETER, Role.LEAD_DESK)
 
 
-def import_start(
+def check_legal_basis(*, basis: str, note: str, date: dt.date | None) -> None:
+    """The legal basis a list is imported under (PIPL, DESIGN §13): one of ``LegalBasis``,
+    a note (required for "other"), and the date it was obtained (not in the future)."""
+    if basis not in LegalBasis.values:
+        raise ServiceError(
+            _("Say on what legal basis these people's information is processed."),
+            field="legal_basis",
+        )
+    if basis == LegalBasis.OTHER and not note.strip():
+        raise ServiceError(
+            _("Explain the legal basis in the note when it is “other”."),
+            field="legal_basis_note",
+        )
+    if len(note) > 500:
+        raise ServiceError(
+            _("The note on the legal basis is longer than 500 characters."),
+            field="legal_basis_note",
+        )
+    if date is None:
+        raise ServiceError(
+            _("Give the date of the legal basis (the registration, the consent, the contract)."),
+            field="legal_basis_date",
+        )
+    if date > timezone.localdate():
+        raise ServiceError(
+            _("The date of the legal basis cannot be in the future."), field="legal_basis_date"
+        )
+
+
+def _check_touch_kind(touch_kind: str) -> None:
+    if touch_kind not in IMPORT_TOUCH_KINDS:
+        raise ServiceError(
+            _("“%(value)s” is not a kind of list that can be imported; use one of: %(kinds)s.")
+            % {"value": touch_kind, "kinds": ", ".join(IMPORT_TOUCH_KINDS)},
+            field="touch_kind",
+        )
+
+
+def _check_mapping_fields(mapping: Mapping[str, str]) -> None:
+    """What can be checked of a mapping before the file's headers are known."""
+    targets = [t for t in mapping.values() if t not in ("", None, "ignore")]
+    for index, target in mapping.items():
+        if target in ("", None, "ignore"):
+            continue
+        if target not in IMPORT_FIELDS:
+            raise ServiceError(
+                _("Unknown field “%(field)s” in the mapping.") % {"field": target}, field="mapping"
+            )
+        if not str(index).isdigit():
+            raise ServiceError(
+                _("The mapping names a column the file does not have."), field="mapping"
+            )
+        if targets.count(target) > 1:
+            raise ServiceError(
+                _("Two columns are mapped to “%(field)s”.") % {"field": target}, field="mapping"
+            )
+
+
+def import_upload(
     *,
     actor: User,
     campaign: Campaign,
     upload: UploadedFile,
-    mapping: Mapping[str, str] | None = None,
+    legal_basis: str,
+    legal_basis_note: str = "",
+    legal_basis_date: dt.date | None,
     touch_kind: str = TouchKind.IMPORT,
+    mapping: Mapping[str, str] | None = None,
+    await_mapping: bool = False,
 ) -> ImportJob:
-    """Check the file and the mapping, save the upload and queue the job."""
+    """Check and store an upload as a ``pending`` job; parse nothing.
+
+    Only bounded checks run here (permission, the list's kind and legal basis, extension,
+    content type, size, the first bytes); the file is stored under a generated name with
+    the checked extension. A worker then reads the headers (``import_inspect``, when the
+    page waits to show the column mapping: ``await_mapping``) or runs the import
+    (``import_run``, which reads the headers itself and maps them automatically when no
+    ``mapping`` was given).
+    """
     if not _can_import(actor):
         raise ServiceError(_("You are not allowed to import leads."), code="forbidden")
-    limit = settings.IMPORT_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise ServiceError(
-            _("The file is %(size)d MB; the limit is %(limit)d MB. Split it into smaller files.")
-            % {"size": upload.size // (1024 * 1024), "limit": limit // (1024 * 1024)},
-            field="file",
-        )
-    if touch_kind not in TouchKind.values:
-        raise ServiceError(
-            _("“%(value)s” is not a valid choice.") % {"value": touch_kind}, field="touch_kind"
-        )
-    shape = inspect_file(upload, upload.name or "")
-    chosen = check_mapping(
-        auto_mapping(shape.headers) if mapping is None else mapping, shape.headers
-    )
-    upload.seek(0)
+    if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
+        raise size_refusal(upload.size)
+    _check_touch_kind(touch_kind)
+    check_legal_basis(basis=legal_basis, note=legal_basis_note, date=legal_basis_date)
+    if mapping is not None:
+        _check_mapping_fields(mapping)
+    kind = _upload_kind(upload)
     with transaction.atomic():
-        job = ImportJob.objects.create(
+        job = ImportJob(
             campaign=campaign,
-            file=upload,
             original_name=(upload.name or "upload")[:255],
-            file_kind=shape.kind,
-            encoding=shape.encoding,
-            delimiter=shape.delimiter,
-            headers=shape.headers,
-            mapping=chosen,
+            file_kind=kind,
+            mapping=dict(mapping or {}),
             touch_kind=touch_kind,
+            legal_basis=legal_basis,
+            legal_basis_note=legal_basis_note.strip(),
+            legal_basis_date=legal_basis_date,
+            awaiting_mapping=await_mapping,
             created_by=actor,
         )
-        enqueue_on_commit("leads.tasks.import_run_task", job.pk)
+        upload.seek(0)
+        job.file.save(f"{uuid.uuid4().hex}.{kind}", upload, save=False)
+        job.save()
+        task = "leads.tasks.import_inspect_task" if await_mapping else "leads.tasks.import_run_task"
+        enqueue_on_commit(task, job.pk)
     return job
+
+
+def _fail(job_id: int, message: str) -> None:
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.FAILED, finished_at=timezone.now(), message=message
+    )
+
+
+def _read_shape(job: ImportJob) -> FileShape:
+    with job.file.open("rb") as handle:
+        return inspect_file(handle, job.file_kind)
+
+
+def import_inspect(*, job_id: int) -> ImportJob | None:
+    """Worker: read the headers and sample rows of a job waiting for its column mapping,
+    or fail it with the reason. Safe to run twice (a job already read is left alone)."""
+    job = ImportJob.objects.filter(
+        pk=job_id, status=ImportStatus.PENDING, awaiting_mapping=True
+    ).first()
+    if job is None or job.headers:
+        return None
+    try:
+        shape = _read_shape(job)
+    except ServiceError as exc:
+        _fail(job_id, exc.message)
+        return None
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
+        headers=shape.headers,
+        sample=shape.sample,
+        encoding=shape.encoding,
+        delimiter=shape.delimiter,
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _waiting_job(actor: User, job: ImportJob) -> None:
+    if not _can_import(actor):
+        raise ServiceError(_("You are not allowed to import leads."), code="forbidden")
+    if job.created_by_id != actor.pk or not job.awaiting_mapping:
+        raise ServiceError(
+            _("This upload is no longer waiting; upload the file again."), code="not_found"
+        )
+
+
+def import_confirm(*, actor: User, job: ImportJob, mapping: Mapping[str, str]) -> ImportJob:
+    """The uploader confirms the column mapping of a job read by ``import_inspect``: the job
+    is queued. A conditional update, so two confirmations queue it once."""
+    _waiting_job(actor, job)
+    if job.status != ImportStatus.PENDING or not job.headers:
+        raise ServiceError(_("The file has not been read yet; wait a moment."), code="conflict")
+    chosen = check_mapping(mapping, job.headers)
+    with transaction.atomic():
+        updated = ImportJob.objects.filter(
+            pk=job.pk, status=ImportStatus.PENDING, awaiting_mapping=True
+        ).update(mapping=chosen, awaiting_mapping=False)
+        if not updated:
+            raise ServiceError(
+                _("This upload is no longer waiting; upload the file again."), code="conflict"
+            )
+        enqueue_on_commit("leads.tasks.import_run_task", job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def import_discard(*, actor: User, job: ImportJob) -> None:
+    """Drop an upload that waits for its mapping (cancelled, or its file was refused): the
+    job and its file go; nothing was imported."""
+    _waiting_job(actor, job)
+    _delete_job(job)
+
+
+def _delete_job(job: ImportJob) -> None:
+    name = job.file.name
+    job.delete()
+    if name:
+        with contextlib.suppress(OSError):
+            job.file.storage.delete(name)
 
 
 # --------------------------------------------------------------------------------------
@@ -742,7 +1149,7 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
     ids = writer.insert(Lead, [lead for lead, _when, _company in new_leads], return_ids=True)
     ids = ids or []
     event_data = created_event_data(
-        campaign_id=campaign.pk, touch_kind=job.touch_kind, **{"import": job.pk}
+        campaign_id=campaign.pk, touch_kind=job.touch_kind, **_created_extra(job)
     )
     sole_credits = sole_touch_credits() if ids else {}  # a new lead's touch is its only one
     for pk, (_lead, when, _company) in zip(ids, new_leads, strict=True):
@@ -776,6 +1183,19 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
         )
     result.created += len(ids)
     result.new_lead_ids += ids
+
+
+def _created_extra(job: ImportJob) -> dict[str, Any]:
+    """What a lead created by this import records in its ``created`` event: the import and
+    the legal basis the marketer stated for the list (PIPL)."""
+    extra: dict[str, Any] = {"import": job.pk}
+    if job.legal_basis:
+        extra.update(
+            legal_basis=job.legal_basis,
+            legal_basis_note=job.legal_basis_note,
+            legal_basis_date=job.legal_basis_date.isoformat() if job.legal_basis_date else None,
+        )
+    return extra
 
 
 def _writer() -> PostgresCopyWriter | OrmWriter:
@@ -816,9 +1236,9 @@ def _claim(job_id: int) -> bool:
     now = timezone.now()
     stale = Q(status=ImportStatus.RUNNING, heartbeat_at__lt=now - stale_after())
     return bool(
-        ImportJob.objects.filter(Q(pk=job_id) & (Q(status=ImportStatus.PENDING) | stale)).update(
-            status=ImportStatus.RUNNING, heartbeat_at=now, started_at=now
-        )
+        ImportJob.objects.filter(
+            Q(pk=job_id, awaiting_mapping=False) & (Q(status=ImportStatus.PENDING) | stale)
+        ).update(status=ImportStatus.RUNNING, heartbeat_at=now, started_at=now)
     )
 
 
@@ -877,6 +1297,17 @@ def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
     )
 
 
+def _prepare(job: ImportJob) -> None:
+    """Read the headers (a job from the API was not read before) and check the mapping,
+    automatic when none was given; saved so that a resumed job reads them again as is."""
+    if not job.headers:
+        shape = _read_shape(job)
+        job.headers, job.sample = shape.headers, shape.sample
+        job.encoding, job.delimiter = shape.encoding, shape.delimiter
+    job.mapping = check_mapping(job.mapping or auto_mapping(job.headers), job.headers)
+    job.save(update_fields=["headers", "sample", "encoding", "delimiter", "mapping"])
+
+
 def _parsed_batches(
     handle: IO[bytes], shape: FileShape, job: ImportJob, *, skip: int
 ) -> Generator[tuple[list[CleanRow], RowResult, int], None, None]:
@@ -904,6 +1335,12 @@ def import_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.select_related("campaign__channel", "created_by").get(pk=job_id)
     owners: dict[int, int] = {}
+    if not job.headers or not job.mapping:
+        try:
+            _prepare(job)
+        except ServiceError as exc:  # the file or its mapping is refused: nothing was written
+            _fail(job_id, exc.message)
+            return None
     try:
         with job.file.open("rb") as handle:
             shape = FileShape(
@@ -928,13 +1365,18 @@ def import_run(*, job_id: int) -> ImportJob | None:
         if len(job.errors) >= MAX_ERRORS:
             job.message = _("Only the first %(n)d errors are listed.") % {"n": MAX_ERRORS}
         job.save(update_fields=["total", "status", "finished_at", "message"])
+    except ServiceError as exc:  # a limit reached while reading (too many cells)
+        _fail(
+            job_id,
+            _("The import stopped: %(error)s Rows before it were imported.")
+            % {"error": exc.message},
+        )
+        return None
     except Exception as exc:
         logger.exception("Import %s failed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED,
-            finished_at=timezone.now(),
-            message=_("The import stopped: %(error)s. Rows before it were imported.")
-            % {"error": exc},
+        _fail(
+            job_id,
+            _("The import stopped: %(error)s. Rows before it were imported.") % {"error": exc},
         )
         raise
     for owner_id, count in owners.items():
@@ -948,19 +1390,29 @@ def requeue_stale_imports() -> int:
     cutoff = timezone.now() - stale_after()
     jobs = ImportJob.objects.filter(
         Q(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(status=ImportStatus.PENDING, created_at__lt=cutoff)
+        | Q(status=ImportStatus.PENDING, awaiting_mapping=False, created_at__lt=cutoff)
     ).values_list("pk", flat=True)
-    return sum(enqueue("leads.tasks.import_run_task", pk) for pk in jobs)
+    queued = sum(enqueue("leads.tasks.import_run_task", pk) for pk in jobs)
+    unread = ImportJob.objects.filter(
+        status=ImportStatus.PENDING, awaiting_mapping=True, created_at__lt=cutoff
+    ).values_list("pk", "headers")
+    return queued + sum(
+        enqueue("leads.tasks.import_inspect_task", pk) for pk, headers in unread if not headers
+    )
 
 
 def staging_cleanup(*, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
-    """Delete uploads left in ``imports/staging/`` by mapping steps nobody confirmed."""
+    """Delete uploads whose column mapping nobody confirmed (the jobs waiting for it and
+    their files), and files left in ``imports/staging/`` by earlier versions."""
     from django.core.files.storage import default_storage
 
-    if not default_storage.exists("imports/staging"):
-        return 0
     cutoff = timezone.now() - older_than
     removed = 0
+    for job in ImportJob.objects.filter(awaiting_mapping=True, created_at__lt=cutoff):
+        _delete_job(job)
+        removed += 1
+    if not default_storage.exists("imports/staging"):
+        return removed
     for name in default_storage.listdir("imports/staging")[1]:
         path = f"imports/staging/{name}"
         if default_storage.get_modified_time(path) < cutoff:

@@ -25,6 +25,7 @@ from leads.choices import (
     Grade,
     GradeSource,
     ImportStatus,
+    LegalBasis,
     Stage,
     Timeline,
     TouchKind,
@@ -476,6 +477,18 @@ class ImportJob(models.Model):
     touch_kind = models.CharField(
         _("touch kind"), max_length=16, choices=TouchKind.choices, default=TouchKind.IMPORT
     )
+    #: The marketer's statement of the legal basis of the list (PIPL); blank on imports made
+    #: before it was asked for.
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=32, choices=LegalBasis.choices, blank=True
+    )
+    legal_basis_note = models.CharField(_("legal basis note"), max_length=500, blank=True)
+    legal_basis_date = models.DateField(_("legal basis date"), null=True, blank=True)
+    #: The first data rows, read with the headers by the worker, for the mapping page.
+    sample = models.JSONField(_("sample rows"), default=list, blank=True)
+    #: Uploaded on the page and waiting for the user to confirm the column mapping: the job
+    #: is not run until then.
+    awaiting_mapping = models.BooleanField(_("awaiting the column mapping"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )

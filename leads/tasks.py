@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from leads.imports import import_run, requeue_stale_imports, staging_cleanup
+from leads.imports import import_inspect, import_run, requeue_stale_imports, staging_cleanup
 from leads.notifications import notify_import_duplicates, notify_owner
 from leads.privacy import retention_erase
 
@@ -24,6 +24,12 @@ def import_run_task(job_id: int) -> None:
     import_run(job_id=job_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_inspect_task(job_id: int) -> None:
+    """Read an uploaded file's headers for the column-mapping page (never in the request)."""
+    import_inspect(job_id=job_id)
+
+
 @shared_task(acks_late=True)
 def requeue_stale_imports_task() -> int:
     """Beat: queue again the imports whose worker died or that were never picked up."""
@@ -32,7 +38,7 @@ def requeue_stale_imports_task() -> int:
 
 @shared_task(acks_late=True)
 def import_staging_cleanup_task() -> int:
-    """Beat, daily: remove abandoned uploads waiting for a column mapping."""
+    """Beat, daily: drop uploads (jobs and files) whose column mapping nobody confirmed."""
     return staging_cleanup()
 
 

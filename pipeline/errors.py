@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Code = Literal["not_found", "forbidden", "wrong_stage", "invalid"]
+Code = Literal["not_found", "forbidden", "wrong_stage", "invalid", "too_large"]
 
 #: HTTP status for each refusal; the API's exception handler uses this table.
 STATUS_FOR_CODE: dict[str, int] = {
@@ -13,6 +13,7 @@ STATUS_FOR_CODE: dict[str, int] = {
     "wrong_stage": 409,
     "conflict": 409,
     "invalid": 400,
+    "too_large": 413,
 }
 
 

@@ -335,6 +335,13 @@ POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
+#: XLSX limits, checked by the worker on the zip's directory before the workbook is opened
+#: (an XLSX is a zip: a small file can unpack to gigabytes) and while its sheet is read.
+IMPORT_XLSX_MAX_UNPACKED_MB = env_int("IMPORT_XLSX_MAX_UNPACKED_MB", 500, minimum=1)
+IMPORT_XLSX_MAX_SHARED_STRINGS_MB = env_int("IMPORT_XLSX_MAX_SHARED_STRINGS_MB", 50, minimum=1)
+IMPORT_XLSX_MAX_CELLS = env_int("IMPORT_XLSX_MAX_CELLS", 10_000_000, minimum=1)
+#: Largest unpacked-to-packed ratio of a part of the workbook (text compresses ~5-20x).
+IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200, minimum=10)
 #: An import without a heartbeat for this long is taken over by another worker.
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)
 #: Report pages and endpoints show a stored snapshot computed less than this long ago.

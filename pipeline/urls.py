@@ -75,7 +75,7 @@ desk_urlpatterns = [
 imports_urlpatterns = [
     path("", imports.import_list, name="list"),
     path("new/", imports.import_upload, name="new"),
-    path("new/<uuid:token>/", imports.import_mapping, name="mapping"),
+    path("new/<int:pk>/", imports.import_mapping, name="mapping"),
     path("<int:pk>/", imports.import_detail, name="detail"),
 ]
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,9 +15,14 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from campaigns.models import Campaign
-from leads.choices import TouchKind
+from leads.choices import IMPORT_TOUCH_KINDS, LegalBasis, TouchKind
 from leads.exports import neutralise
-from leads.imports import errors_csv_rows, import_start
+from leads.imports import (
+    ImportUploadHandler,
+    check_request_length,
+    errors_csv_rows,
+    import_upload,
+)
 from leads.models import ImportJob
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
@@ -28,7 +32,19 @@ from pipeline.roles import Role, has_role
 class ImportCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
     campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
-    touch_kind = serializers.ChoiceField(choices=TouchKind.choices, required=False)
+    touch_kind = serializers.ChoiceField(
+        choices=[(kind.value, kind.label) for kind in IMPORT_TOUCH_KINDS], required=False
+    )
+    # Required by the import service (PIPL): refused there with the field named.
+    legal_basis = serializers.ChoiceField(
+        choices=LegalBasis.choices,
+        required=False,
+        help_text="Required: the legal basis the list is processed under.",
+    )
+    legal_basis_note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    legal_basis_date = serializers.DateField(
+        required=False, help_text="Required: when the basis was obtained (YYYY-MM-DD)."
+    )
     #: ``{"column index": "field"}`` as JSON text; without it headers are mapped automatically.
     mapping = serializers.CharField(required=False, allow_blank=True)
 
@@ -56,6 +72,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "headers",
             "mapping",
             "touch_kind",
+            "legal_basis",
+            "legal_basis_note",
+            "legal_basis_date",
             "status",
             "total",
             "processed",
@@ -88,35 +107,40 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
         request={"multipart/form-data": ImportCreateSerializer},
         responses={
             201: ImportJobSerializer,
-            400: OpenApiResponse(description="Bad file, mapping or campaign"),
+            400: OpenApiResponse(
+                description="Bad file type, mapping, campaign, list kind or legal basis"
+            ),
             413: OpenApiResponse(description="File too large"),
         },
     )
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            # Before anything reads the body: the file streams to disk, cut at the limit.
+            self.upload_handler = ImportUploadHandler(request)
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
     def create(self, request, *args, **kwargs):
-        """Upload a CSV (UTF-8, UTF-8 BOM, GBK/GB18030) or XLSX; the job runs in background."""
+        """Upload a CSV (UTF-8, UTF-8 BOM, GBK/GB18030) or XLSX with the legal basis of the
+        list; the answer is the ``pending`` job: a worker reads the file and imports it."""
         if not has_role(request.user, Role.MARKETER, Role.LEAD_DESK):
             raise ServiceError(_("You are not allowed to import leads."), code="forbidden")
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.IMPORT_MAX_BYTES + 64 * 1024:
-            # Refuse before reading the body: a 200 MB upload is not spooled to disk first.
-            return Response(
-                {
-                    "detail": _(
-                        "The file is larger than %(limit)d MB. Split it into smaller files."
-                    )
-                    % {"limit": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-                },
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        serializer = ImportCreateSerializer(data=request.data)
+        # Refuse before reading the body: a 200 MB upload is not spooled to disk first.
+        check_request_length(int(request.META.get("CONTENT_LENGTH") or 0))
+        data_in = request.data
+        self.upload_handler.check()
+        serializer = ImportCreateSerializer(data=data_in)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        job = import_start(
+        job = import_upload(
             actor=request.user,
             campaign=data["campaign"],
             upload=data["file"],
             mapping=data.get("mapping"),
             touch_kind=data.get("touch_kind", TouchKind.IMPORT),
+            legal_basis=data.get("legal_basis", ""),
+            legal_basis_note=data.get("legal_basis_note", ""),
+            legal_basis_date=data.get("legal_basis_date"),
         )
         job.refresh_from_db()
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)

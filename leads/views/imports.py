@@ -1,15 +1,14 @@
 """Import pages (upload → column mapping → job with progress) and the lead list export.
 
-The upload is checked (``inspect_file``) and kept in a staging file — the path lives in the
-session — until the user confirms the column mapping; only then does ``import_start``
-create the ``ImportJob``. A refused file therefore leaves nothing behind but a message.
-The job runs in the background; its page polls ``/api/v1/imports/<id>/``.
+The upload request only stores the file (streamed to disk, cut at the size limit) as a job
+waiting for its column mapping (``import_upload``); a worker reads its headers
+(``import_inspect``) while the mapping page waits, and once the user confirms the mapping
+(``import_confirm``) the job runs in the background; its page polls
+``/api/v1/imports/<id>/``. A cancelled or refused upload is dropped (``import_discard``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from typing import Any
 
 from django import forms
@@ -17,8 +16,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -32,20 +29,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
-from leads.choices import ImportStatus, TouchKind
+from leads.choices import IMPORT_TOUCH_KINDS, ImportStatus, LegalBasis, TouchKind
 from leads.exports import csv_stream, lead_rows, xlsx_file
 from leads.filters import LeadFilterSet
 from leads.imports import (
     IMPORT_FIELDS,
-    FileShape,
+    ImportUploadHandler,
     auto_mapping,
-    check_mapping,
-    import_start,
-    inspect_file,
+    check_request_length,
+    import_confirm,
+    import_discard,
 )
+from leads.imports import import_upload as store_upload
 from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ImportJob
 from leads.selectors import leads_visible_to
@@ -56,11 +55,9 @@ from pipeline.roles import Role, has_role
 #: Who sees import jobs, and who may start one (the import service's rule).
 IMPORT_READERS = (Role.MARKETER, Role.LEAD_DESK, Role.MANAGER)
 IMPORT_WRITERS = (Role.MARKETER, Role.LEAD_DESK)
-#: What a list is: the touch each row adds to the campaign.
-IMPORT_TOUCH_KINDS = (TouchKind.IMPORT, TouchKind.EVENT_CHECKIN, TouchKind.WEBINAR)
 SHOWN_ERRORS = 100
-SESSION_KEY = "import_staged"
-STAGING_DIR = "imports/staging"
+#: Seconds between reloads of the mapping page while the worker reads the file.
+INSPECT_REFRESH_SECONDS = 2
 
 #: The write fields under the spec's labels, and the import's own column.
 FIELD_LABELS = {
@@ -119,7 +116,27 @@ class UploadForm(forms.Form):
         help_text=gettext_lazy(
             "CSV (UTF-8 or GBK, as Excel saves it) or XLSX; the first row holds the headers."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+    legal_basis = forms.ChoiceField(
+        label=gettext_lazy("Legal basis"),
+        choices=[("", gettext_lazy("— choose the legal basis —")), *LegalBasis.choices],
+        help_text=gettext_lazy(
+            "Why these people's information may be processed (PIPL), as you can show it."
+        ),
+    )
+    legal_basis_date = forms.DateField(
+        label=gettext_lazy("Date of the legal basis"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("When the people registered, consented or signed."),
+    )
+    legal_basis_note = forms.CharField(
+        label=gettext_lazy("Note on the legal basis"),
+        required=False,
+        max_length=500,
+        help_text=gettext_lazy(
+            "Which event or form, where the consent is kept; required for “other”."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -152,39 +169,6 @@ class MappingForm(forms.Form):
 
 
 # --------------------------------------------------------------------------------------
-# Staging: the checked upload waits here until the mapping is confirmed
-# --------------------------------------------------------------------------------------
-
-
-def _staged(request: HttpRequest) -> dict[str, Any] | None:
-    return request.session.get(SESSION_KEY)
-
-
-def _drop_staged(request: HttpRequest) -> None:
-    staged = request.session.pop(SESSION_KEY, None)
-    if staged:
-        with contextlib.suppress(OSError):
-            default_storage.delete(staged["path"])
-
-
-def _stage(request: HttpRequest, upload, shape: FileShape, campaign: Campaign, kind: str) -> str:
-    """Keep the upload until the mapping is confirmed; one staged file per session."""
-    _drop_staged(request)
-    token = str(uuid.uuid4())
-    upload.seek(0)
-    path = default_storage.save(f"{STAGING_DIR}/{token}.{shape.kind}", upload)
-    request.session[SESSION_KEY] = {
-        "token": token,
-        "path": path,
-        "name": (upload.name or "upload")[:255],
-        "size": upload.size,
-        "campaign": campaign.pk,
-        "touch_kind": kind,
-    }
-    return token
-
-
-# --------------------------------------------------------------------------------------
 # Pages
 # --------------------------------------------------------------------------------------
 
@@ -199,11 +183,14 @@ def progress_percent(job: ImportJob) -> int:
 
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    """Import jobs, newest first (optionally of one campaign)."""
+    """Import jobs, newest first (optionally of one campaign); uploads still waiting for
+    their column mapping are not imports yet."""
     if not _can_read(request.user):
         raise PermissionDenied(_("Imports are for marketing, the lead desk and management."))
-    jobs = ImportJob.objects.select_related("campaign__channel", "created_by").order_by(
-        "-created_at", "-id"
+    jobs = (
+        ImportJob.objects.select_related("campaign__channel", "created_by")
+        .exclude(awaiting_mapping=True)
+        .order_by("-created_at", "-id")
     )
     campaign = None
     if request.GET.get("campaign", "").isdigit():
@@ -227,128 +214,151 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _too_large_message() -> str:
-    return _("The file is larger than %(limit)d MB. Split it into smaller files.") % {
-        "limit": _mb(settings.IMPORT_MAX_BYTES)
-    }
+@csrf_exempt  # the CSRF check reads the body: the upload handler must be installed first
+def import_upload(request: HttpRequest) -> HttpResponse:
+    """Step 1: the campaign, the list's kind and legal basis, and the file, which is only
+    stored here (streamed to disk, cut at the size limit): a worker reads it."""
+    handler = ImportUploadHandler(request) if request.method == "POST" else None
+    if handler is not None:
+        request.upload_handlers = [handler]
+        try:
+            # Before the body is read (the CSRF check reads it): a 200 MB upload is refused
+            # without being spooled to disk. Nothing changes, so no CSRF check is needed.
+            check_request_length(int(request.META.get("CONTENT_LENGTH") or 0))
+        except ServiceError as error:
+            return _upload_refused(request, error)
+    return _import_upload(request, handler)
+
+
+def _upload_page(request: HttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:
+    context = {"form": form, "max_mb": _mb(settings.IMPORT_MAX_BYTES)}
+    return render(request, "imports/import_upload.html", context, status=status)
 
 
 @login_required
-def import_upload(request: HttpRequest) -> HttpResponse:
-    """Step 1: choose the campaign and the file; the file is checked before anything."""
+def _upload_refused(request: HttpRequest, error: ServiceError) -> HttpResponse:
+    if not _can_import(request.user):
+        raise PermissionDenied(_("You are not allowed to import leads."))
+    messages.error(request, error.message)
+    return _upload_page(request, UploadForm(user=request.user), status=error.status)
+
+
+@csrf_protect
+@login_required
+def _import_upload(request: HttpRequest, handler: ImportUploadHandler | None) -> HttpResponse:
     user = request.user
     if not _can_import(user):
         raise PermissionDenied(_("You are not allowed to import leads."))
 
     def page(form: UploadForm, status: int = 200) -> HttpResponse:
-        context = {"form": form, "max_mb": _mb(settings.IMPORT_MAX_BYTES)}
-        return render(request, "imports/import_upload.html", context, status=status)
+        return _upload_page(request, form, status)
 
-    if request.method != "POST":
-        initial = {}
+    if handler is None:
+        initial: dict[str, Any] = {"legal_basis_date": timezone.localdate()}
         if request.GET.get("campaign", "").isdigit():
             initial["campaign"] = request.GET["campaign"]
         return page(UploadForm(user=user, initial=initial))
 
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.IMPORT_MAX_BYTES + 64 * 1024:
-        # Refuse before reading the body: a 200 MB upload is not spooled to disk first.
-        messages.error(request, _too_large_message())
-        return page(UploadForm(user=user), status=413)
-    form = UploadForm(request.POST, request.FILES, user=user)
-    if not form.is_valid():
-        return page(form, status=400)
-    upload = form.cleaned_data["file"]
     try:
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            raise ServiceError(_too_large_message(), field="file")
-        shape = inspect_file(upload, upload.name or "")
+        form = UploadForm(request.POST, request.FILES, user=user)
+        handler.check()
     except ServiceError as error:
         messages.error(request, error.message)
+        return page(UploadForm(user=user), status=error.status)
+    if not form.is_valid():
         return page(form, status=400)
-    token = _stage(
-        request, upload, shape, form.cleaned_data["campaign"], form.cleaned_data["touch_kind"]
-    )
-    return redirect("imports:mapping", token=token)
+    data = form.cleaned_data
+    try:
+        job = store_upload(
+            actor=user,
+            campaign=data["campaign"],
+            upload=data["file"],
+            touch_kind=data["touch_kind"],
+            legal_basis=data["legal_basis"],
+            legal_basis_note=data["legal_basis_note"],
+            legal_basis_date=data["legal_basis_date"],
+            await_mapping=True,
+        )
+    except ServiceError as error:
+        if error.code == "forbidden":
+            raise PermissionDenied(error.message) from error
+        if error.field in form.fields and error.field != "file":
+            form.add_error(error.field, error.message)
+        else:
+            messages.error(request, error.message)
+        return page(form, status=error.status)
+    return redirect("imports:mapping", pk=job.pk)
 
 
-def _columns(shape: FileShape, form: MappingForm) -> list[dict[str, Any]]:
+def _columns(job: ImportJob, form: MappingForm) -> list[dict[str, Any]]:
     return [
         {
             "index": index,
             "header": header,
             "field": form[f"col_{index}"],
-            "samples": [row[index] for row in shape.sample if index < len(row) and row[index]],
+            "samples": [row[index] for row in job.sample if index < len(row) and row[index]],
         }
-        for index, header in enumerate(shape.headers)
+        for index, header in enumerate(job.headers)
     ]
 
 
+def _no_longer_waiting(request: HttpRequest) -> HttpResponse:
+    messages.warning(request, _("This upload is no longer waiting; upload the file again."))
+    return redirect("imports:new")
+
+
 @login_required
-def import_mapping(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
-    """Step 2: check the column mapping (pre-filled from the headers) and start the job."""
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2: wait for the worker to read the file, then check the column mapping
+    (pre-filled from the headers) and start the job."""
     user = request.user
     if not _can_import(user):
         raise PermissionDenied(_("You are not allowed to import leads."))
-    staged = _staged(request)
-    if not staged or staged.get("token") != str(token):
-        messages.warning(request, _("This upload is no longer waiting; upload the file again."))
-        return redirect("imports:new")
-    campaign = get_object_or_404(campaigns_visible_to(user), pk=staged["campaign"])
+    job = ImportJob.objects.select_related("campaign").filter(pk=pk).first()
+    if job is None or job.created_by_id != user.pk or not job.awaiting_mapping:
+        return _no_longer_waiting(request)
+    campaign = get_object_or_404(campaigns_visible_to(user), pk=job.campaign_id)
+    new_url = f"{reverse('imports:new')}?campaign={campaign.pk}"
     if request.method == "POST" and "cancel" in request.POST:
-        _drop_staged(request)
+        import_discard(actor=user, job=job)
         messages.info(request, _("Import cancelled; nothing was imported."))
-        return redirect(f"{reverse('imports:new')}?campaign={campaign.pk}")
-    try:
-        with default_storage.open(staged["path"], "rb") as handle:
-            shape = inspect_file(handle, staged["name"])
-    except (OSError, ServiceError):
-        request.session.pop(SESSION_KEY, None)
-        messages.error(request, _("The uploaded file could not be read again; upload it again."))
-        return redirect("imports:new")
+        return redirect(new_url)
+    if job.status == ImportStatus.FAILED:  # the worker refused the file
+        message = job.message
+        import_discard(actor=user, job=job)
+        messages.error(request, message)
+        return redirect(new_url)
+    context: dict[str, Any] = {
+        "job": job,
+        "campaign": campaign,
+        "encoding": ENCODING_LABELS.get(job.encoding, job.encoding),
+        "touch_kind": TouchKind(job.touch_kind).label,
+    }
+    if not job.headers:  # still being read: the page reloads itself
+        context["refresh_seconds"] = INSPECT_REFRESH_SECONDS
+        return render(request, "imports/import_mapping.html", context)
 
-    initial = {f"col_{i}": field for i, field in auto_mapping(shape.headers).items()}
-    form = MappingForm(request.POST or None, headers=shape.headers, initial=initial)
+    initial = {f"col_{i}": field for i, field in auto_mapping(job.headers).items()}
+    form = MappingForm(request.POST or None, headers=job.headers, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            mapping = check_mapping(form.mapping(), shape.headers)
-            with default_storage.open(staged["path"], "rb") as handle:
-                job = import_start(
-                    actor=user,
-                    campaign=campaign,
-                    upload=File(handle, name=staged["name"]),
-                    mapping=mapping,
-                    touch_kind=staged["touch_kind"],
-                )
+            job = import_confirm(actor=user, job=job, mapping=form.mapping())
         except ServiceError as error:
             if error.code == "forbidden":
                 raise PermissionDenied(error.message) from error
+            if error.code in ("not_found", "conflict"):
+                return _no_longer_waiting(request)
             messages.error(request, error.message)
             status = 400
         else:
-            _drop_staged(request)
-            job.refresh_from_db(fields=["status"])
             if job.status == ImportStatus.DONE:  # small files may be done already
                 messages.success(request, _("Import finished."))
             else:
                 messages.success(request, _("Import started. You can leave this page; it runs on."))
             return redirect("imports:detail", pk=job.pk)
-    return render(
-        request,
-        "imports/import_mapping.html",
-        {
-            "form": form,
-            "staged": staged,
-            "campaign": campaign,
-            "shape": shape,
-            "encoding": ENCODING_LABELS.get(shape.encoding, shape.encoding),
-            "touch_kind": TouchKind(staged["touch_kind"]).label,
-            "columns": _columns(shape, form),
-            "mapped": len(initial),
-        },
-        status=status,
-    )
+    context.update(form=form, columns=_columns(job, form), mapped=len(initial))
+    return render(request, "imports/import_mapping.html", context, status=status)
 
 
 @login_required
@@ -376,6 +386,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "shown_errors": SHOWN_ERRORS,
             "mapping": mapping,
             "encoding": ENCODING_LABELS.get(job.encoding, job.encoding),
+            "legal_basis": LegalBasis(job.legal_basis).label if job.legal_basis else "",
             "status_labels": {code: str(label) for code, label in ImportStatus.choices},
             "poll_url": reverse("import-detail", args=[job.pk]),
             "errors_url": reverse("import-errors-csv", args=[job.pk]),

@@ -43,20 +43,23 @@ def write_csv(path: pathlib.Path, rows: int, offset: int) -> None:
 
 
 CHILD = r"""
-import os, sys, time, resource, django
+import datetime, os, sys, time, resource, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipeline.settings")
 django.setup()
 from django.core.files import File
 from campaigns.models import Campaign
 from django.contrib.auth.models import User
-from leads.imports import import_start, import_run
+from leads.imports import import_upload, import_run
 user = User.objects.get(username="bench-importer")
 campaign = Campaign.objects.get(utm_campaign="bench-import")
 start = time.perf_counter()
 with open(sys.argv[1], "rb") as handle:
     upload = File(handle, name=os.path.basename(sys.argv[1]))
     upload.size = os.path.getsize(sys.argv[1])
-    job = import_start(actor=user, campaign=campaign, upload=upload)
+    job = import_upload(
+        actor=user, campaign=campaign, upload=upload,
+        legal_basis="event_registration", legal_basis_date=datetime.date(2026, 1, 1),
+    )
 import_run(job_id=job.pk)  # a no-op if the eager queue already ran it
 job.refresh_from_db()
 assert job.status == "done", job.message

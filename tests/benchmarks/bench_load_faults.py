@@ -265,7 +265,7 @@ def test_faults_redis_unreachable_captures(report):
 def test_faults_worker_killed_mid_import(tmp_path, report):
     from django.core.files import File
 
-    from leads.imports import import_start
+    from leads.imports import import_upload
 
     user = User.objects.create(username="fault-importer")
     user.groups.add(Group.objects.get(name="marketer"))
@@ -291,7 +291,13 @@ def test_faults_worker_killed_mid_import(tmp_path, report):
         with path.open("rb") as handle:
             upload = File(handle, name="kill.csv")
             upload.size = path.stat().st_size
-            job = import_start(actor=user, campaign=campaign, upload=upload)
+            job = import_upload(
+                actor=user,
+                campaign=campaign,
+                upload=upload,
+                legal_basis="event_registration",
+                legal_basis_date=dt.date(2026, 1, 1),
+            )
         for _ in range(600):
             job.refresh_from_db()
             if job.processed > 0:

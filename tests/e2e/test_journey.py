@@ -198,13 +198,15 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     expect(page).to_have_url(re.compile(rf"/imports/new/\?campaign={campaign.pk}$"))
     expect(page.locator("#id_campaign")).to_have_value(str(campaign.pk))
     page.select_option("#id_touch_kind", value="event_checkin")
+    page.select_option("#id_legal_basis", value="event_registration")  # PIPL: required
+    expect(page.locator("#id_legal_basis_date")).to_have_value(today.isoformat())
     page.set_input_files(
         "#id_file",
         files=[{"name": "expo-attendees.csv", "mimeType": "text/csv", "buffer": ATTENDEES_CSV}],
     )
     browsing.shot(page, "import-upload")
     page.locator("form[data-upload-form] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/imports/new/[0-9a-f-]{36}/$"))
+    expect(page).to_have_url(re.compile(r"/imports/new/\d+/$"))  # the job awaiting its mapping
     expect(page.locator(".mapping-table")).to_be_visible()
     rows = page.locator(".mapping-table tbody tr").all()
     mapping = {
@@ -223,6 +225,7 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     expect(page.locator("[data-job-processed]")).to_have_text("3")
     job = ImportJob.objects.get()
     assert (job.campaign_id, job.status, job.created, job.failed) == (campaign.pk, "done", 3, 0)
+    assert (job.legal_basis, job.legal_basis_date) == ("event_registration", today)
     imported = Lead.objects.filter(source_campaign=campaign).order_by("name")
     assert sorted(lead.name for lead in imported) == ["张伟", "李娜", "王强"]
     assert {lead.phone for lead in imported} == {

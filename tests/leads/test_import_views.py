@@ -63,15 +63,26 @@ def _messages(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def upload(client, campaign, content: bytes, name="list.csv", touch_kind="event_checkin"):
-    return client.post(
-        reverse("imports:new"),
-        {
-            "campaign": campaign.pk,
-            "touch_kind": touch_kind,
-            "file": SimpleUploadedFile(name, content),
-        },
-    )
+CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+LEGAL_BASIS = {"legal_basis": "event_registration", "legal_basis_date": "2026-05-20"}
+
+
+def upload(client, campaign, content: bytes, name="list.csv", touch_kind="event_checkin",
+           **extra):  # fmt: skip
+    """Post the upload form; the worker's reading of the headers runs on commit."""
+    kind = CONTENT_TYPES.get(name[name.rfind(".") :].lower(), "application/octet-stream")
+    data = {
+        "campaign": campaign.pk,
+        "touch_kind": touch_kind,
+        "file": SimpleUploadedFile(name, content, content_type=kind),
+        **LEGAL_BASIS,
+        **extra,
+    }
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("imports:new"), data)
 
 
 def confirm(client, mapping_url, mapping: dict[int, str]):
@@ -80,9 +91,8 @@ def confirm(client, mapping_url, mapping: dict[int, str]):
         return client.post(mapping_url, data)
 
 
-def staged_files(tmp_path) -> list:
-    folder = tmp_path / "imports" / "staging"
-    return list(folder.iterdir()) if folder.exists() else []
+def stored_files(tmp_path) -> list:
+    return [path for path in (tmp_path / "imports").rglob("*") if path.is_file()]
 
 
 # --------------------------------------------------------------------------------------
@@ -105,8 +115,14 @@ def test_upload_map_confirm_runs_the_job(
     response = upload(client, campaign, content, name=name)
     assert response.status_code == 302
     mapping_url = response["Location"]
-    assert not ImportJob.objects.exists()  # nothing is created before the confirmation
-    assert len(staged_files(tmp_path)) == 1
+    waiting = ImportJob.objects.get()  # stored, read by the worker, not run before the mapping
+    assert mapping_url == reverse("imports:mapping", args=[waiting.pk])
+    assert (waiting.status, waiting.awaiting_mapping, waiting.created) == ("pending", True, 0)
+    assert waiting.headers == HEADER
+    kind = name.rsplit(".", 1)[1]
+    assert re.fullmatch(rf"imports/\d{{4}}/\d{{2}}/[0-9a-f]{{32}}\.{kind}", waiting.file.name)
+    assert len(stored_files(tmp_path)) == 1
+    assert not Lead.objects.exists()
 
     page = client.get(mapping_url)
     assert page.status_code == 200
@@ -136,8 +152,8 @@ def test_upload_map_confirm_runs_the_job(
     assert job.touch_kind == "event_checkin"
     assert job.original_name == name
     assert set(Lead.objects.values_list("phone", flat=True)) == {"+8613900001001", "+8613900001002"}
-    assert staged_files(tmp_path) == []  # the staging copy is gone
-    assert "import_staged" not in client.session
+    assert job.awaiting_mapping is False
+    assert (job.legal_basis, str(job.legal_basis_date)) == ("event_registration", "2026-05-20")
 
     detail = client.get(response["Location"])
     html = detail.content.decode()
@@ -172,16 +188,19 @@ def test_missing_required_columns_are_refused_on_confirm(client, marketer, campa
 
     assert response.status_code == 400
     assert any("Required columns are missing" in m for m in _messages(response))
-    assert not ImportJob.objects.exists()
-    assert len(staged_files(tmp_path)) == 1  # still there to fix the mapping
+    job = ImportJob.objects.get()
+    assert (job.status, job.awaiting_mapping, job.mapping) == ("pending", True, {})
+    assert len(stored_files(tmp_path)) == 1  # still there to fix the mapping
+    assert not Lead.objects.exists()
 
 
 def test_cancel_drops_the_staged_file(client, marketer, campaign, tmp_path):
     client.force_login(marketer)
     mapping_url = upload(client, campaign, csv_bytes())["Location"]
+    assert len(stored_files(tmp_path)) == 1
     response = client.post(mapping_url, {"cancel": "1"})
     assert response.status_code == 302
-    assert staged_files(tmp_path) == []
+    assert stored_files(tmp_path) == []
     assert client.get(mapping_url).status_code == 302  # no longer waiting
     assert not ImportJob.objects.exists()
 
@@ -192,8 +211,9 @@ def test_cancel_drops_the_staged_file(client, marketer, campaign, tmp_path):
         (b"", "empty.csv", "empty"),
         (b"  \n\n", "blank.csv", "The file is empty."),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old.xls", ".xls"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100, "logo.png", "not a CSV or XLSX"),
-        (b"PK\x03\x04broken zip", "broken.xlsx", "not a readable XLSX"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100, "logo.png", "Only .csv and .xlsx"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100, "logo.csv", "not a CSV or XLSX"),
+        (b"MZ\x90\x00", "data.exe", "Only .csv and .xlsx"),
     ],
 )
 def test_bad_files_show_a_message_and_create_nothing(
@@ -206,7 +226,40 @@ def test_bad_files_show_a_message_and_create_nothing(
     html = response.content.decode()
     assert message in html or any(message in m for m in _messages(response))
     assert not ImportJob.objects.exists()
-    assert staged_files(tmp_path) == []
+    assert stored_files(tmp_path) == []
+
+
+def test_file_the_worker_refuses_is_dropped_with_its_message(client, marketer, campaign,
+                                                             tmp_path):  # fmt: skip
+    client.force_login(marketer)
+    response = upload(client, campaign, b"PK\x03\x04broken zip", name="broken.xlsx")
+    assert response.status_code == 302  # stored; the worker reads it
+    assert ImportJob.objects.get().status == "failed"
+
+    page = client.get(response["Location"])
+
+    assert page.status_code == 302
+    assert page["Location"] == f"{reverse('imports:new')}?campaign={campaign.pk}"
+    assert any("not a readable XLSX" in m for m in _messages(page))
+    assert not ImportJob.objects.exists()
+    assert stored_files(tmp_path) == []
+
+
+def test_mapping_page_waits_while_the_worker_reads(client, marketer, campaign):
+    client.force_login(marketer)
+    csv_file = SimpleUploadedFile("list.csv", csv_bytes(), content_type="text/csv")
+    data = {"campaign": campaign.pk, "touch_kind": "import", "file": csv_file, **LEGAL_BASIS}
+    response = client.post(reverse("imports:new"), data)  # on-commit inspection not run
+    job = ImportJob.objects.get()
+    assert (job.status, job.headers) == ("pending", [])
+
+    page = client.get(response["Location"])
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "Reading the file" in html and "mapping-table" not in html
+    assert ImportJob.objects.get().awaiting_mapping is True
 
 
 def test_too_large_file_is_refused_before_staging(client, marketer, campaign, settings, tmp_path):
@@ -215,10 +268,10 @@ def test_too_large_file_is_refused_before_staging(client, marketer, campaign, se
     big = csv_bytes(rows=[["名字", "公司", f"139000010{i:02d}", "", "", ""] for i in range(60)])
     response = upload(client, campaign, big)
 
-    assert response.status_code in (400, 413)
-    assert "larger than" in response.content.decode()
+    assert response.status_code == 413
+    assert "the limit is" in response.content.decode()
     assert not ImportJob.objects.exists()
-    assert staged_files(tmp_path) == []
+    assert stored_files(tmp_path) == []
 
 
 def test_huge_upload_is_refused_before_the_body_is_read(client, marketer, campaign, settings):
@@ -256,7 +309,9 @@ def test_another_sessions_staged_upload_cannot_be_confirmed(client, marketer, de
     response = confirm(client, mapping_url, {0: "name", 2: "phone"})
     assert response.status_code == 302
     assert response["Location"] == reverse("imports:new")
-    assert not ImportJob.objects.exists()
+    job = ImportJob.objects.get()
+    assert (job.status, job.awaiting_mapping, job.mapping) == ("pending", True, {})
+    assert not Lead.objects.exists()
 
 
 def test_manager_reads_the_import_list_and_job(client, marketer, manager, campaign):

@@ -53,13 +53,23 @@ def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
     return buffer.getvalue().encode(encoding)
 
 
+CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+LEGAL_BASIS = {"legal_basis": "event_registration", "legal_basis_date": "2026-05-20"}
+
+
+def upload_file(name: str, content: bytes) -> SimpleUploadedFile:
+    """The file as a browser sends it: the content type its extension implies."""
+    kind = CONTENT_TYPES.get(name[name.rfind(".") :].lower(), "application/octet-stream")
+    return SimpleUploadedFile(name, content, content_type=kind)
+
+
 def upload(api, user, campaign, content: bytes, name="list.csv", **extra):
+    body = {"file": upload_file(name, content), "campaign": campaign.pk, **LEGAL_BASIS, **extra}
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = api(user).post(
-            "/api/v1/imports/",
-            {"file": SimpleUploadedFile(name, content), "campaign": campaign.pk, **extra},
-            format="multipart",
-        )
+        response = api(user).post("/api/v1/imports/", body, format="multipart")
     return response
 
 
@@ -150,24 +160,57 @@ def test_duplicate_owner_gets_one_email(api, marketer, campaign, rep, mailoutbox
     ("content", "name", "needle"),
     [
         (b"", "empty.csv", "empty"),
-        (b"%PDF-1.7 binary\x00\x01", "x.pdf", "not a CSV"),
+        (b"%PDF-1.7 binary\x00\x01", "x.pdf", "Only .csv and .xlsx"),
+        (b"MZ\x90\x00\x03", "data.exe", "Only .csv and .xlsx"),
+        (b"%PDF-1.7 binary\x00\x01", "x.csv", "not a CSV"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", ".xls"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xlsx", ".xls file"),
+        (b"name,phone\n", "list.xlsx", "not a readable XLSX"),
+    ],
+)
+def test_bad_files_are_refused_in_the_request(api, marketer, campaign, content, name, needle):
+    response = upload(api, marketer, campaign, content, name=name)
+    assert response.status_code == 400, response.content
+    assert needle in response.json()["detail"]
+    assert "file" in response.json()  # the field is named
+    assert ImportJob.objects.count() == 0 and Lead.objects.count() == 0
+
+
+def test_content_type_must_match_the_extension(api, marketer, campaign):
+    body = {
+        "file": SimpleUploadedFile("list.csv", csv_bytes(ROWS), content_type="image/png"),
+        "campaign": campaign.pk,
+        **LEGAL_BASIS,
+    }
+    response = api(marketer).post("/api/v1/imports/", body, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The file is sent as “image/png”, which is not a CSV file."
+    assert ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "needle"),
+    [
         ("公司,城市\nA,B\n".encode(), "nohead.csv", "Required columns are missing"),
         (b"PK\x03\x04garbage", "broken.xlsx", "not a readable XLSX"),
     ],
 )
-def test_bad_files_are_refused_with_a_clear_message(api, marketer, campaign, content, name,
-                                                    needle):  # fmt: skip
+def test_files_refused_by_the_worker_fail_the_job(api, marketer, campaign, content, name,
+                                                  needle):  # fmt: skip
     response = upload(api, marketer, campaign, content, name=name)
-    assert response.status_code == 400, response.content
-    assert needle in response.json()["detail"]
-    assert ImportJob.objects.count() == 0 and Lead.objects.count() == 0
+    assert response.status_code == 201, response.content
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and needle in job.message
+    assert (job.processed, job.created) == (0, 0)
+    assert Lead.objects.count() == 0
 
 
 def test_explicit_mapping_for_unknown_headers(api, marketer, campaign):
     content = csv_bytes([["Sun Li", "13900003001"]], header=["参会人", "联系号码"])
     refused = upload(api, marketer, campaign, content)
-    assert refused.status_code == 400 and "参会人" in refused.json()["detail"]
+    assert refused.status_code == 201  # the worker reads the headers, and refuses them
+    failed = ImportJob.objects.get()
+    assert failed.status == "failed" and "参会人" in failed.message
     response = upload(api, marketer, campaign, content, mapping='{"0": "name", "1": "phone"}')
     assert response.status_code == 201
     assert Lead.objects.get().phone == "+8613900003001"
@@ -193,10 +236,12 @@ def test_job_run_twice_has_one_effect(api, marketer, campaign):
 
 def test_interrupted_job_resumes_without_duplicates(marketer, campaign, monkeypatch):
     rows = [[f"人{i}", "", f"1390000{4000 + i}", "", "", "", "", ""] for i in range(7)]
-    job = imports.import_start(
+    job = imports.import_upload(
         actor=marketer,
         campaign=campaign,
-        upload=SimpleUploadedFile("big.csv", csv_bytes(rows)),
+        upload=upload_file("big.csv", csv_bytes(rows)),
+        legal_basis="event_registration",
+        legal_basis_date=dt.date(2026, 5, 20),
     )  # not run: on_commit callbacks are not executed here
     monkeypatch.setattr(imports, "BATCH_SIZE", 3)
     real = imports._write_batch
@@ -246,7 +291,14 @@ def test_bulk_path_writes_scored_leads_with_touch_credits_and_events(api, market
         assert touch.is_first and touch.credit_first_touch == touch.credit_u_shaped == 1.0
         created = lead.events.get()
         assert created.kind == EventKind.CREATED and created.actor == marketer
-        assert created.data == {"campaign": campaign.pk, "import": job.pk, "touch_kind": "import"}
+        assert created.data == {
+            "campaign": campaign.pk,
+            "import": job.pk,
+            "touch_kind": "import",
+            "legal_basis": "event_registration",
+            "legal_basis_note": "",
+            "legal_basis_date": "2026-05-20",
+        }
     assert Lead.objects.get(phone="+8613900001001").title == "采购总监\t(华东)\\区"
 
 

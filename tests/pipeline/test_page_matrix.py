@@ -126,8 +126,8 @@ PAGES = {
     # imports: marketing and the desk import, management reads
     "imports:list": ("get", "/imports/", None, "302 200 200 403 403 200 200"),
     "imports:new": ("get", "/imports/new/", None, "302 200 200 403 403 403 200"),
-    # an upload that is not staged in this session: back to the upload page
-    "imports:mapping": ("get", "/imports/new/{token}/", None, "302 302 302 403 403 403 302"),
+    # a job that no longer waits for its mapping (or not this user's): back to the upload page
+    "imports:mapping": ("get", "/imports/new/{job}/", None, "302 302 302 403 403 403 302"),
     "imports:detail": ("get", "/imports/{job}/", None, "302 200 200 403 403 200 200"),
     # the public capture form: no login
     "capture-form": ("get", "/f/{key}/", None, "200 200 200 200 200 200 200"),
