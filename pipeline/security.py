@@ -15,7 +15,10 @@ their own website. Those may be framed by the origins of ``CAPTURE_FRAME_ANCESTO
 
 No nonce is needed: no page of the app, Django's admin or the API docs (served by
 ``SpectacularSwaggerSplitView``, which loads its start-up script as a file) has inline
-script. ``tests/pipeline/test_security_headers.py`` renders every page to hold that.
+script. ``tests/pipeline/test_security_headers.py`` renders every page to hold that. One
+relaxation: DRF's browsable API (an API address opened in a browser) is DRF's template,
+laid out with ``style`` attributes and a ``<style>`` for code highlighting, so its pages
+get ``style-src 'self' 'unsafe-inline'``; scripts stay ``'self'`` there too.
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def frame_ancestors(sources: list[str] | tuple[str, ...]) -> str:
     return " ".join(sources) or "*"
 
 
-def policy(*, ancestors: str = "'none'") -> str:
+def policy(*, ancestors: str = "'none'", styles: str = POLICY["style-src"]) -> str:
     """The Content-Security-Policy header value, framed by ``ancestors``."""
-    directives = {**POLICY, "frame-ancestors": ancestors}
+    directives = {**POLICY, "style-src": styles, "frame-ancestors": ancestors}
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
@@ -107,12 +110,18 @@ class SecurityHeadersMiddleware:
         self.embeddable_policy = policy(
             ancestors=frame_ancestors(tuple(settings.CAPTURE_FRAME_ANCESTORS))
         )
+        # DRF's browsable API (an API address opened in a browser) is DRF's own template,
+        # laid out with style attributes; its scripts are files like ours.
+        self.browsable_api_policy = policy(styles="'self' 'unsafe-inline'")
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if CSP not in response and CSP_REPORT_ONLY not in response:
-            embeddable = getattr(response, "csp_embeddable", False)
-            value = self.embeddable_policy if embeddable else self.app_policy
+            value = self.app_policy
+            if getattr(response, "csp_embeddable", False):
+                value = self.embeddable_policy
+            elif getattr(getattr(response, "accepted_renderer", None), "format", "") == "api":
+                value = self.browsable_api_policy
             header = CSP_REPORT_ONLY if settings.DEBUG and response.status_code >= 400 else CSP
             response[header] = value
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
