@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy; above WhiteNoise, so static files too.
+    "pipeline.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -271,6 +273,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+#: Who may put the public capture form (/f/<key>/) in a frame: the frame-ancestors sources
+#: of its Content-Security-Policy (pipeline/security.py), e.g.
+#: "https://www.example.com,https://*.example.cn". Every other page may not be framed.
+CAPTURE_FRAME_ANCESTORS = env_list("CAPTURE_FRAME_ANCESTORS", "*") or ["*"]
 # Health checks probe the app over plain HTTP from inside the container or host.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SILENCED_SYSTEM_CHECKS = [

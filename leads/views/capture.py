@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +24,7 @@ from leads.capture import UTM_FIELDS, capture_submit
 from leads.forms import lead_form_field
 from leads.lifecycle.fields import lead_fields
 from pipeline.errors import ServiceError
+from pipeline.security import embeddable
 from pipeline.throttles import CaptureThrottle
 
 #: The visible fields, in page order: a subset of the lead write fields (checked on import).
@@ -133,8 +133,9 @@ def _render(request, campaign, form, *, status: int = 200, sent: bool = False, e
 # our SameSite=Lax CSRF cookie there, so a CSRF check would refuse every real visitor.
 # Nothing is at stake: the form needs no login and does exactly what the public capture
 # API does without CSRF; the honeypot and the per-IP throttle guard it instead.
+# @embeddable: framed by the sites of CAPTURE_FRAME_ANCESTORS (pipeline/security.py).
 @csrf_exempt
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "HEAD", "POST"])
 def capture_form(request: HttpRequest, public_key: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("channel"), public_key=public_key)

@@ -44,6 +44,9 @@ E2E_DIR = Path(__file__).resolve().parent
 #: Playwright's default wait for a locator or navigation (ms). Pages here answer in well
 #: under a second; the margin is for a loaded CI machine.
 TIMEOUT_MS = 15_000
+#: How Chromium words what the Content-Security-Policy refused ("Refused to apply inline
+#: style because it violates the following Content Security Policy directive: …").
+CSP_MESSAGE = re.compile(r"Content[ -]Security[ -]Policy", re.IGNORECASE)
 
 
 SKIP_REASON = (
@@ -99,6 +102,9 @@ class Browsing:
         self.last_page = None
         self.taken: list[Path] = []
         self._count = 0
+        #: Console messages of every page that mention the Content Security Policy: what
+        #: the browser refused (an inline script or style, a frame), with the page address.
+        self.csp_messages: list[str] = []
 
     def new_page(self, *, locale: str = "en-US"):
         context = self.browser.new_context(
@@ -112,8 +118,13 @@ class Browsing:
         self.contexts.append(context)
         page = context.new_page()
         page.on("framenavigated", lambda frame: self._seen(frame.page))
+        page.on("console", lambda message: self._console(page, message))
         self.last_page = page
         return page
+
+    def _console(self, page, message) -> None:
+        if CSP_MESSAGE.search(message.text):
+            self.csp_messages.append(f"{page.url}: {message.text}")
 
     def _seen(self, page) -> None:
         self.last_page = page
@@ -176,4 +187,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     session = getattr(item, "_e2e_browsing", None)
     if report.when == "call" and report.failed and session is not None:
         report.sections.append(("page the browser was on", page_report(session)))
+        if session.csp_messages:
+            text = "\n".join(session.csp_messages)
+            report.sections.append(("what the Content-Security-Policy refused", text))
     return report

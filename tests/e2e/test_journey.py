@@ -426,6 +426,8 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     browsing.shot(page, "zh-public-form")
 
     assert len(browsing.taken) >= 30
+    # The Content-Security-Policy (pipeline/security.py) refused nothing on any page.
+    assert browsing.csp_messages == []
 
 
 def row_in_db(start: dt.date, end: dt.date, code: str) -> dict:
