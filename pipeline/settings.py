@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pipeline.clientip import trusted_proxies_from_env
 from pipeline.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -208,6 +209,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The address a lockout counts is the proxy-resolved client (TRUSTED_PROXIES below), never
+# the proxy's own address: behind a proxy every visitor shares it, and anyone could lock any
+# named account for everybody.
+AXES_CLIENT_IP_CALLABLE = "pipeline.clientip.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -263,6 +268,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+#: The reverse proxies whose X-Forwarded-For is believed (IPs or CIDR networks, comma-
+#: separated). Empty: no proxy is trusted and the client is the socket peer (REMOTE_ADDR).
+#: Read by pipeline.clientip.client_ip (throttles, login lockout, recorded addresses) and by
+#: gunicorn's forwarded_allow_ips (pipeline/gunicorn.conf.py).
+TRUSTED_PROXIES = trusted_proxies_from_env()
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
