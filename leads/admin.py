@@ -80,7 +80,8 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ["company", "owner", "source_campaign"]
     raw_id_fields = ["company", "source_campaign", "created_by"]
     date_hierarchy = "created_at"
-    readonly_fields = LIFECYCLE_FIELDS
+    # Consent is what the person gave through the capture: nobody edits it afterwards.
+    readonly_fields = (*LIFECYCLE_FIELDS, "consent_at", "consent_version")
     inlines = [LeadTouchInline, LeadEventInline]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -339,6 +339,15 @@ AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
+#: The privacy notice a capture's consent refers to (PIPL, DESIGN §13). Change the version
+#: whenever the text or the linked page changes: each lead keeps the version it agreed to.
+#: Empty texts use the built-in notice (translated); the URL, when set, is linked from it.
+PRIVACY_NOTICE_VERSION = env_str("PRIVACY_NOTICE_VERSION", "1")
+PRIVACY_NOTICE_URL = env_str("PRIVACY_NOTICE_URL")
+PRIVACY_NOTICE_TEXT_EN = env_str("PRIVACY_NOTICE_TEXT_EN")
+PRIVACY_NOTICE_TEXT_ZH_HANS = env_str("PRIVACY_NOTICE_TEXT_ZH_HANS")
+if not PRIVACY_NOTICE_VERSION.strip() or len(PRIVACY_NOTICE_VERSION) > 40:
+    raise ImproperlyConfigured("PRIVACY_NOTICE_VERSION must be 1 to 40 characters.")
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 #: An import without a heartbeat for this long is taken over by another worker.
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)

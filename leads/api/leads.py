@@ -82,6 +82,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "utm_term",
             "utm_content",
             "landing_page",
+            "consent_at",
+            "consent_version",
             *LIFECYCLE_FIELDS,
             "contact_masked",
         ]
