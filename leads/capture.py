@@ -31,7 +31,7 @@ from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from leads.choices import TouchKind
 from leads.lifecycle import lead_create
-from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields
+from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields, clean_text
 from leads.models import IdempotencyKey, Lead
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
@@ -161,7 +161,7 @@ def _submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAns
         return CaptureAnswer(
             201, {"received": True, "reference": _decoy_reference(idempotency_key)}
         )
-    utm = {k: str(data.get(k) or "") for k in UTM_FIELDS}
+    utm = {k: clean_text(str(data.get(k) or "")) for k in UTM_FIELDS}
     utm["utm_campaign"] = utm["utm_campaign"] or campaign.utm_campaign
     with transaction.atomic():
         result = lead_create(
@@ -170,7 +170,7 @@ def _submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAns
             campaign=campaign,
             touch_kind=TouchKind.FORM,
             utm=utm,
-            landing_page=str(data.get("landing_page") or ""),
+            landing_page=clean_text(str(data.get("landing_page") or "")),
         )
         record_consent(lead=result.lead, at=timezone.now(), version=settings.PRIVACY_NOTICE_VERSION)
     return CaptureAnswer(

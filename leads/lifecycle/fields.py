@@ -8,6 +8,8 @@ input from any of them (and from imports), so a limit or a choice is stated once
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -119,6 +121,33 @@ _TEXT_LIMITS = {
 }
 
 
+#: Invisible characters that can hide or reorder text: zero-width spaces and joiners, the
+#: bidi marks, embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069), the word
+#: joiner and invisible operators, the byte-order mark.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+#: Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: The same, except the tab and the line feed a long text keeps.
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Text as stored: no invisible or control characters, trimmed. A single-line value's
+    line breaks and tabs become a space; a multi-line one keeps its lines (``\n``)."""
+    value = _INVISIBLE.sub("", value)
+    if multiline:
+        value = re.sub(r"\r\n?|[\u2028\u2029]", "\n", value)
+        value = _CONTROLS_BUT_LINES.sub("", value)
+    else:
+        value = _CONTROLS.sub(" ", value)
+    return value.strip()
+
+
+def has_letter(value: str) -> bool:
+    """Whether ``value`` has a letter of any script (Latin, CJK ideographs, kana, …)."""
+    return any(unicodedata.category(char).startswith("L") for char in value)
+
+
 def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
     unknown = fields.keys() - _WRITABLE
@@ -129,9 +158,12 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
         )
     data: dict[str, Any] = {}
     for key, value in fields.items():
-        data[key] = value.strip() if isinstance(value, str) else value
+        multiline = FIELDS_BY_NAME[key].kind == "long_text"
+        data[key] = clean_text(value, multiline=multiline) if isinstance(value, str) else value
     if (not partial or "name" in data) and not data.get("name"):
         raise ServiceError(_("The contact's name is required."), field="name")
+    if data.get("name") and not has_letter(str(data["name"])):
+        raise ServiceError(_("The name must contain at least one letter."), field="name")
     if "phone" in data:
         try:
             data["phone"] = normalize_phone(data["phone"] or "", settings.PHONE_REGION)
