@@ -31,10 +31,11 @@ from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from leads.choices import TouchKind
 from leads.lifecycle import lead_create
-from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields, clean_text
+from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields
 from leads.models import IdempotencyKey, Lead
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.text import clean_text
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 #: Campaigns in these states accept submissions; completed and cancelled ones do not.

@@ -8,7 +8,6 @@ input from any of them (and from imports), so a limit or a choice is stated once
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from leads.choices import CompanySize, DecisionRole, Timeline
 from leads.lifecycle.primitives import money
 from leads.normalize import normalize_email, normalize_phone
 from pipeline.errors import ServiceError
+from pipeline.text import clean_text
 
 FieldKind = Literal["text", "long_text", "phone", "email", "money", "choice"]
 
@@ -119,28 +119,6 @@ _TEXT_LIMITS = {
     for field in LEAD_FIELDS
     if field.max_length and field.kind in ("text", "long_text", "email")
 }
-
-
-#: Invisible characters that can hide or reorder text: zero-width spaces and joiners, the
-#: bidi marks, embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069), the word
-#: joiner and invisible operators, the byte-order mark.
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-#: Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-#: The same, except the tab and the line feed a long text keeps.
-_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean_text(value: str, *, multiline: bool = False) -> str:
-    """Text as stored: no invisible or control characters, trimmed. A single-line value's
-    line breaks and tabs become a space; a multi-line one keeps its lines (``\n``)."""
-    value = _INVISIBLE.sub("", value)
-    if multiline:
-        value = re.sub(r"\r\n?|[\u2028\u2029]", "\n", value)
-        value = _CONTROLS_BUT_LINES.sub("", value)
-    else:
-        value = _CONTROLS.sub(" ", value)
-    return value.strip()
 
 
 def has_letter(value: str) -> bool:
