@@ -267,3 +267,24 @@ def test_a_session_without_its_csrf_token_is_an_anonymous_caller(campaign, desk)
     answer = post(body_for(campaign), client)
     assert answer.status_code == 201 and answer.json().keys() == {"received", "reference"}
     assert Lead.objects.count() == 1
+
+
+def test_the_owner_sets_accept_utm_only_on_the_campaign_page(client, campaign):
+    from tests.campaigns.test_views import _form_data
+
+    client.force_login(campaign.owner)
+    url = reverse("campaigns:edit", args=[campaign.pk])
+    assert 'name="accept_utm_only"' in client.get(url).content.decode()
+    response = client.post(url, _form_data(name=campaign.name, accept_utm_only="on"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.accept_utm_only is True
+
+
+def test_the_lead_page_shows_the_consent(client, campaign, desk, settings):
+    settings.PRIVACY_NOTICE_VERSION = "2026-01"
+    post(body_for(campaign))
+    lead = Lead.objects.get()
+    client.force_login(desk)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Privacy consent" in page and "2026-01" in page
