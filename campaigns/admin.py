@@ -18,7 +18,7 @@ class CampaignCostInline(admin.TabularInline):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "channel", "owner", "status", "start_date", "end_date", "budget"]
-    list_filter = ["status", "channel__kind", "channel"]
+    list_filter = ["status", "accept_utm_only", "channel__kind", "channel"]
     search_fields = ["name", "utm_campaign"]
     list_select_related = ["channel", "owner"]
     readonly_fields = ["public_key", "created_at", "updated_at"]

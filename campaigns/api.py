@@ -57,6 +57,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "budget",
             "status",
             "utm_campaign",
+            "accept_utm_only",
             "description",
             "public_key",
             "actual_cost",
@@ -106,6 +107,7 @@ class CampaignViewSet(
                 "budget": campaign.budget,
                 "status": campaign.status,
                 "utm_campaign": campaign.utm_campaign,
+                "accept_utm_only": campaign.accept_utm_only,
                 "description": campaign.description,
             }
         )

@@ -95,6 +95,14 @@ class CampaignForm(forms.Form):
             "Attributes web captures to this campaign. Left empty, it is made from the name."
         ),
     )
+    accept_utm_only = forms.BooleanField(
+        label=_("Accept captures by utm_campaign alone"),
+        required=False,
+        help_text=_(
+            "Off: a web capture must carry the form's public key. On: the utm_campaign, "
+            "which every ad link shows, is enough."
+        ),
+    )
     description = forms.CharField(
         label=_("Description"),
         required=False,
@@ -105,7 +113,7 @@ class CampaignForm(forms.Form):
     SECTIONS = (
         (_("Campaign"), ("name", "channel", "status", "owner")),
         (_("Plan"), ("start_date", "end_date", "budget", "description")),
-        (_("Web attribution"), ("utm_campaign",)),
+        (_("Web attribution"), ("utm_campaign", "accept_utm_only")),
     )
     #: Fields that take a whole row of the form.
     WIDE_FIELDS = frozenset({"name", "description"})
@@ -130,6 +138,7 @@ class CampaignForm(forms.Form):
             "end_date": campaign.end_date,
             "budget": campaign.budget,
             "utm_campaign": campaign.utm_campaign,
+            "accept_utm_only": campaign.accept_utm_only,
             "description": campaign.description,
         }
 
@@ -148,6 +157,7 @@ class CampaignForm(forms.Form):
             "budget": data.get("budget") or 0,
             "status": data["status"],
             "utm_campaign": data.get("utm_campaign", ""),
+            "accept_utm_only": bool(data.get("accept_utm_only")),
             "description": data.get("description", ""),
         }
 

@@ -77,6 +77,15 @@ class Campaign(models.Model):
     public_key = models.CharField(
         _("public key"), max_length=40, unique=True, default=_new_public_key, editable=False
     )
+    #: Whether a capture naming only this ``utm_campaign`` (no ``public_key``) is accepted:
+    #: off by default, since a utm_campaign is visible in every ad link.
+    accept_utm_only = models.BooleanField(
+        _("accept captures by utm_campaign alone"),
+        default=False,
+        help_text=_(
+            "Let a submission name only this campaign's utm_campaign instead of its public key."
+        ),
+    )
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -85,9 +85,14 @@ def campaign_save(
     budget: MoneyInput = 0,
     status: str = CampaignStatus.PLANNED,
     utm_campaign: str = "",
+    accept_utm_only: bool = False,
     description: str = "",
 ) -> Campaign:
-    """Create or change a campaign; ``utm_campaign`` is made from the name when left blank."""
+    """Create or change a campaign; ``utm_campaign`` is made from the name when left blank.
+
+    ``accept_utm_only`` lets a capture name the campaign by its ``utm_campaign`` alone
+    (``leads.capture.find_campaign``); otherwise the form's public key is required.
+    """
     if not can_edit_campaign(actor, campaign):
         raise ServiceError(_("You may edit only the campaigns you own."), code="forbidden")
     if not (name or "").strip():
@@ -118,6 +123,7 @@ def campaign_save(
     campaign.owner = owner or campaign.owner or (actor if has_role(actor, Role.MARKETER) else None)
     campaign.start_date, campaign.end_date, campaign.budget = start_date, end_date, budget_value
     campaign.status, campaign.utm_campaign = status, utm
+    campaign.accept_utm_only = bool(accept_utm_only)
     campaign.description = description or ""
     campaign.save()
     return campaign

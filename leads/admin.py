@@ -26,7 +26,16 @@ class CompanyAdmin(admin.ModelAdmin):
     readonly_fields = ["normalized_name", "created_at"]
 
 
-class LeadTouchInline(admin.TabularInline):
+class HttpsUrlFields:
+    """URL fields assume https, Django 6's default, stated now (no deprecation warning)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class LeadTouchInline(HttpsUrlFields, admin.TabularInline):
     model = LeadTouch
     extra = 0
     raw_id_fields = ["campaign"]
@@ -62,7 +71,7 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(HttpsUrlFields, admin.ModelAdmin):
     form = LeadAdminForm
     list_display = [
         "name",
@@ -80,12 +89,11 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ["company", "owner", "source_campaign"]
     raw_id_fields = ["company", "source_campaign", "created_by"]
     date_hierarchy = "created_at"
-    readonly_fields = LIFECYCLE_FIELDS
+    # Consent is what the person gave through the capture: nobody edits it afterwards.
+    readonly_fields = (*LIFECYCLE_FIELDS, "consent_at", "consent_version")
     inlines = [LeadTouchInline, LeadEventInline]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if isinstance(db_field, models.URLField):
-            kwargs.setdefault("assume_scheme", "https")  # Django 6's default, stated now
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name in LEAD_OWN_FIELDS and formfield is not None:
             # The spec's limits and choices, in the admin's label and widget.
@@ -94,7 +102,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadTouch)
-class LeadTouchAdmin(admin.ModelAdmin):
+class LeadTouchAdmin(HttpsUrlFields, admin.ModelAdmin):
     list_display = ["lead", "campaign", "kind", "occurred_at", "is_first"]
     list_filter = ["kind"]
     list_select_related = ["lead", "campaign"]

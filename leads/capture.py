@@ -1,69 +1,188 @@
-"""Public web capture (docs/architecture.md §5): campaign lookup, idempotency, the lead."""
+"""Public web capture (docs/architecture.md §5; DESIGN §9 and §13): which campaigns accept a
+submission, consent, the honeypot, idempotency, the lead, and what the answer reveals.
+
+The public answer is the same for a new person and a known one — ``{"received": true,
+"reference": …}`` — so the endpoint tells nobody whether a phone or an email is on file. The
+reference is a random token drawn per submission (it is no function of the lead, the person
+or the time) and is kept with the ``Idempotency-Key`` record, so a repeat gets the same one.
+Only a caller who may see the lead (``leads.selectors.leads_visible_to``) also gets ``lead``
+and ``duplicate`` (``CaptureAnswer.body_for``).
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from leads.choices import TouchKind
 from leads.lifecycle import lead_create
-from leads.lifecycle.fields import WRITABLE_FIELDS
-from leads.models import IdempotencyKey
+from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields
+from leads.models import IdempotencyKey, Lead
+from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.text import clean_text
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+#: Campaigns in these states accept submissions; completed and cancelled ones do not.
+ACCEPTING_STATUSES = (CampaignStatus.PLANNED, CampaignStatus.ACTIVE)
+#: The hidden form field only bots fill.
+HONEYPOT = "website"
+#: The longest ``Idempotency-Key`` accepted; keys are compared whole, never cut.
+IDEMPOTENCY_KEY_MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length or 255
 
 
 @dataclass
 class CaptureAnswer:
+    """The answer to one submission. ``record`` is what is stored for repeats: the public
+    body plus ``lead`` and ``duplicate`` (absent for a honeypot submission)."""
+
     status: int
-    body: dict[str, Any]
+    record: dict[str, Any]
+
+    def body_for(self, viewer: User | AnonymousUser | None) -> dict[str, Any]:
+        """The body ``viewer`` may read: ``lead`` and ``duplicate`` only for a caller who
+        may see that lead."""
+        body = {"received": True, "reference": self.record["reference"]}
+        lead_id = self.record.get("lead")
+        if lead_id is not None and leads_visible_to(viewer).filter(pk=lead_id).exists():
+            body.update(lead=lead_id, duplicate=bool(self.record.get("duplicate")))
+        return body
+
+
+def new_reference() -> str:
+    """An opaque reference for one submission: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
+def _decoy_reference(idempotency_key: str) -> str:
+    """What a honeypot submission gets: shaped like ``new_reference``, and the same for a
+    repeat with one ``Idempotency-Key`` (as a real answer would be), without storing it."""
+    if not idempotency_key:
+        return new_reference()
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), b"capture-decoy:" + idempotency_key.encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class PrivacyNotice:
+    """The notice a consent refers to, in one language."""
+
+    version: str
+    text: str
+    url: str
+
+
+def privacy_notice() -> PrivacyNotice:
+    """The privacy notice in the active language: the configured text for it
+    (``PRIVACY_NOTICE_TEXT_EN`` / ``PRIVACY_NOTICE_TEXT_ZH_HANS``), else the built-in one."""
+    chinese = (translation.get_language() or settings.LANGUAGE_CODE).startswith("zh")
+    configured = (
+        settings.PRIVACY_NOTICE_TEXT_ZH_HANS if chinese else settings.PRIVACY_NOTICE_TEXT_EN
+    )
+    text = configured.strip() or _(
+        "We use the details you give here only to answer your enquiry and follow it up, and "
+        "keep them no longer than that needs. You may ask us at any time to show you or to "
+        "erase what we hold about you."
+    )
+    return PrivacyNotice(
+        version=settings.PRIVACY_NOTICE_VERSION, text=text, url=settings.PRIVACY_NOTICE_URL
+    )
+
+
+def accepting_campaigns() -> QuerySet[Campaign]:
+    """The campaigns that accept submissions (``planned`` or ``active``)."""
+    return Campaign.objects.select_related("channel").filter(status__in=ACCEPTING_STATUSES)
 
 
 def find_campaign(*, campaign_key: str = "", utm_campaign: str = "") -> Campaign:
-    """The campaign of a submission, by public key or by utm_campaign."""
-    campaign = None
+    """The campaign of a submission: by public key, or by ``utm_campaign`` alone when the
+    campaign allows it (``accept_utm_only``). Unknown, closed and not-by-utm campaigns get
+    the same answer, naming ``campaign_key``, so the refusal reveals nothing about them."""
     if campaign_key:
+        campaign = accepting_campaigns().filter(public_key=campaign_key).first()
+        if campaign is None:
+            raise ServiceError(
+                _("No campaign accepting submissions has this campaign_key."),
+                field="campaign_key",
+            )
+        return campaign
+    if utm_campaign:
         campaign = (
-            Campaign.objects.select_related("channel").filter(public_key=campaign_key).first()
+            accepting_campaigns().filter(utm_campaign=utm_campaign, accept_utm_only=True).first()
         )
-    elif utm_campaign:
-        campaign = (
-            Campaign.objects.select_related("channel").filter(utm_campaign=utm_campaign).first()
-        )
-    else:
-        raise ServiceError(_("Give campaign_key or utm_campaign."), field="campaign_key")
-    if campaign is None:
-        field = "campaign_key" if campaign_key else "utm_campaign"
-        raise ServiceError(_("Unknown campaign: no campaign has this key."), field=field)
-    return campaign
+        if campaign is None:
+            raise ServiceError(
+                _(
+                    "Give the campaign_key of the form: no campaign accepting submissions is "
+                    "identified by this utm_campaign alone."
+                ),
+                field="campaign_key",
+            )
+        return campaign
+    raise ServiceError(_("Give the campaign_key of the form."), field="campaign_key")
 
 
-def capture_submit(*, data: Mapping[str, Any]) -> CaptureAnswer:
-    """Store one submission as a lead (or a touch on the person's open lead)."""
+def record_consent(*, lead: Lead, at: Any, version: str) -> None:
+    """Keep the latest consent on the lead: a known person arriving again with consent to a
+    newer notice replaces the older one (single conditional-free UPDATE; last write wins)."""
+    Lead.objects.filter(pk=lead.pk).update(consent_at=at, consent_version=version)
+
+
+def _submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAnswer:
     campaign = find_campaign(
         campaign_key=str(data.get("campaign_key") or "").strip(),
         utm_campaign=str(data.get("utm_campaign") or "").strip(),
     )
+    if data.get("consent") is not True:
+        raise ServiceError(
+            _("Please agree to the privacy notice: we store your details only with consent."),
+            field="consent",
+        )
     fields = {k: data[k] for k in WRITABLE_FIELDS if k in data and data[k] not in (None, "")}
-    utm = {k: str(data.get(k) or "") for k in UTM_FIELDS}
+    clean_lead_fields(fields)  # the same refusals a real submission gets, before the honeypot
+    if data.get(HONEYPOT):
+        # A bot: answered exactly like a person, nothing stored (the throttle counted it).
+        return CaptureAnswer(
+            201, {"received": True, "reference": _decoy_reference(idempotency_key)}
+        )
+    utm = {k: clean_text(str(data.get(k) or "")) for k in UTM_FIELDS}
     utm["utm_campaign"] = utm["utm_campaign"] or campaign.utm_campaign
-    result = lead_create(
-        actor=None,
-        fields=fields,
-        campaign=campaign,
-        touch_kind=TouchKind.FORM,
-        utm=utm,
-        landing_page=str(data.get("landing_page") or ""),
+    with transaction.atomic():
+        result = lead_create(
+            actor=None,
+            fields=fields,
+            campaign=campaign,
+            touch_kind=TouchKind.FORM,
+            utm=utm,
+            landing_page=clean_text(str(data.get("landing_page") or "")),
+        )
+        record_consent(lead=result.lead, at=timezone.now(), version=settings.PRIVACY_NOTICE_VERSION)
+    return CaptureAnswer(
+        201,
+        {
+            "received": True,
+            "reference": new_reference(),
+            "lead": result.lead.pk,
+            "duplicate": result.duplicate,
+        },
     )
-    return CaptureAnswer(201, {"lead": result.lead.pk, "duplicate": result.duplicate})
 
 
 def _fingerprint(data: Mapping[str, Any]) -> str:
@@ -72,14 +191,34 @@ def _fingerprint(data: Mapping[str, Any]) -> str:
     ).hexdigest()
 
 
-def capture_idempotent(*, key: str, data: Mapping[str, Any]) -> CaptureAnswer:
-    """``capture_submit`` once per ``Idempotency-Key``: a repeat returns the first answer.
+def capture_submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAnswer:
+    """Store one submission as a lead (or a touch on the person's open lead), with its
+    consent; once per ``idempotency_key`` when one is given.
+
+    Refusals (``ServiceError``, nothing stored): a campaign that does not accept it, no
+    consent, a bad field, a key longer than ``IDEMPOTENCY_KEY_MAX_LENGTH``, a key reused
+    for a different submission (409).
+    """
+    key = idempotency_key.strip()
+    if not key:
+        return _submit(data=data)
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ServiceError(
+            _("The Idempotency-Key header may have at most %(limit)d characters.")
+            % {"limit": IDEMPOTENCY_KEY_MAX_LENGTH},
+            field="Idempotency-Key",
+        )
+    return _capture_idempotent(key=key, data=data)
+
+
+def _capture_idempotent(*, key: str, data: Mapping[str, Any]) -> CaptureAnswer:
+    """``_submit`` once per key: a repeat returns the first answer.
 
     The key row is inserted first, inside the same transaction as the lead, so two parallel
     requests with one key serialise on the unique index: the second waits, then reads the
-    first one's answer. A key reused with a different body is refused.
+    first one's answer. A key reused with a different body is refused. A honeypot
+    submission stores nothing, not even its key.
     """
-    key = key.strip()[:200]
     fingerprint = _fingerprint(data)
     for _attempt in range(2):
         try:
@@ -93,10 +232,15 @@ def capture_idempotent(*, key: str, data: Mapping[str, Any]) -> CaptureAnswer:
                             _("This Idempotency-Key was used for a different submission."),
                             code="conflict",
                         )
-                    if record.status_code is not None:
-                        return CaptureAnswer(record.status_code, record.response)
-                answer = capture_submit(data=data)
-                record.status_code, record.response = answer.status, answer.body
+                    if record.status_code is not None and isinstance(record.response, dict):
+                        # Answers stored before references existed get a stable one.
+                        stored = {"received": True, "reference": _decoy_reference(key)}
+                        return CaptureAnswer(record.status_code, {**stored, **record.response})
+                answer = _submit(data=data, idempotency_key=key)
+                if "lead" not in answer.record:
+                    record.delete()
+                    return answer
+                record.status_code, record.response = answer.status, answer.record
                 record.save(update_fields=["status_code", "response"])
                 return answer
         except IntegrityError:

@@ -109,6 +109,10 @@ class Lead(models.Model):
     utm_term = models.CharField(_("utm_term"), max_length=100, blank=True)
     utm_content = models.CharField(_("utm_content"), max_length=100, blank=True)
     landing_page = models.URLField(_("landing page"), max_length=500, blank=True)
+    # PIPL consent (DESIGN §13): when the person last agreed to the privacy notice through the
+    # public form or the capture API, and to which version of it.
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_version = models.CharField(_("privacy notice version"), max_length=40, blank=True)
     # lifecycle
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.NEW)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
@@ -437,7 +441,8 @@ class IdempotencyKey(models.Model):
     """The first answer to a request carrying an ``Idempotency-Key``; repeats get it again."""
 
     scope = models.CharField(max_length=30)
-    key = models.CharField(max_length=200)
+    #: Compared whole: the API refuses a longer key instead of cutting it.
+    key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response = models.JSONField(null=True, blank=True)

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from leads.models import ImportJob, Lead
+from pipeline.text import email_subject
 
 
 def notify_owner(*, lead_id: int, kind: str) -> bool:
@@ -30,7 +31,7 @@ def notify_owner(*, lead_id: int, kind: str) -> bool:
             "grade": lead.grade or "—",
             "url": settings.SITE_URL + reverse("leads:detail", args=[lead.pk]),
         }
-    send_mail(subject, body, None, [lead.owner.email])
+    send_mail(email_subject(subject), body, None, [lead.owner.email])
     return True
 
 
@@ -49,5 +50,5 @@ def notify_import_duplicates(*, job_id: int, owner_id: int, count: int) -> bool:
             "The list “%(file)s” imported into %(campaign)s contains %(n)d people who are "
             "already your open leads; a touch was added to each."
         ) % {"file": job.original_name, "campaign": job.campaign, "n": count}
-    send_mail(subject, body, None, [owner.email])
+    send_mail(email_subject(subject), body, None, [owner.email])
     return True

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pipeline.clientip import trusted_proxies_from_env
 from pipeline.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,6 +216,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The address a lockout counts is the proxy-resolved client (TRUSTED_PROXIES below), never
+# the proxy's own address: behind a proxy every visitor shares it, and anyone could lock any
+# named account for everybody.
+AXES_CLIENT_IP_CALLABLE = "pipeline.clientip.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -270,6 +275,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+#: The reverse proxies whose X-Forwarded-For is believed (IPs or CIDR networks, comma-
+#: separated). Empty: no proxy is trusted and the client is the socket peer (REMOTE_ADDR).
+#: Read by pipeline.clientip.client_ip (throttles, login lockout, recorded addresses) and by
+#: gunicorn's forwarded_allow_ips (pipeline/gunicorn.conf.py).
+TRUSTED_PROXIES = trusted_proxies_from_env()
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
@@ -340,6 +350,15 @@ AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
+#: The privacy notice a capture's consent refers to (PIPL, DESIGN §13). Change the version
+#: whenever the text or the linked page changes: each lead keeps the version it agreed to.
+#: Empty texts use the built-in notice (translated); the URL, when set, is linked from it.
+PRIVACY_NOTICE_VERSION = env_str("PRIVACY_NOTICE_VERSION", "1")
+PRIVACY_NOTICE_URL = env_str("PRIVACY_NOTICE_URL")
+PRIVACY_NOTICE_TEXT_EN = env_str("PRIVACY_NOTICE_TEXT_EN")
+PRIVACY_NOTICE_TEXT_ZH_HANS = env_str("PRIVACY_NOTICE_TEXT_ZH_HANS")
+if not PRIVACY_NOTICE_VERSION.strip() or len(PRIVACY_NOTICE_VERSION) > 40:
+    raise ImproperlyConfigured("PRIVACY_NOTICE_VERSION must be 1 to 40 characters.")
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 50, minimum=1) * 1024 * 1024
 #: XLSX limits, checked by the worker on the zip's directory before the workbook is opened
 #: (an XLSX is a zip: a small file can unpack to gigabytes) and while its sheet is read.

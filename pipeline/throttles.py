@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from pipeline.clientip import client_ip
 from pipeline.queue import BROKER_ERRORS, CircuitBreaker
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,10 @@ cache_breaker = CircuitBreaker("Capture throttle cache")
 class CaptureThrottle(SimpleRateThrottle):
     """Per client IP, at ``CAPTURE_RATE`` (default 60/min).
 
+    The client is ``pipeline.clientip.client_ip``: the socket peer, or the address a
+    trusted proxy (``TRUSTED_PROXIES``) reports — never a raw ``X-Forwarded-For``, which
+    anyone can vary per request to get a fresh counter.
+
     The counters live in the cache (Redis in production). If the cache is unreachable the
     submission is let through and the outage logged: losing leads would be worse than
     letting a burst in while Redis is down. After a failure the cache is not asked again
@@ -28,6 +33,9 @@ class CaptureThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         return settings.CAPTURE_RATE
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -84,6 +84,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "utm_term",
             "utm_content",
             "landing_page",
+            "consent_at",
+            "consent_version",
             *LIFECYCLE_FIELDS,
             "erased_at",
             "contact_masked",

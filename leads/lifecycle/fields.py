@@ -8,6 +8,7 @@ input from any of them (and from imports), so a limit or a choice is stated once
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from leads.choices import CompanySize, DecisionRole, Timeline
 from leads.lifecycle.primitives import money
 from leads.normalize import normalize_email, normalize_phone
 from pipeline.errors import ServiceError
+from pipeline.text import clean_text
 
 FieldKind = Literal["text", "long_text", "phone", "email", "money", "choice"]
 
@@ -119,6 +121,11 @@ _TEXT_LIMITS = {
 }
 
 
+def has_letter(value: str) -> bool:
+    """Whether ``value`` has a letter of any script (Latin, CJK ideographs, kana, …)."""
+    return any(unicodedata.category(char).startswith("L") for char in value)
+
+
 def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate and normalise lead input; raise ``ServiceError`` naming the first bad field."""
     unknown = fields.keys() - _WRITABLE
@@ -129,9 +136,12 @@ def clean_lead_fields(fields: Mapping[str, Any], *, partial: bool = False) -> di
         )
     data: dict[str, Any] = {}
     for key, value in fields.items():
-        data[key] = value.strip() if isinstance(value, str) else value
+        multiline = FIELDS_BY_NAME[key].kind == "long_text"
+        data[key] = clean_text(value, multiline=multiline) if isinstance(value, str) else value
     if (not partial or "name" in data) and not data.get("name"):
         raise ServiceError(_("The contact's name is required."), field="name")
+    if data.get("name") and not has_letter(str(data["name"])):
+        raise ServiceError(_("The name must contain at least one letter."), field="name")
     if "phone" in data:
         try:
             data["phone"] = normalize_phone(data["phone"] or "", settings.PHONE_REGION)

@@ -1,9 +1,11 @@
 """The public capture form ``/f/<public_key>/``: a page a marketer embeds on the website.
 
 No login. It stores a submission through ``leads.capture.capture_submit`` — the same
-service as ``POST /api/v1/capture/`` — and is throttled per client IP with the API's
+service as ``POST /api/v1/capture/``, with the same rules (open campaigns only, consent to
+the privacy notice, the honeypot) — and is throttled per client IP with the API's
 ``CaptureThrottle`` (the same counter: a visitor cannot double their quota by switching
-between the form and the API). A known person is thanked exactly like a new one.
+between the form and the API). A known person is thanked exactly like a new one, and so is
+a bot that filled the honeypot (nothing is stored for it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from campaigns.models import Campaign
-from leads.capture import UTM_FIELDS, capture_submit
+from leads.capture import HONEYPOT, UTM_FIELDS, accepting_campaigns, capture_submit, privacy_notice
 from leads.forms import lead_form_field
 from leads.lifecycle.fields import lead_fields
 from pipeline.errors import ServiceError
@@ -37,7 +39,7 @@ VISIBLE_FIELDS = tuple(
 #: Fields that take a whole row of the two-column form.
 WIDE_FIELDS = frozenset({"company_name", "product_interest", "need"})
 HIDDEN_FIELDS = (*UTM_FIELDS, "landing_page")
-HONEYPOT = "website"
+CONSENT = "consent"
 
 
 def _text_input(autocomplete: str, **attrs: str) -> forms.TextInput:
@@ -57,6 +59,14 @@ class CaptureForm(forms.Form):
         "product_interest", label=gettext_lazy("Product of interest")
     )
     need = lead_form_field("need", label=gettext_lazy("What do you need?"))
+    # Not required here: the capture service refuses a submission without consent and
+    # names this field, so the rule and its message live in one place.
+    consent = forms.BooleanField(
+        label=gettext_lazy(
+            "I agree to the privacy notice and to being contacted about my enquiry."
+        ),
+        required=False,
+    )
     # Honeypot: hidden from people by CSS, so only bots fill it.
     website = forms.CharField(
         label=gettext_lazy("Leave this field empty"),
@@ -72,13 +82,15 @@ class CaptureForm(forms.Form):
     utm_content = forms.CharField(required=False, widget=forms.HiddenInput)
     landing_page = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def submission(self, campaign: Campaign) -> dict[str, str]:
+    def submission(self, campaign: Campaign) -> dict[str, str | bool]:
         """The body ``capture_submit`` takes, as the API would receive it."""
         data = self.cleaned_data
         body = {"campaign_key": campaign.public_key}
         body.update({name: data[name] for name in VISIBLE_FIELDS if data.get(name)})
         body.update({name: (data.get(name) or "")[:100] for name in UTM_FIELDS})
         body["landing_page"] = _clean_url(data.get("landing_page") or "")
+        body[CONSENT] = bool(data.get(CONSENT))
+        body[HONEYPOT] = data.get(HONEYPOT) or ""
         return body
 
 
@@ -122,6 +134,8 @@ def _render(request, campaign, form, *, status: int = 200, sent: bool = False, e
             "wide_fields": WIDE_FIELDS,
             "hidden_fields": [form[name] for name in HIDDEN_FIELDS],
             "honeypot": form[HONEYPOT],
+            "consent": form[CONSENT],
+            "notice": privacy_notice(),
             "sent": sent,
             "error": error,
         },
@@ -138,7 +152,8 @@ def _render(request, campaign, form, *, status: int = 200, sent: bool = False, e
 @embeddable
 @require_http_methods(["GET", "HEAD", "POST"])
 def capture_form(request: HttpRequest, public_key: str) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("channel"), public_key=public_key)
+    # A completed or cancelled campaign's form is gone (404), like an unknown one.
+    campaign = get_object_or_404(accepting_campaigns(), public_key=public_key)
     language = _language(request)
     translation.activate(language)
     request.LANGUAGE_CODE = language
@@ -154,13 +169,11 @@ def capture_form(request: HttpRequest, public_key: str) -> HttpResponse:
         return _render(request, campaign, form, status=429, error=message)
     if not form.is_valid():
         return _render(request, campaign, form, status=400)
-    if form.cleaned_data.get(HONEYPOT):
-        message = _("Your submission could not be accepted.")
-        return _render(request, campaign, form, status=400, error=message)
     try:
         capture_submit(data=form.submission(campaign))
     except ServiceError as error:
-        form.add_error(error.field if error.field in VISIBLE_FIELDS else None, error.message)
+        shown = (*VISIBLE_FIELDS, CONSENT)
+        form.add_error(error.field if error.field in shown else None, error.message)
         return _render(request, campaign, form, status=400)
     # Post/redirect/get: a reload shows the thanks again instead of submitting twice.
     # New or already known, the visitor sees the same thanks.

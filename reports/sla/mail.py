@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
+from pipeline.text import email_subject
+
 
 def mail_many(messages: dict[int, tuple[str, list[str]]]) -> None:
     """One email per recipient: the recipients are read in one query."""
@@ -14,7 +16,7 @@ def mail_many(messages: dict[int, tuple[str, list[str]]]) -> None:
     for user_id, (subject, lines) in messages.items():
         user = users.get(user_id)
         if user is not None and user.email:
-            send_mail(subject, "\n".join(lines[:MAIL_LINES]), None, [user.email])
+            send_mail(email_subject(subject), "\n".join(lines[:MAIL_LINES]), None, [user.email])
 
 
 #: An email lists at most this many leads; its subject carries the full count.

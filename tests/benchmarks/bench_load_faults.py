@@ -151,6 +151,7 @@ def test_mixed_load_50_clients(report):
                     "campaign_key": key,
                     "name": f"负载{client}-{n}",
                     "email": f"{run}-{client}-{n}@load.example",
+                    "consent": True,
                 },
                 {},
             )
@@ -205,6 +206,7 @@ def _captures_with_redis_down(report, *, name: str, redis_url: str, stop_redis: 
                         "decision_role": "decision_maker",
                         "timeline": "1m",
                         "email": f"redis-{c}-{n}-{uuid.uuid4().hex[:4]}@x.cn",
+                        "consent": True,
                     },
                     {},
                 ),
@@ -235,9 +237,7 @@ def _captures_with_redis_down(report, *, name: str, redis_url: str, stop_redis: 
     )
     # Every 201 is a stored lead; a client that timed out may have a stored lead too.
     assert len(outcome.bodies) > 0 and stored >= len(outcome.bodies)
-    assert Lead.objects.filter(pk__in=[b["lead"] for b in outcome.bodies]).count() == len(
-        outcome.bodies
-    )
+    assert all(b.keys() == {"received", "reference"} for b in outcome.bodies)
     assert set(capture["statuses"]) == {201}
     assert left == 0
     # Redis down must not make a capture wait on connection attempts (was ~2 s each).

@@ -250,6 +250,7 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     browsing.shot(page, "public-form")
     for field, value in VISITOR.items():
         page.fill(f"#id_{field}", value)
+    page.check("#id_consent")
     page.locator("button.capture-submit").click()
     expect(page).to_have_url(re.compile(r"[?&]sent=1"))
     expect(page.locator(".capture-thanks h1")).to_have_text("Thank you!")

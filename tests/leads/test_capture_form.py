@@ -45,6 +45,7 @@ PERSON = {
     "email": "Wang.Fang@Example.cn",
     "product_interest": "MES",
     "need": "Replace the paper travellers on two lines.",
+    "consent": "on",
     "website": "",
 }
 
@@ -115,12 +116,14 @@ def test_utm_of_the_embedding_page_is_used_when_the_form_url_has_none(client, ca
     assert _hidden(html, "utm_source") == "wechat"
 
 
-def test_filled_honeypot_rejects_the_submission(client, campaign):
-    response = client.post(url_for(campaign), {**PERSON, "website": "http://spam.example"})
+def test_filled_honeypot_is_thanked_like_a_person_and_stores_nothing(client, campaign):
+    person = client.post(url_for(campaign), {**PERSON, "email": "p@example.cn", "phone": ""})
+    Lead.objects.all().delete()
+    bot = client.post(url_for(campaign), {**PERSON, "website": "http://spam.example"})
 
-    assert response.status_code == 400
-    assert "could not be accepted" in response.content.decode()
-    assert not Lead.objects.exists()
+    assert bot.status_code == person.status_code == 302
+    assert bot["Location"] == person["Location"]
+    assert not Lead.objects.exists() and not LeadTouch.objects.exists()
 
 
 def test_unknown_public_key_is_404(client, campaign):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Channel
 from leads import lifecycle
-from leads.capture import capture_idempotent
+from leads.capture import capture_submit
 from leads.choices import EventKind, Stage
 from leads.credits import MODELS
 from leads.models import FollowUp, IdempotencyKey, ImportJob, Lead, LeadEvent, LeadTouch
@@ -58,16 +58,17 @@ def person(desk, marketer, rep):
         lead=old, actor=rep, method="call", note="Zhang's wife answered", outcome="call back"
     )
     lifecycle.lead_lose(lead=old, actor=rep, reason="Zhang San chose Huawei")
-    answer = capture_idempotent(
-        key="k-1",
+    answer = capture_submit(
+        idempotency_key="k-1",
         data={
             "campaign_key": str(web.public_key),
             "name": "Zhang San",
             "phone": "13900001111",
             "email": "zhang@example.com",
+            "consent": True,
         },
     )
-    new = Lead.objects.get(pk=answer.body["lead"])
+    new = Lead.objects.get(pk=answer.record["lead"])
     ImportJob.objects.create(
         campaign=web,
         original_name="list.csv",

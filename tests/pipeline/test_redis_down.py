@@ -40,7 +40,8 @@ for n in range(6):
     began = time.perf_counter()
     response = client.post(
         "/api/v1/capture/",
-        {"campaign_key": campaign.public_key, "name": f"R{n}", "email": f"r{n}@x.cn"},
+        {"campaign_key": campaign.public_key, "name": f"R{n}", "email": f"r{n}@x.cn",
+         "consent": True},
         content_type="application/json",
     )
     took.append(time.perf_counter() - began)
@@ -124,7 +125,12 @@ def test_throttle_lets_captures_through_while_the_cache_is_down(api, monkeypatch
     for n in range(3):
         response = api().post(
             "/api/v1/capture/",
-            {"campaign_key": campaign.public_key, "name": f"C{n}", "email": f"c{n}@x.cn"},
+            {
+                "campaign_key": campaign.public_key,
+                "name": f"C{n}",
+                "email": f"c{n}@x.cn",
+                "consent": True,
+            },
             format="json",
         )
         assert response.status_code == 201
