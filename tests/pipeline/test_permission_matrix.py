@@ -100,7 +100,7 @@ WRITES = [
     ("post", "/api/v1/teams/", {"name": "T-{role}"}, "401 403 201 403 403 403 201"),
     ("post", "/api/v1/assignment-rules/", {"name": "x", "strategy": "round_robin",
                                            "team": "{team}"},
-     "401 403 201 403 201 403 201"),
+     "401 403 201 403 403 403 201"),
     ("post", "/api/v1/scoring-rules/", {"name": "s-{role}", "dimension": "fit",
                                         "field": "title", "operator": "eq", "value": "x",
                                         "points": 1},
