@@ -88,7 +88,8 @@ PAGES = {
     "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
     "leads:detail": ("get", "/leads/{lead}/", None, "302 200 200 200 200 200 200"),
     # management reads everything and edits nothing
-    "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 200 200 200 200 403 200"),
+    # a marketer edits only unowned leads of their campaigns; this one is a rep's SQL
+    "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 403 200 200 200 403 200"),
     # a refused lifecycle action is a message on the lead page, always 302
     # (docs/architecture.md §1)
     "leads:action": ("post", "/leads/{lead}/follow_up/", {}, "302 302 302 302 302 302 302"),
