@@ -10,7 +10,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from assignment.selectors import team_member_ids_managed_by
+from campaigns.models import Campaign
+from campaigns.selectors import campaigns_visible_to
 from leads.models import FollowUp, Lead, LeadEvent
+from pipeline.people import people_ordering
 from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
 
 
@@ -33,6 +36,33 @@ def leads_visible_to(user: User | AnonymousUser | None) -> QuerySet[Lead]:
         return queryset.none()
     condition = lead_visibility_q(user)
     return queryset if condition is None else queryset.filter(condition)
+
+
+def lead_owner_choices(user: User | AnonymousUser | None) -> QuerySet[User]:
+    """The owners ``user`` may filter leads by (lists, API, exports, routing pages): every
+    salesperson for those who see every lead; a sales manager themself and their teams'
+    members; a rep only themself. Never an administrator, who owns no leads."""
+    in_sales = User.objects.filter(groups__name__in=SALES_ROLES).values("pk")
+    # A subquery, not DISTINCT: PostgreSQL refuses DISTINCT with the people ordering.
+    sales = User.objects.filter(pk__in=in_sales, is_superuser=False).order_by(*people_ordering())
+    if sees_all_leads(user):
+        return sales
+    if not has_role(user, *SALES_ROLES):
+        return sales.none()
+    condition = Q(pk=user.pk)
+    if has_role(user, Role.SALES_MANAGER):
+        condition |= Q(pk__in=team_member_ids_managed_by(user))
+    return sales.filter(condition)
+
+
+def lead_campaign_choices(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
+    """The campaigns ``user`` may filter leads by: every campaign for those who read the
+    campaigns (``campaigns_visible_to``); for sales only the source campaigns of the leads
+    they (or their teams) own — never a list of everybody's campaigns."""
+    if sees_all_leads(user):
+        return campaigns_visible_to(user)
+    owned = leads_visible_to(user).filter(in_pool=False, source_campaign__isnull=False)
+    return Campaign.objects.filter(pk__in=owned.values("source_campaign_id"))
 
 
 def contact_masked(user: User | AnonymousUser | None, lead: Lead) -> bool:
