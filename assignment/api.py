@@ -176,7 +176,7 @@ class TeamViewSet(
         if membership is None:
             return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
         if request.method == "DELETE":
-            if not services._can_manage_team(request.user, team):
+            if not services.can_manage_team(request.user, team):
                 raise ServiceError(_("You are not allowed to change this team."), code="forbidden")
             membership.delete()
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -233,7 +233,8 @@ class AssignmentRuleViewSet(
     mixins.DestroyModelMixin,
     BaseViewSet,
 ):
-    """Ordered routing rules; the desk and sales managers edit them, managers read."""
+    """Ordered routing rules: the desk and administrators write them, others who see
+    assignment read them (a rule decides for every team)."""
 
     queryset = AssignmentRule.objects.select_related("team", "user").order_by("priority", "id")
     serializer_class = AssignmentRuleSerializer

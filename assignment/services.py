@@ -161,8 +161,13 @@ def clean_rule(
     }
 
 
-def _can_manage_rules(actor: User) -> bool:
-    return has_role(actor, Role.LEAD_DESK, Role.SALES_MANAGER)
+def can_manage_rules(actor: User | None) -> bool:
+    """Who writes routing rules: the desk and administrators (DESIGN §1).
+
+    A rule decides for every team (a catch-all rule takes every team's leads), so sales
+    managers, who manage only their own teams, read the rules but never write them.
+    """
+    return has_role(actor, Role.LEAD_DESK)
 
 
 @transaction.atomic
@@ -178,8 +183,8 @@ def rule_save(
     priority: int = 100,
     active: bool = True,
 ) -> AssignmentRule:
-    """Create or update a rule (desk and sales managers)."""
-    if not _can_manage_rules(actor):
+    """Create or update a rule (the desk and administrators: ``can_manage_rules``)."""
+    if not can_manage_rules(actor):
         raise ServiceError(_("You are not allowed to change assignment rules."), code="forbidden")
     data = clean_rule(name=name, conditions=conditions, strategy=strategy, team=team, user=user)
     rule = rule or AssignmentRule()
@@ -194,7 +199,7 @@ def rule_save(
 @transaction.atomic
 def rule_delete(*, actor: User, rule: AssignmentRule) -> None:
     """Delete a rule; past Assignment records keep its name (``rule_name``)."""
-    if not _can_manage_rules(actor):
+    if not can_manage_rules(actor):
         raise ServiceError(_("You are not allowed to change assignment rules."), code="forbidden")
     rule.delete()
 
@@ -262,10 +267,27 @@ def active_rule_specs() -> list[RuleSpec]:
 # --------------------------------------------------------------------------------------
 
 
-def _can_manage_team(actor: User, team: Team) -> bool:
+def can_manage_team(actor: User | None, team: Team) -> bool:
+    """The desk and administrators manage every team; a sales manager only the teams they
+    manage (their memberships and each member's weight, capacity and availability)."""
     return has_role(actor, Role.LEAD_DESK) or (
         has_role(actor, Role.SALES_MANAGER) and team.manager_id == actor.pk
     )
+
+
+def _memberships_elsewhere(*, actor: User, team: Team) -> QuerySet[TeamMembership]:
+    """Memberships in teams other than ``team`` that ``actor`` does not manage; ``none()``
+    for the desk and administrators, who may add anyone anywhere."""
+    if has_role(actor, Role.LEAD_DESK):
+        return TeamMembership.objects.none()
+    return TeamMembership.objects.exclude(team=team).exclude(team__manager=actor)
+
+
+def users_held_elsewhere(*, actor: User, team: Team) -> set[int]:
+    """Ids of the salespeople ``actor`` may not add to ``team``: they belong to a team whose
+    manager is someone else, and only that manager or the desk may share them (DESIGN §1).
+    Pickers leave them out; ``membership_save`` refuses them."""
+    return set(_memberships_elsewhere(actor=actor, team=team).values_list("user_id", flat=True))
 
 
 @transaction.atomic
@@ -281,9 +303,34 @@ def membership_save(
     available: bool = True,
     away_until: dt.date | None = None,
 ) -> TeamMembership:
-    """Add a salesperson to a team or change what the router may give them."""
-    if not _can_manage_team(actor, team):
+    """Add a salesperson to a team or change what the router may give them.
+
+    A sales manager changes only the teams they manage, and cannot add a salesperson who
+    already belongs to a team managed by someone else (that would hand them that rep and
+    their leads); the desk or that team's manager can. Settings of a member already in the
+    team stay editable even if the member also belongs to another team.
+    """
+    if not can_manage_team(actor, team):
         raise ServiceError(_("You are not allowed to change this team."), code="forbidden")
+    joining = membership is None or membership.user_id != user.pk
+    if joining:
+        elsewhere = (
+            _memberships_elsewhere(actor=actor, team=team)
+            .filter(user=user)
+            .select_related("team")
+            .order_by("team__name")
+            .first()
+        )
+        if elsewhere is not None:
+            raise ServiceError(
+                _(
+                    "%(user)s already belongs to team %(team)s; only that team's manager "
+                    "or the lead desk can add them to another team."
+                )
+                % {"user": display_name(user), "team": elsewhere.team.name},
+                code="forbidden",
+                field="user",
+            )
     if weight is None or weight <= 0:
         raise ServiceError(_("The weight must be a whole number above zero."), field="weight")
     if daily_capacity is None or daily_capacity < 0:

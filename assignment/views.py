@@ -40,7 +40,7 @@ from assignment.forms import (
 )
 from assignment.models import Assignment, AssignmentRule, PoolPolicy, Team, TeamMembership
 from campaigns.choices import ChannelKind
-from leads.actions import run_action
+from leads.actions import run_action, sales_users
 from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
 from leads.lifecycle import claims_today
@@ -80,13 +80,17 @@ def _reads_assignment(user) -> bool:
 
 
 def _edits_rules(user) -> bool:
+    return services.can_manage_rules(user)
+
+
+def _routes_leads(user) -> bool:
+    """The routing page sends picked MQLs through the rules; each lead is still checked
+    with the ``assign`` rule (``leads_route_bulk``)."""
     return has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER)
 
 
 def _edits_team(user, team: Team) -> bool:
-    return has_role(user, Role.LEAD_DESK) or (
-        has_role(user, Role.SALES_MANAGER) and team.manager_id == user.pk
-    )
+    return services.can_manage_team(user, team)
 
 
 def _edits_pool_policy(user) -> bool:
@@ -226,7 +230,7 @@ def _index(request: HttpRequest, *, policy_form: PoolPolicyForm | None = None) -
             "policy": policy,
             "policy_form": policy_form,
             "can_edit_rules": _edits_rules(user),
-            "can_route": _edits_rules(user),
+            "can_route": _routes_leads(user),
         },
     )
 
@@ -250,7 +254,12 @@ def member_edit(request: HttpRequest, team_pk: int, pk: int | None = None) -> Ht
     _require(request, _edits_team(user, team), _("You are not allowed to change this team."))
     membership = get_object_or_404(team.memberships.select_related("user"), pk=pk) if pk else None
     initial = MembershipForm.initial_for(membership) if membership else None
-    form = MembershipForm(request.POST or None, initial=initial)
+    held = services.users_held_elsewhere(actor=user, team=team)
+    if membership is not None:
+        held.discard(membership.user_id)
+    form = MembershipForm(
+        request.POST or None, initial=initial, users=sales_users().exclude(pk__in=held)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.membership_save(
@@ -553,7 +562,7 @@ def _routable(user) -> QuerySet[Lead]:
 @login_required
 def route_page(request: HttpRequest) -> HttpResponse:
     """Pick unowned MQLs with the lead filters, then route them all through the rules."""
-    user = _require_rule_editor(request)
+    user = _require(request, _routes_leads(request.user), _("You are not allowed to route leads."))
     data = request.POST if request.method == "POST" else request.GET
     filterset = _lead_filter(data, _routable(user), request)
     query = _filter_query(data)

@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 import django_filters
-from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
 from leads.choices import Grade, Stage
 from leads.models import Lead
+from leads.selectors import lead_campaign_choices, lead_owner_choices
 from pipeline.roles import sees_all_leads
+
+
+# The choices follow the user's scope (DESIGN §1: no list of other people's campaigns or
+# users for sales, never the admin): the drop-downs offer only these, and any other value
+# is refused as an invalid choice (400 on the API, a form error on the pages).
+def _owners(request: HttpRequest | None) -> QuerySet[User]:
+    return lead_owner_choices(getattr(request, "user", None))
+
+
+def _campaigns(request: HttpRequest | None) -> QuerySet[Campaign]:
+    return lead_campaign_choices(getattr(request, "user", None))
 
 
 class LeadFilterSet(django_filters.FilterSet):
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label=_("Stage"))
     grade = django_filters.MultipleChoiceFilter(choices=Grade.choices, label=_("Grade"))
-    owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), label=_("Owner")
-    )
+    owner = django_filters.ModelChoiceFilter(queryset=_owners, label=_("Owner"))
     campaign = django_filters.ModelChoiceFilter(
         field_name="source_campaign",
-        queryset=Campaign.objects.all(),
+        queryset=_campaigns,
         label=_("Source campaign"),
     )
     touched_by = django_filters.ModelChoiceFilter(
-        queryset=Campaign.objects.all(),
+        queryset=_campaigns,
         method="filter_touched_by",
         label=_("Touched by campaign"),
     )

@@ -8,8 +8,11 @@ The forms of the lifecycle actions are built from the action registry's input sp
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
@@ -87,6 +90,12 @@ class LeadForm(lead_fields_form()):
         (_("Need"), ("product_interest", "budget", "timeline", "decision_role", "need")),
         (_("Attribution"), ("source_campaign",)),
     )
+
+    def __init__(self, *args: Any, campaigns: QuerySet[Campaign] | None = None, **kwargs: Any):
+        """``campaigns``: the campaigns the picker offers (the user's allowed ones)."""
+        super().__init__(*args, **kwargs)
+        if campaigns is not None:
+            self.fields["source_campaign"].queryset = campaigns
 
     @classmethod
     def initial_for(cls, lead) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from assignment.selectors import team_member_ids_managed_by
-from leads.models import Lead, LeadEvent
+from campaigns.models import Campaign
+from campaigns.selectors import campaigns_visible_to
+from leads.models import FollowUp, Lead, LeadEvent
+from pipeline.people import people_ordering
 from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
 
 
@@ -32,6 +36,33 @@ def leads_visible_to(user: User | AnonymousUser | None) -> QuerySet[Lead]:
         return queryset.none()
     condition = lead_visibility_q(user)
     return queryset if condition is None else queryset.filter(condition)
+
+
+def lead_owner_choices(user: User | AnonymousUser | None) -> QuerySet[User]:
+    """The owners ``user`` may filter leads by (lists, API, exports, routing pages): every
+    salesperson for those who see every lead; a sales manager themself and their teams'
+    members; a rep only themself. Never an administrator, who owns no leads."""
+    in_sales = User.objects.filter(groups__name__in=SALES_ROLES).values("pk")
+    # A subquery, not DISTINCT: PostgreSQL refuses DISTINCT with the people ordering.
+    sales = User.objects.filter(pk__in=in_sales, is_superuser=False).order_by(*people_ordering())
+    if sees_all_leads(user):
+        return sales
+    if not has_role(user, *SALES_ROLES):
+        return sales.none()
+    condition = Q(pk=user.pk)
+    if has_role(user, Role.SALES_MANAGER):
+        condition |= Q(pk__in=team_member_ids_managed_by(user))
+    return sales.filter(condition)
+
+
+def lead_campaign_choices(user: User | AnonymousUser | None) -> QuerySet[Campaign]:
+    """The campaigns ``user`` may filter leads by: every campaign for those who read the
+    campaigns (``campaigns_visible_to``); for sales only the source campaigns of the leads
+    they (or their teams) own — never a list of everybody's campaigns."""
+    if sees_all_leads(user):
+        return campaigns_visible_to(user)
+    owned = leads_visible_to(user).filter(in_pool=False, source_campaign__isnull=False)
+    return Campaign.objects.filter(pk__in=owned.values("source_campaign_id"))
 
 
 def contact_masked(user: User | AnonymousUser | None, lead: Lead) -> bool:
@@ -57,8 +88,84 @@ def mask_text(text: str) -> str:
 
 
 def lead_events(lead: Lead) -> QuerySet[LeadEvent]:
-    """The timeline, oldest first."""
+    """The timeline, oldest first (unmasked: for code that writes or computes)."""
     return lead.events.select_related("actor").order_by("at", "id")
+
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: A run of at least 7 digits, optionally with +, spaces, dashes, dots or brackets inside.
+_PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{5,}\d(?!\w)")
+_DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)")
+#: ``wxid_…`` ids, and an id written after the word WeChat (微信, wx, vx …).
+_WECHAT_RE = re.compile(
+    r"\bwxid_[A-Za-z0-9_-]+"
+    r"|(?P<label>(?:wechat|weixin|微信号?|威信|wx|vx|v信)\s*(?:id|号)?\s*[:：是为]?\s*)"
+    r"(?P<id>[A-Za-z][A-Za-z0-9_-]{5,19})",
+    re.IGNORECASE,
+)
+
+
+def _mask_phone_match(match: re.Match[str]) -> str:
+    text = match.group(0)
+    date = _DATE_RE.match(text)
+    if date:  # a date is not a phone number; what follows it may still be one
+        return date.group(0) + _PHONE_RE.sub(_mask_phone_match, text[date.end() :])
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 7:
+        return text
+    return mask_phone(("+" if text.startswith("+") else "") + digits)
+
+
+def _mask_wechat_match(match: re.Match[str]) -> str:
+    if match.group("id"):
+        return match.group("label") + mask_text(match.group("id"))
+    return mask_text(match.group(0))
+
+
+def mask_free_text(text: str) -> str:
+    """Free text (a reason, a note) with anything that looks like a phone number, an email
+    address or a WeChat id masked as the contact fields are. The one masking of free text:
+    the API, the timeline page and the follow-up lists all get it through
+    ``lead_events_for`` and ``lead_follow_ups_for``."""
+    if not text:
+        return text
+    text = _EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text)
+    text = _WECHAT_RE.sub(_mask_wechat_match, text)
+    return _PHONE_RE.sub(_mask_phone_match, text)
+
+
+def _mask_texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_free_text(value)
+    if isinstance(value, list):
+        return [_mask_texts(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _mask_texts(item) for key, item in value.items()}
+    return value
+
+
+def lead_events_for(user: User | AnonymousUser | None, lead: Lead) -> list[LeadEvent]:
+    """The timeline as ``user`` may read it: for a user who sees the lead masked, contact
+    values in the event data and phone numbers, emails and WeChat ids in reasons and data
+    texts are masked. The events are in-memory copies for display; never save them."""
+    events = list(lead_events(lead))
+    if contact_masked(user, lead):
+        for event in events:
+            event.reason = mask_free_text(event.reason)
+            if isinstance(event.data, dict):
+                event.data = masked_event_data(event.data)
+    return events
+
+
+def lead_follow_ups_for(user: User | AnonymousUser | None, lead: Lead) -> list[FollowUp]:
+    """The follow-ups, newest first, as ``user`` may read them: outcome and note masked with
+    ``mask_free_text`` when the lead's contacts are masked for them (an earlier owner's
+    note often carries the number they called). In-memory rows for display; never save."""
+    rows = list(lead.follow_ups.select_related("author").order_by("-at", "-id"))
+    if contact_masked(user, lead):
+        for row in rows:
+            row.outcome, row.note = mask_free_text(row.outcome), mask_free_text(row.note)
+    return rows
 
 
 #: How each contact field is masked for users who may not see it.
@@ -72,12 +179,20 @@ def mask_contact(key: str, value: Any) -> Any:
 
 
 def masked_event_data(data: dict[str, Any]) -> dict[str, Any]:
-    """An event's data with contact values masked (edits record old and new values)."""
-    masked = {key: mask_contact(key, value) for key, value in data.items()}
+    """An event's data with contact values masked (edits record old and new values), and
+    every other text with ``mask_free_text``."""
+    masked = {
+        key: mask_contact(key, value) if key in CONTACT_MASKERS else _mask_texts(value)
+        for key, value in data.items()
+    }
     changed = data.get("changed")
     if isinstance(changed, dict):
         masked["changed"] = {
-            key: [mask_contact(key, v) for v in values] if isinstance(values, list) else values
+            key: [
+                mask_contact(key, v) if key in CONTACT_MASKERS else _mask_texts(v) for v in values
+            ]
+            if isinstance(values, list)
+            else _mask_texts(values)
             for key, values in changed.items()
         }
     return masked

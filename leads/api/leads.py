@@ -32,12 +32,12 @@ from leads.models import FollowUp, Lead, LeadEvent
 from leads.privacy import person_erase, personal_data_export
 from leads.selectors import (
     contact_masked,
-    lead_events,
+    lead_events_for,
+    lead_follow_ups_for,
     leads_visible_to,
     mask_email,
     mask_phone,
     mask_text,
-    masked_event_data,
 )
 from pipeline.api import BaseViewSet, DisplayNameField
 from pipeline.errors import ServiceError
@@ -316,7 +316,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     def follow_ups(self, request, pk=None):
         lead = self.get_object()
         if request.method == "GET":
-            rows = lead.follow_ups.select_related("author").order_by("-at", "-id")
+            rows = lead_follow_ups_for(request.user, lead)
             return Response(FollowUpSerializer(rows, many=True).data)
         follow_up = run_action(lead=lead, actor=request.user, name="follow_up", data=request.data)
         return Response(FollowUpSerializer(follow_up).data, status=status.HTTP_201_CREATED)
@@ -379,11 +379,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     )
     def events(self, request, pk=None):
         lead = self.get_object()
-        rows = LeadEventSerializer(lead_events(lead), many=True).data
-        if contact_masked(request.user, lead):
-            for row in rows:
-                row["data"] = masked_event_data(row["data"])
-        return Response(rows)
+        return Response(LeadEventSerializer(lead_events_for(request.user, lead), many=True).data)
 
     @extend_schema(
         summary="Everything held about the lead's person (PIPL data-subject export)",

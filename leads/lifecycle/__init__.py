@@ -50,8 +50,10 @@ from leads.lifecycle.rules import (
     OWNABLE_STAGES,
     RECYCLE_STAGES,
     allowed_actions,
+    campaigns_usable_by,
     can_create_lead,
     can_edit_lead,
+    can_use_campaign,
     check_action,
 )
 from leads.lifecycle.transitions import (
@@ -75,8 +77,10 @@ __all__ = [
     "LeadCreateResult",
     "allowed_actions",
     "announce",
+    "campaigns_usable_by",
     "can_create_lead",
     "can_edit_lead",
+    "can_use_campaign",
     "check_action",
     "claims_today",
     "clean_lead_fields",

@@ -219,6 +219,12 @@ def lead_create(
     """
     if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
+    if not can_create_lead(actor, campaign):
+        raise ServiceError(
+            _("You can only enter leads in your own campaigns."),
+            code="forbidden",
+            field="source_campaign",
+        )
     data = clean_lead_fields(fields)
     if not data.get("phone") and not data.get("email") and not data.get("wechat"):
         raise ServiceError(

@@ -7,18 +7,62 @@ from types import EllipsisType
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from leads.choices import EventKind
+from leads.choices import CLOSED_STAGES, EventKind
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.arrival import company_for
 from leads.lifecycle.fields import COMPANY_FIELDS, LEAD_OWN_FIELDS, clean_lead_fields
 from leads.lifecycle.primitives import lock_lead, record_event
-from leads.lifecycle.rules import can_edit_lead
+from leads.lifecycle.rules import can_edit_lead, can_use_campaign
 from leads.models import Lead
+from leads.selectors import contact_masked, leads_visible_to
 from pipeline.errors import ServiceError
+
+#: The contact fields one open lead holds alone, and the unique index that says so.
+_UNIQUE_CONTACTS = {"phone": "lead_open_phone_unique", "email": "lead_open_email_unique"}
+
+
+def _taken_error(*, actor: User, field: str, other: Lead | None) -> ServiceError:
+    """The 400 for a phone or email another open lead already has. The other lead is named
+    only to an editor who may see it with its contact details; anyone else learns only
+    that the value is taken (which the 撞单 guard tells every capture anyway)."""
+    if (
+        other is not None
+        and leads_visible_to(actor).filter(pk=other.pk).exists()
+        and not contact_masked(actor, other)
+    ):
+        if field == "phone":
+            message = _("This phone number already belongs to an open lead: %(name)s.")
+        else:
+            message = _("This email address already belongs to an open lead: %(name)s.")
+        return ServiceError(message % {"name": other.name}, field=field)
+    if field == "phone":
+        message = _("This phone number already belongs to another open lead.")
+    else:
+        message = _("This email address already belongs to another open lead.")
+    return ServiceError(message, field=field)
+
+
+def _check_contacts_free(*, lead: Lead, actor: User, changed: Mapping[str, Any]) -> None:
+    """Refuse a phone or email that another open lead holds (the open-lead unique indexes)."""
+    if not lead.is_open:
+        return
+    for field in _UNIQUE_CONTACTS:
+        value = getattr(lead, field)
+        if field not in changed or not value:
+            continue
+        other = (
+            Lead.objects.filter(**{field: value})
+            .exclude(pk=lead.pk)
+            .exclude(stage__in=CLOSED_STAGES)
+            .order_by("created_at", "id")
+            .first()
+        )
+        if other is not None:
+            raise _taken_error(actor=actor, field=field, other=other)
 
 
 @transaction.atomic
@@ -29,10 +73,26 @@ def lead_update(
     fields: Mapping[str, Any],
     source_campaign: Campaign | EllipsisType | None = ...,
 ) -> Lead:
-    """Edit contact, company and need fields; one ``updated`` event lists what changed."""
+    """Edit contact, company and need fields; one ``updated`` event lists what changed.
+
+    Who may edit is ``can_edit_lead``; moving the lead to another campaign also needs
+    ``can_use_campaign``. A phone or email that another open lead holds is refused with a
+    400 on that field, before anything is written; a parallel edit that takes the value
+    between the check and the save hits the unique index, which gives the same answer.
+    """
     lead = lock_lead(lead)
     if not can_edit_lead(actor, lead):
         raise ServiceError(_("You are not allowed to edit this lead."), code="forbidden")
+    if (
+        source_campaign is not ...
+        and source_campaign != lead.source_campaign
+        and not can_use_campaign(actor, source_campaign)
+    ):
+        raise ServiceError(
+            _("You cannot move this lead to that campaign: it is not one of yours."),
+            code="forbidden",
+            field="source_campaign",
+        )
     data = clean_lead_fields(fields, partial=True)
     changed: dict[str, list[Any]] = {}
     if set(COMPANY_FIELDS) & set(data):
@@ -66,7 +126,19 @@ def lead_update(
         lead.source_campaign = source_campaign
     if not changed:
         return lead
-    lead.save()
+    _check_contacts_free(lead=lead, actor=actor, changed=changed)
+    try:
+        with transaction.atomic():  # a savepoint: a refused save leaves nothing behind
+            lead.save()
+    except IntegrityError as error:
+        text = str(error)  # PostgreSQL names the index, SQLite the column
+        taken = next(
+            (f for f, index in _UNIQUE_CONTACTS.items() if index in text or f"lead.{f}" in text),
+            None,
+        )
+        if taken is None:
+            raise
+        raise _taken_error(actor=actor, field=taken, other=None) from error
     record_event(lead=lead, kind=EventKind.UPDATED, actor=actor, data={"changed": changed})
     if lead.is_open:
         announce(Announcement.CHANGED, lead_id=lead.pk)

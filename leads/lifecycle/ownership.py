@@ -294,6 +294,14 @@ def _recycle_event_data(*, code: Any, previous_owner: Any) -> dict[str, Any]:
     return {"reason_code": code, "previous_owner": previous_owner}
 
 
+def _lock_claimer(actor: User) -> None:
+    """Serialise ``actor``'s claims with a row lock on their user row (see ``lead_claim``).
+    No actor (the system) locks nothing: ``check_action`` refuses it."""
+    if actor is None or not actor.is_authenticated:
+        return
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk"))
+
+
 def claims_today(actor: User) -> int:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return LeadEvent.objects.filter(kind=EventKind.CLAIMED, actor=actor, at__gte=start).count()
@@ -301,7 +309,15 @@ def claims_today(actor: User) -> int:
 
 @transaction.atomic
 def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
-    """A pooled lead becomes the claimer's; the row lock makes one of two racers win."""
+    """A pooled lead becomes the claimer's; the row lock makes one of two racers win.
+
+    Locking: the claimer's user row first (``SELECT … FOR UPDATE`` on ``auth_user``), then
+    the lead row. The user lock serialises one person's claims, so the daily count read
+    after it includes every claim of theirs already committed and parallel claims stop at
+    exactly the limit; claims by different people never wait on each other for it. The
+    order (claimer, then lead) is the same on every claim, so two claims cannot deadlock.
+    """
+    _lock_claimer(actor)
     lead = lock_lead(lead)
     check_action(lead=lead, actor=actor, action="claim")
     policy = PoolPolicy.current()

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from assignment.selectors import manages_user
+from campaigns.models import Campaign
 from leads.choices import Stage
 from leads.models import Lead
 from pipeline.errors import ServiceError
@@ -197,13 +199,59 @@ def allowed_actions(*, lead: Lead, actor: User | None) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
-def can_create_lead(actor: User | None) -> bool:
-    """Marketers and the desk enter leads; ``None`` is the system (capture, import)."""
-    return actor is None or has_role(actor, Role.MARKETER, Role.LEAD_DESK)
+def can_use_campaign(actor: User | None, campaign: Campaign | None) -> bool:
+    """Whether ``actor`` may enter a lead in ``campaign`` or move a lead to it (DESIGN §1).
+
+    The system (capture, import), the desk and administrators use any campaign; a marketer
+    only their own (or none); nobody else sets a lead's source campaign, because it moves
+    that campaign's figures.
+    """
+    if actor is None or has_role(actor, Role.LEAD_DESK):
+        return True
+    if not has_role(actor, Role.MARKETER):
+        return False
+    return campaign is None or campaign.owner_id == actor.pk
+
+
+def campaigns_usable_by(actor: User | None) -> QuerySet[Campaign]:
+    """The campaigns a lead form offers ``actor`` (``can_use_campaign`` as a query)."""
+    campaigns = Campaign.objects.select_related("channel").order_by("-start_date", "-id")
+    if actor is None or has_role(actor, Role.LEAD_DESK):
+        return campaigns
+    if has_role(actor, Role.MARKETER):
+        return campaigns.filter(owner=actor)
+    return campaigns.none()
+
+
+def can_create_lead(actor: User | None, campaign: Campaign | None = None) -> bool:
+    """Marketers and the desk enter leads; ``None`` is the system (capture, import).
+
+    A marketer enters leads only in their own campaigns (``can_use_campaign``); without a
+    campaign the answer says whether ``actor`` may enter leads at all.
+    """
+    if actor is not None and not has_role(actor, Role.MARKETER, Role.LEAD_DESK):
+        return False
+    return can_use_campaign(actor, campaign)
+
+
+def marketer_may_edit(actor: User | None, lead: Lead) -> bool:
+    """A marketer edits a lead of their own campaign that sales has not had yet: open,
+    with no owner and never sent to the pool (DESIGN §1)."""
+    if not has_role(actor, Role.MARKETER) or lead.source_campaign_id is None:
+        return False
+    if lead.owner_id is not None or lead.in_pool or not lead.is_open:
+        return False
+    return lead.source_campaign is not None and lead.source_campaign.owner_id == actor.pk
 
 
 def can_edit_lead(actor: User | None, lead: Lead) -> bool:
-    return has_role(actor, Role.LEAD_DESK, Role.MARKETER) or acts_for_owner(actor, lead)
+    """The desk and administrators edit any lead; the owner and their managers their own
+    leads; a marketer only as ``marketer_may_edit`` says."""
+    return (
+        has_role(actor, Role.LEAD_DESK)
+        or acts_for_owner(actor, lead)
+        or marketer_may_edit(actor, lead)
+    )
 
 
 #: Stages in which a lead may have an owner (assign, claim and routing act on these).

@@ -33,7 +33,8 @@ from leads.models import Lead
 from leads.privacy import can_handle_privacy_requests
 from leads.selectors import (
     contact_for,
-    lead_events,
+    lead_events_for,
+    lead_follow_ups_for,
     leads_visible_to,
 )
 from leads.views.timeline import describe_events
@@ -119,7 +120,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
     contact = contact_for(user, lead)
-    events = list(lead_events(lead))
+    events = lead_events_for(user, lead)
     panels = [_panel(name, user, lead) for name in actions.allowed(lead=lead, actor=user)]
     return render(
         request,
@@ -128,7 +129,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "contact": contact,
             "touches": list(lead.touches.select_related("campaign__channel")),
-            "follow_ups": list(lead.follow_ups.select_related("author").order_by("-at", "-id")),
+            "follow_ups": lead_follow_ups_for(user, lead),
             "timeline": describe_events(events, masked=contact.masked),
             "score_rows": _score_rows(lead),
             "reasons": _reasons(lead),

@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign
 from leads import lifecycle
 from leads.forms import LeadForm
 from leads.selectors import (
@@ -31,7 +33,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not lifecycle.can_create_lead(user):
         raise PermissionDenied(_("You are not allowed to create leads."))
-    form = LeadForm(request.POST or None)
+    form = LeadForm(request.POST or None, campaigns=lifecycle.campaigns_usable_by(user))
     if request.method == "POST" and form.is_valid():
         fields, campaign = form.service_fields()
         try:
@@ -60,7 +62,14 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(leads_visible_to(user), pk=pk)
     if not lifecycle.can_edit_lead(user, lead) or contact_masked(user, lead):
         raise PermissionDenied(_("You are not allowed to edit this lead."))
-    form = LeadForm(request.POST or None, initial=LeadForm.initial_for(lead))
+    # The picker offers the campaigns the user may move the lead to, and the current one.
+    usable = lifecycle.campaigns_usable_by(user).values("pk")
+    campaigns = (
+        Campaign.objects.select_related("channel")
+        .filter(Q(pk__in=usable) | Q(pk=lead.source_campaign_id))
+        .order_by("-start_date", "-id")
+    )
+    form = LeadForm(request.POST or None, initial=LeadForm.initial_for(lead), campaigns=campaigns)
     if request.method == "POST" and form.is_valid():
         fields, campaign = form.service_fields()
         try:

@@ -98,7 +98,7 @@ def test_list_query_count_does_not_grow(api, desk, rep, assert_queries_flat):
 
 
 def test_create_normalises_and_answers_201(api, marketer):
-    campaign = CampaignFactory()
+    campaign = CampaignFactory(owner=marketer)
     response = api(marketer).post(
         "/api/v1/leads/",
         {"name": "王伟", "phone": "139 0000 0001", "email": " Wang@Example.COM ",
@@ -117,7 +117,7 @@ def test_create_normalises_and_answers_201(api, marketer):
 
 def test_create_known_open_contact_adds_touch(api, marketer, rep):
     existing = lead_in_stage(Stage.SQL, owner=rep, phone="+8613900000009")
-    campaign = CampaignFactory()
+    campaign = CampaignFactory(owner=marketer)
     response = api(marketer).post(
         "/api/v1/leads/",
         {"name": "Same Person", "phone": "13900000009", "source_campaign": campaign.pk},

@@ -26,8 +26,8 @@ from tests.factories import CampaignCostFactory, CampaignFactory, UserFactory, l
 pytestmark = pytest.mark.django_db
 
 
-def campaign_on(code: str, name: str):
-    campaign = CampaignFactory(name=name)
+def campaign_on(code: str, name: str, **kwargs):
+    campaign = CampaignFactory(name=name, **kwargs)
     campaign.channel = Channel.objects.get(code=code)
     campaign.save()
     return campaign
@@ -48,7 +48,7 @@ def arrive(actor, campaign, phone, name="Zhang San", email="", **extra):
 def person(desk, marketer, rep):
     """Zhang San: a lost lead last year and an open one now, edited, followed up, captured
     with an idempotency key and mentioned in an import's errors."""
-    web = campaign_on("website", "Web")
+    web = campaign_on("website", "Web", owner=marketer)
     old = arrive(marketer, web, "13900001111", email="zhang@example.com")
     lifecycle.lead_update(lead=old, actor=desk, fields={"name": "Zhang San (CEO)"})
     lifecycle.lead_qualify(lead=old, actor=desk, grade="A", reason="called Zhang San")
@@ -229,7 +229,8 @@ def every_report(start, end, now):
 
 
 def test_reports_are_the_same_before_and_after_erasing_people(desk, marketer, rep):
-    web, show = campaign_on("website", "Web"), campaign_on("trade_show", "Show")
+    web = campaign_on("website", "Web", owner=marketer)
+    show = campaign_on("trade_show", "Show", owner=marketer)
     today = timezone.localdate()
     CampaignCostFactory(campaign=web, date=today, amount=Decimal("1000"))
     CampaignCostFactory(campaign=show, date=today, amount=Decimal("3000"))

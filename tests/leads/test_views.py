@@ -454,7 +454,7 @@ def test_create_page_is_forbidden_for_a_sales_rep(client, rep):
 
 
 def test_marketer_creates_lead_with_normalised_phone(client, marketer):
-    campaign = CampaignFactory()
+    campaign = CampaignFactory(owner=marketer)
     client.force_login(marketer)
     assert client.get(reverse("leads:create")).status_code == 200
     response = client.post(

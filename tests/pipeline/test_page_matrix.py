@@ -88,7 +88,8 @@ PAGES = {
     "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
     "leads:detail": ("get", "/leads/{lead}/", None, "302 200 200 200 200 200 200"),
     # management reads everything and edits nothing
-    "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 200 200 200 200 403 200"),
+    # a marketer edits only unowned leads of their campaigns; this one is a rep's SQL
+    "leads:edit": ("get", "/leads/{lead}/edit/", None, "302 403 200 200 200 403 200"),
     # a refused lifecycle action is a message on the lead page, always 302
     # (docs/architecture.md §1)
     "leads:action": ("post", "/leads/{lead}/follow_up/", {}, "302 302 302 302 302 302 302"),
@@ -139,20 +140,20 @@ PAGES = {
     "scoring:rule_delete": ("get", "/scoring/rules/{srule}/delete/", None,
                             "302 403 200 403 403 403 200"),
     "scoring:thresholds": ("get", "/scoring/thresholds/", None, "302 403 302 403 403 403 302"),
-    # assignment: the desk and sales managers edit, management reads
+    # assignment: the desk edits rules; sales managers their own teams; management reads
     "assignment:index": ("get", "/assignment/", None, "302 403 200 403 200 200 200"),
     "assignment:member_add": ("get", "/assignment/teams/{team}/members/new/", None,
                               "302 403 200 403 200 403 200"),
     "assignment:member_edit": ("get", "/assignment/teams/{team}/members/{member}/edit/", None,
                                "302 403 200 403 200 403 200"),
     "assignment:rule_create": ("get", "/assignment/rules/new/", None,
-                               "302 403 200 403 200 403 200"),
+                               "302 403 200 403 403 403 200"),
     "assignment:rule_edit": ("get", "/assignment/rules/{rule}/edit/", None,
-                             "302 403 200 403 200 403 200"),
+                             "302 403 200 403 403 403 200"),
     "assignment:rule_toggle": ("post", "/assignment/rules/{rule}/toggle/", {},
-                               "302 403 302 403 302 403 302"),
+                               "302 403 302 403 403 403 302"),
     "assignment:rule_delete": ("get", "/assignment/rules/{rule}/delete/", None,
-                               "302 403 200 403 200 403 200"),
+                               "302 403 200 403 403 403 200"),
     # GET shows the policy on the assignment page
     "assignment:pool_policy": ("get", "/assignment/pool-policy/", None,
                                "302 403 302 403 403 302 302"),

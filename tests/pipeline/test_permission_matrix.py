@@ -86,7 +86,8 @@ WRITES = [
     # method, path, body, expected per role
     ("post", "/api/v1/leads/", {"name": "Matrix", "email": "m@x.cn"},
      "401 201 200 403 403 403 200"),
-    ("patch", "/api/v1/leads/{lead}/", {"title": "CTO"}, "401 200 200 200 200 403 200"),
+    # a marketer edits only unowned leads of their campaigns; this one is a rep's SQL
+    ("patch", "/api/v1/leads/{lead}/", {"title": "CTO"}, "401 403 200 200 200 403 200"),
     ("post", "/api/v1/leads/{lead}/qualify/", {"grade": "A", "reason": "x"},
      "401 403 409 403 403 403 409"),
     ("post", "/api/v1/leads/{lead}/to_opportunity/", {"expected_amount": "1000"},
@@ -105,7 +106,7 @@ WRITES = [
     ("post", "/api/v1/teams/", {"name": "T-{role}"}, "401 403 201 403 403 403 201"),
     ("post", "/api/v1/assignment-rules/", {"name": "x", "strategy": "round_robin",
                                            "team": "{team}"},
-     "401 403 201 403 201 403 201"),
+     "401 403 201 403 403 403 201"),
     ("post", "/api/v1/scoring-rules/", {"name": "s-{role}", "dimension": "fit",
                                         "field": "title", "operator": "eq", "value": "x",
                                         "points": 1},

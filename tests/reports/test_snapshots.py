@@ -29,8 +29,8 @@ pytestmark = pytest.mark.django_db
 QUERIES = 4
 
 
-def campaign_on(code: str, name: str):
-    return CampaignFactory(name=name, channel=Channel.objects.get(code=code))
+def campaign_on(code: str, name: str, **kwargs):
+    return CampaignFactory(name=name, channel=Channel.objects.get(code=code), **kwargs)
 
 
 def arrive(marketer, campaign, phone, name="x"):
@@ -44,8 +44,8 @@ def arrive(marketer, campaign, phone, name="x"):
 def world(desk, marketer, rep):
     """Web (cost 1000) brought a lead won for 10,000 and another; the show (cost 3000) one
     lead and a touch of the first."""
-    web = campaign_on("website", "Web")
-    show = campaign_on("trade_show", "Show")
+    web = campaign_on("website", "Web", owner=marketer)
+    show = campaign_on("trade_show", "Show", owner=marketer)
     today = timezone.localdate()
     CampaignCostFactory(campaign=web, date=today, amount=Decimal("1000"))
     CampaignCostFactory(campaign=show, date=today, amount=Decimal("3000"))

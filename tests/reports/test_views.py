@@ -44,10 +44,10 @@ def world(desk, marketer, rep):
     """The scenario of test_roi: web (cost 1000) brought a lead won for 10,000; the show
     (cost 3000) two; SEO had cost 200 and no lead; WeChat-like "content" had a lead and
     no cost."""
-    web = campaign_on("website", "Web")
-    show = campaign_on("trade_show", "Show")
-    seo = campaign_on("seo", "SEO only cost")
-    free = campaign_on("content", "Free article")
+    web = campaign_on("website", "Web", owner=marketer)
+    show = campaign_on("trade_show", "Show", owner=marketer)
+    seo = campaign_on("seo", "SEO only cost", owner=marketer)
+    free = campaign_on("content", "Free article", owner=marketer)
     today = timezone.localdate()
     CampaignCostFactory(campaign=web, date=today, amount=Decimal("1000"))
     CampaignCostFactory(campaign=show, date=today, amount=Decimal("3000"))
@@ -232,7 +232,7 @@ def test_dashboard_query_count_does_not_grow_with_campaigns(
     def build(n, batch):
         for index in range(n):
             code = ["website", "seo", "trade_show"][index % 3]
-            campaign = campaign_on(code, f"C{batch}-{n}-{index}")
+            campaign = campaign_on(code, f"C{batch}-{n}-{index}", owner=marketer)
             CampaignCostFactory(campaign=campaign, date=today, amount=Decimal("10"))
             with TestCase.captureOnCommitCallbacks(execute=True):
                 lifecycle.lead_create(
