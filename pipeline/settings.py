@@ -104,11 +104,27 @@ if DATABASE_URL:
         )
     }
 else:
+    # The embedded default, tuned so concurrent requests queue instead of failing with
+    # "database is locked" (DESIGN §14): WAL lets readers run beside the one writer;
+    # IMMEDIATE takes the write lock when a transaction begins, so no transaction fails
+    # half-way when it upgrades from reading to writing; the busy timeout (seconds; below
+    # gunicorn's 60 s worker timeout) is how long a writer waits for the lock.
+    # synchronous=NORMAL is safe in WAL mode (a power cut may lose the last commits, never
+    # corrupt the file). WAL does not apply to the in-memory test database (it says "memory").
+    SQLITE_BUSY_TIMEOUT = 30
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "leadloop.sqlite3")),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": SQLITE_BUSY_TIMEOUT,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}"
+                ),
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
