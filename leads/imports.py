@@ -56,7 +56,7 @@ from leads.choices import (
     TouchKind,
 )
 from leads.credits import recompute_credits, sole_touch_credits
-from leads.lifecycle import clean_lead_fields, lead_create
+from leads.lifecycle import can_create_lead, clean_lead_fields, lead_create
 from leads.lifecycle.arrival import (
     created_event_data,
     new_lead_values,
@@ -68,7 +68,6 @@ from leads.normalize import normalize_company_name
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
 from pipeline.queue import enqueue, enqueue_on_commit
-from pipeline.roles import Role, has_role
 from pipeline.writers import OrmWriter, PostgresCopyWriter
 from scoring.services import auto_qualify, score_arrivals, score_leads
 
@@ -632,8 +631,10 @@ def _upload_kind(upload: UploadedFile) -> str:
     return kind
 
 
-def _can_import(actor: User) -> bool:
-    return has_role(actor, Role.MARKETER, Role.LEAD_DESK)
+def _can_import(actor: User, campaign: Campaign | None = None) -> bool:
+    """Who imports, into which campaign: the arrival rule's (a marketer into their own
+    campaigns, the desk into any)."""
+    return can_create_lead(actor, campaign)
 
 
 def check_legal_basis(*, basis: str, note: str, date: dt.date | None) -> None:
@@ -717,6 +718,10 @@ def import_upload(
     """
     if not _can_import(actor):
         raise ServiceError(_("You are not allowed to import leads."), code="forbidden")
+    if not _can_import(actor, campaign):
+        raise ServiceError(
+            _("You can only enter leads in your own campaigns."), code="forbidden", field="campaign"
+        )
     if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
         raise size_refusal(upload.size)
     _check_touch_kind(touch_kind)

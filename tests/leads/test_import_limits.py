@@ -43,8 +43,8 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def campaign(db):
-    return CampaignFactory(name="CIIF 2026")
+def campaign(marketer):
+    return CampaignFactory(name="CIIF 2026", owner=marketer)
 
 
 def stored_files(tmp_path) -> list:
@@ -463,3 +463,12 @@ def test_abandoned_uploads_are_swept_and_not_listed(client, marketer, campaign, 
     assert imports.staging_cleanup() == 1
 
     assert not ImportJob.objects.exists() and stored_files(tmp_path) == []
+
+
+def test_a_marketer_cannot_import_into_another_marketers_campaign(api, marketer, tmp_path):
+    theirs = CampaignFactory(name="Someone else's show")
+    response = api_upload(api, marketer, theirs, csv_bytes())
+    assert response.status_code == 403
+    assert "campaign" in response.json()
+    assert not ImportJob.objects.exists() and not Lead.objects.exists()
+    assert stored_files(tmp_path) == []

@@ -41,8 +41,8 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def campaign(db):
-    return CampaignFactory(name="CIIF 2026")
+def campaign(marketer):
+    return CampaignFactory(name="CIIF 2026", owner=marketer)
 
 
 def csv_bytes(rows, header=HEADER, encoding="utf-8") -> bytes:
