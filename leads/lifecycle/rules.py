@@ -246,7 +246,10 @@ def marketer_may_edit(actor: User | None, lead: Lead) -> bool:
 
 def can_edit_lead(actor: User | None, lead: Lead) -> bool:
     """The desk and administrators edit any lead; the owner and their managers their own
-    leads; a marketer only as ``marketer_may_edit`` says."""
+    leads; a marketer only as ``marketer_may_edit`` says. Nobody edits an erased lead: its
+    person asked to be forgotten (``leads.privacy``), so no contact may be typed back."""
+    if lead.erased_at is not None:
+        return False
     return (
         has_role(actor, Role.LEAD_DESK)
         or acts_for_owner(actor, lead)

@@ -382,3 +382,14 @@ def test_lead_list_shows_an_erased_lead_as_erased(client, desk, person):
     page = client.get("/leads/").content.decode()
     assert f'href="/leads/{person["new"].pk}/">(erased)</a>' in page
     assert "Zhang" not in page and "Li Si" in page
+
+
+def test_nobody_types_contacts_back_into_an_erased_lead(api, desk, person):
+    lead = person["new"]
+    person_erase(lead=lead, actor=desk, confirm=True)
+    response = api(desk).patch(
+        f"/api/v1/leads/{lead.pk}/", {"phone": "13900001111", "name": "Zhang"}, format="json"
+    )
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert (lead.phone, lead.name) == ("", "")
