@@ -45,6 +45,7 @@ from leads.imports import (
     import_discard,
 )
 from leads.imports import import_upload as store_upload
+from leads.lifecycle import campaigns_usable_by
 from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ImportJob
 from leads.selectors import leads_visible_to
@@ -141,7 +142,8 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["campaign"].queryset = campaigns_visible_to(user).order_by("-start_date", "-id")
+        # Only the campaigns this user may enter leads in (the arrival rule's scope).
+        self.fields["campaign"].queryset = campaigns_usable_by(user)
         limit = settings.IMPORT_MAX_BYTES
         self.fields["file"].widget.attrs["data-max-bytes"] = str(limit)
         self.fields["file"].widget.attrs["data-too-large"] = _(

@@ -403,3 +403,11 @@ def test_export_masks_pooled_contacts_for_sales(client, rep):
 def test_export_bad_format_is_400(client, desk):
     client.force_login(desk)
     assert client.get(reverse("export-leads"), {"file_format": "pdf"}).status_code == 400
+
+
+def test_the_upload_page_offers_a_marketer_only_their_own_campaigns(client, marketer, campaign):
+    theirs = CampaignFactory(name="Someone else's show")
+    client.force_login(marketer)
+    response = client.get(reverse("imports:new"))
+    offered = set(response.context["form"].fields["campaign"].queryset)
+    assert campaign in offered and theirs not in offered
