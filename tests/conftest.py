@@ -72,6 +72,8 @@ def _settings_for_tests(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Static files straight from the apps (no collectstatic), whatever DATABASE_URL says.
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 @pytest.fixture
