@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assignment.reasons import reason_text
@@ -417,6 +418,9 @@ class FollowUp(models.Model):
     outcome = models.CharField(_("outcome"), max_length=200, blank=True)
     note = models.TextField(_("note"), blank=True)
     next_follow_up_at = models.DateTimeField(_("next follow-up at"), null=True, blank=True)
+    #: When it was written (``at`` is when it happened, as claimed); see
+    #: ``leads.lifecycle.followups.effective_at``.
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -365,6 +365,9 @@ NAME_COLLATION = env_str("NAME_COLLATION", "zh-x-icu")
 AUTO_ASSIGN = env_bool("AUTO_ASSIGN", default=True)
 POOL_DAILY_CLAIM_LIMIT = env_int("POOL_DAILY_CLAIM_LIMIT", 20, minimum=0)
 POOL_RECLAIM_COOLDOWN_DAYS = env_int("POOL_RECLAIM_COOLDOWN_DAYS", 7, minimum=0)
+#: A follow-up counts for the SLA at its stated time only when recorded within this many
+#: hours of it; otherwise at the time it was recorded (DESIGN §7, honest clocks).
+FOLLOW_UP_BACKDATE_HOURS = env_int("FOLLOW_UP_BACKDATE_HOURS", 24, minimum=0)
 CAPTURE_RATE = env_str("CAPTURE_RATE", "60/min")
 #: The privacy notice a capture's consent refers to (PIPL, DESIGN §13). Change the version
 #: whenever the text or the linked page changes: each lead keeps the version it agreed to.

@@ -278,8 +278,10 @@ def lead_recycle(
 
 
 def _recycled(*, now: dt.datetime, code: str) -> dict[str, Any]:
-    """The lead's fields after recycling: no owner, in the pool, the SLA clock stopped."""
+    """The lead's fields after recycling: no owner, in the pool, the SLA clock stopped, no
+    next follow-up inherited by whoever claims it."""
     return {
+        "next_follow_up_at": None,
         "owner_id": None,
         "in_pool": True,
         "pooled_at": now,
@@ -351,8 +353,19 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
             )
     now = timezone.now()
     lead.owner, lead.in_pool, lead.assigned_at = actor, False, now
+    lead.next_follow_up_at = None  # the claimer plans their own; none inherited
     start_sla_clock(lead, now)
-    save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
+    save_lead(
+        lead,
+        [
+            "owner",
+            "in_pool",
+            "assigned_at",
+            "response_due_at",
+            "responded_at",
+            "next_follow_up_at",
+        ],
+    )
     record_event(
         lead=lead,
         kind=EventKind.CLAIMED,

@@ -90,8 +90,12 @@ def lead_disqualify(
     code = checked_reason_code(reason_code, DisqualifyReason)
     now, from_stage, previous_owner = timezone.now(), lead.stage, lead.owner_id
     lead.stage, lead.disqualified_at, lead.disqualify_reason = Stage.DISQUALIFIED, now, code
+    lead.next_follow_up_at = None  # a closed lead has no next follow-up
     lead.owner, lead.in_pool = None, False
-    save_lead(lead, ["stage", "disqualified_at", "disqualify_reason", "owner", "in_pool"])
+    save_lead(
+        lead,
+        ["stage", "disqualified_at", "disqualify_reason", "owner", "in_pool", "next_follow_up_at"],
+    )
     record_event(
         lead=lead,
         kind=EventKind.DISQUALIFIED,
@@ -184,7 +188,8 @@ def lead_win(*, lead: Lead | int, actor: User, amount: Any, signed_at: dt.date |
         raise ServiceError(_("The signing date cannot be in the future."), field="signed_at")
     now, from_stage = timezone.now(), lead.stage
     lead.stage, lead.won_at, lead.won_amount, lead.signed_at = Stage.WON, now, won, signed_at
-    save_lead(lead, ["stage", "won_at", "won_amount", "signed_at"])
+    lead.next_follow_up_at = None  # a closed lead has no next follow-up
+    save_lead(lead, ["stage", "won_at", "won_amount", "signed_at", "next_follow_up_at"])
     record_event(
         lead=lead,
         kind=EventKind.WON,
@@ -208,7 +213,8 @@ def lead_lose(
     code = checked_reason_code(reason_code, LoseReason)
     now, from_stage = timezone.now(), lead.stage
     lead.stage, lead.lost_at, lead.lost_reason = Stage.LOST, now, code
-    save_lead(lead, ["stage", "lost_at", "lost_reason"])
+    lead.next_follow_up_at = None  # a closed lead has no next follow-up
+    save_lead(lead, ["stage", "lost_at", "lost_reason", "next_follow_up_at"])
     record_event(
         lead=lead,
         kind=EventKind.LOST,

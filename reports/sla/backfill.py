@@ -14,6 +14,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from assignment.models import Assignment
+from leads.lifecycle.followups import effective_at_expression
 from leads.lifecycle.rules import OWNABLE_STAGES
 from leads.models import FollowUp, Lead
 from reports.calendar import (
@@ -42,12 +43,29 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
             calendars[year] = load_calendar(around=dt.date(year, 7, 1))
         return calendars[year]
 
-    pending = Lead.objects.filter(
-        owner__isnull=False,
-        stage__in=OWNABLE_STAGES,
-        response_due_at__isnull=True,
-        assigned_at__isnull=False,
-    ).values_list("pk", "grade", "assigned_at", "first_contact_at")
+    # The owner's first follow-up since the assignment, at the time it counts for the SLA.
+    owner_reply = (
+        FollowUp.objects.annotate(counts_at=effective_at_expression())
+        .filter(
+            lead_id=OuterRef("pk"),
+            author_id=OuterRef("owner_id"),
+            counts_at__gte=OuterRef("assigned_at"),
+        )
+        .order_by()
+        .values("lead_id")
+        .annotate(first=Min("counts_at"))
+        .values("first")
+    )
+    pending = (
+        Lead.objects.filter(
+            owner__isnull=False,
+            stage__in=OWNABLE_STAGES,
+            response_due_at__isnull=True,
+            assigned_at__isnull=False,
+        )
+        .annotate(owner_reply=Subquery(owner_reply))
+        .values_list("pk", "grade", "assigned_at", "owner_reply")
+    )
     updated = 0
     rows: list[Lead] = []
     for pk, grade, assigned_at, first_contact in pending.iterator(chunk_size=batch):
@@ -64,12 +82,15 @@ def backfill_sla_clocks(*, batch: int = 5000) -> int:
 
     owned = Assignment.objects.filter(owner__isnull=False).exclude(strategy="pool")
     first_reply = (
-        FollowUp.objects.filter(
-            lead_id=OuterRef("lead_id"), author_id=OuterRef("owner_id"), at__gte=OuterRef("at")
+        FollowUp.objects.annotate(counts_at=effective_at_expression())
+        .filter(
+            lead_id=OuterRef("lead_id"),
+            author_id=OuterRef("owner_id"),
+            counts_at__gte=OuterRef("at"),
         )
         .order_by()
         .values("lead_id")
-        .annotate(first=Min("at"))
+        .annotate(first=Min("counts_at"))
         .values("first")
     )
     owned.filter(first_response_at__isnull=True).update(first_response_at=Subquery(first_reply))

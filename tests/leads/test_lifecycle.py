@@ -398,6 +398,8 @@ def test_lose_needs_reason(rep):
 
 def test_follow_up_updates_contact_timestamps(rep):
     lead = lead_in_stage(Stage.SQL, owner=rep)
+    lead.assigned_at = timezone.now() - dt.timedelta(days=1)  # dated after the assignment
+    lead.save(update_fields=["assigned_at"])
     earlier = timezone.now() - dt.timedelta(hours=3)
     later = timezone.now() + dt.timedelta(days=2)
     lifecycle.follow_up_log(
