@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext, ngettext
+
 
 @dataclass(frozen=True)
 class Calendar:
@@ -25,6 +27,14 @@ class Calendar:
         if day in self.workdays:
             return True
         return day.weekday() in self.weekdays and day not in self.holidays
+
+    @property
+    def hours_per_day(self) -> float:
+        """The length of one working day in hours (9 for 09:00–18:00)."""
+        start = dt.datetime.combine(dt.date(2000, 1, 1), self.start)
+        return max(
+            0.0, (dt.datetime.combine(start.date(), self.end) - start).total_seconds() / 3600
+        )
 
     def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         return (
@@ -112,3 +122,26 @@ def subtract_working_hours(calendar: Calendar, end: dt.datetime, hours: float) -
 def working_seconds_between(calendar: Calendar, start: dt.datetime, end: dt.datetime) -> int:
     """Whole working seconds from ``start`` to ``end`` (stored on assignments)."""
     return round(working_hours_between(calendar, start, end) * 3600)
+
+
+def working_duration_text(hours: float, calendar: Calendar) -> str:
+    """Working time as people read it: "2h 10m" within a working day, else working days of
+    this calendar and hours ("3 working days 4 h"), a working day being the calendar's
+    working hours (never hours / 24)."""
+    minutes = max(0, round(hours * 60))
+    per_day = round(calendar.hours_per_day * 60)
+    if per_day and minutes >= per_day:
+        days, rest = divmod(minutes, per_day)
+        h = round(rest / 60)
+        if h * 60 >= per_day:  # rounding up to a whole day
+            days, h = days + 1, 0
+        if h:
+            return ngettext("%(d)d working day %(h)d h", "%(d)d working days %(h)d h", days) % {
+                "d": days,
+                "h": h,
+            }
+        return ngettext("%(d)d working day", "%(d)d working days", days) % {"d": days}
+    h, m = divmod(minutes, 60)
+    if h:
+        return gettext("%(h)dh %(m)dm") % {"h": h, "m": m} if m else gettext("%(h)dh") % {"h": h}
+    return gettext("%(m)dm") % {"m": m}

@@ -35,7 +35,7 @@ from pipeline.errors import ServiceError
 from pipeline.pages import safe_next_url
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
-from reports.calendar import Calendar, working_hours_between
+from reports.calendar import Calendar, working_duration_text, working_hours_between
 from reports.forms.sla import PeriodForm
 from reports.models import SlaPolicy
 from reports.sla.compliance import delays, overdue_q
@@ -47,17 +47,6 @@ User = get_user_model()
 # --------------------------------------------------------------------------------------
 # Reading a lead's SLA state (presentation of the clocks that reports.sla keeps)
 # --------------------------------------------------------------------------------------
-
-
-def duration_text(hours: float) -> str:
-    """Working hours as "2h 10m" (or "3d 2h" past a long weekend of hours)."""
-    minutes = max(0, round(hours * 60))
-    h, m = divmod(minutes, 60)
-    if h >= 24:
-        return _("%(d)dd %(h)dh") % {"d": h // 24, "h": h % 24}
-    if h:
-        return _("%(h)dh %(m)dm") % {"h": h, "m": m} if m else _("%(h)dh") % {"h": h}
-    return _("%(m)dm") % {"m": m}
 
 
 @dataclass(frozen=True)
@@ -79,18 +68,21 @@ def _short_date(moment: dt.datetime, now: dt.datetime) -> str:
 def sla_clock(
     lead: Lead, *, now: dt.datetime, calendar: Calendar, follow_up_due: dt.datetime | None
 ) -> SlaClock:
-    """First response pending: "due in 2h 10m" / "late by 3h" in working hours of the
-    business calendar. Otherwise when the next follow-up is due."""
+    """First response pending: "due in 2h 10m" / "late by 3 working days 4 h" in working
+    time of the business calendar (``reports.calendar.working_duration_text``). Otherwise
+    when the next follow-up is due."""
     due = lead.response_due_at
     if lead.responded_at is None and due is not None:
         when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT")
         title = _("First response due %(when)s") % {"when": when}
         if due <= now:
-            late = duration_text(working_hours_between(calendar, due, now))
+            late = working_duration_text(working_hours_between(calendar, due, now), calendar)
             return SlaClock(_("late by %(time)s") % {"time": late}, "late", title)
         left = working_hours_between(calendar, now, due)
         state = "soon" if left <= 1 else "ok"
-        return SlaClock(_("due in %(time)s") % {"time": duration_text(left)}, state, title)
+        return SlaClock(
+            _("due in %(time)s") % {"time": working_duration_text(left, calendar)}, state, title
+        )
     if follow_up_due is None:
         return SlaClock("—", "plain")
     when = timezone.localtime(follow_up_due)

@@ -97,6 +97,18 @@ def test_my_leads_shows_sla_countdown_in_working_hours(client, rep):
     assert "due in 1h 50m" in early
 
 
+def test_a_long_late_first_response_is_shown_in_working_days_not_hours_over_24(client, rep):
+    # Assigned Monday 2026-11-02 10:00 (A: due 12:00); three weeks later, Monday 10:00, it is
+    # late by 15 working days minus 2 hours = 14 working days 7 h (a working day: 9 hours).
+    lead_at(MONDAY_10 - dt.timedelta(days=21), Stage.MQL, owner=rep, grade="A", name="Old")
+    client.force_login(rep)
+
+    html = get_at(client, MONDAY_10, "/sales/").content.decode()
+
+    assert "late by 14 working days 7 h" in html
+    assert not re.search(r"late by \d+d \d+h", html)
+
+
 def test_my_leads_quick_forms_post_to_the_lead_actions(client, rep):
     lead = lead_at(MONDAY_10, Stage.MQL, owner=rep, grade="D")
     client.force_login(rep)

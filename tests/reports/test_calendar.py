@@ -44,3 +44,25 @@ def test_hours_between_skips_nights_and_weekends():
 def test_without_holidays_national_day_is_a_working_day():
     plain = Calendar(tz=SH)
     assert add_working_hours(plain, at(2026, 9, 30, 17, 0), 2) == at(2026, 10, 1, 10, 0)
+
+
+def test_working_durations_are_shown_in_working_days_of_the_calendar():
+    from django.utils import translation
+
+    from reports.calendar import working_duration_text
+
+    nine = Calendar()  # 09:00–18:00: a working day is 9 hours
+    assert nine.hours_per_day == 9
+    with translation.override("en"):
+        assert working_duration_text(2 + 10 / 60, nine) == "2h 10m"
+        assert working_duration_text(8.5, nine) == "8h 30m"
+        assert working_duration_text(9, nine) == "1 working day"
+        assert working_duration_text(3 * 9 + 4, nine) == "3 working days 4 h"
+        # 297 calendar days ≈ 212 working days; never working hours / 24 ("74d 21h").
+        assert working_duration_text(1797, nine) == "199 working days 6 h"
+    with translation.override("zh-hans"):
+        assert working_duration_text(3 * 9 + 4, nine) == "3个工作日4小时"
+        assert working_duration_text(9, nine) == "1个工作日"
+    eight = Calendar(start=dt.time(9, 0), end=dt.time(17, 0))
+    with translation.override("en"):
+        assert working_duration_text(20, eight) == "2 working days 4 h"
