@@ -382,6 +382,10 @@ class FollowUpComplianceView(_ReportView):
                             "p95_response_hours": serializers.FloatField(allow_null=True),
                             "overdue_now": serializers.IntegerField(),
                             "wasted": serializers.IntegerField(),
+                            "backdated": serializers.IntegerField(
+                                help_text="Follow-ups recorded in the period more than "
+                                "FOLLOW_UP_BACKDATE_HOURS after the time they state."
+                            ),
                         },
                         many=True,
                     ),

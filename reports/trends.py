@@ -192,6 +192,7 @@ def sales_follow_up(*, start: dt.date, end: dt.date) -> dict[str, Any]:
                 "p95_response_hours": sla.get("p95_response_hours"),
                 "overdue_now": sla.get("overdue_now", 0),
                 "wasted": sla.get("wasted", 0),
+                "backdated": sla.get("backdated", 0),
                 "won": deal["won"],
                 "lost": deal["lost"],
                 "win_rate": deal["win_rate"],
@@ -200,7 +201,16 @@ def sales_follow_up(*, start: dt.date, end: dt.date) -> dict[str, Any]:
         )
     totals: dict[str, Any] = {
         key: sum(row[key] for row in rows)
-        for key in ("assigned", "due", "in_time", "overdue_now", "wasted", "won", "lost")
+        for key in (
+            "assigned",
+            "due",
+            "in_time",
+            "overdue_now",
+            "wasted",
+            "backdated",
+            "won",
+            "lost",
+        )
     }
     totals["revenue"] = sum((row["revenue"] for row in rows), Decimal("0"))
     totals["compliance"] = round(totals["in_time"] / totals["due"], 4) if totals["due"] else None

@@ -28,8 +28,9 @@ from django.utils.translation import gettext as _
 
 from assignment.models import Assignment, Team
 from assignment.selectors import rep_ids_visible_to
+from leads.lifecycle.followups import backdated_q
 from leads.lifecycle.rules import OWNABLE_STAGES
-from leads.models import Lead
+from leads.models import FollowUp, Lead
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from reports.models import SlaBreach, SlaPolicy
@@ -115,7 +116,9 @@ def compliance(
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Per rep: assignments in [start, end] whose first-response SLA has elapsed, the share
-    answered in time, median and p95 response (working hours), overdue now, wasted leads.
+    answered in time, median and p95 response (working hours), overdue now, wasted leads,
+    and follow-ups recorded in the period but back-dated beyond ``FOLLOW_UP_BACKDATE_HOURS``
+    (``backdated``: they count for the SLA when recorded, ``leads.lifecycle.followups``).
 
     Each assignment stores its due time, the owner's first follow-up and the response in
     working seconds (``Assignment.response_due_at``, ``first_response_at``,
@@ -150,7 +153,8 @@ def compliance(
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")
     )
-    owners = set(counts) | set(overdue) | set(wasted)
+    backdated = backdated_by_author(low=low, high=high, user_ids=wanted)
+    owners = set(counts) | set(overdue) | set(wasted) | set(backdated)
     if wanted is not None:
         owners &= wanted
     users = get_user_model().objects.in_bulk(owners)
@@ -170,9 +174,23 @@ def compliance(
                 "p95_response_hours": stats.get("p95"),
                 "overdue_now": overdue.get(owner, 0),
                 "wasted": wasted.get(owner, 0),
+                "backdated": backdated.get(owner, 0),
             }
         )
     return result
+
+
+def backdated_by_author(
+    *, low: dt.datetime, high: dt.datetime, user_ids: set[int] | None = None
+) -> dict[int, int]:
+    """Per author: follow-ups recorded in [low, high) more than ``FOLLOW_UP_BACKDATE_HOURS``
+    after the time they state (``leads.lifecycle.followups.backdated_q``)."""
+    rows = FollowUp.objects.filter(backdated_q(), recorded_at__gte=low, recorded_at__lt=high)
+    if user_ids is not None:
+        rows = rows.filter(author_id__in=user_ids)
+    return dict(
+        rows.order_by().values("author_id").annotate(n=Count("pk")).values_list("author_id", "n")
+    )
 
 
 def overdue_q(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> Q:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -126,6 +127,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
         "form": form,
         "presets": preset_links(request, form),
         "target_text": charts.percent(TARGET, 0),
+        "backdate_hours": settings.FOLLOW_UP_BACKDATE_HOURS,
     }
     tables: list[Table] = []
     if form.is_valid():
@@ -154,6 +156,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                 Column("p95_response_hours", _("Response p95"), "hours"),
                 Column("overdue_now", _("Overdue now"), "count"),
                 Column("wasted", _("Wasted leads"), "count"),
+                Column("backdated", _("Back-dated follow-ups"), "count"),
                 Column("won", _("Won"), "count"),
                 Column("lost", _("Lost"), "count"),
                 Column("win_rate", _("Win rate"), "pct"),
@@ -200,6 +203,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                         ),
                         (_("Overdue now"), fmt(sales["overdue_now"], "count")),
                         (_("Wasted leads"), fmt(sales["wasted"], "count")),
+                        (_("Back-dated follow-ups"), fmt(sales["backdated"], "count")),
                         (_("Win rate"), fmt(sales["win_rate"], "pct")),
                         (_("Revenue signed"), fmt(sales["revenue"], "money")),
                     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -40,6 +41,7 @@ SCORECARD_METRICS: dict[str, list[tuple[str, Any, str, str | None]]] = {
         ("median_response_hours", gettext_lazy("Response time (median)"), "hours", "down"),
         ("overdue_now", gettext_lazy("Overdue now"), "count", "now"),
         ("wasted", gettext_lazy("Wasted leads"), "count", "down"),
+        ("backdated", gettext_lazy("Back-dated follow-ups"), "count", "down"),
         ("won", gettext_lazy("Won"), "count", "up"),
         ("win_rate", gettext_lazy("Win rate"), "pct", "up"),
         ("revenue", gettext_lazy("Revenue"), "money", "up"),
@@ -144,6 +146,7 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
         context.update(
             {
                 "groups": list(groups.values()),
+                "backdate_hours": settings.FOLLOW_UP_BACKDATE_HOURS,
                 "previous_from": report["previous_from"],
                 "previous_to": report["previous_to"],
             }

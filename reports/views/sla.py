@@ -250,6 +250,7 @@ def compliance_table(
                     "p95_response_hours": None,
                     "overdue_now": 0,
                     "wasted": 0,
+                    "backdated": 0,
                 }
             )
     for row in rows:
@@ -259,11 +260,11 @@ def compliance_table(
     rows.sort(key=lambda row: row["username"].lower())
     totals = {
         key: sum(row[key] for row in rows)
-        for key in ("assigned", "due", "in_time", "overdue_now", "wasted")
+        for key in ("assigned", "due", "in_time", "overdue_now", "wasted", "backdated")
     }
     totals["compliance"] = _share(totals["in_time"], totals["due"])
     totals["compliance_pct"] = None if totals["compliance"] is None else totals["compliance"] * 100
-    return {"rows": rows, "totals": totals}
+    return {"rows": rows, "totals": totals, "backdate_hours": settings.FOLLOW_UP_BACKDATE_HOURS}
 
 
 def _hours(value) -> str:
@@ -290,6 +291,7 @@ def compliance_csv(table: dict[str, Any], *, start: dt.date, end: dt.date) -> Ht
             _("p95 response (working hours)"),
             _("Overdue now"),
             _("Wasted (recycled for neglect)"),
+            _("Back-dated follow-ups"),
         ]
     )
 
@@ -309,6 +311,7 @@ def compliance_csv(table: dict[str, Any], *, start: dt.date, end: dt.date) -> Ht
                 _hours(row["p95_response_hours"]),
                 row["overdue_now"],
                 row["wasted"],
+                row["backdated"],
             ]
         )
     totals = table["totals"]
@@ -324,6 +327,7 @@ def compliance_csv(table: dict[str, Any], *, start: dt.date, end: dt.date) -> Ht
             "",
             totals["overdue_now"],
             totals["wasted"],
+            totals["backdated"],
         ]
     )
     return response
