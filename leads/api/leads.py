@@ -131,9 +131,10 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "outcome",
             "note",
             "next_follow_up_at",
+            "recorded_at",
             "created_at",
         ]
-        read_only_fields = ["id", "lead", "author", "created_at"]
+        read_only_fields = ["id", "lead", "author", "recorded_at", "created_at"]
         extra_kwargs = {"method": {"choices": FollowUpMethod.choices}}
 
 

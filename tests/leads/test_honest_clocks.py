@@ -55,6 +55,7 @@ def test_a_follow_up_back_dated_by_months_counts_when_recorded(api, desk, rep):
             format="json",
         )
     assert response.status_code == 201, response.json()
+    assert dt.datetime.fromisoformat(response.json()["recorded_at"]) == LATER
     follow_up = FollowUp.objects.get(lead=lead)
     assert follow_up.at == stated and follow_up.recorded_at == LATER
     lead.refresh_from_db()

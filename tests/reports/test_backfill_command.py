@@ -29,3 +29,27 @@ def test_fills_empty_assignment_figures_and_is_idempotent():
     again = io.StringIO()
     call_command("backfill_sla_clocks", stdout=again)
     assert "on 0 rows" in again.getvalue()
+
+
+def test_backfill_counts_a_late_recorded_follow_up_when_it_was_recorded():
+    """The backfill uses the lifecycle's effective time (``effective_at``), not ``at``."""
+    import datetime as dt
+
+    from leads.models import FollowUp, Lead
+
+    rep = UserFactory(roles=["sales_rep"])
+    lead = lead_in_stage(Stage.MQL, owner=rep)
+    Lead.objects.filter(pk=lead.pk).update(response_due_at=None, responded_at=None)
+    assigned = lead.assigned_at - dt.timedelta(days=60)
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned)
+    decision = Assignment.objects.create(
+        lead=lead, owner=rep, strategy="manual", reason="old row", at=assigned
+    )
+    stated = assigned + dt.timedelta(hours=1)
+    recorded = assigned + dt.timedelta(days=30)
+    FollowUp.objects.create(lead=lead, author=rep, at=stated, recorded_at=recorded, method="call")
+    call_command("backfill_sla_clocks", stdout=io.StringIO())
+    decision.refresh_from_db()
+    lead.refresh_from_db()
+    assert decision.first_response_at == recorded
+    assert lead.responded_at == recorded
