@@ -137,6 +137,8 @@ def test_the_page_and_the_api_run_the_same_action(client, api, desk, rep):
 
 def test_a_follow_up_dated_with_an_offset_is_parsed_the_same_everywhere(api, rep, desk):
     lead = lead_in_stage(Stage.SQL, owner=rep, desk=desk)
+    lead.assigned_at = timezone.now() - dt.timedelta(days=1)  # dated after the assignment
+    lead.save(update_fields=["assigned_at"])
     at = (timezone.now() - dt.timedelta(hours=1)).replace(microsecond=0)
     response = api(rep).post(
         f"/api/v1/leads/{lead.pk}/follow-ups/",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
@@ -14,7 +15,7 @@ BEFORE = [("leads", "0010_capture_consent_idempotency_key")]
 AFTER = [("leads", "0011_follow_up_recorded_at_closed_no_next")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_fills_recorded_at_and_clears_next_follow_up_on_closed_leads():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
@@ -55,3 +56,4 @@ def test_migration_fills_recorded_at_and_clears_next_follow_up_on_closed_leads()
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+    ContentType.objects.clear_cache()  # the next transactional test recreates them
