@@ -179,6 +179,7 @@ def _follow_up_rows(batch: list[SimLead], lead_ids: list[int]) -> list[dict]:
             "lead_id": lead_id,
             "author_id": author,
             "at": at,
+            "recorded_at": at,  # logged when it happened: never back-dated
             "method": method,
             "outcome": outcome,
             "note": note,

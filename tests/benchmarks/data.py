@@ -236,12 +236,14 @@ def follow_ups(
     made, pending = 0, []
     for lead_id, owner_id, first in lead_rows:
         for k in range(per_lead):
+            at = first + dt.timedelta(days=2 * k)
             pending.append(
                 FollowUp(
                     lead_id=lead_id,
                     author_id=owner_id,
                     method="call",
-                    at=first + dt.timedelta(days=2 * k),
+                    at=at,
+                    recorded_at=at,  # logged as it happened
                     outcome="ok",
                 )
             )
