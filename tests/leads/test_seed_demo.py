@@ -532,3 +532,10 @@ def test_open_owned_leads_have_an_sla_clock(seeded):
     assert owned.exists()
     assert not owned.filter(response_due_at__isnull=True).exists()
     assert not owned.filter(response_due_at__lt=F("assigned_at")).exists()
+
+
+def test_demo_follow_ups_are_recorded_when_they_happen_none_back_dated(seeded):
+    from leads.lifecycle.followups import backdated_q
+
+    assert FollowUp.objects.exists()
+    assert not FollowUp.objects.filter(backdated_q()).exists()
