@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from assignment.models import Assignment, Team, TeamMembership
@@ -130,3 +131,37 @@ def routing_outcome(lead_id: int) -> RoutingOutcome | None:
         None,
         gettext("Routing runs in the background: the lead page shows its owner in a moment."),
     )
+
+
+@dataclass(frozen=True)
+class PooledToday:
+    lead_id: int
+    name: str
+    reason: str
+
+
+#: How many of the day's pooled leads the desk queue lists.
+POOLED_TODAY_SHOWN = 20
+
+
+def pooled_today(leads: QuerySet[Lead], *, limit: int = POOLED_TODAY_SHOWN) -> list[PooledToday]:
+    """The leads of ``leads`` routing sent to the pool today and still there, newest first,
+    each with the coded reason of its pool decision in the active language (issue #14: the
+    desk sees what went to the pool, and why, without opening each lead)."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    decisions = (
+        Assignment.objects.filter(
+            owner__isnull=True,
+            at__gte=start,
+            lead__in=leads.filter(in_pool=True, owner__isnull=True),
+        )
+        .select_related("lead")
+        .order_by("-at", "-id")
+    )
+    shown: dict[int, PooledToday] = {}
+    for decision in decisions[: limit * 2]:  # a lead pooled twice today shows once
+        if decision.lead_id not in shown and len(shown) < limit:
+            shown[decision.lead_id] = PooledToday(
+                decision.lead_id, decision.lead.name, decision.reason_display
+            )
+    return list(shown.values())

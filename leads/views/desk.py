@@ -27,7 +27,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from assignment.selectors import POOLED, routing_outcome
+from assignment.selectors import POOLED, pooled_today, routing_outcome
 from leads import actions
 from leads.choices import (
     DisqualifyReason,
@@ -182,6 +182,7 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "page_sizes": PAGE_SIZES,
             "page_size": paginator.per_page,
             "bulk_disqualify_reasons": DisqualifyReason.choices,
+            "pooled_today": pooled_today(leads_visible_to(user)),
         },
     )
 

@@ -180,3 +180,17 @@ def test_a_pool_decision_no_rule_matched_is_worded_in_both_languages():
         assert reason_text(POOLED, {"notes": [], "empty": ["region", "industry"]}) == (
             "没有匹配的分配规则（未填写：地区、行业）；线索已进入公海。"
         )
+
+
+def test_the_desk_queue_lists_the_days_pooled_leads_with_their_reason(client, desk, region_rule):
+    lead = _form_lead()
+    client.force_login(desk)
+    client.post(reverse("leads:desk_bulk"), {"action": "qualify", "lead": [lead.pk]})
+    assert Lead.objects.get(pk=lead.pk).in_pool
+    html = client.get(reverse("leads:desk")).content.decode()
+    assert 'id="pooled-today"' in html
+    assert lead.name in html
+    assert "went to pool: No assignment rule matched (not filled in: Region)" in html
+    # Claimed (out of the pool): no longer listed.
+    Lead.objects.filter(pk=lead.pk).update(in_pool=False)
+    assert 'id="pooled-today"' not in client.get(reverse("leads:desk")).content.decode()
