@@ -66,6 +66,33 @@ _TEMPLATES: dict[str, str] = {
 }
 
 
+#: ``POOLED`` when no rule matched at all (issue #14): its params carry ``empty``, the
+#: fields the rules test that the lead left empty (decisions before it carry none).
+_NO_RULE_MATCHED = gettext_noop("No assignment rule matched; the lead went to the pool.")
+_NO_RULE_MATCHED_EMPTY = gettext_noop(
+    "No assignment rule matched (not filled in: %(fields)s); the lead went to the pool."
+)
+
+#: Labels of the fields a rule tests, for "not filled in: Region" (the msgids of the rule
+#: editor's labels, ``scoring.forms.FACT_LABELS``, so one translation serves both; that
+#: module imports the models, which import this one).
+_FIELD_LABELS: dict[str, str] = {
+    "grade": gettext_noop("Grade"),
+    "score": gettext_noop("Score"),
+    "region": gettext_noop("Region"),
+    "industry": gettext_noop("Industry"),
+    "company_size": gettext_noop("Company size"),
+    "channel": gettext_noop("Channel"),
+    "channel_kind": gettext_noop("Channel kind"),
+    "campaign": gettext_noop("Campaign (id)"),
+    "product_interest": gettext_noop("Product interest"),
+    "timeline": gettext_noop("Timeline"),
+    "decision_role": gettext_noop("Decision role"),
+    "budget": gettext_noop("Budget"),
+    "utm_source": gettext_noop("UTM source"),
+}
+
+
 @dataclass(frozen=True)
 class DecisionReason:
     """A reason as stored: a catalogue code and JSON-ready parameters."""
@@ -164,6 +191,12 @@ def _render_none_eligible(params: Mapping[str, Any]) -> str:
 
 
 def _render_pooled(params: Mapping[str, Any]) -> str:
+    if "empty" in params and not params.get("notes"):  # no rule matched (issue #14)
+        empty = [gettext(_FIELD_LABELS.get(name, name)) for name in params["empty"]]
+        if empty:
+            joined = pgettext("between field names", ", ").join(empty)
+            return gettext(_NO_RULE_MATCHED_EMPTY) % {"fields": joined}
+        return gettext(_NO_RULE_MATCHED)
     text = gettext(_TEMPLATES[POOLED])
     notes = [_nested(note) for note in params.get("notes") or []]
     if notes:

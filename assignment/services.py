@@ -530,7 +530,8 @@ def lead_route(
     facts = lead_facts(locked)
     today = timezone.localdate()
     notes: list[DecisionReason] = []  # why each matching rule gave nobody
-    for spec in active_rule_specs() if rules is None else rules:
+    specs = active_rule_specs() if rules is None else rules
+    for spec in specs:
         if not rule_matches(spec.as_conditions(), facts):
             continue
         if spec.strategy == Strategy.USER:
@@ -585,8 +586,20 @@ def lead_route(
 
     if locked.in_pool:
         return locked
-    why = DecisionReason(reasons.POOLED, {"notes": [note.as_data() for note in notes]})
+    why = DecisionReason(
+        reasons.POOLED,
+        {"notes": [note.as_data() for note in notes], "empty": _empty_rule_fields(specs, facts)},
+    )
     return lead_send_to_pool(lead=locked, actor=actor, why=why)
+
+
+def _empty_rule_fields(specs: Sequence[RuleSpec], facts: Mapping[str, Any]) -> list[str]:
+    """The fields some rule tests that the lead left empty: why no rule matched (issue #14:
+    the public form asks no region, and the demo rules route by region)."""
+    fields = dict.fromkeys(
+        condition["field"] for spec in specs for condition in spec.as_conditions()
+    )
+    return [name for name in fields if facts.get(name) in (None, "", [])]
 
 
 def lead_assign_or_route(

@@ -36,6 +36,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from assignment.selectors import POOLED, routing_outcome
 from assignment.services import lead_assign_or_route
 from leads import lifecycle
 from leads.choices import (
@@ -172,21 +173,30 @@ def _lifecycle_check(name: str) -> Callable[[Lead, User | None], None]:
     return lambda lead, actor: lifecycle.check_action(lead=lead, actor=actor, action=name)
 
 
+def with_routing(text: str, lead_id: int) -> str:
+    """``text`` and where routing sent the lead, worded from the coded reason of its
+    decision (issue #14: no silent pool; ``assignment.selectors.routing_outcome``)."""
+    outcome = routing_outcome(lead_id)
+    return f"{text} {outcome.message()}" if outcome is not None else text
+
+
 def _assign_message(result: Lead) -> str:
     if result.owner_id is not None:
         return _("Lead assigned to %(user)s.") % {"user": display_name(result.owner)}
-    if result.in_pool:
-        return _("No eligible salesperson was found; the lead went to the pool.")
+    outcome = routing_outcome(result.pk)
+    if outcome is not None and outcome.outcome == POOLED:
+        return outcome.message()
     return _("The lead was not assigned.")
 
 
 def _consult_message(result: ConsultResult) -> str:
     lead = result.lead
     if result.decision == "qualify":
-        return _("%(name)s qualified as MQL with grade %(grade)s.") % {
+        text = _("%(name)s qualified as MQL with grade %(grade)s.") % {
             "name": lead.name,
             "grade": lead.grade,
         }
+        return with_routing(text, lead.pk)
     if result.decision == "disqualify":
         return _("%(name)s disqualified.") % {"name": lead.name}
     return _("Consult notes saved for %(name)s.") % {"name": lead.name}
@@ -313,7 +323,7 @@ ACTIONS: dict[str, Action] = {
                 lead=lead, actor=actor, grade=grade or None, reason=reason
             ),
             check=_lifecycle_check("qualify"),
-            success=lambda _lead: _("Lead qualified as MQL."),
+            success=lambda lead: with_routing(_("Lead qualified as MQL."), lead.pk),
         ),
         Action(
             "disqualify",

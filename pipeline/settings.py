@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+# The embedded default (no Redis, eager tasks) has no `celery beat`: `runserver` runs the
+# schedule above in a thread of its serving process instead (pipeline.scheduler), so the
+# demo ages like production. Never in tests, gunicorn or workers.
+EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", default=CELERY_TASK_ALWAYS_EAGER)
 # Where `celery beat` keeps its last-run times; the container points it at a writable path.
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")

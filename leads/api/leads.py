@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assignment.api import AssignmentSerializer
+from assignment.selectors import OUTCOMES, routing_outcome
 from campaigns.models import Campaign
 from leads import lifecycle
 from leads.actions import run_action
@@ -102,6 +103,32 @@ class LeadSerializer(serializers.ModelSerializer):
             data["email"] = mask_email(data["email"] or "") if data["email"] else ""
             data["wechat"] = mask_text(data["wechat"] or "")
         return data
+
+
+class RoutingSerializer(serializers.Serializer):
+    """Where routing sent the lead (``assignment.selectors.routing_outcome``; issue #14)."""
+
+    outcome = serializers.ChoiceField(
+        choices=OUTCOMES,
+        help_text="assigned: it has an owner; pooled: it went to the pool; pending: routing "
+        "runs in the background (a worker) or is off (the desk assigns).",
+    )
+    owner = serializers.IntegerField(allow_null=True, help_text="The owner's user id.")
+    reason = serializers.CharField(help_text="Why, in the reader's language.")
+
+
+class RoutedLeadSerializer(LeadSerializer):
+    """A lead, after qualify/assign/consult: plus where routing sent it."""
+
+    routing = RoutingSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="null when the lead waits for no owner (not qualified, closed).",
+    )
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "routing"]
+        read_only_fields = fields
 
 
 class LeadWriteSerializer(serializers.Serializer):
@@ -235,10 +262,18 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         lead = self.get_object()
         return self._answer(run_action(lead=lead, actor=request.user, name=name, data=request.data))
 
-    @action_schema("qualify", response=LeadSerializer, summary="new → mql with a grade")
+    def _routed(self, lead: Lead) -> Response:
+        """The lead and where routing sent it (after the commit: eager routing has run)."""
+        outcome = routing_outcome(lead.pk)
+        return self._answer(lead, routing=outcome.as_data() if outcome is not None else None)
+
+    @action_schema("qualify", response=RoutedLeadSerializer, summary="new → mql with a grade")
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
-        return self._run(request, "qualify")
+        lead = self.get_object()
+        return self._routed(
+            run_action(lead=lead, actor=request.user, name="qualify", data=request.data)
+        )
 
     @action_schema("disqualify", response=LeadSerializer, summary="new/mql → disqualified")
     @action(detail=True, methods=["post"])
@@ -247,12 +282,15 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
 
     @action_schema(
         "assign",
-        response=LeadSerializer,
+        response=RoutedLeadSerializer,
         summary="Assign or reassign; without owner the router decides",
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        return self._run(request, "assign")
+        lead = self.get_object()
+        return self._routed(
+            run_action(lead=lead, actor=request.user, name="assign", data=request.data)
+        )
 
     @action_schema("accept", response=LeadSerializer, summary="Owned mql → sql")
     @action(detail=True, methods=["post"])
@@ -291,14 +329,14 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
 
     @action_schema(
         "consult",
-        response=LeadSerializer,
+        response=RoutedLeadSerializer,
         summary="The desk's consult: save the call's findings, then qualify or disqualify",
     )
     @action(detail=True, methods=["post"])
     def consult(self, request, pk=None):
         lead = self.get_object()
         result = run_action(lead=lead, actor=request.user, name="consult", data=request.data)
-        return self._answer(result.lead)
+        return self._routed(result.lead)
 
     @extend_schema(methods=["GET"], responses={200: FollowUpSerializer(many=True)})
     @extend_schema(

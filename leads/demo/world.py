@@ -233,9 +233,15 @@ def create_teams(users: dict[str, int], today: dt.date) -> list[TeamInfo]:
     return teams
 
 
+#: The last demo routing rule's name (after its team's): A–C leads no regional rule took.
+CATCH_ALL_NAME = "other regions, A–C"
+
+
 def create_routing_rules(users: dict[str, int], teams: list[TeamInfo]) -> dict[int, tuple]:
-    """One rule per team: its regions' A–C leads, weighted rotation. D leads and regions
-    no team covers find no rule and go to the pool. Returns team index → (id, name)."""
+    """One rule per team: its regions' A–C leads, weighted rotation; then a catch-all rule
+    (issue #14: no silent pool): A–C leads of a region no team covers, or of no region at
+    all (the public form asks none), go to the first team. D leads find no rule and go to
+    the pool. Returns team index → (id, name) of the regional rules."""
     desk = User.objects.get(pk=users["desk1"])
     rules = {}
     for index, (team, (name, _, _, provinces)) in enumerate(
@@ -253,6 +259,14 @@ def create_routing_rules(users: dict[str, int], teams: list[TeamInfo]) -> dict[i
             priority=10 * (index + 1),
         )
         rules[index] = (rule.pk, rule.name)
+    rule_save(
+        actor=desk,
+        name=f"{data.DEMO_TEAMS[0][0]}: {CATCH_ALL_NAME}",
+        conditions=[{"field": "grade", "operator": "in", "value": ["A", "B", "C"]}],
+        strategy="weighted",
+        team=Team.objects.get(pk=teams[0].id),
+        priority=10 * (len(teams) + 1),
+    )
     return rules
 
 

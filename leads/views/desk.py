@@ -27,6 +27,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assignment.selectors import POOLED, pooled_today, routing_outcome
 from leads import actions
 from leads.choices import (
     DisqualifyReason,
@@ -181,6 +182,7 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "page_sizes": PAGE_SIZES,
             "page_size": paginator.per_page,
             "bulk_disqualify_reasons": DisqualifyReason.choices,
+            "pooled_today": pooled_today(leads_visible_to(user)),
         },
     )
 
@@ -298,6 +300,21 @@ def bulk_summary(action: str, done: int, refused: list[tuple[int, str]], names: 
     return f"{text}: {details}"
 
 
+def bulk_pooled(lead_ids: list[int]) -> list[str]:
+    """One sentence per qualified lead routing sent to the pool, or none (issue #14):
+    "Lead A (#5) went to the pool: No assignment rule matched (not filled in: Region) …"."""
+    pooled = Lead.objects.filter(pk__in=lead_ids, in_pool=True).order_by("pk")
+    lines = []
+    for pk, name in pooled.values_list("pk", "name"):
+        outcome = routing_outcome(pk)
+        if outcome is not None and outcome.outcome == POOLED:
+            lines.append(
+                _("%(name)s (#%(pk)d) went to the pool: %(reason)s")
+                % {"name": name, "pk": pk, "reason": outcome.message()}
+            )
+    return lines
+
+
 @login_required
 @require_POST
 def desk_bulk(request: HttpRequest) -> HttpResponse:
@@ -329,6 +346,8 @@ def desk_bulk(request: HttpRequest) -> HttpResponse:
     refused = [(pk, _("Lead not found.")) for pk in ids if pk not in visible] + result.refused
     names = dict(Lead.objects.filter(pk__in=[pk for pk, _m in refused]).values_list("pk", "name"))
     text = bulk_summary(action, len(result.done), refused, names)
+    if action == "qualify":
+        text = " ".join([text, *bulk_pooled(result.done)])
     if not refused:
         messages.success(request, text)
     elif result.done:
@@ -372,9 +391,7 @@ def _desk_message(name: str, lead: Lead) -> str:
                 "user": display_name(lead.owner),
             }
         if lead.in_pool:
-            return _("No eligible salesperson was found for %(name)s; it went to the pool.") % {
-                "name": lead.name
-            }
+            return actions.with_routing(_("%(name)s:") % {"name": lead.name}, lead.pk)
         return _("%(name)s was not assigned.") % {"name": lead.name}
     if name == "disqualify":
         return _("%(name)s disqualified.") % {"name": lead.name}

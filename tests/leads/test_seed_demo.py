@@ -539,3 +539,30 @@ def test_demo_follow_ups_are_recorded_when_they_happen_none_back_dated(seeded):
 
     assert FollowUp.objects.exists()
     assert not FollowUp.objects.filter(backdated_q()).exists()
+
+
+def test_the_demo_rules_end_with_a_catch_all_so_a_lead_without_region_reaches_a_team(seeded):
+    """Issue #14: an A lead from the public form (no region) goes to a team, not the pool."""
+    from assignment import services as assignment_services
+    from assignment.models import AssignmentRule
+    from leads.demo.data import DEMO_TEAMS
+    from leads.demo.world import CATCH_ALL_NAME
+    from tests.factories import CompanyFactory, LeadFactory
+
+    last = AssignmentRule.objects.order_by("-priority").first()
+    assert last.name.endswith(CATCH_ALL_NAME)
+    assert [c["field"] for c in last.conditions] == ["grade"]
+    assert last.team.name == DEMO_TEAMS[0][0]
+
+    lead = LeadFactory(
+        company=CompanyFactory(region=""), grade="A", stage=Stage.MQL, mql_at=timezone.now()
+    )
+    routed = assignment_services.lead_route(lead=lead)
+    assert routed.owner_id is not None and not routed.in_pool
+    assert TeamMembership.objects.filter(team=last.team, user_id=routed.owner_id).exists()
+    assert Assignment.objects.get(lead=lead).rule_id == last.pk
+
+    d_lead = LeadFactory(
+        company=CompanyFactory(region=""), grade="D", stage=Stage.MQL, mql_at=timezone.now()
+    )
+    assert assignment_services.lead_route(lead=d_lead).in_pool  # D leads still go to the pool

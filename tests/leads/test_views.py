@@ -380,12 +380,12 @@ def test_assign_without_owner_lets_the_router_decide(client, desk):
     client.force_login(desk)
     response = client.post(_action_url(lead, "assign"), {"owner": ""}, follow=True)
     lead.refresh_from_db()
-    # No rules exist yet: the router sends the lead to the pool.
+    # No rules exist yet: the router sends the lead to the pool, and the message says why.
     assert lead.in_pool
     assert lead.owner is None
     assert (
         "success",
-        "No eligible salesperson was found; the lead went to the pool.",
+        "No assignment rule matched; the lead went to the pool.",
     ) in _messages(response)
 
 

@@ -138,7 +138,12 @@ def test_docker_compose_passes_every_setting_and_runs_the_checked_commands():
     services = compose["services"]
     assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(services)
     # Embedded-mode switches make no sense in the compose deployment.
-    not_for_compose = {"SQLITE_PATH", "STATIC_MANIFEST", "CELERY_TASK_ALWAYS_EAGER"}
+    not_for_compose = {
+        "SQLITE_PATH",
+        "STATIC_MANIFEST",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "EMBEDDED_SCHEDULER",
+    }
     for name in ("migrate", "web", "worker", "beat"):
         environment = services[name]["environment"]
         assert SETTINGS_VARIABLES - not_for_compose - set(environment) == set(), name
