@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +18,9 @@ from pipeline.people import display_name
 #: Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_000_000
+#: The file formats a lead export offers (``?file_format=``).
+EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def neutralise(value: str) -> str:
@@ -114,3 +118,21 @@ def xlsx_file(rows: Iterable[list[str]], *, title: str) -> tempfile.SpooledTempo
     workbook.save(handle)
     handle.seek(0)
     return handle
+
+
+def export_response(
+    rows: Iterable[list[str]], *, file_format: str
+) -> FileResponse | StreamingHttpResponse:
+    """The download of ``rows`` (``lead_rows``) as ``leads-<time>.csv`` (streamed) or
+    ``.xlsx``: the page's export and the API's answer with this one response."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if file_format == "xlsx":
+        return FileResponse(
+            xlsx_file(rows, title=_("Leads")),
+            as_attachment=True,
+            filename=f"leads-{stamp}.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
+    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,7 +24,7 @@ from leads.api.fields import lead_write_serializer_fields
 from leads.choices import (
     FollowUpMethod,
 )
-from leads.exports import csv_stream, lead_rows, xlsx_file
+from leads.exports import EXPORT_FORMATS, export_response, lead_rows
 from leads.filters import LeadFilterSet
 from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
@@ -378,21 +376,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     def export(self, request):
         """The filtered list as CSV or XLSX (same filters as the list)."""
         file_format = request.query_params.get("file_format", "csv")
-        if file_format not in ("csv", "xlsx"):
+        if file_format not in EXPORT_FORMATS:
             raise ServiceError(_("file_format must be csv or xlsx."), field="file_format")
         queryset = self.filter_queryset(self.get_queryset())
         rows = lead_rows(queryset, request.user)
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        if file_format == "xlsx":
-            return FileResponse(
-                xlsx_file(rows, title=_("Leads")),
-                as_attachment=True,
-                filename=f"leads-{stamp}.xlsx",
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
-        return response
+        return export_response(rows, file_format=file_format)
 
     @extend_schema(responses={200: AssignmentSerializer(many=True)})
     @action(

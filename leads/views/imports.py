@@ -18,11 +18,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,7 +32,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
 from leads.choices import IMPORT_TOUCH_KINDS, ImportStatus, LegalBasis, TouchKind
-from leads.exports import csv_stream, lead_rows, xlsx_file
+from leads.exports import EXPORT_FORMATS, export_response, lead_rows
 from leads.filters import LeadFilterSet
 from leads.imports import (
     IMPORT_FIELDS,
@@ -406,18 +404,8 @@ def lead_export(request: HttpRequest) -> HttpResponse:
     """``/leads/export/?file_format=csv|xlsx&<lead list filters>``, in the list's order."""
     user = request.user
     file_format = request.GET.get("file_format", "csv")
-    if file_format not in ("csv", "xlsx"):
+    if file_format not in EXPORT_FORMATS:
         return HttpResponseBadRequest(_("file_format must be csv or xlsx."))
     filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
     rows = lead_rows(sorted_leads(filterset.qs, sort_param(request)), user)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if file_format == "xlsx":
-        return FileResponse(
-            xlsx_file(rows, title=_("Leads")),
-            as_attachment=True,
-            filename=f"leads-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
-    return response
+    return export_response(rows, file_format=file_format)
