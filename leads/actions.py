@@ -538,14 +538,20 @@ class ActionInputError(ServiceError):
 
     def __init__(self, errors: Mapping[str, Iterable[object]], labels: Mapping[str, str]):
         self.errors = {name: [str(m) for m in messages] for name, messages in errors.items()}
-        self.lines = [
+        self.field_lines = [
             _("%(field)s: %(errors)s") % {"field": labels[name], "errors": " ".join(messages)}
             if name in labels
             else " ".join(messages)
             for name, messages in self.errors.items()
         ]
         first = next(iter(self.errors), None)
-        super().__init__(self.lines[0] if self.lines else _("Invalid input."), field=first)
+        super().__init__(
+            self.field_lines[0] if self.field_lines else _("Invalid input."), field=first
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        return self.field_lines
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.errors, "detail": self.message, "code": self.code}

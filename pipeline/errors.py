@@ -30,6 +30,11 @@ class ServiceError(Exception):
         self.field = field
 
     @property
+    def lines(self) -> list[str]:
+        """The refusal as lines for a page's messages (one per bad field where known)."""
+        return [self.message]
+
+    @property
     def status(self) -> int:
         return STATUS_FOR_CODE.get(self.code, 400)
 

@@ -133,3 +133,11 @@ def api():
         return client
 
     return client_for
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``postgres`` (real parallel workers, row locks) skip on SQLite."""
+    from django.db import connection
+
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("parallel workers and row locks need PostgreSQL (CI runs them there)")

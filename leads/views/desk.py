@@ -369,12 +369,9 @@ def _desk_action(request: HttpRequest, pk: int, name: str, *, back: str) -> Http
     back = safe_next_url(request, back or reverse("leads:detail", args=[lead.pk]))
     try:
         result = actions.run_action(lead=lead, actor=user, name=name, data=request.POST)
-    except actions.ActionInputError as error:
+    except ServiceError as error:  # refused, or bad input (one line per field)
         for line in error.lines:
             messages.error(request, line)
-        return redirect(back)
-    except ServiceError as error:
-        messages.error(request, error.message)
         return redirect(back)
     level = messages.SUCCESS
     if name == "assign":

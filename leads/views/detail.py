@@ -157,12 +157,9 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     retry_url = f"{detail_url}#action-{action}"
     try:
         result = actions.run_action(lead=lead, actor=user, name=action, data=request.POST)
-    except actions.ActionInputError as error:
+    except ServiceError as error:  # refused, or bad input (one line per field)
         for line in error.lines:
             messages.error(request, line)
-        return redirect(retry_url)
-    except ServiceError as error:
-        messages.error(request, error.message)
         return redirect(retry_url)
     messages.success(request, actions.get_action(action).success(result))
     back = request.POST.get("next", "")

@@ -393,7 +393,7 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         lead = run_action(lead=lead, actor=user, name="assign", data=request.POST)
     except ServiceError as error:
-        for line in getattr(error, "lines", [error.message]):
+        for line in error.lines:
             messages.error(request, line)
         return redirect(back)
     messages.success(

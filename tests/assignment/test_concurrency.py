@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("parallel routing needs PostgreSQL row locks (CI runs it there)")
 
 
 def bulk_mqls(n: int) -> list[int]:

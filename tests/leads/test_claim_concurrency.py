@@ -6,7 +6,6 @@ skipped on SQLite, whose single writer serialises claims anyway."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from assignment.models import PoolPolicy
 from leads import lifecycle
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
 
 
 def test_thirty_parallel_claims_by_one_rep_stop_at_the_daily_limit():

@@ -6,7 +6,6 @@ import threading
 from unittest import mock
 
 import pytest
-from django.db import connection
 
 from leads import lifecycle
 from leads.choices import EventKind, Stage
@@ -19,12 +18,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
 
 
 def test_two_reps_claiming_one_pooled_lead_exactly_one_wins():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadEvent
@@ -16,12 +15,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
 
 
 def test_two_parallel_erasures_of_one_person_erase_once():

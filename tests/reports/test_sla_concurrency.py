@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import connection
 
 from leads import lifecycle
 from leads.choices import EventKind, Stage
@@ -21,12 +20,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-lock races need PostgreSQL (CI runs them there)")
 
 
 def test_two_parallel_scans_write_one_breach_and_one_recycle_each():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from reports import snapshots
@@ -20,12 +19,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("parallel workers need PostgreSQL (CI runs them there)")
 
 
 def keys() -> list[ReportKey]:
