@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "scoring",
     "assignment",
     "reports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
