@@ -9,6 +9,7 @@ fills, which print without "background graphics".
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,12 +77,18 @@ def grouped(value, places: int = 0) -> str:
     return formats.number_format(rounded, places, force_grouping=True)
 
 
-def compact(value: float | None) -> str:
-    """A short number for axes and bar ends: 950, 12.5k, 3.4M — 万/亿 in Chinese."""
+def compact(value: float | None, scale: float | None = None) -> str:
+    """A short number for axes and bar ends: 950, 12.5k, 3.4M — 万/亿 in Chinese.
+
+    With ``scale`` (a chart's largest value) the unit is chosen by the scale, not by the
+    value, so one chart reads in one unit: 0.7万, 170万 rather than 6,550.9 next to 170万.
+    """
     if value is None:
         return "—"
     number = float(value)
-    size = abs(number)
+    if number == 0:
+        return "0"
+    size = abs(number) if scale is None else abs(float(scale))
     if (get_language() or "").startswith("zh"):
         steps = ((1e8, "亿"), (1e4, "万"))
     else:
@@ -89,6 +96,8 @@ def compact(value: float | None) -> str:
     for limit, suffix in steps:
         if size >= limit:
             scaled = number / limit
+            if abs(scaled) < 0.05:  # would read as 0: say how small instead
+                return f"{'>-' if number < 0 else '<'}{grouped(0.1, 1)}{suffix}"
             digits = 0 if abs(scaled) >= 100 else 1
             text = grouped(scaled, digits)
             if digits and text.endswith("0") and text[-2] in ".,":
@@ -97,6 +106,13 @@ def compact(value: float | None) -> str:
     if number.is_integer():
         return grouped(int(number), 0)
     return grouped(number, 1)
+
+
+def in_one_unit(value_format: Callable[[float | None], str], peak: float) -> Callable:
+    """``compact`` held to the unit of ``peak``; any other format as it is."""
+    if value_format is compact:
+        return functools.partial(compact, scale=peak)
+    return value_format
 
 
 def whole(value: float | None) -> str:
@@ -116,20 +132,24 @@ def percent(value: float | None, digits: int = 1) -> str:
     return f"{grouped(value * 100, digits)}%"
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5, 5 × 10ⁿ at or above ``value`` (1 for zero or less)."""
+def axis(value: float, count: int = 4) -> tuple[float, list[float]]:
+    """An axis that reads well: ``(top, ticks)`` for data up to ``value``.
+
+    The step between ticks is 1, 2, 2.5 or 5 × 10ⁿ (2.5 only from 25 up, so a count axis
+    never shows 2.5 or 7.5), the smallest that covers ``value`` in about ``count`` steps;
+    ``top`` is the first tick at or above ``value``. So 250 gives 0, 100, 200, 300 rather
+    than 0, 62.5, 125, 187.5, 250; zero or less gives 0, 1.
+    """
     if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    base = 10**exponent
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * base + 1e-9:
-            return step * base
-    return 10 * base  # pragma: no cover - the loop always returns
-
-
-def _ticks(top: float, count: int = 4) -> list[float]:
-    return [top * i / count for i in range(count + 1)]
+        return 1.0, [0.0, 1.0]
+    raw = value / count
+    exponent = math.floor(math.log10(raw))
+    base = 10.0**exponent
+    steps = (1, 2, 2.5, 5, 10) if exponent >= 1 else (1, 2, 5, 10)
+    step = next(s * base for s in steps if raw <= s * base * (1 + 1e-9))
+    tops = math.ceil(value / step - 1e-9)
+    ticks = [round(step * i, 10) for i in range(tops + 1)]
+    return ticks[-1], ticks
 
 
 def _svg(width: int, height: int, label: str, body, css: str = "") -> SafeString:
@@ -310,13 +330,14 @@ def bar_chart(
         return _empty(width, 140, label, empty_message)
     left, right, top, bottom = 56, 10, 30, 44
     values = [float(v) for s in series for v in s.values if v is not None]
-    peak = nice_ceiling(max([v for v in values if v > 0], default=0))
+    peak, ticks = axis(max([v for v in values if v > 0], default=0))
+    value_format = in_one_unit(value_format, peak)
     plot_w, plot_h = width - left - right, height - top - bottom
     group = plot_w / len(categories)
     gap = min(group * 0.25, 24)
     bar_w = max((group - gap) / len(series), 1.5)
     parts = _legend(series, left, 14)
-    for tick in _ticks(peak):
+    for tick in ticks:
         y = top + plot_h - plot_h * tick / peak
         parts.append(_line(left, y, width - right, y, COLORS["grid"]))
         parts.append(_text(left - 6, y + 4, value_format(tick), anchor="end", size=10.5))
@@ -430,7 +451,8 @@ def line_chart(
     left, right, top, bottom = 48, 14, 30, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [float(v) for s in series for v in s.values if v is not None]
-    peak = nice_ceiling(max(values, default=0))
+    peak, ticks = axis(max(values, default=0))
+    value_format = in_one_unit(value_format, peak)
     step = plot_w / max(len(x_labels) - 1, 1)
 
     def x_at(index: int) -> float:
@@ -440,7 +462,7 @@ def line_chart(
         return top + plot_h - plot_h * max(value, 0) / peak
 
     parts = _legend(series, left, 14)
-    for tick in _ticks(peak):
+    for tick in ticks:
         y = y_at(tick)
         parts.append(_line(left, y, width - right, y, COLORS["grid"]))
         parts.append(_text(left - 6, y + 4, value_format(tick), anchor="end", size=10.5))
@@ -555,10 +577,11 @@ def hbar_chart(
     row = 10 + bar_h * len(series) + 2 * (len(series) - 1)
     height = top + row * len(categories) + 6
     values = [float(v) for s in series for v in s.values if v is not None]
-    peak = nice_ceiling(max([v for v in values if v > 0], default=0))
+    peak, ticks = axis(max([v for v in values if v > 0], default=0))
+    value_format = in_one_unit(value_format, peak)
     area = width - left - right
     parts = _legend(series, left, 14)
-    for tick in _ticks(peak):
+    for tick in ticks:
         x = left + area * tick / peak
         parts.append(_line(x, top - 6, x, height - 4, COLORS["grid"]))
         parts.append(_text(x, top - 10, value_format(tick), anchor="middle", size=10.5))

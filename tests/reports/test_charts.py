@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -151,9 +152,29 @@ def test_compact_numbers_per_language():
         assert charts.compact(250_000_000) == "2.5亿"
 
 
-def test_nice_ceiling():
-    assert charts.nice_ceiling(0) == 1
-    assert charts.nice_ceiling(730) == 1000
-    assert charts.nice_ceiling(0.62) == 1
-    assert charts.nice_ceiling(180) == 200
-    assert charts.nice_ceiling(2400) == 2500
+def test_axis_ticks_are_round_numbers():
+    assert charts.axis(0) == (1, [0, 1])
+    assert charts.axis(250) == (300, [0, 100, 200, 300])  # not 62.5 and 187.5
+    assert charts.axis(730) == (800, [0, 200, 400, 600, 800])
+    assert charts.axis(180) == (200, [0, 50, 100, 150, 200])
+    assert charts.axis(3) == (3, [0, 1, 2, 3])  # a count axis never shows 2.5 or 0.75
+    assert charts.axis(9) == (10, [0, 5, 10])
+    assert charts.axis(2400) == (3000, [0, 1000, 2000, 3000])
+    assert charts.axis(90) == (100, [0, 25, 50, 75, 100])
+    assert charts.axis(0.62) == (0.8, [0, 0.2, 0.4, 0.6, 0.8])
+    for peak in (1, 7, 13, 99, 101, 1234, 55_555, 1_700_000, 0.05):
+        top, ticks = charts.axis(peak)
+        assert top >= peak and ticks[0] == 0 and ticks[-1] == top
+        assert 2 <= len(ticks) <= 6
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+        assert len(steps) == 1
+
+
+def test_one_unit_per_chart():
+    with translation.override("zh-hans"):
+        same = charts.in_one_unit(charts.compact, 1_700_000)
+        assert [same(6550.9), same(1_700_000), same(0)] == ["0.7万", "170万", "0"]
+        assert charts.in_one_unit(charts.percent, 1_700_000) is charts.percent
+    with translation.override("en"):
+        same = charts.in_one_unit(charts.compact, 1_700_000)
+        assert [same(6550.9), same(1_700_000), same(-40)] == ["<0.1M", "1.7M", ">-0.1M"]
