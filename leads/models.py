@@ -125,6 +125,9 @@ class Lead(models.Model):
         _("score"), default=0, validators=[MaxValueValidator(100)]
     )
     score_detail = models.JSONField(_("score detail"), default=list, blank=True)
+    #: The scoring rule set version (``GradeThresholds.version``) the score was computed
+    #: with; 0: never scored. Scoring writes are conditional on it (``scoring.services``).
+    score_version = models.PositiveIntegerField(_("score rule set version"), default=0)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
