@@ -649,9 +649,7 @@ def score_leads(
             .select_related("company", "source_campaign__channel")
             .order_by("pk")
         )
-        changed += rescore_batch(
-            batch, current=current, same_version=True, event_data=event_data
-        )
+        changed += rescore_batch(batch, current=current, same_version=True, event_data=event_data)
     return changed
 
 

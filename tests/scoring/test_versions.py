@@ -18,9 +18,10 @@ from leads import lifecycle
 from leads.choices import EventKind, GradeSource, Stage
 from leads.imports import import_run
 from leads.models import ImportJob, Lead
+from pipeline.errors import ServiceError
 from scoring import services
 from scoring.choices import JobStatus
-from scoring.models import GradeThresholds, RescoreJob, ScoringRule
+from scoring.models import GradeThresholds, RescoreJob
 from scoring.scorer import ScoreResult
 from scoring.tasks import rescore_job_task
 from tests.factories import CampaignFactory, LeadFactory
@@ -65,7 +66,7 @@ def test_every_rule_and_threshold_change_bumps_the_version_in_its_transaction(de
 def test_a_refused_edit_bumps_nothing(desk):
     start = version()
     add_rule(desk)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the clash's ServiceError
+    with pytest.raises(ServiceError):
         add_rule(desk)  # same name
     assert version() == start + 1
 
