@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,8 @@ from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+#: PostgreSQL's SQLSTATE for a lock not obtained within ``lock_timeout``.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 # --------------------------------------------------------------------------------------
@@ -140,10 +143,45 @@ def rule_set(*, hold: bool = True) -> RuleSet:
     return RuleSet(version=version, rules=tuple(active_rules()), thresholds=thresholds)
 
 
+#: How long a rules or thresholds edit waits for the scoring transactions in flight (an
+#: import batch holds the rule set while it writes) before it is refused as busy.
+RULE_SET_LOCK_WAIT = dt.timedelta(seconds=10)
+#: Each attempt to lock it waits at most this long (PostgreSQL ``lock_timeout``).
+RULE_SET_LOCK_ATTEMPT_MS = 200
+
+
 def _lock_rule_set() -> GradeThresholds:
-    """Lock the rule set's row for an edit (``FOR UPDATE``), see ``rule_set``."""
+    """Lock the rule set's row for an edit (``FOR UPDATE``), see ``rule_set``.
+
+    On PostgreSQL each attempt waits at most ``RULE_SET_LOCK_ATTEMPT_MS``, then steps out
+    of the queue and tries again until ``RULE_SET_LOCK_WAIT``. A waiting ``FOR UPDATE``
+    holds back every later ``FOR KEY SHARE``, so waiting long would stall captures behind
+    an import batch — and a capture that locked its lead and waits behind this edit, while
+    the batch waits for that lead, would close a deadlock; stepping out well before the
+    deadlock detector fires breaks it.
+    """
     GradeThresholds.current()
-    return GradeThresholds.objects.select_for_update().get(pk=1)
+    locked = GradeThresholds.objects.select_for_update()
+    if connection.vendor != "postgresql":
+        return locked.get(pk=1)
+    deadline = time.monotonic() + RULE_SET_LOCK_WAIT.total_seconds()
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:  # a savepoint per try
+                cursor.execute(f"SET LOCAL lock_timeout = {int(RULE_SET_LOCK_ATTEMPT_MS)}")
+                row = locked.get(pk=1)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+            return row
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    _("Leads are being scored right now (an import?). Try again in a minute."),
+                    code="conflict",
+                ) from exc
+            time.sleep(0.05)
 
 
 def _publish(row: GradeThresholds, *, actor: User, reason: str) -> RescoreJob:

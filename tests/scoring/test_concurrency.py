@@ -7,6 +7,7 @@ for each other at the point that matters.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.db import transaction
 from leads import lifecycle
 from leads.choices import EventKind, GradeSource
 from leads.models import Lead, LeadEvent
+from pipeline.errors import ServiceError
 from scoring import services
 from scoring.models import GradeThresholds, RescoreJob
 from tests.factories import LeadFactory, UserFactory
@@ -156,3 +158,25 @@ def test_a_rule_edit_waits_for_a_creation_holding_the_rule_set():
     lead = Lead.objects.get(phone="+8613900000777")
     assert lead.score_version == current_version()
     assert any(d["rule"] == "Procurement" for d in lead.score_detail)
+
+
+def test_a_rule_edit_gives_up_as_busy_instead_of_queueing_behind_a_long_batch(monkeypatch):
+    """While an edit waits, later scoring transactions queue behind it: it steps out of the
+    queue every ``RULE_SET_LOCK_ATTEMPT_MS`` and finally answers busy (409)."""
+    desk = UserFactory(roles=["lead_desk"])
+    monkeypatch.setattr(services, "RULE_SET_LOCK_WAIT", dt.timedelta(seconds=0.3))
+    before, holding = current_version(), threading.Event()
+
+    def long_batch():
+        with transaction.atomic():
+            services.rule_set()
+            holding.set()
+            time.sleep(1.5)
+
+    def edit():
+        assert holding.wait(WAIT)
+        return services.thresholds_save(actor=desk, a=80, b=50, c=25)
+
+    results = race([long_batch, edit])
+    assert isinstance(results[1], ServiceError) and results[1].code == "conflict", results
+    assert current_version() == before and GradeThresholds.objects.get(pk=1).a == 75

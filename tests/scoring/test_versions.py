@@ -8,6 +8,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
 from django.test import TestCase
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import lifecycle
+from leads.admin import LeadAdmin
 from leads.choices import EventKind, GradeSource, Stage
 from leads.imports import import_run
 from leads.models import ImportJob, Lead
@@ -338,3 +340,13 @@ def test_rule_page_edit_still_rescores_in_the_embedded_default(client, desk):
     lead.refresh_from_db()
     assert lead.score_version == version()
     assert any(d["rule"] == "Procurement" for d in lead.score_detail)
+
+
+def test_facts_edited_in_the_admin_are_scored_in_its_transaction(desk):
+    lead = lifecycle.lead_create(actor=desk, fields={"name": "Su", "phone": "13900000006"}).lead
+    assert lead.grade == "D"
+    lead.decision_role, lead.timeline, lead.budget = "decision_maker", "1m", Decimal("300000")
+    with no_tasks():
+        LeadAdmin(Lead, admin.site).save_model(None, lead, None, True)
+    lead.refresh_from_db()
+    assert (lead.grade, lead.score_version) == ("A", version())
