@@ -148,8 +148,8 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    #: Set when the scorer last ran; a lead still without it after a while was missed by
-    #: the queue (broker down) and is picked up by the sweep job.
+    #: Set when the scorer last wrote the score (in the transaction that created or
+    #: changed the lead, or by a rescore).
     scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
     mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
     sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
