@@ -15,6 +15,7 @@ from leads.lifecycle.fields import (
 )
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from pipeline.errors import ServiceError
+from scoring.services import lead_score
 
 
 @admin.register(Company)
@@ -90,8 +91,22 @@ class LeadAdmin(HttpsUrlFields, admin.ModelAdmin):
     raw_id_fields = ["company", "source_campaign", "created_by"]
     date_hierarchy = "created_at"
     # Consent is what the person gave through the capture: nobody edits it afterwards.
-    readonly_fields = (*LIFECYCLE_FIELDS, "consent_at", "consent_version")
+    # The score's version and time are written by scoring only.
+    readonly_fields = (
+        *LIFECYCLE_FIELDS,
+        "score_version",
+        "scored_at",
+        "consent_at",
+        "consent_version",
+    )
     inlines = [LeadTouchInline, LeadEventInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.is_open:
+            # A lead added here, or whose facts changed here, is scored in this transaction
+            # (the admin's change view is atomic), like every other write (DESIGN §5).
+            lead_score(lead=obj.pk)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)

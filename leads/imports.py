@@ -1135,7 +1135,9 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
         result.lead_ids.append(pk)
         if owner_id:
             result.owners_told[owner_id] = result.owners_told.get(owner_id, 0) + 1
-    scores = score_arrivals(
+    # Scored here, in the batch's transaction, with the rule set held until it commits: no
+    # lead of the batch is committed without its rule grade and the version it came from.
+    version, scores = score_arrivals(
         [
             SimpleNamespace(**{**_LEAD_BLANK, **lead}, company=company, source_campaign=campaign)
             for lead, _when, company in new_leads
@@ -1148,6 +1150,7 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
             grade=score.grade,
             grade_source=GradeSource.RULE,
             score_detail=score.detail,
+            score_version=version,
             scored_at=now,
         )
     writer = _writer()

@@ -125,6 +125,9 @@ class Lead(models.Model):
         _("score"), default=0, validators=[MaxValueValidator(100)]
     )
     score_detail = models.JSONField(_("score detail"), default=list, blank=True)
+    #: The scoring rule set version (``GradeThresholds.version``) the score was computed
+    #: with; 0: never scored. Scoring writes are conditional on it (``scoring.services``).
+    score_version = models.PositiveIntegerField(_("score rule set version"), default=0)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -145,8 +148,8 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    #: Set when the scorer last ran; a lead still without it after a while was missed by
-    #: the queue (broker down) and is picked up by the sweep job.
+    #: Set when the scorer last wrote the score (in the transaction that created or
+    #: changed the lead, or by a rescore).
     scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
     mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
     sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)

@@ -70,6 +70,8 @@ class Task(Protocol):
 
     def delay(self, *args: object) -> object: ...
 
+    def apply_async(self, args: tuple[object, ...], countdown: float) -> object: ...
+
 
 #: The Celery broker, as seen from this process.
 broker_breaker = CircuitBreaker("Celery broker")
@@ -86,10 +88,11 @@ def task_named(name: str) -> Task:
     return task
 
 
-def enqueue(task: Task | str, *args: object) -> bool:
+def enqueue(task: Task | str, *args: object, countdown: float | None = None) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
 
-    ``task`` is a task, or its registered name (see ``task_named``).
+    ``task`` is a task, or its registered name (see ``task_named``). With ``countdown``,
+    a worker runs it that many seconds later (eager tasks run at once).
 
     The data is already committed; periodic sweeps redo what was not queued, so a broker
     outage delays side effects but never loses a lead or fails the request. Publishing
@@ -104,7 +107,10 @@ def enqueue(task: Task | str, *args: object) -> bool:
         logger.info("Broker skipped (recent failure): %s%r left to the sweep", task.name, args)
         return False
     try:
-        task.delay(*args)
+        if countdown is None:
+            task.delay(*args)
+        else:
+            task.apply_async(args=args, countdown=countdown)
     except BROKER_ERRORS:
         if eager:
             logger.exception("Task %s%r failed; the sweep will redo it", task.name, args)
@@ -118,5 +124,5 @@ def enqueue(task: Task | str, *args: object) -> bool:
     return True
 
 
-def enqueue_on_commit(task: Task | str, *args: object) -> None:
-    transaction.on_commit(lambda: enqueue(task, *args))
+def enqueue_on_commit(task: Task | str, *args: object, countdown: float | None = None) -> None:
+    transaction.on_commit(lambda: enqueue(task, *args, countdown=countdown))

@@ -179,7 +179,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BEAT_SCHEDULE = {
     # Side effects queued while the broker was down, redone by the app that owns each.
-    "sweep-unscored": {"task": "scoring.tasks.sweep_unscored_task", "schedule": 120.0},
+    # A rescore whose worker died, or whose queueing was lost, is queued again.
+    "rescore-resume": {"task": "scoring.tasks.rescore_resume_task", "schedule": 120.0},
     "sweep-unrouted": {"task": "assignment.tasks.sweep_unrouted_task", "schedule": 120.0},
     "requeue-stale-imports": {
         "task": "leads.tasks.requeue_stale_imports_task",
@@ -391,6 +392,9 @@ IMPORT_XLSX_MAX_SHARED_STRINGS_MB = env_int("IMPORT_XLSX_MAX_SHARED_STRINGS_MB",
 IMPORT_XLSX_MAX_CELLS = env_int("IMPORT_XLSX_MAX_CELLS", 10_000_000, minimum=1)
 #: Largest unpacked-to-packed ratio of a part of the workbook (text compresses ~5-20x).
 IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200, minimum=10)
+#: A change of scoring rules or thresholds rescores the open leads this many seconds after
+#: the last change of a burst (one rescore, not one per edit). Eager tasks: at once.
+RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 10, minimum=0)
 #: An import without a heartbeat for this long is taken over by another worker.
 IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)
 #: Report pages and endpoints show a stored snapshot computed less than this long ago.

@@ -128,6 +128,7 @@ class RescoreJobSerializer(serializers.ModelSerializer):
             "id",
             "status",
             "reason",
+            "version",
             "total",
             "processed",
             "changed",

@@ -6,6 +6,8 @@ class ScoringConfig(AppConfig):
     name = "scoring"
 
     def ready(self) -> None:
-        from scoring import subscribers  # tasks import models: only once the registry is ready
+        # Tasks import models: only once the registry is ready. The tasks module is
+        # imported so that services can queue them by name (``pipeline.queue.task_named``).
+        from scoring import subscribers, tasks  # noqa: F401
 
         subscribers.connect()

@@ -12,3 +12,5 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    #: A newer rule set was published while it ran; the newer job rescores instead.
+    SUPERSEDED = "superseded", _("Superseded")

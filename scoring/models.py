@@ -47,13 +47,20 @@ class ScoringRule(models.Model):
 
 
 class GradeThresholds(models.Model):
-    """The score a lead needs for A, B and C (else D), and auto-qualification. One row."""
+    """The score a lead needs for A, B and C (else D), and auto-qualification. One row.
+
+    The row also carries the rule set's ``version``: one counter, bumped in the same
+    transaction as every change to a scoring rule or to these thresholds (the services in
+    ``scoring.services`` lock this row ``FOR UPDATE`` to do it). Every lead records the
+    version its score was computed with (``Lead.score_version``).
+    """
 
     a = models.PositiveSmallIntegerField(_("A from"), default=75)
     b = models.PositiveSmallIntegerField(_("B from"), default=50)
     c = models.PositiveSmallIntegerField(_("C from"), default=25)
     auto_qualify = models.BooleanField(_("qualify automatically"), default=False)
     auto_qualify_score = models.PositiveSmallIntegerField(_("auto-qualify from score"), default=75)
+    version = models.PositiveIntegerField(_("rule set version"), default=1)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -81,7 +88,8 @@ class GradeThresholds(models.Model):
 
 
 class RescoreJob(models.Model):
-    """A background recompute of every open lead's score, with progress for the UI."""
+    """A background recompute of every open lead's score at one rule set ``version``, with
+    progress for the UI. Requests made while it is still pending join it (debounce)."""
 
     status = models.CharField(
         _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
@@ -94,6 +102,8 @@ class RescoreJob(models.Model):
         blank=True,
         related_name="+",
     )
+    #: The rule set version this job brings every open lead to.
+    version = models.PositiveIntegerField(_("rule set version"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     processed = models.PositiveIntegerField(_("processed"), default=0)
     changed = models.PositiveIntegerField(_("changed"), default=0)
@@ -101,6 +111,9 @@ class RescoreJob(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    #: When the job was last asked for (pending) or last finished a batch (running); a
+    #: running job silent for long lost its worker and is queued again.
+    heartbeat_at = models.DateTimeField(_("heartbeat at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import Count
+from django.db import OperationalError, connection, transaction
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +29,7 @@ from leads.models import Lead, LeadEvent, LeadTouch
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.db import fast_bulk_insert
 from pipeline.errors import ServiceError
-from pipeline.queue import enqueue_on_commit
+from pipeline.queue import enqueue, enqueue_on_commit
 from pipeline.roles import Role, has_role
 from scoring.choices import Dimension, JobStatus
 from scoring.models import GradeThresholds, RescoreJob, ScoringRule
@@ -35,6 +38,8 @@ from scoring.scorer import Rule, ScoreResult, Thresholds, score_lead
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+#: PostgreSQL's SQLSTATE for a lock not obtained within ``lock_timeout``.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 # --------------------------------------------------------------------------------------
@@ -86,6 +91,112 @@ def clean_scoring_rule(
     }
 
 
+# --------------------------------------------------------------------------------------
+# The rule set and its version
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The active rules and thresholds as plain values, with the version they belong to."""
+
+    version: int
+    rules: tuple[Rule, ...]
+    thresholds: Thresholds
+
+
+def _version_row(*, hold: bool) -> tuple[int, Thresholds]:
+    """The rule set version and the thresholds, from their one row (created if missing)."""
+    sql = f"SELECT version, a, b, c FROM {GradeThresholds._meta.db_table} WHERE id = 1"  # noqa: S608 - no input
+    if hold and connection.vendor == "postgresql" and connection.in_atomic_block:
+        sql += " FOR KEY SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    if row is None:
+        GradeThresholds.current()
+        return _version_row(hold=hold)
+    return int(row[0]), Thresholds(a=row[1], b=row[2], c=row[3])
+
+
+def current_version() -> int:
+    """The version of the rule set now (no lock)."""
+    return _version_row(hold=False)[0]
+
+
+def rule_set(*, hold: bool = True) -> RuleSet:
+    """The current rule set, for a scoring write.
+
+    ``hold`` (every scoring write but the rescore's, inside its transaction): on PostgreSQL
+    the version row is locked ``FOR KEY SHARE`` until the transaction ends. An edit of the
+    rules or thresholds locks that row ``FOR UPDATE`` (``_lock_rule_set``), so it waits for
+    the scoring transactions in flight, and those that start meanwhile wait for it: a lead
+    scored in a transaction always commits with the version current at its commit, and a
+    rescore started after an edit sees every lead scored before it. SQLite runs one write
+    transaction at a time, so it needs no lock.
+
+    Without ``hold`` (the rescore, between its batches), the version is read before the
+    rules: an edit committed in between makes the label older than the rules, never newer,
+    so a later rescore redoes that lead and nothing looks fresher than it is.
+    """
+    version, thresholds = _version_row(hold=hold)
+    return RuleSet(version=version, rules=tuple(active_rules()), thresholds=thresholds)
+
+
+#: How long a rules or thresholds edit waits for the scoring transactions in flight (an
+#: import batch holds the rule set while it writes) before it is refused as busy.
+RULE_SET_LOCK_WAIT = dt.timedelta(seconds=10)
+#: Each attempt to lock it waits at most this long (PostgreSQL ``lock_timeout``).
+RULE_SET_LOCK_ATTEMPT_MS = 200
+
+
+def _lock_rule_set() -> GradeThresholds:
+    """Lock the rule set's row for an edit (``FOR UPDATE``), see ``rule_set``.
+
+    On PostgreSQL each attempt waits at most ``RULE_SET_LOCK_ATTEMPT_MS``, then steps out
+    of the queue and tries again until ``RULE_SET_LOCK_WAIT``. A waiting ``FOR UPDATE``
+    holds back every later ``FOR KEY SHARE``, so waiting long would stall captures behind
+    an import batch — and a capture that locked its lead and waits behind this edit, while
+    the batch waits for that lead, would close a deadlock; stepping out well before the
+    deadlock detector fires breaks it.
+    """
+    GradeThresholds.current()
+    locked = GradeThresholds.objects.select_for_update()
+    if connection.vendor != "postgresql":
+        return locked.get(pk=1)
+    deadline = time.monotonic() + RULE_SET_LOCK_WAIT.total_seconds()
+    while True:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:  # a savepoint per try
+                cursor.execute(f"SET LOCAL lock_timeout = {int(RULE_SET_LOCK_ATTEMPT_MS)}")
+                row = locked.get(pk=1)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+            return row
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    _("Leads are being scored right now (an import?). Try again in a minute."),
+                    code="conflict",
+                ) from exc
+            time.sleep(0.05)
+
+
+def _publish(row: GradeThresholds, *, actor: User, reason: str) -> RescoreJob:
+    """Bump the version of the locked rule set (this edit's transaction) and ask for the
+    one rescore that brings open leads to it."""
+    row.version += 1
+    GradeThresholds.objects.filter(pk=row.pk).update(version=row.version)
+    return rescore_job_start(actor=actor, reason=reason, version=row.version)
+
+
+# --------------------------------------------------------------------------------------
+# Rules and thresholds
+# --------------------------------------------------------------------------------------
+
+
 @transaction.atomic
 def scoring_rule_save(
     *,
@@ -99,11 +210,13 @@ def scoring_rule_save(
     points: int,
     active: bool = True,
 ) -> ScoringRule:
-    """Create or change a rule, then rescore every open lead in the background."""
+    """Create or change a rule and publish a new rule set version (one transaction); the
+    open leads are rescored in the background (``rescore_job_start``)."""
     _require_desk(actor)
     data = clean_scoring_rule(
         name=name, dimension=dimension, field=field, operator=operator, value=value, points=points
     )
+    version_row = _lock_rule_set()
     clash = ScoringRule.objects.filter(name=data["name"])
     if rule is not None:
         clash = clash.exclude(pk=rule.pk)
@@ -114,16 +227,18 @@ def scoring_rule_save(
         setattr(rule, key, val)
     rule.active = active
     rule.save()
-    rescore_job_start(actor=actor, reason=_("Rule “%(name)s” changed") % {"name": rule.name})
+    _publish(version_row, actor=actor, reason=_("Rule “%(name)s” changed") % {"name": rule.name})
     return rule
 
 
 @transaction.atomic
 def scoring_rule_delete(*, actor: User, rule: ScoringRule) -> None:
+    """Delete a rule and publish a new rule set version (one transaction)."""
     _require_desk(actor)
+    version_row = _lock_rule_set()
     name = rule.name
     rule.delete()
-    rescore_job_start(actor=actor, reason=_("Rule “%(name)s” deleted") % {"name": name})
+    _publish(version_row, actor=actor, reason=_("Rule “%(name)s” deleted") % {"name": name})
 
 
 @transaction.atomic
@@ -136,14 +251,15 @@ def thresholds_save(
     auto_qualify: bool | None = None,
     auto_qualify_score: int | None = None,
 ) -> GradeThresholds:
-    """Change the grade thresholds (A above B above C above 0), then rescore."""
+    """Change the grade thresholds (A above B above C above 0) and publish a new rule set
+    version (one transaction); the open leads are rescored in the background."""
     _require_desk(actor)
     for key, val in (("a", a), ("b", b), ("c", c)):
         if isinstance(val, bool) or not isinstance(val, int) or not 0 < val <= 100:
             raise ServiceError(_("A threshold is a whole number from 1 to 100."), field=key)
     if not a > b > c:
         raise ServiceError(_("Thresholds must be in order: A above B above C."), field="a")
-    thresholds = GradeThresholds.current()
+    thresholds = _lock_rule_set()
     thresholds.a, thresholds.b, thresholds.c = a, b, c
     if auto_qualify is not None:
         thresholds.auto_qualify = auto_qualify
@@ -152,7 +268,7 @@ def thresholds_save(
             raise ServiceError(_("The score must be from 0 to 100."), field="auto_qualify_score")
         thresholds.auto_qualify_score = auto_qualify_score
     thresholds.save()
-    rescore_job_start(actor=actor, reason=_("Grade thresholds changed"))
+    _publish(thresholds, actor=actor, reason=_("Grade thresholds changed"))
     return thresholds
 
 
@@ -212,12 +328,46 @@ def score_of(
     )
 
 
-@transaction.atomic
-def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead | None:
-    """Recompute and save one lead's score; the grade follows unless it was set by hand.
+def _store_score(lead: Lead, result: ScoreResult, *, version: int) -> bool:
+    """Save one lead's score, conditionally: only if no score of a newer rule set version is
+    there, never over an erased lead, and never replacing a manual grade (the grade is kept
+    when ``grade_source`` is manual on the row being updated; the score itself is still
+    recorded, so the desk sees what the rules say). Updates ``lead`` in memory; False if
+    nothing was written."""
+    now = timezone.now()
+    manual = Q(grade_source=GradeSource.MANUAL)
+    written = Lead.objects.filter(
+        pk=lead.pk, erased_at__isnull=True, score_version__lte=version
+    ).update(
+        score=result.score,
+        score_detail=result.detail,
+        score_version=version,
+        scored_at=now,
+        updated_at=now,
+        grade=Case(When(manual, then=F("grade")), default=Value(result.grade)),
+        grade_source=Case(When(manual, then=F("grade_source")), default=Value(GradeSource.RULE)),
+    )
+    if not written:
+        return False
+    lead.score, lead.score_detail, lead.score_version = result.score, result.detail, version
+    lead.scored_at = lead.updated_at = now
+    if lead.grade_source != GradeSource.MANUAL:  # the caller holds the row lock
+        lead.grade, lead.grade_source = result.grade, GradeSource.RULE
+    return True
 
-    Writes a ``graded`` event when the grade changes, and qualifies automatically when the
-    setting is on and the lead reaches the score. ``None`` if there is no such lead.
+
+@transaction.atomic
+def lead_score(*, lead: Lead | int) -> Lead | None:
+    """Recompute and save one lead's score in the caller's transaction; the grade follows
+    unless it was set by hand.
+
+    Called in the transaction that creates the lead, adds a touch or edits a scored field
+    (``scoring.subscribers.score``, an ``in_transaction`` subscriber), so no lead is ever
+    committed without its rule grade. Takes the lead's row lock (``SELECT … FOR UPDATE``,
+    the lock ``lead_set_grade`` takes too) and holds the rule set (``rule_set``); the write
+    is conditional (``_store_score``). Writes a ``graded`` event when the grade changes,
+    and qualifies automatically when the setting is on and the lead reaches the score.
+    ``None`` if there is no such lead.
     """
     pk = lead.pk if isinstance(lead, Lead) else lead
     locked = (
@@ -232,19 +382,11 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
         # Erased (PIPL, ``leads.privacy``): its fields are wiped, so a new score would only
         # measure the erasure; the score and grade it had stay, as the reports need.
         return locked
-    thresholds_row = GradeThresholds.current()
-    thresholds = Thresholds(a=thresholds_row.a, b=thresholds_row.b, c=thresholds_row.c)
-    result = score_of(locked, rules=rules, thresholds=thresholds)
-    fields = ["scored_at"]
-    locked.scored_at = timezone.now()
-    if locked.score != result.score or locked.score_detail != result.detail:
-        locked.score, locked.score_detail = result.score, result.detail
-        fields += ["score", "score_detail"]
+    current = rule_set()
+    result = score_of(locked, rules=current.rules, thresholds=current.thresholds)
     previous_grade = locked.grade
-    if locked.grade_source != GradeSource.MANUAL and locked.grade != result.grade:
-        locked.grade, locked.grade_source = result.grade, GradeSource.RULE
-        fields += ["grade", "grade_source"]
-    locked.save(update_fields=[*fields, "updated_at"])
+    if not _store_score(locked, result, version=current.version):
+        return locked
     if locked.grade != previous_grade and previous_grade:  # a first grade is not a change
         record_event(
             lead=locked,
@@ -259,6 +401,7 @@ def lead_score(*, lead: Lead | int, rules: Sequence[Rule] | None = None) -> Lead
                 "source": "rule",
             },
         )
+    thresholds_row = GradeThresholds.current()
     if _qualifies_automatically(locked, thresholds_row):
         locked = lead_qualify(lead=locked, actor=None)
     return locked
@@ -291,7 +434,13 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
 
 @transaction.atomic
 def lead_set_grade(*, lead: Lead, actor: User, grade: str, reason: str) -> Lead:
-    """The desk grades by hand with a reason; the grade stays until reset."""
+    """The desk grades by hand with a reason; the grade stays until reset.
+
+    Under the lead's row lock (``lock_lead``, ``SELECT … FOR UPDATE``): a single-lead
+    scoring write (``lead_score``) waits for it or runs before it, and every scoring write
+    keeps a grade whose source is manual on the row it updates (``_store_score``,
+    ``_write_scores``), so no rule grade replaces it, whenever it was computed.
+    """
     lead = lock_lead(lead)
     check_grading(lead, actor)
     if grade not in Grade.values:
@@ -316,15 +465,21 @@ def lead_set_grade(*, lead: Lead, actor: User, grade: str, reason: str) -> Lead:
 
 @transaction.atomic
 def lead_reset_grade(*, lead: Lead, actor: User) -> Lead:
-    """Drop a manual grade: the rule grade applies again."""
+    """Drop a manual grade: the rule grade applies again, scored now.
+
+    Under the lead's row lock (``lock_lead``) and the rule set (``rule_set``), like
+    ``lead_score``; the score is saved with the version it was computed with.
+    """
     lead = lock_lead(lead)
     _require_desk(actor)
     if lead.grade_source != GradeSource.MANUAL:
         raise ServiceError(_("This lead has no manual grade to reset."), code="wrong_stage")
     previous = lead.grade
-    result = score_of(lead)
+    current = rule_set()
+    result = score_of(lead, rules=current.rules, thresholds=current.thresholds)
     lead.grade, lead.grade_source, lead.grade_reason = result.grade, GradeSource.RULE, ""
     lead.score, lead.score_detail = result.score, result.detail
+    lead.score_version, lead.scored_at = current.version, timezone.now()
     lead.save(
         update_fields=[
             "grade",
@@ -332,6 +487,8 @@ def lead_reset_grade(*, lead: Lead, actor: User) -> Lead:
             "grade_reason",
             "score",
             "score_detail",
+            "score_version",
+            "scored_at",
             "updated_at",
         ]
     )
@@ -351,76 +508,120 @@ def lead_reset_grade(*, lead: Lead, actor: User) -> Lead:
 # --------------------------------------------------------------------------------------
 
 
-def rescore_job_start(*, actor: User | None, reason: str) -> RescoreJob:
-    """Queue a rescore of all open leads; runs after the surrounding transaction commits.
+#: A running rescore whose worker sent no heartbeat (one per batch) for this long is
+#: queued again by ``rescore_resume``.
+RESCORE_STALE_AFTER = dt.timedelta(minutes=5)
 
-    A job still pending is reused, so ten rule edits in a row queue one recompute.
+
+@transaction.atomic
+def rescore_job_start(*, actor: User | None, reason: str, version: int | None = None) -> RescoreJob:
+    """Ask for the rescore of open leads to rule set ``version`` (default: the current one).
+
+    Debounced: the job is queued ``RESCORE_DEBOUNCE_SECONDS`` after this transaction
+    commits, with the version it was asked for, and runs only if no newer request came
+    meanwhile. A job still pending is reused and moved to the newer version, so ten rule
+    edits in a row make one rescore: each edit queues the job again, and only the delivery
+    carrying the last version runs it (``rescore_job_run``). With eager tasks (the embedded
+    default, no broker) there is no delay: each edit rescores at once after its commit.
     """
-    job = RescoreJob.objects.filter(status=JobStatus.PENDING).order_by("id").first()
+    version = current_version() if version is None else version
+    now = timezone.now()
+    job = (
+        RescoreJob.objects.select_for_update()
+        .filter(status=JobStatus.PENDING)
+        .order_by("id")
+        .first()
+    )
     if job is None:
-        job = RescoreJob.objects.create(reason=reason[:200], requested_by=actor)
-        enqueue_on_commit("scoring.tasks.rescore_job_task", job.pk)
+        job = RescoreJob.objects.create(
+            reason=reason[:200], requested_by=actor, version=version, heartbeat_at=now
+        )
+    else:
+        job.version, job.reason, job.heartbeat_at = max(job.version, version), reason[:200], now
+        job.requested_by = actor or job.requested_by
+        job.save(update_fields=["version", "reason", "requested_by", "heartbeat_at"])
+    enqueue_on_commit(
+        "scoring.tasks.rescore_job_task",
+        job.pk,
+        job.version,
+        countdown=settings.RESCORE_DEBOUNCE_SECONDS,
+    )
     return job
 
 
-def _write_scores(rows: Sequence[tuple[int, int, str, str, list[dict[str, Any]]]]) -> None:
-    """Write (id, score, grade, grade_source, detail) rows in one statement per batch."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        from psycopg2.extras import execute_values
+ScoreRow = tuple[int, int, str, list[dict[str, Any]]]
 
-        with connection.cursor() as cursor:
-            execute_values(
-                cursor,
-                "UPDATE leads_lead AS l SET score = v.score, grade = v.grade, "
-                "grade_source = v.grade_source, score_detail = v.detail::jsonb, "
-                "updated_at = now(), scored_at = now() "
-                "FROM (VALUES %s) AS v(id, score, grade, grade_source, detail) WHERE l.id = v.id",
-                [(pk, s, g, src, json.dumps(d, ensure_ascii=False)) for pk, s, g, src, d in rows],
-                page_size=len(rows),
-            )
-        return
+
+def _write_scores(
+    rows: Sequence[ScoreRow], *, version: int, same_version: bool
+) -> dict[int, tuple[str, str]]:
+    """Write (id, score, rule grade, detail) rows in one conditional statement.
+
+    A row is written only if the lead's ``score_version`` is older than ``version`` (a
+    rescore) — or not newer (``same_version``: the facts changed, the rule set did not) —
+    and the lead is not erased. A manual grade is kept: the grade and its source are
+    computed from the row being updated (PostgreSQL re-reads a row another transaction
+    changed before updating it). Returns the written ids with their grade and source now.
+    """
+    if not rows:
+        return {}
     now = timezone.now()
-    leads = [
-        Lead(pk=pk, score=s, grade=g, grade_source=src, score_detail=d, scored_at=now)
-        for pk, s, g, src, d in rows
-    ]
-    Lead.objects.bulk_update(leads, ["score", "grade", "grade_source", "score_detail", "scored_at"])
+    table = Lead._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    one = "(%s, %s, %s, %s::jsonb)" if postgres else "(%s, %s, %s, %s)"
+    op = "<=" if same_version else "<"
+    sql = (
+        f"WITH v(id, score, grade, detail) AS (VALUES {', '.join([one] * len(rows))}) "  # noqa: S608 - no input
+        f"UPDATE {table} SET score = v.score, score_detail = v.detail, score_version = %s, "
+        f"grade = CASE WHEN {table}.grade_source = %s THEN {table}.grade ELSE v.grade END, "
+        f"grade_source = CASE WHEN {table}.grade_source = %s THEN {table}.grade_source "
+        "ELSE %s END, updated_at = %s, scored_at = %s "
+        f"FROM v WHERE {table}.id = v.id AND {table}.score_version {op} %s "
+        f"AND {table}.erased_at IS NULL RETURNING {table}.id, {table}.grade, {table}.grade_source"
+    )
+    stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
+    params: list[Any] = []
+    for pk, score, grade, detail in rows:
+        params += [pk, score, grade, json.dumps(detail, ensure_ascii=False)]
+    params += [version, GradeSource.MANUAL, GradeSource.MANUAL, GradeSource.RULE, stamp, stamp]
+    params.append(version)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: (grade, source) for pk, grade, source in cursor.fetchall()}
 
 
 def rescore_batch(
     batch: Sequence[Lead],
     *,
-    rules: Sequence[Rule],
-    thresholds: Thresholds,
+    current: RuleSet,
+    same_version: bool = False,
     event_data: dict[str, Any] | None = None,
 ) -> int:
-    """Score loaded leads (company and channel selected) and write only what changed.
+    """Score loaded leads (company and channel selected) in one set-based conditional
+    write (``_write_scores``) stamped with ``current.version``.
 
-    Manual grades are kept; a changed rule grade writes a ``graded`` event. Returns how
-    many leads changed. Callers hold the transaction.
+    Manual grades are kept; a rule grade that changed writes a ``graded`` event. Returns
+    how many leads changed score, detail or grade. Callers hold the transaction.
     """
     touches = _touch_facts([lead.pk for lead in batch])
-    rows, events = [], []
-    now = timezone.now()
+    rows: list[ScoreRow] = []
+    results: dict[int, ScoreResult] = {}
     for lead in batch:
         count, kinds = touches[lead.pk]
         facts = lead_facts(lead, touch_count=count, touch_kinds=kinds)
-        result = score_lead(facts, rules, thresholds)
-        manual = lead.grade_source == GradeSource.MANUAL
-        grade = lead.grade if manual else result.grade
-        unchanged = (lead.score, lead.grade, lead.score_detail) == (
-            result.score,
-            grade,
-            result.detail,
-        )
-        if unchanged and lead.scored_at is not None:
-            continue
-        source = GradeSource.MANUAL if manual else GradeSource.RULE
-        rows.append((lead.pk, result.score, grade, source, result.detail))
-        if grade != lead.grade and lead.grade:  # a first grade is part of creation
-            events.append(
+        result = score_lead(facts, current.rules, current.thresholds)
+        results[lead.pk] = result
+        rows.append((lead.pk, result.score, result.grade, result.detail))
+    written = _write_scores(rows, version=current.version, same_version=same_version)
+    changed, events, now = 0, [], timezone.now()
+    for lead in batch:
+        if lead.pk not in written:
+            continue  # newer already, or erased meanwhile
+        result, (grade, source) = results[lead.pk], written[lead.pk]
+        if (lead.score, lead.grade, lead.score_detail) != (result.score, grade, result.detail):
+            changed += 1
+        if source == GradeSource.RULE and grade != lead.grade and lead.grade:
+            events.append(  # a first grade is part of creation
                 LeadEvent(
                     lead_id=lead.pk,
                     kind=EventKind.GRADED,
@@ -436,21 +637,26 @@ def rescore_batch(
                     },
                 )
             )
-    _write_scores(rows)
     fast_bulk_insert(LeadEvent, events)
-    return len(rows)
+    return changed
 
 
-def score_arrivals(leads: Sequence[Any], *, touch_kind: str) -> list[ScoreResult]:
-    """Score leads that are about to be inserted with their one first touch (imports).
+def score_arrivals(leads: Sequence[Any], *, touch_kind: str) -> tuple[int, list[ScoreResult]]:
+    """Score leads that are about to be inserted with their one first touch (imports),
+    in the caller's transaction: the rule set version and a result per lead.
 
-    Same facts, rules and thresholds as :func:`score_leads`, so the rows can be written
-    already scored instead of being inserted, read back and updated. ``leads`` are objects
-    with a lead's attributes, ``company`` and ``source_campaign`` (with its channel) set.
+    Same facts, rules and thresholds as ``lead_score``, so the rows are written already
+    scored (with this version) instead of being inserted, read back and updated. The rule
+    set is held until the caller commits (``rule_set``). ``leads`` are objects with a
+    lead's attributes, ``company`` and ``source_campaign`` (with its channel) set.
     """
-    rules, thresholds = active_rules(), current_thresholds()
-    return [
-        score_lead(lead_facts(lead, touch_count=1, touch_kinds=[touch_kind]), rules, thresholds)
+    current = rule_set()
+    return current.version, [
+        score_lead(
+            lead_facts(lead, touch_count=1, touch_kinds=[touch_kind]),
+            current.rules,
+            current.thresholds,
+        )
         for lead in leads
     ]
 
@@ -461,14 +667,15 @@ def score_leads(
     loaded: Sequence[Lead] = (),
     event_data: dict[str, Any] | None = None,
 ) -> int:
-    """Score many leads at once (imports); same rules as one by one, far fewer queries.
+    """Score many leads whose facts changed (an import's known people got a touch), in the
+    caller's transaction, set-based in batches; same rules as one by one.
 
     ``loaded`` are leads already in memory (with company and campaign set): they are scored
     without being read again.
     """
-    rules, thresholds = active_rules(), current_thresholds()
+    current = rule_set()
     changed = (
-        rescore_batch(list(loaded), rules=rules, thresholds=thresholds, event_data=event_data)
+        rescore_batch(list(loaded), current=current, same_version=True, event_data=event_data)
         if loaded
         else 0
     )
@@ -480,66 +687,100 @@ def score_leads(
             .select_related("company", "source_campaign__channel")
             .order_by("pk")
         )
-        changed += rescore_batch(batch, rules=rules, thresholds=thresholds, event_data=event_data)
+        changed += rescore_batch(batch, current=current, same_version=True, event_data=event_data)
     return changed
 
 
-def rescore_job_run(*, job_id: int) -> RescoreJob | None:
-    """Recompute every open lead, in id batches, with progress. Safe to run twice.
-
-    The job is claimed with a conditional UPDATE (pending → running), so only one worker
-    runs it; a second delivery finds it taken and returns.
-    """
-    claimed = RescoreJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+def _end_job(job_id: int, started_at: dt.datetime | None, status: str, **extra: Any) -> None:
+    RescoreJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, started_at=started_at).update(
+        status=status, finished_at=timezone.now(), **extra
     )
+
+
+def rescore_job_run(*, job_id: int, version: int | None = None) -> RescoreJob | None:
+    """Bring every open, non-erased lead to the job's rule set version. Safe to run twice,
+    and to restart after a worker died.
+
+    ``version`` is the version the delivery was queued for: if the job was moved to a newer
+    one since (another edit within the debounce), this delivery does nothing and the newer
+    one runs it. The job is claimed with a conditional UPDATE (pending → running), so only
+    one worker runs it. Leads are read in keyset batches (id order) among those whose
+    ``score_version`` is older; each batch is one set-based conditional write in its own
+    short transaction, so no row lock is held across batches. Before each batch the current
+    version is read: once it moved past the job's, the job stops (``superseded``) and the
+    newer job rescores. A restart (``rescore_resume``) starts again at the lowest stale id.
+    """
+    job = RescoreJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    version = job.version if version is None else version
+    started_at = timezone.now()
+    claimed = RescoreJob.objects.filter(
+        pk=job_id, status=JobStatus.PENDING, version=version
+    ).update(status=JobStatus.RUNNING, started_at=started_at, heartbeat_at=started_at)
     if not claimed:
         return None
-    job = RescoreJob.objects.get(pk=job_id)
     try:
-        rules, thresholds = active_rules(), current_thresholds()
-        open_leads = Lead.objects.exclude(stage__in=CLOSED_STAGES).filter(erased_at__isnull=True)
-        RescoreJob.objects.filter(pk=job_id).update(total=open_leads.count())
+        current = rule_set(hold=False)
+        if current.version != version:  # a newer edit: its own job rescores
+            _end_job(job_id, started_at, JobStatus.SUPERSEDED)
+            return RescoreJob.objects.get(pk=job_id)
+        stale = (
+            Lead.objects.exclude(stage__in=CLOSED_STAGES)
+            .filter(erased_at__isnull=True, score_version__lt=version)
+            .select_related("company", "source_campaign__channel")
+        )
+        RescoreJob.objects.filter(pk=job_id).update(total=stale.count())
         last_id, processed, changed = 0, 0, 0
         while True:
-            batch = list(
-                open_leads.filter(pk__gt=last_id)
-                .order_by("pk")
-                .select_related("company", "source_campaign__channel")[:BATCH_SIZE]
-            )
+            if current_version() > version:
+                _end_job(job_id, started_at, JobStatus.SUPERSEDED)
+                break
+            batch = list(stale.filter(pk__gt=last_id).order_by("pk")[:BATCH_SIZE])
             if not batch:
+                _end_job(job_id, started_at, JobStatus.DONE)
                 break
             last_id = batch[-1].pk
             with transaction.atomic():
-                batch_changed = rescore_batch(
-                    batch, rules=rules, thresholds=thresholds, event_data={"job": job_id}
-                )
+                changed += rescore_batch(batch, current=current, event_data={"job": job_id})
             processed += len(batch)
-            changed += batch_changed
-            RescoreJob.objects.filter(pk=job_id).update(processed=processed, changed=changed)
-        RescoreJob.objects.filter(pk=job_id).update(
-            status=JobStatus.DONE, finished_at=timezone.now()
-        )
+            mine = RescoreJob.objects.filter(
+                pk=job_id, status=JobStatus.RUNNING, started_at=started_at
+            ).update(processed=processed, changed=changed, heartbeat_at=timezone.now())
+            if not mine:  # taken over (``rescore_resume`` thought this worker dead)
+                break
     except Exception as exc:
         logger.exception("Rescore job %s failed", job_id)
-        RescoreJob.objects.filter(pk=job_id).update(
-            status=JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        _end_job(job_id, started_at, JobStatus.FAILED, error=str(exc)[:2000])
         raise
     job.refresh_from_db()
     return job
 
 
-def sweep_unscored(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000) -> int:
-    """Score open leads whose scoring never ran (the broker was down when it was queued):
-    ``scored_at`` still empty some minutes after creation. Idempotent. Returns how many."""
-    cutoff = timezone.now() - older_than
-    unscored = list(
-        Lead.objects.filter(scored_at__isnull=True, created_at__lt=cutoff, erased_at__isnull=True)
-        .exclude(stage__in=CLOSED_STAGES)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in unscored:
-        lead_score(lead=pk)
-    return len(unscored)
+def rescore_resume() -> int:
+    """Beat: queue again the rescores that stopped without finishing. Idempotent.
+
+    A running job without a heartbeat for ``RESCORE_STALE_AFTER`` lost its worker (killed):
+    it goes back to pending. A pending job asked for longer ago than the debounce and a
+    margin was never delivered (broker down). Each such job at the current version is
+    queued at once (it starts again at the lowest stale lead; what was written stays); one
+    at an older version is superseded (a newer job exists). Returns how many were queued.
+    """
+    now = timezone.now()
+    waited = dt.timedelta(seconds=settings.RESCORE_DEBOUNCE_SECONDS) + dt.timedelta(minutes=1)
+    RescoreJob.objects.filter(
+        status=JobStatus.RUNNING, heartbeat_at__lt=now - RESCORE_STALE_AFTER
+    ).update(status=JobStatus.PENDING, heartbeat_at=now - waited)
+    version = current_version()
+    queued = 0
+    for job in RescoreJob.objects.filter(
+        Q(heartbeat_at__lte=now - waited) | Q(heartbeat_at__isnull=True),
+        status=JobStatus.PENDING,
+    ).order_by("id"):
+        if job.version < version:
+            RescoreJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+                status=JobStatus.SUPERSEDED, finished_at=now
+            )
+        elif enqueue("scoring.tasks.rescore_job_task", job.pk, job.version):
+            queued += 1
+    return queued

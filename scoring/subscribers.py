@@ -1,21 +1,21 @@
 """Scoring listens to the lifecycle: a lead is (re)scored when it arrives, when its person
-comes back (a new touch is a fact), and when a scored field is edited. Connected in
-``ScoringConfig.ready()``.
+comes back (a new touch is a fact), and when a scored field is edited — in the transaction
+that made the change (``in_transaction``), so no lead is committed without its rule grade,
+whatever the queues are doing. Connected in ``ScoringConfig.ready()``.
 """
 
 from __future__ import annotations
 
-from leads.lifecycle.announcements import Announcement, subscribe
-from pipeline.queue import enqueue
-from scoring.tasks import score_lead_task
+from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
+from scoring.services import lead_score
 
 
 def score(*, lead_id: int, **_payload: object) -> None:
-    """Queue the lead's scoring; if the broker is down, ``sweep_unscored`` catches up."""
-    enqueue(score_lead_task, lead_id)
+    """Score the lead now, in the announcing transaction (``scoring.services.lead_score``)."""
+    lead_score(lead=lead_id)
 
 
 def connect() -> None:
-    subscribe(Announcement.ARRIVED, score)
-    subscribe(Announcement.RETURNED, score)
-    subscribe(Announcement.CHANGED, score)
+    subscribe(Announcement.ARRIVED, score, moment=IN_TRANSACTION)
+    subscribe(Announcement.RETURNED, score, moment=IN_TRANSACTION)
+    subscribe(Announcement.CHANGED, score, moment=IN_TRANSACTION)

@@ -2,22 +2,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from scoring.services import lead_score, rescore_job_run, sweep_unscored
-
-
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def score_lead_task(lead_id: int) -> None:
-    """Recompute one lead's score (on create, on a new touch, on a change of a scored field)."""
-    lead_score(lead=lead_id)
+from scoring.services import rescore_job_run, rescore_resume
 
 
 @shared_task(acks_late=True)
-def rescore_job_task(job_id: int) -> None:
-    """Recompute every open lead for a rules/thresholds change; a second delivery is a no-op."""
-    rescore_job_run(job_id=job_id)
+def rescore_job_task(job_id: int, version: int | None = None) -> None:
+    """Bring open leads to a rule set version (debounced: a delivery for a version the job
+    has left since does nothing); a second delivery is a no-op."""
+    rescore_job_run(job_id=job_id, version=version)
 
 
 @shared_task(acks_late=True)
-def sweep_unscored_task() -> int:
-    """Beat: score leads whose queued scoring never ran (broker down). Idempotent."""
-    return sweep_unscored()
+def rescore_resume_task() -> int:
+    """Beat: queue again the rescores whose worker died or whose queueing was lost."""
+    return rescore_resume()

@@ -123,6 +123,7 @@ def seed_demo(
         auto_qualify_score=thresholds.auto_qualify_score if thresholds.auto_qualify else None,
         routing_rules=routing_rules,
         total=leads,
+        score_version=thresholds.version,
     )
     batches = _batches(simulator, leads, batch_size)
     lead_started = time.monotonic()

@@ -272,6 +272,7 @@ class LeadSimulator:
         auto_qualify_score: int | None,
         routing_rules: dict[int, tuple[int, str]],
         total: int,
+        score_version: int = 0,
     ):
         self.world = world
         self.total = total
@@ -288,6 +289,7 @@ class LeadSimulator:
         self._scores: dict[tuple, ScoreResult] = {}
         self.thresholds = thresholds
         self.auto_qualify_score = auto_qualify_score
+        self.score_version = score_version  # the rule set version ``rules`` belong to
         self.routing_rules = routing_rules
         self.day_starts = local_day_starts(world.today, 370)
         self.anchor = self.day_starts[0]  # midnight today: every demo fact lies before it
@@ -443,7 +445,12 @@ class LeadSimulator:
         """What ``lead_score`` does: score, and follow with the grade unless set by hand."""
         f = lead.fields
         result = self._score(lead, touch_kinds, stage)
-        f.update(score=result.score, score_detail=result.detail, scored_at=at)
+        f.update(
+            score=result.score,
+            score_detail=result.detail,
+            score_version=self.score_version,
+            scored_at=at,
+        )
         previous = f.get("grade", "")
         if f.get("grade_source") == GradeSource.MANUAL or result.grade == previous:
             return

@@ -216,6 +216,10 @@ def lead_create(
     not take those locks (thousands per batch would fill PostgreSQL's lock table); if one
     wrote this person after the check, the unique index refuses the new lead and the
     arrival becomes a touch on the imported lead.
+
+    ``arrived`` and ``returned`` have an ``in_transaction`` subscriber (scoring), so the
+    lead is committed already scored and graded (DESIGN §5); the returned lead is read
+    again after it ran.
     """
     if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
@@ -279,6 +283,7 @@ def lead_create(
     )
     announce(Announcement.TOUCHES_CHANGED, lead_ids=[lead.pk])
     announce(Announcement.RETURNED, lead_id=lead.pk, owner_id=lead.owner_id)
+    lead.refresh_from_db()  # in-transaction subscribers (scoring) wrote to it
     return LeadCreateResult(lead=lead, duplicate=True)
 
 
@@ -332,4 +337,5 @@ def _arrive_new(
     )
     announce(Announcement.TOUCHES_CHANGED, lead_ids=[lead.pk])
     announce(Announcement.ARRIVED, lead_id=lead.pk)
+    lead.refresh_from_db()  # in-transaction subscribers (scoring) wrote to it
     return LeadCreateResult(lead=lead, duplicate=False)

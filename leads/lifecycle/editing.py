@@ -142,4 +142,5 @@ def lead_update(
     record_event(lead=lead, kind=EventKind.UPDATED, actor=actor, data={"changed": changed})
     if lead.is_open:
         announce(Announcement.CHANGED, lead_id=lead.pk)
+        lead.refresh_from_db()  # in-transaction subscribers (scoring) wrote to it
     return lead

@@ -78,7 +78,7 @@ def test_after_commit_subscribers_wait_for_the_commit_and_skip_a_rollback():
         unsubscribe(Announcement.QUALIFIED, listener)
 
 
-def test_credits_are_written_in_the_transaction_and_side_effects_after_it():
+def test_credits_and_scores_are_written_in_the_transaction_and_side_effects_after_it():
     moments = {
         (a, s.moment)
         for a, subs in lifecycle.subscriptions().items()
@@ -89,7 +89,17 @@ def test_credits_are_written_in_the_transaction_and_side_effects_after_it():
         (Announcement.TOUCHES_CHANGED, IN_TRANSACTION),
         (Announcement.ACCEPTED, IN_TRANSACTION),
     }
+    # The score and rule grade commit with the lead (DESIGN §5).
+    scoring = {
+        (a, s.moment) for a, subs in subscriptions().items() for s in subs
+        if s.subscriber.__module__ == "scoring.subscribers"
+    }  # fmt: skip
+    assert scoring == {
+        (Announcement.ARRIVED, IN_TRANSACTION),
+        (Announcement.RETURNED, IN_TRANSACTION),
+        (Announcement.CHANGED, IN_TRANSACTION),
+    }
     for announcement, subs in subscriptions().items():
         for sub in subs:
-            if sub.subscriber.__module__ != "leads.subscribers":
+            if sub.subscriber.__module__ not in {"leads.subscribers", "scoring.subscribers"}:
                 assert sub.moment == AFTER_COMMIT, (announcement, sub.name)
