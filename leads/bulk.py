@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,9 +22,11 @@ from assignment.selectors import POOLED, routing_outcome
 from leads import lifecycle
 from leads.actions import BulkResult, get_action, run_bulk
 from leads.actions import check as check_action
+from leads.choices import DisqualifyReason, RecycleReason
 from leads.models import Lead
-from leads.selectors import leads_visible_to
+from leads.selectors import lead_owner_choices, leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.people import display_name_with_username
 from pipeline.roles import SALES_ROLES, has_role
 
 #: The actions lists offer for a selection, in the order of the bulk bar.
@@ -39,6 +42,8 @@ BULK_PARAMS: dict[str, tuple[str, ...]] = {
 }
 #: The most leads one bulk run (or one export of a selection) takes.
 BULK_CAP = 500
+#: Not an action of the registry: a file of the selection, offered to every reader.
+BULK_EXPORT = "export"
 #: How many refused leads a summary names before it says "and N more".
 BULK_REFUSALS_SHOWN = 8
 
@@ -169,3 +174,41 @@ def selection_names(user: User, result: BulkResult) -> dict[int, str]:
     """Names of the refused leads the user may see (a hidden id stays a bare number)."""
     ids = [pk for pk, _message in result.refused]
     return dict(leads_visible_to(user).filter(pk__in=ids).values_list("pk", "name").order_by())
+
+
+def bulk_bar(
+    request: HttpRequest,
+    *,
+    names: Iterable[str] = BULK_ACTIONS,
+    matching: int | None = None,
+    export: bool = True,
+    fixed: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The context of ``leads/_bulk_bar.html``: the actions of ``names`` the role may run,
+    their inputs and, for a filtered list, how many leads "all matching" would take."""
+    user = request.user
+    actions = offered_actions(user, names)
+    owners: list[tuple[str, str]] = []
+    if "assign" in actions:
+        owners = [
+            (str(owner.pk), display_name_with_username(owner)) for owner in lead_owner_choices(user)
+        ]
+    query = request.GET.copy()
+    for key in ("page", "view", "cols"):
+        query.pop(key, None)
+    for key, value in (fixed or {}).items():
+        # The page's own scope (the pool: in_pool=true) as a filter "all matching" keeps.
+        query[key] = value
+    return {
+        "actions": actions,
+        "export": export,
+        "owners": owners,
+        "disqualify_reasons": DisqualifyReason.choices,
+        "recycle_reasons": RecycleReason.choices,
+        "next": request.get_full_path(),
+        "query": query.urlencode(),
+        "matching": matching,
+        "cap": BULK_CAP,
+        "all_allowed": matching is not None and 0 < matching <= BULK_CAP,
+        "active": bool(actions) or export,
+    }

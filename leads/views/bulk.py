@@ -2,14 +2,13 @@
 
 Every list that lets its reader act on several leads (the lead list and pool, new for
 me, my leads, the team page, the desk queue) includes ``leads/_bulk_bar.html`` with
-``bulk_bar(...)`` and posts here: ticked rows (``lead``), or every lead matching the
+``leads.bulk.bulk_bar(...)`` and posts here: ticked rows (``lead``), or every lead matching the
 list's filters (``select_all`` with the list's ``query``, up to ``BULK_CAP``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from leads.bulk import (
-    BULK_ACTIONS,
     BULK_CAP,
+    BULK_EXPORT,
     bulk_data,
     bulk_pooled,
     bulk_run,
@@ -29,50 +28,13 @@ from leads.bulk import (
     offered_actions,
     selection_names,
 )
-from leads.choices import DisqualifyReason, RecycleReason
 from leads.exports import EXPORT_FORMATS, export_response, lead_rows
 from leads.filters import LeadFilterSet
-from leads.selectors import lead_owner_choices, leads_visible_to
+from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.pages import safe_next_url
-from pipeline.people import display_name_with_username
 
-#: Not an action of the registry: a file of the selection, offered to every reader.
-EXPORT = "export"
-
-
-def bulk_bar(
-    request: HttpRequest,
-    *,
-    names: Iterable[str] = BULK_ACTIONS,
-    matching: int | None = None,
-    export: bool = True,
-) -> dict[str, Any]:
-    """The context of ``leads/_bulk_bar.html``: the actions of ``names`` the role may run,
-    their inputs and, for a filtered list, how many leads "all matching" would take."""
-    user = request.user
-    actions = offered_actions(user, names)
-    owners: list[tuple[str, str]] = []
-    if "assign" in actions:
-        owners = [
-            (str(owner.pk), display_name_with_username(owner)) for owner in lead_owner_choices(user)
-        ]
-    query = request.GET.copy()
-    for key in ("page", "view"):
-        query.pop(key, None)
-    return {
-        "actions": actions,
-        "export": export,
-        "owners": owners,
-        "disqualify_reasons": DisqualifyReason.choices,
-        "recycle_reasons": RecycleReason.choices,
-        "next": request.get_full_path(),
-        "query": query.urlencode(),
-        "matching": matching,
-        "cap": BULK_CAP,
-        "all_allowed": matching is not None and 0 < matching <= BULK_CAP,
-        "active": bool(actions) or export,
-    }
+EXPORT = BULK_EXPORT
 
 
 def selected_ids(request: HttpRequest) -> list[int]:

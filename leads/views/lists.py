@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from assignment.models import Team
 from campaigns.choices import ChannelKind
 from leads import lifecycle
+from leads.bulk import bulk_bar
 from leads.choices import (
     Stage,
     ViewScope,
@@ -36,7 +37,6 @@ from leads.selectors import (
     contact_for,
     leads_visible_to,
 )
-from leads.views.bulk import bulk_bar
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, page_size, safe_next_url
 from pipeline.people import display_name, people_ordering, text_order
