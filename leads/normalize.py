@@ -97,7 +97,7 @@ def normalize_company_name(raw: str) -> str:
 
 
 #: What a typed phone number may hold besides digits: ``+86 139-1234 (0001)``.
-_PHONE_TYPED = re.compile(r"\+?[\d\s\-().]{6,30}")
+_PHONE_TYPED = re.compile(r"[+\d\s\-().]{6,30}")
 _PHONE_TYPED_NOISE = str.maketrans("", "", " -().\u3000")
 
 
