@@ -112,7 +112,7 @@ def bulk_run(
         )
     if name not in offered_actions(actor, (name,)):
         raise ServiceError(
-            _("You may not %(action)s leads.") % {"action": str(get_action(name).title).lower()},
+            _("Your role may not run “%(action)s” on leads.") % {"action": get_action(name).title},
             code="forbidden",
         )
     ids = list(dict.fromkeys(lead_ids))
