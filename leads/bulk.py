@@ -147,7 +147,8 @@ def bulk_summary(name: str, result: BulkResult, names: Mapping[int, str]) -> str
     if not refused:
         return text + "."
     shown = [
-        f"{names.get(pk, '')} (#{pk}): {message}" for pk, message in refused[:BULK_REFUSALS_SHOWN]
+        f"{names[pk]} (#{pk}): {message}" if names.get(pk) else f"#{pk}: {message}"
+        for pk, message in refused[:BULK_REFUSALS_SHOWN]
     ]
     details = "; ".join(shown)
     if len(refused) > BULK_REFUSALS_SHOWN:

@@ -84,7 +84,7 @@ def _prepare_filter_form(form) -> None:
     for name in ("created_after", "created_before"):
         form.fields[name].widget.input_type = "date"
     form.fields["q"].widget.input_type = "search"
-    form.fields["q"].widget.attrs["placeholder"] = _("Name, company, phone or email")
+    form.fields["q"].widget.attrs["placeholder"] = _("Name, company, phone, email or WeChat")
     for name in ("owner", "campaign", "channel", "channel_kind", "in_pool"):
         form.fields[name].empty_label = _("Any")
     # Setting choices re-binds the choice iterator, so the new empty label is used.

@@ -204,7 +204,7 @@ def test_bulk_accept_reports_refusals_and_hidden_ids_are_untouched(client, rep, 
     assert level == "warning"
     assert text.startswith("2 accepted, 2 refused: ")
     assert f"(#{accepted.pk}): Cannot accept a lead in stage" in text
-    assert f" (#{hidden.pk}): Lead not found." in text
+    assert f"; #{hidden.pk}: Lead not found." in text
     assert hidden.name not in text  # a hidden lead's name does not leak
     assert set(
         Lead.objects.filter(pk__in=[m.pk for m in mine]).values_list("stage", flat=True)
