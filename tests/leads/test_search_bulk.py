@@ -3,6 +3,8 @@ one bulk path for every list (refusals, hidden ids), and the bulk API endpoint."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -458,3 +460,19 @@ def test_bulk_api_reassign_keeps_the_reason(api, desk, rep, other_rep):
     assert response.json() == {"done": [lead.pk], "refused": []}
     decision = Assignment.objects.filter(lead=lead).order_by("-at", "-id").first()
     assert decision.owner_id == other_rep.pk and "Load" in decision.reason
+
+
+# --------------------------------------------------------------------------------------
+# Progressive enhancement hooks (the behaviour itself: tests/e2e/test_list_filters.py)
+# --------------------------------------------------------------------------------------
+
+
+def test_filter_bar_auto_applies_and_pickers_are_searchable(client, desk):
+    client.force_login(desk)
+    html = client.get(reverse("leads:list")).content.decode()
+    assert "data-auto-apply" in html
+    assert "data-apply-button" in html  # the Apply button stays for pages without JS
+    for name in ("owner", "campaign", "channel"):
+        assert re.search(rf'<select name="{name}"[^>]*data-searchable', html), name
+    form = client.get(reverse("leads:create")).content.decode()
+    assert re.search(r'<select name="source_campaign"[^>]*data-searchable', form)
