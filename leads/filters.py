@@ -97,19 +97,21 @@ class LeadFilterSet(django_filters.FilterSet):
 
 
 def search_q(value: str | None, user: User | None) -> Q:
-    """What the search box matches (the lead list's ``q``, the API's and the global search):
-    name or company containing the text; the phone when the text is a phone number in any
-    spelling (normalised like capture, then matched exactly: an index look-up); the email
-    containing it; the WeChat id exactly."""
+    """What the search box matches (the lead list's ``q``, the API's and the global search).
+
+    A whole phone number in any spelling (normalised like capture) matches the phone
+    exactly, or a WeChat id equal to it: index look-ups only. Any other text matches the
+    name or company containing it, the email containing it, or the WeChat id exactly."""
     text = (value or "").strip()[:100]
     if not text:
         return Q()
-    condition = Q(name__icontains=text) | Q(company__name__icontains=text)
-    contact = Q(email__icontains=text.lower()) | Q(wechat=text)
+    # Masked contact details of pooled leads must not be searchable by sales either.
+    unmasked = Q() if sees_all_leads(user) else Q(in_pool=False)
     phone = phone_search_key(text, settings.PHONE_REGION)
     if phone:
-        contact |= Q(phone=phone)
-    if not sees_all_leads(user):
-        # Masked contact details of pooled leads must not be searchable either.
-        contact &= Q(in_pool=False)
+        # A whole phone number: index look-ups only (the phone, or a WeChat id that is the
+        # number, as it often is), no text scan.
+        return (Q(phone=phone) | Q(wechat=text) | Q(wechat=phone.removeprefix("+86"))) & unmasked
+    condition = Q(name__icontains=text) | Q(company__name__icontains=text)
+    contact = (Q(email__icontains=text.lower()) | Q(wechat=text)) & unmasked
     return condition | contact

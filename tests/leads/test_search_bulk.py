@@ -14,8 +14,10 @@ from django.urls import reverse
 from assignment.models import Assignment
 from leads.bulk import BULK_CAP, offered_actions
 from leads.choices import Stage
+from leads.filters import search_q
 from leads.models import Lead
 from leads.normalize import phone_search_key
+from leads.selectors import leads_visible_to
 from tests.factories import CampaignFactory, LeadFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -476,3 +478,17 @@ def test_filter_bar_auto_applies_and_pickers_are_searchable(client, desk):
         assert re.search(rf'<select name="{name}"[^>]*data-searchable', html), name
     form = client.get(reverse("leads:create")).content.decode()
     assert re.search(r'<select name="source_campaign"[^>]*data-searchable', form)
+
+
+@pytest.mark.postgres
+def test_phone_search_is_index_look_ups_on_postgresql(desk):
+    """No scan of the lead table for a phone number: PostgreSQL answers from the phone
+    and WeChat indexes (sequential scans off, so a plan without them would show one)."""
+    for _ in range(5):
+        LeadFactory()
+    queryset = leads_visible_to(desk).filter(search_q("139-1234-0001", desk))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = queryset.explain()
+    assert "lead_phone_idx" in plan and "lead_wechat_idx" in plan, plan
+    assert "Seq Scan on leads_lead" not in plan, plan
