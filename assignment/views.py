@@ -41,6 +41,7 @@ from assignment.forms import (
 from assignment.models import Assignment, AssignmentRule, PoolPolicy, Team, TeamMembership
 from campaigns.choices import ChannelKind
 from leads.actions import run_action, sales_users
+from leads.bulk import bulk_bar
 from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
 from leads.lifecycle import claims_today
@@ -659,6 +660,12 @@ def pool_page(request: HttpRequest) -> HttpResponse:
             "claims_today": used,
             "claims_left": max(policy.daily_claim_limit - used, 0),
             "filters_active": any(request.GET.get(name) for name in FILTER_FIELDS),
+            "bulk": bulk_bar(
+                request,
+                names=("claim", "assign"),
+                matching=paginator.count,
+                fixed={"in_pool": "true"},
+            ),
         },
     )
 
@@ -723,5 +730,6 @@ def new_for_me(request: HttpRequest) -> HttpResponse:
             "paginator": paginator,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
             "reject_reasons": RejectReason.choices,
+            "bulk": bulk_bar(request, names=("accept", "recycle")),
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -29,7 +30,10 @@ class CampaignFilterSet(django_filters.FilterSet):
     )
     status = django_filters.MultipleChoiceFilter(choices=CampaignStatus.choices, label=_("Status"))
     owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), label=_("Owner")
+        queryset=get_user_model().objects.all(),
+        label=_("Owner"),
+        # A text box narrows the people as you type (static/js/app.js).
+        widget=forms.Select(attrs={"data-searchable": ""}),
     )
     active_on_or_after = django_filters.DateFilter(
         method="filter_after", label=_("Running on or after")

@@ -598,6 +598,8 @@ def _form_field(param: Param) -> forms.Field:
     if kind == "user":
         return UserChoiceField(
             queryset=get_user_model().objects.all(),
+            # People pickers get a text box that narrows the options (static/js/app.js).
+            widget=forms.Select(attrs={"data-searchable": ""}),
             empty_label=gettext_lazy("Let the assignment rules decide"),
             **common,
         )

@@ -155,3 +155,11 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+class ViewScope(models.TextChoices):
+    """Who sees a saved view of the lead list (only its filters: never more leads)."""
+
+    PRIVATE = "private", _("Only me")
+    TEAM = "team", _("My team")
+    COMPANY = "company", _("Everyone")

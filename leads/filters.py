@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -12,6 +13,7 @@ from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
 from leads.choices import Grade, Stage
 from leads.models import Lead
+from leads.normalize import phone_search_key
 from leads.selectors import lead_campaign_choices, lead_owner_choices
 from pipeline.roles import sees_all_leads
 
@@ -91,13 +93,25 @@ class LeadFilterSet(django_filters.FilterSet):
         return queryset.filter(in_pool=value == "true")
 
     def filter_q(self, queryset, name, value):
-        text = (value or "").strip()[:100]
-        if not text:
-            return queryset
-        condition = Q(name__icontains=text) | Q(company__name__icontains=text)
-        contact = Q(phone__icontains=text) | Q(email__icontains=text.lower())
-        user = getattr(self.request, "user", None)
-        if not sees_all_leads(user):
-            # Masked contact details of pooled leads must not be searchable either.
-            contact &= Q(in_pool=False)
-        return queryset.filter(condition | contact)
+        return queryset.filter(search_q(value, getattr(self.request, "user", None)))
+
+
+def search_q(value: str | None, user: User | None) -> Q:
+    """What the search box matches (the lead list's ``q``, the API's and the global search).
+
+    A whole phone number in any spelling (normalised like capture) matches the phone
+    exactly, or a WeChat id equal to it: index look-ups only. Any other text matches the
+    name or company containing it, the email containing it, or the WeChat id exactly."""
+    text = (value or "").strip()[:100]
+    if not text:
+        return Q()
+    # Masked contact details of pooled leads must not be searchable by sales either.
+    unmasked = Q() if sees_all_leads(user) else Q(in_pool=False)
+    phone = phone_search_key(text, settings.PHONE_REGION)
+    if phone:
+        # A whole phone number: index look-ups only (the phone, or a WeChat id that is the
+        # number, as it often is), no text scan.
+        return (Q(phone=phone) | Q(wechat=text) | Q(wechat=phone.removeprefix("+86"))) & unmasked
+    condition = Q(name__icontains=text) | Q(company__name__icontains=text)
+    contact = (Q(email__icontains=text.lower()) | Q(wechat=text)) & unmasked
+    return condition | contact

@@ -81,6 +81,8 @@ class LeadForm(lead_fields_form()):
         queryset=Campaign.objects.select_related("channel").order_by("-start_date", "-id"),
         required=False,
         empty_label=_("— none —"),
+        # A text box narrows the long list as you type (static/js/app.js).
+        widget=forms.Select(attrs={"data-searchable": ""}),
     )
 
     #: Field groups, for the page layout.

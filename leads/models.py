@@ -30,6 +30,7 @@ from leads.choices import (
     Stage,
     Timeline,
     TouchKind,
+    ViewScope,
 )
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -247,6 +248,9 @@ class Lead(models.Model):
             models.Index(fields=["company", "stage"]),
             models.Index(fields=["grade", "stage"]),
             models.Index(fields=["pooled_at"], condition=Q(in_pool=True), name="lead_in_pool_idx"),
+            # The search box matches a normalised phone or a WeChat id exactly.
+            models.Index(fields=["phone"], name="lead_phone_idx"),
+            models.Index(fields=["wechat"], name="lead_wechat_idx"),
         ]
 
     def __str__(self) -> str:
@@ -534,3 +538,51 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.status})"
+
+
+class SavedView(models.Model):
+    """A named lead-list view: its filter querystring and chosen columns.
+
+    Shared with a team or company-wide it is still only filters: each viewer applies it
+    within their own visibility (``leads.saved_views``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+        verbose_name=_("owner"),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    scope = models.CharField(
+        _("shared with"), max_length=10, choices=ViewScope.choices, default=ViewScope.PRIVATE
+    )
+    team = models.ForeignKey(
+        "assignment.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        verbose_name=_("team"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=ViewScope.values), name="saved_view_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(scope="team", team__isnull=False) | (~Q(scope="team") & Q(team=None)),
+                name="saved_view_team_iff_team_scope",
+            ),
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique"),
+        ]
+        indexes = [models.Index(fields=["scope", "team"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -94,3 +94,28 @@ def normalize_company_name(raw: str) -> str:
                 changed = True
                 break
     return _SPACE_PUNCT.sub("", text)[:200]
+
+
+#: What a typed phone number may hold besides digits: ``+86 139-1234 (0001)``.
+_PHONE_TYPED = re.compile(r"[+\d\s\-().]{6,30}")
+_PHONE_TYPED_NOISE = str.maketrans("", "", " -().\u3000")
+
+
+def phone_search_key(raw: str, region: str) -> str | None:
+    """The stored (E.164) form of a phone number typed into a search box, or ``None``
+    when the text is not a whole phone number.
+
+    The same normalisation as capture (``normalize_phone``), so ``139 1234 0001``,
+    ``139-1234-0001`` and ``+86 139 1234 0001`` all give ``+8613912340001``; searches
+    then match it exactly (an index look-up, never a scan of every phone).
+    """
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not _PHONE_TYPED.fullmatch(text):
+        return None
+    compact = text.translate(_PHONE_TYPED_NOISE)
+    if sum(char.isdigit() for char in compact) < 6:
+        return None
+    try:
+        return normalize_phone(compact, region) or None
+    except ValueError:
+        return None

@@ -1,12 +1,16 @@
 from django.urls import path
 
-from leads.views import detail, edit, lists, privacy
+from leads.views import bulk, detail, edit, lists, privacy, search
 
 app_name = "leads"
 
 urlpatterns = [
     path("", lists.lead_list, name="list"),
     path("new/", edit.lead_new, name="create"),
+    path("bulk/", bulk.lead_bulk, name="bulk"),
+    path("search/", search.global_search, name="search"),
+    path("views/", lists.saved_view_create_page, name="saved_view_create"),
+    path("views/<int:pk>/delete/", lists.saved_view_delete_page, name="saved_view_delete"),
     path("<int:pk>/", detail.lead_detail, name="detail"),
     path("<int:pk>/edit/", edit.lead_edit, name="edit"),
     # Data-subject requests (PIPL): before the actions, whose pattern would match them.

@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
-from leads.api import CaptureView, ImportViewSet, LeadViewSet
+from leads.api import CaptureView, ImportViewSet, LeadViewSet, SavedViewViewSet
 from leads.urls import urlpatterns as leads_urls
 from leads.views import capture, desk, imports
 from pipeline import views
@@ -31,6 +31,7 @@ router.register("channels", ChannelViewSet, basename="channel")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("imports", ImportViewSet, basename="import")
+router.register("saved-views", SavedViewViewSet, basename="saved-view")
 router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")

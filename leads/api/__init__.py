@@ -3,5 +3,6 @@
 from leads.api.capture import CaptureView
 from leads.api.imports import ImportViewSet
 from leads.api.leads import LeadSerializer, LeadViewSet
+from leads.api.saved_views import SavedViewViewSet
 
-__all__ = ["CaptureView", "ImportViewSet", "LeadSerializer", "LeadViewSet"]
+__all__ = ["CaptureView", "ImportViewSet", "LeadSerializer", "LeadViewSet", "SavedViewViewSet"]

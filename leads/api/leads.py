@@ -21,6 +21,7 @@ from leads import lifecycle
 from leads.actions import run_action
 from leads.api.actions import action_schema, action_serializer
 from leads.api.fields import lead_write_serializer_fields
+from leads.bulk import BULK_ACTIONS, BULK_CAP, bulk_run
 from leads.choices import (
     FollowUpMethod,
 )
@@ -197,6 +198,31 @@ class ErasureSerializer(serializers.Serializer):
 
     lead_ids = serializers.ListField(child=serializers.IntegerField())
     erased_at = serializers.DateTimeField(allow_null=True)
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    """``POST leads/bulk/``: one action on many leads (``leads.bulk.bulk_run``)."""
+
+    action = serializers.ChoiceField(choices=BULK_ACTIONS)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=BULK_CAP
+    )
+    data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The action's input, as its single-lead endpoint takes it "
+        "(assign: owner, reason — required to reassign; disqualify/recycle: reason_code, reason).",
+    )
+
+
+class BulkRefusalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    detail = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField())
+    refused = BulkRefusalSerializer(many=True)
 
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -381,6 +407,29 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         queryset = self.filter_queryset(self.get_queryset())
         rows = lead_rows(queryset, request.user)
         return export_response(rows, file_format=file_format)
+
+    @extend_schema(
+        summary="One action on many leads; each lead refused or done on its own",
+        request=BulkRequestSerializer,
+        responses={200: BulkResultSerializer},
+    )
+    @action(detail=False, methods=["post"], filterset_class=None, pagination_class=None)
+    def bulk(self, request):
+        """Assign, qualify, disqualify, recycle, claim or accept up to 500 leads. Ids the
+        user may not see are refused as not found; 403 when the role may not run the
+        action at all; 400 for input no lead could run with."""
+        serializer = BulkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        result = bulk_run(
+            actor=request.user, name=values["action"], lead_ids=values["ids"], data=values["data"]
+        )
+        return Response(
+            {
+                "done": result.done,
+                "refused": [{"id": pk, "detail": message} for pk, message in result.refused],
+            }
+        )
 
     @extend_schema(responses={200: AssignmentSerializer(many=True)})
     @action(

@@ -27,7 +27,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from assignment.selectors import POOLED, pooled_today, routing_outcome
+from assignment.selectors import pooled_today
 from leads import actions
 from leads.choices import (
     DisqualifyReason,
@@ -37,15 +37,13 @@ from leads.choices import (
 )
 from leads.models import Lead, LeadEvent
 from leads.selectors import contact_for, leads_visible_to
+from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
 User = get_user_model()
-
-#: How many refused leads a bulk summary names before it says "and N more".
-BULK_REFUSALS_SHOWN = 8
 
 
 # --------------------------------------------------------------------------------------
@@ -267,94 +265,14 @@ def desk_consult(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-def _selected_ids(request: HttpRequest) -> list[int]:
-    ids = []
-    for value in request.POST.getlist("lead"):
-        try:
-            ids.append(int(value))
-        except ValueError:
-            continue
-    return list(dict.fromkeys(ids))
-
-
-def bulk_summary(action: str, done: int, refused: list[tuple[int, str]], names: dict) -> str:
-    """The summary message: "12 qualified, 2 refused: Lead A (#5): …; Lead B (#9): …"."""
-    if action == "qualify":
-        text = _("%(done)d qualified, %(refused)d refused") % {
-            "done": done,
-            "refused": len(refused),
-        }
-    else:
-        text = _("%(done)d disqualified, %(refused)d refused") % {
-            "done": done,
-            "refused": len(refused),
-        }
-    if not refused:
-        return text + "."
-    shown = [
-        f"{names.get(pk, '')} (#{pk}): {message}" for pk, message in refused[:BULK_REFUSALS_SHOWN]
-    ]
-    details = "; ".join(shown)
-    if len(refused) > BULK_REFUSALS_SHOWN:
-        details += " " + _("… and %(n)d more.") % {"n": len(refused) - BULK_REFUSALS_SHOWN}
-    return f"{text}: {details}"
-
-
-def bulk_pooled(lead_ids: list[int]) -> list[str]:
-    """One sentence per qualified lead routing sent to the pool, or none (issue #14):
-    "Lead A (#5) went to the pool: No assignment rule matched (not filled in: Region) …"."""
-    pooled = Lead.objects.filter(pk__in=lead_ids, in_pool=True).order_by("pk")
-    lines = []
-    for pk, name in pooled.values_list("pk", "name"):
-        outcome = routing_outcome(pk)
-        if outcome is not None and outcome.outcome == POOLED:
-            lines.append(
-                _("%(name)s (#%(pk)d) went to the pool: %(reason)s")
-                % {"name": name, "pk": pk, "reason": outcome.message()}
-            )
-    return lines
-
-
 @login_required
 @require_POST
 def desk_bulk(request: HttpRequest) -> HttpResponse:
-    """Qualify (with each lead's rule grade) or disqualify the checked leads."""
+    """Qualify (with each lead's rule grade) or disqualify the checked leads
+    (the lists' one bulk path, ``leads.views.bulk.run_bulk_post``)."""
     user = _require_desk(request)
     back = safe_next_url(request, reverse("leads:desk"))
-    action = request.POST.get("action", "")
-    if action not in ("qualify", "disqualify"):
-        messages.error(request, _("Choose what to do with the selected leads."))
-        return redirect(back)
-    ids = _selected_ids(request)
-    if not ids:
-        messages.warning(request, _("Select at least one lead first."))
-        return redirect(back)
-    visible = set(leads_visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
-    data = {}
-    if action == "disqualify":
-        data = {
-            "reason_code": request.POST.get("reason_code", ""),
-            "reason": request.POST.get("reason", ""),
-        }
-    try:
-        result = actions.run_bulk(
-            name=action, lead_ids=[pk for pk in ids if pk in visible], actor=user, data=data
-        )
-    except ServiceError as error:  # the input itself was refused: nothing ran
-        messages.error(request, error.message)
-        return redirect(back)
-    refused = [(pk, _("Lead not found.")) for pk in ids if pk not in visible] + result.refused
-    names = dict(Lead.objects.filter(pk__in=[pk for pk, _m in refused]).values_list("pk", "name"))
-    text = bulk_summary(action, len(result.done), refused, names)
-    if action == "qualify":
-        text = " ".join([text, *bulk_pooled(result.done)])
-    if not refused:
-        messages.success(request, text)
-    elif result.done:
-        messages.warning(request, text)
-    else:
-        messages.error(request, text)
-    return redirect(back)
+    return run_bulk_post(request, user, back=back, offered=("qualify", "disqualify"))
 
 
 # --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from assignment.models import Team, TeamMembership
 from assignment.selectors import team_pages_for
 from leads.actions import ActionForm, action_form, allowed, run_action
+from leads.bulk import bulk_bar
 from leads.choices import Stage
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
@@ -256,6 +257,7 @@ def my_leads(request: HttpRequest) -> HttpResponse:
             "total": len(rows),
             "now": now,
             "is_sales": has_role(user, Role.SALES_REP, Role.SALES_MANAGER),
+            "bulk": bulk_bar(request, names=("accept", "recycle")),
         },
     )
 
@@ -370,6 +372,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
             "compliance": table,
             "delays": delays(start=start, end=end),
             "next_url": request.get_full_path(),
+            "bulk": bulk_bar(request, names=("assign", "recycle")),
         }
     )
     return render(request, "sales/team.html", context)

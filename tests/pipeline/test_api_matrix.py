@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from leads.choices import Stage
-from leads.models import ImportJob
+from leads.models import ImportJob, SavedView
 from reports.choices import ReportJobOrigin, ReportJobStatus
 from reports.models import ReportJob
 from scoring.models import RescoreJob, ScoringRule
@@ -64,6 +64,13 @@ row("get", "/api/v1/leads/{id}/", "401 200 200 200 200 200 200")
 row("put", "/api/v1/leads/{id}/", "401 403 200 200 200 403 200", {"name": "Put"})
 row("patch", "/api/v1/leads/{id}/", "401 403 200 200 200 403 200", {"title": "CTO"})
 row("get", "/api/v1/leads/export/", "401 200 200 200 200 200 200")
+# Bulk: the role's actions only (recycle: the owner or their team manager; §1), run per lead.
+row(
+    "post",
+    "/api/v1/leads/bulk/",
+    "401 403 403 200 200 403 200",
+    {"action": "recycle", "ids": ["{lead}"], "data": {"reason": "x"}},
+)
 row("get", "/api/v1/leads/{id}/events/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/leads/{id}/assignments/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/leads/{id}/follow-ups/", "401 200 200 200 200 200 200")
@@ -230,6 +237,12 @@ for report in ("funnel", "channel-roi", "campaign-roi", "grade-calibration"):
 row("get", "/api/v1/reports/scorecards/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/reports/follow-up-compliance/", "401 403 200 200 200 200 200")
 row("post", "/api/v1/reports/jobs/", "401 403 403 403 403 202 202", {"report": "funnel"})
+# --- saved views: everyone keeps their own; the world's view is the rep's, shared with team 1
+row("get", "/api/v1/saved-views/", "401 200 200 200 200 200 200")
+row("post", "/api/v1/saved-views/", "401 201 201 201 201 201 201",
+    {"name": "V {role}", "query": "stage=mql"})  # fmt: skip
+row("get", "/api/v1/saved-views/{id}/", "401 404 404 200 200 404 404")
+row("delete", "/api/v1/saved-views/{id}/", "401 404 404 204 403 404 404")
 row("get", "/api/v1/reports/jobs/{id}/", "401 200 200 403 200 200 200")
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
@@ -270,6 +283,9 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
     )
     rescore = RescoreJob.objects.create(reason="matrix", requested_by=desk)
     LeadFactory()  # a new lead: the desk's work
+    view = SavedView.objects.create(
+        owner=rep, name="Team view", query="grade=A", scope="team", team=team
+    )
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -279,7 +295,9 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/assignment-rules/": rule.pk,
             "/api/v1/scoring-rules/": ScoringRule.objects.order_by("pk").first().pk,
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,
+            "/api/v1/saved-views/": view.pk,
         },
+        "lead": lead.pk,
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",
         "grade": "B", "team": team.pk, "rep": rep.pk, "other_rep": other_rep.pk,
         "free_rep": free_rep.pk,
@@ -298,6 +316,8 @@ def body_for(body: dict[str, Any] | None, world: dict[str, Any], role: str) -> d
         return None
     filled: dict[str, Any] = {}
     for key, value in body.items():
+        if isinstance(value, list):
+            value = [body_for({"v": item}, world, role)["v"] for item in value]
         if isinstance(value, str) and "{" in value:
             value = value.format(role=role, **{k: v for k, v in world.items() if k != "users"})
             value = int(value) if value.isdigit() else value

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from leads.choices import Stage
-from leads.models import ImportJob
+from leads.models import ImportJob, SavedView
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
@@ -70,6 +70,7 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "key": campaign.public_key, "team": team.pk, "member": team.memberships.first().pk,
         "rule": rule.pk, "srule": ScoringRule.objects.first().pk, "job": job.pk,
         "token": uuid.UUID(int=1),
+        "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
     }  # fmt: skip
 
 
@@ -86,6 +87,15 @@ PAGES = {
     "leads:list": ("get", "/leads/", None, "302 200 200 200 200 200 200"),
     "export-leads": ("get", "/leads/export/", None, "302 200 200 200 200 200 200"),
     "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
+    # the global search: everyone signed in, results within their own visibility
+    "leads:search": ("get", "/leads/search/?q=Lead", None, "302 200 200 200 200 200 200"),
+    # the lists' bulk bar: a refusal (here: no action chosen) is a message, always 302
+    "leads:bulk": ("post", "/leads/bulk/", {}, "302 302 302 302 302 302 302"),
+    # saved views: everyone saves their own (an empty name is a message); only the owner
+    # deletes one, and someone else's private view is not found
+    "leads:saved_view_create": ("post", "/leads/views/", {}, "302 302 302 302 302 302 302"),
+    "leads:saved_view_delete": ("post", "/leads/views/{view}/delete/", {},
+                                "302 404 404 302 404 404 404"),
     "leads:detail": ("get", "/leads/{lead}/", None, "302 200 200 200 200 200 200"),
     # management reads everything and edits nothing
     # a marketer edits only unowned leads of their campaigns; this one is a rep's SQL
