@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
-from leads.choices import Grade, Stage
-from leads.models import Lead
+from leads.choices import Grade, ReviewStatus, Stage
+from leads.models import ContactReview, Lead
 from leads.selectors import lead_campaign_choices, lead_owner_choices
 from pipeline.roles import sees_all_leads
 
@@ -94,8 +94,21 @@ class LeadFilterSet(django_filters.FilterSet):
         text = (value or "").strip()[:100]
         if not text:
             return queryset
-        condition = Q(name__icontains=text) | Q(company__name__icontains=text)
-        contact = Q(phone__icontains=text) | Q(email__icontains=text.lower())
+        # A lead flagged for review is found by the name and email the conflicting arrival
+        # gave too, so the other person is never hidden behind it while the review is open.
+        flagged = ContactReview.objects.filter(status=ReviewStatus.OPEN)
+        condition = (
+            Q(name__icontains=text)
+            | Q(company__name__icontains=text)
+            | Q(pk__in=flagged.filter(touch__given__name__icontains=text).values("lead_id"))
+        )
+        contact = (
+            Q(phone__icontains=text)
+            | Q(email__icontains=text.lower())
+            | Q(
+                pk__in=flagged.filter(touch__given__email__icontains=text.lower()).values("lead_id")
+            )
+        )
         user = getattr(self.request, "user", None)
         if not sees_all_leads(user):
             # Masked contact details of pooled leads must not be searchable either.

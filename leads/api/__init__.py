@@ -3,5 +3,6 @@
 from leads.api.capture import CaptureView
 from leads.api.imports import ImportViewSet
 from leads.api.leads import LeadSerializer, LeadViewSet
+from leads.api.reviews import ContactReviewViewSet
 
-__all__ = ["CaptureView", "ImportViewSet", "LeadSerializer", "LeadViewSet"]
+__all__ = ["CaptureView", "ContactReviewViewSet", "ImportViewSet", "LeadSerializer", "LeadViewSet"]
