@@ -114,8 +114,8 @@ def differing_values(review: ContactReview, lead: Lead) -> dict[str, str]:
 def _lock_open(review: ContactReview) -> ContactReview:
     """Re-read the review under a row lock; 409 unless it is still open."""
     locked = (
-        ContactReview.objects.select_for_update()
-        .select_related("touch", "decided_by")
+        ContactReview.objects.select_for_update(of=("self",))
+        .select_related("touch")
         .filter(pk=review.pk)
         .first()
     )
@@ -189,6 +189,11 @@ def _taken(field: str) -> ServiceError:
     return ServiceError(message, field=field)
 
 
+def _held(field: str, value: str) -> bool:
+    """Whether an open lead holds this phone or email (two open leads never share one)."""
+    return find_open_duplicate(**{"phone": "", "email": "", field: value}) is not None
+
+
 @transaction.atomic
 def review_different_person(
     *,
@@ -199,8 +204,9 @@ def review_different_person(
     name: str = "",
 ) -> ContactReview:
     """Someone else: a new lead for them, with the contact the desk entered (a phone or
-    email no open lead holds: two open leads never share one), the name they gave (or
-    ``name``) and their company, created by ``lead_create`` from the touch's campaign.
+    email no open lead holds: two open leads never share one) and, where the desk entered
+    none, the one the arrival gave if no open lead holds it; the name they gave (or
+    ``name``) and their company; created by ``lead_create`` from the touch's campaign.
     The touch moves to the new lead as its first touch; both leads' credits are recomputed
     (``TOUCHES_CHANGED``)."""
     check_can_review(actor)
@@ -216,15 +222,17 @@ def review_different_person(
     if given.get("company"):
         fields["company_name"] = given["company"]
     data = clean_lead_fields(fields)
+    for field in ("phone", "email"):
+        if data.get(field) and _held(field, data[field]):
+            raise _taken(field)
+    # A contact the arrival gave that no open lead holds is the person's own: kept too.
+    for field in ("phone", "email"):
+        if not data.get(field) and given.get(field) and not _held(field, given[field]):
+            fields[field] = data[field] = given[field]
     if not data.get("phone") and not data.get("email"):
         raise ServiceError(
             _("Enter the other person's own phone or email (or both)."), field="phone"
         )
-    for field in ("phone", "email"):
-        if data.get(field) and find_open_duplicate(
-            **{"phone": "", "email": "", field: data[field]}
-        ):
-            raise _taken(field)
     answer = lead_create(
         actor=actor,
         fields=fields,
