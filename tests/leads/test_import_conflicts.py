@@ -342,6 +342,7 @@ def test_desk_review_page_lists_open_reviews_with_a_count_and_decides(client, de
     assert "/leads/desk/reviews/" in page  # the tab, with its count
     listing = client.get("/leads/desk/reviews/").content.decode()
     assert f'data-review="{review.pk}"' in listing and "wang@beta.cn" in listing
+    assert "contact to review" in client.get(f"/leads/{chen.pk}/").content.decode()
     response = client.post(
         f"/leads/desk/reviews/{review.pk}/different/",
         {"name": "王大伟", "phone": "13900002001"},  # 陈小明's number: refused as a message
@@ -353,6 +354,7 @@ def test_desk_review_page_lists_open_reviews_with_a_count_and_decides(client, de
     review.refresh_from_db()
     assert review.status == ReviewStatus.SPLIT and review.new_lead.phone == "+8613900002003"
     assert f'data-review="{review.pk}"' not in client.get("/leads/desk/reviews/").content.decode()
+    assert "contact to review" not in client.get(f"/leads/{chen.pk}/").content.decode()
 
 
 def test_review_list_and_rows_endpoint_queries_do_not_grow(
