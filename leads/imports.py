@@ -1158,6 +1158,15 @@ def _matched(data: Mapping[str, Any], found: Mapping[str, Any]) -> tuple[str, st
     return None
 
 
+def _columns(job: ImportJob) -> dict[str, str]:
+    """``{field: the file's header}`` of the job's mapping."""
+    headers = job.headers or []
+    return {
+        target: headers[int(i)] if str(i).isdigit() and int(i) < len(headers) else target
+        for i, target in (job.mapping or {}).items()
+    }
+
+
 def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> None:
     """Bulk-write one batch of clean rows (caller holds the transaction).
 
@@ -1177,7 +1186,7 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
     """
     now = timezone.now()
     campaign = job.campaign
-    columns = {target: job.headers[int(i)] for i, target in job.mapping.items()}
+    columns = _columns(job)
     existing = _open_leads(
         {d["phone"] for _, d, _ in batch if d.get("phone")},
         {d["email"] for _, d, _ in batch if d.get("email")},
@@ -1420,7 +1429,7 @@ def _write_batch_slowly(job: ImportJob, batch: list[CleanRow], result: RowResult
     """Row by row through the lifecycle service: used when a bulk write hit a race. A row
     that ``lead_create`` turned into a touch on a lead of another name (or contact) is
     flagged as a conflict, as in the bulk path."""
-    columns = {target: job.headers[int(i)] for i, target in job.mapping.items()}
+    columns = _columns(job)
     for row_no, data, when in batch:
         fields = {k: v for k, v in data.items() if not k.startswith("_")}
         try:
