@@ -417,3 +417,27 @@ def test_erasure_wipes_refused_rows_quoting_the_persons_contact(api, marketer, d
     row.refresh_from_db()
     assert "li@acme.cn" not in str(row.messages)
     assert LeadEvent.objects.filter(lead=lead, kind=EventKind.DATA_ERASED).count() == 1
+
+
+def test_a_batch_redone_row_by_row_still_flags_a_conflict(
+    api, marketer, campaign, chen, monkeypatch
+):
+    """The bulk insert raced another arrival (here: the lookup missed 陈小明), so the
+    batch is redone through ``lead_create``: the conflicting row is still a conflict."""
+    from leads import imports
+
+    real = imports._open_leads
+    calls = {"n": 0}
+
+    def blind_first(phones, emails):
+        calls["n"] += 1
+        return {} if calls["n"] <= 2 else real(phones, emails)  # both bulk attempts miss him
+
+    monkeypatch.setattr(imports, "_open_leads", blind_first)
+    job = run_import(api, marketer, campaign, [["王大伟", "", "13900002001", "wang@beta.cn"]])
+    assert (job.created, job.duplicates, job.conflicts) == (0, 0, 1)
+    row = ImportRow.objects.get(job=job)
+    assert (row.outcome, row.lead_id) == ("conflict", chen.pk)
+    review = review_of(chen)
+    assert review.touch.given["name"] == "王大伟" and (review.job, review.row) == (job, 1)
+    assert Lead.objects.count() == 1
