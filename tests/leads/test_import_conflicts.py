@@ -351,6 +351,8 @@ def test_desk_review_page_lists_open_reviews_with_a_count_and_decides(client, de
     review.refresh_from_db()
     assert review.status == ReviewStatus.OPEN
     client.post(f"/leads/desk/reviews/{review.pk}/different/", {"phone": "13900002003"})
+    timeline = client.get(f"/leads/{chen.pk}/").content.decode()
+    assert "Conflicting contact reviewed" in timeline and "Different person, new lead" in timeline
     review.refresh_from_db()
     assert review.status == ReviewStatus.SPLIT and review.new_lead.phone == "+8613900002003"
     assert f'data-review="{review.pk}"' not in client.get("/leads/desk/reviews/").content.decode()
