@@ -103,6 +103,7 @@ class EventKind(models.TextChoices):
     SLA_BREACH = "sla_breach", _("SLA breached")
     DATA_EXPORTED = "data_exported", _("Personal data exported")
     DATA_ERASED = "data_erased", _("Personal data erased")
+    CONTACT_REVIEWED = "contact_reviewed", _("Conflicting contact reviewed")
 
 
 class FollowUpMethod(models.TextChoices):
@@ -148,6 +149,25 @@ class RecycleReason(models.TextChoices):
     NOT_NOW = "not_now", _("Not buying now")
     CAPACITY = "capacity", _("No capacity")
     OTHER = "other", _("Other")
+
+
+class ImportRowOutcome(models.TextChoices):
+    """What became of one data row of an import."""
+
+    CREATED = "created", _("New lead")
+    TOUCH = "touch", _("Touch on a known lead")
+    CONFLICT = "conflict", _("Conflict: touch, lead flagged for review")
+    FAILED = "failed", _("Refused")
+
+
+class ReviewStatus(models.TextChoices):
+    """A conflicting arrival waiting for the desk, and how the desk decided it."""
+
+    OPEN = "open", _("Waiting for review")
+    KEPT = "kept", _("Same person, kept")
+    UPDATED = "updated", _("Lead's contact updated")
+    SPLIT = "split", _("Different person, new lead")
+    DISMISSED = "dismissed", _("Closed: personal data erased")
 
 
 class ImportStatus(models.TextChoices):

@@ -121,18 +121,23 @@ def xlsx_file(rows: Iterable[list[str]], *, title: str) -> tempfile.SpooledTempo
 
 
 def export_response(
-    rows: Iterable[list[str]], *, file_format: str
+    rows: Iterable[list[str]],
+    *,
+    file_format: str,
+    name: str = "leads",
+    title: str | None = None,
 ) -> FileResponse | StreamingHttpResponse:
-    """The download of ``rows`` (``lead_rows``) as ``leads-<time>.csv`` (streamed) or
-    ``.xlsx``: the page's export and the API's answer with this one response."""
+    """The download of ``rows`` (``lead_rows``, or another table's) as
+    ``<name>-<time>.csv`` (streamed) or ``.xlsx``: the page's export and the API's answer
+    with this one response."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if file_format == "xlsx":
         return FileResponse(
-            xlsx_file(rows, title=_("Leads")),
+            xlsx_file(rows, title=title or _("Leads")),
             as_attachment=True,
-            filename=f"leads-{stamp}.xlsx",
+            filename=f"{name}-{stamp}.xlsx",
             content_type=XLSX_CONTENT_TYPE,
         )
     response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
-from leads.choices import Grade, Stage
-from leads.models import Lead
+from leads.choices import Grade, ReviewStatus, Stage
+from leads.models import ContactReview, Lead
 from leads.normalize import phone_search_key
 from leads.selectors import lead_campaign_choices, lead_owner_choices
 from pipeline.roles import sees_all_leads
@@ -101,7 +101,10 @@ def search_q(value: str | None, user: User | None) -> Q:
 
     A whole phone number in any spelling (normalised like capture) matches the phone
     exactly, or a WeChat id equal to it: index look-ups only. Any other text matches the
-    name or company containing it, the email containing it, or the WeChat id exactly."""
+    name or company containing it, the email containing it, or the WeChat id exactly.
+    A lead flagged for a contact review is also found by the name and email the
+    conflicting arrival gave, so the other person is never hidden behind it while the
+    review is open."""
     text = (value or "").strip()[:100]
     if not text:
         return Q()
@@ -112,6 +115,15 @@ def search_q(value: str | None, user: User | None) -> Q:
         # A whole phone number: index look-ups only (the phone, or a WeChat id that is the
         # number, as it often is), no text scan.
         return (Q(phone=phone) | Q(wechat=text) | Q(wechat=phone.removeprefix("+86"))) & unmasked
-    condition = Q(name__icontains=text) | Q(company__name__icontains=text)
-    contact = (Q(email__icontains=text.lower()) | Q(wechat=text)) & unmasked
+    flagged = ContactReview.objects.filter(status=ReviewStatus.OPEN)
+    condition = (
+        Q(name__icontains=text)
+        | Q(company__name__icontains=text)
+        | Q(pk__in=flagged.filter(touch__given__name__icontains=text).values("lead_id"))
+    )
+    contact = (
+        Q(email__icontains=text.lower())
+        | Q(wechat=text)
+        | Q(pk__in=flagged.filter(touch__given__email__icontains=text.lower()).values("lead_id"))
+    ) & unmasked
     return condition | contact

@@ -36,7 +36,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -49,6 +49,7 @@ from leads.choices import (
     DecisionRole,
     EventKind,
     GradeSource,
+    ImportRowOutcome,
     ImportStatus,
     LegalBasis,
     Stage,
@@ -63,7 +64,15 @@ from leads.lifecycle.arrival import (
     returned_event_data,
     touch_values,
 )
-from leads.models import Company, ImportJob, Lead, LeadEvent, LeadTouch
+from leads.models import (
+    Company,
+    ContactReview,
+    ImportJob,
+    ImportRow,
+    Lead,
+    LeadEvent,
+    LeadTouch,
+)
 from leads.normalize import normalize_company_name
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
@@ -899,40 +908,75 @@ CleanRow = tuple[int, dict[str, Any], dt.datetime | None]
 class RowResult:
     created: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     lead_ids: list[int] = field(default_factory=list)  # known leads touched again
     new_lead_ids: list[int] = field(default_factory=list)
     owners_told: dict[int, int] = field(default_factory=dict)
+    #: ``ImportRow`` values of the rows refused while reading (kept when a write is redone)
+    failed_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: ``ImportRow`` values of the rows written (created, touch, conflict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _refuse(result: RowResult, row_no: int, problems: list[dict[str, str]]) -> None:
+    """Record a refused row: each problem in the job's errors and the row's messages."""
+    result.failed += 1
+    result.errors += [{"row": row_no, **problem} for problem in problems]
+    result.failed_rows.append(
+        {"row": row_no, "outcome": ImportRowOutcome.FAILED, "lead_id": None, "messages": problems}
+    )
+
+
+#: Contact fields: a row needs one that is valid.
+_CONTACT_FIELDS = ("phone", "email", "wechat")
+
+
+def _clean_all(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``clean_lead_fields`` reporting every bad field, not only the first: the first bad
+    field is set aside (a missing or bad name replaced by a stand-in) and the rest checked
+    again, so a row with no name and an invalid phone has both problems named. Returns the
+    clean fields (meaningful only without problems) and ``{field: message}``."""
+    problems: dict[str, str] = {}
+    fields = dict(fields)
+    for _attempt in range(len(fields) + 2):
+        try:
+            return clean_lead_fields(fields), problems
+        except ServiceError as exc:
+            name = exc.field or "name"
+            if name in problems:  # never expected: stop rather than loop
+                break
+            problems[name] = exc.message
+            if name == "name":
+                fields["name"] = "x"  # a stand-in, so the other fields are checked
+            else:
+                fields.pop(name, None)
+    return {}, problems
 
 
 def _row_fields(
     row: list[str], mapping: Mapping[str, str], headers: list[str], row_no: int, result: RowResult
 ) -> tuple[dict[str, Any], dt.datetime | None] | None:
-    """One row as clean lead fields, or ``None`` after recording why it is refused."""
+    """One row as clean lead fields, or ``None`` after recording every reason it is refused
+    (each with its column)."""
     raw = {target: (row[int(i)] if int(i) < len(row) else "") for i, target in mapping.items()}
     column = {target: headers[int(i)] for i, target in mapping.items()}
     if not any(raw.values()):
         return None  # blank line: not a lead, not an error
-    if any("\ufffd" in value for value in raw.values()):
-        bad = next(t for t, v in raw.items() if "\ufffd" in v)
-        result.errors.append(
-            {
-                "row": row_no,
-                "column": column[bad],
-                "message": _("Characters that cannot be read in this encoding."),
-            }
-        )
-        result.failed += 1
+    unreadable = [t for t, v in raw.items() if "\ufffd" in v]
+    if unreadable:
+        message = _("Characters that cannot be read in this encoding.")
+        _refuse(result, row_no, [{"column": column[t], "message": message} for t in unreadable])
         return None
+    problems: list[dict[str, str]] = []
     when = None
     if raw.get("touched_at"):
         try:
             when = _parse_when(raw["touched_at"])
         except ValueError:
-            result.errors.append(
+            problems.append(
                 {
-                    "row": row_no,
                     "column": column["touched_at"],
                     "message": _(
                         "“%(value)s” is not a date we understand "
@@ -941,10 +985,9 @@ def _row_fields(
                     % {"value": raw["touched_at"]},
                 }
             )
-            result.failed += 1
-            return None
-        if when > timezone.now() + dt.timedelta(days=1):
-            when = None
+        else:
+            if when > timezone.now() + dt.timedelta(days=1):
+                when = None
     fields = {k: v for k, v in raw.items() if k != "touched_at" and v != ""}
     if "company_size" in fields:
         fields["company_size"] = _size_bracket(fields["company_size"])
@@ -956,24 +999,18 @@ def _row_fields(
         )
     if "budget" in fields:
         fields["budget"] = re.sub(r"[,，¥￥\s元]", "", fields["budget"])
-    try:
-        cleaned = clean_lead_fields(fields)
-    except ServiceError as exc:
-        name = exc.field or "name"
-        result.errors.append(
-            {"row": row_no, "column": column.get(name, name), "message": exc.message}
-        )
-        result.failed += 1
-        return None
-    if not (cleaned.get("phone") or cleaned.get("email") or cleaned.get("wechat")):
-        result.errors.append(
+    cleaned, bad = _clean_all(fields)
+    problems += [{"column": column.get(name, name), "message": text} for name, text in bad.items()]
+    given_contact = any(fields.get(name) for name in _CONTACT_FIELDS)
+    if not given_contact or (not bad and not any(cleaned.get(n) for n in _CONTACT_FIELDS)):
+        problems.append(
             {
-                "row": row_no,
                 "column": column.get("phone", "phone"),
                 "message": _("No phone, email or WeChat: the person cannot be reached."),
             }
         )
-        result.failed += 1
+    if problems:
+        _refuse(result, row_no, problems)
         return None
     cleaned["_company_key"] = normalize_company_name(cleaned.get("company_name", ""))
     return cleaned, when
@@ -1025,13 +1062,24 @@ _LEAD_BLANK = {
 }
 
 
-def _open_leads(phones: set[str], emails: set[str]) -> dict[str, tuple[int, int | None]]:
-    """Open leads holding these contacts: ``{"p:<phone>" | "e:<email>": (id, owner_id)}``.
+@dataclass(frozen=True)
+class _OpenLead:
+    """An open lead as the batch matches it (plain values)."""
+
+    pk: int
+    owner_id: int | None
+    name: str
+    phone: str
+    email: str
+
+
+def _open_leads(phones: set[str], emails: set[str]) -> dict[str, _OpenLead]:
+    """Open leads holding these contacts: ``{"p:<phone>" | "e:<email>": lead}``.
 
     One query per contact kind, shaped like the partial unique indexes of the duplicate
     rule so that those indexes answer it.
     """
-    found: dict[str, tuple[int, int | None]] = {}
+    found: dict[str, _OpenLead] = {}
     open_leads = Lead.objects.exclude(stage__in=sorted(CLOSED_STAGES))
     for prefix, column, values in (("p:", "phone", phones), ("e:", "email", emails)):
         if not values:
@@ -1040,11 +1088,83 @@ def _open_leads(phones: set[str], emails: set[str]) -> dict[str, tuple[int, int 
             open_leads.exclude(**{column: ""})
             .filter(**{f"{column}__any_of": sorted(values)})
             .order_by()
-            .values_list(column, "pk", "owner_id")
+            .values_list(column, "pk", "owner_id", "name", "phone", "email")
         )
-        for value, pk, owner_id in rows:
-            found.setdefault(prefix + value, (pk, owner_id))
+        for value, *lead in rows:
+            found.setdefault(prefix + value, _OpenLead(*lead))
     return found
+
+
+def name_key(text: str) -> str:
+    """A name as compared for the same person: trimmed, spaces collapsed, full-width
+    characters as half-width (NFKC), case folded — "Wang  Fang" is "ｗａｎｇ fang"."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
+
+def contact_differences(data: Mapping[str, Any], lead: _OpenLead, *, matched: str) -> list[str]:
+    """The fields in which an arrival matched on ``matched`` ("phone" or "email") differs
+    from its lead: the name, and the other contact when both have one. Empty: the same
+    person (a plain touch); else a conflict for the desk."""
+    differs = []
+    if data.get("name") and name_key(data["name"]) != name_key(lead.name):
+        differs.append("name")
+    other = "email" if matched == "phone" else "phone"
+    if data.get(other) and getattr(lead, other) and data[other] != getattr(lead, other):
+        differs.append(other)
+    return differs
+
+
+def given_values(data: Mapping[str, Any]) -> dict[str, str]:
+    """What a conflicting arrival gave, kept on its touch (``LeadTouch.given``)."""
+    return {
+        "name": data.get("name", "") or "",
+        "phone": data.get("phone", "") or "",
+        "email": data.get("email", "") or "",
+        "company": data.get("company_name", "") or "",
+    }
+
+
+def _given_key(given: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (name_key(given.get("name", "")), given.get("phone", ""), given.get("email", ""))
+
+
+def _conflict_messages(
+    differs: list[str], *, matched: str, lead_id: int, columns: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """One message per differing column of a conflict row (no personal values: they are
+    kept on the touch, which the privacy requests reach)."""
+    on = _("phone") if matched == "phone" else _("email")
+    return [
+        {
+            "column": columns.get(name, name),
+            "message": _(
+                "Differs from lead %(lead)s, which has the same %(contact)s: added as a touch "
+                "and flagged for the desk's review."
+            )
+            % {"lead": lead_id, "contact": on},
+        }
+        for name in differs
+    ]
+
+
+def _matched(data: Mapping[str, Any], found: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the key, "phone" or "email") of the first contact of the row in ``found``."""
+    for key, kind in (
+        ("p:" + data.get("phone", ""), "phone"),
+        ("e:" + data.get("email", ""), "email"),
+    ):
+        if len(key) > 2 and key in found:
+            return key, kind
+    return None
+
+
+def _columns(job: ImportJob) -> dict[str, str]:
+    """``{field: the file's header}`` of the job's mapping."""
+    headers = job.headers or []
+    return {
+        target: headers[int(i)] if str(i).isdigit() and int(i) < len(headers) else target
+        for i, target in (job.mapping or {}).items()
+    }
 
 
 def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> None:
@@ -1053,7 +1173,11 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
     New people become leads written already scored, with their first touch and their
     ``created`` event; known people (an open lead with the same phone or email, in the
     database or earlier in this file) get a touch and a ``duplicate`` event, once per
-    campaign and touch kind. Rows are plain values: no model instance per row.
+    campaign and touch kind. A known person's row that gives another name (or the other
+    contact) is a *conflict*: it gets its own touch keeping what it gave (``given``) and a
+    ``ContactReview`` that flags the lead for the desk, once per lead and values given by
+    this list. Every row's outcome goes to ``result.rows``. Rows are plain values: no model
+    instance per row.
 
     No identity locks are taken (a batch would need thousands): the partial unique indexes
     of the duplicate rule refuse a lead that a capture or another import wrote since the
@@ -1062,35 +1186,40 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
     """
     now = timezone.now()
     campaign = job.campaign
+    columns = _columns(job)
     existing = _open_leads(
         {d["phone"] for _, d, _ in batch if d.get("phone")},
         {d["email"] for _, d, _ in batch if d.get("email")},
     )
-    # Known people this list (campaign and touch kind) touched before. Filtered here, not
-    # in SQL, so the only usable index is the one on the lead: a campaign's touches can
-    # number millions, and right after a big import the planner's statistics lag behind.
-    already = {
-        lead_id
-        for lead_id, campaign_id, kind in LeadTouch.objects.filter(
-            lead_id__any_of={pk for pk, _owner in existing.values()}
-        )
+    # Known people this list (campaign and touch kind) touched before, and the conflicting
+    # values it already kept on them. Filtered here, not in SQL, so the only usable index is
+    # the one on the lead: a campaign's touches can number millions, and right after a big
+    # import the planner's statistics lag behind.
+    already: set[int] = set()
+    flagged: set[tuple[int, tuple[str, str, str]]] = set()
+    for lead_id, campaign_id, kind, given in (
+        LeadTouch.objects.filter(lead_id__any_of={lead.pk for lead in existing.values()})
         .order_by()
-        .values_list("lead_id", "campaign_id", "kind")
-        if campaign_id == campaign.pk and kind == job.touch_kind
-    }
+        .values_list("lead_id", "campaign_id", "kind", "given")
+    ):
+        if campaign_id == campaign.pk and kind == job.touch_kind:
+            already.add(lead_id)
+            if given:
+                flagged.add((lead_id, _given_key(given)))
     companies = _companies_for([d for _, d, _ in batch])
-    new_leads: list[tuple[dict[str, Any], dt.datetime, SimpleNamespace | None]] = []
-    pending: set[str] = set()
+    new_leads: list[tuple[dict[str, Any], dt.datetime, SimpleNamespace | None, int]] = []
+    pending: dict[str, int] = {}  # contact key → index in new_leads
+    in_file: list[tuple[int, dict[str, Any], dt.datetime | None, int, str]] = []
     touches: list[dict[str, Any]] = []
+    conflicts: list[tuple[int, int, dict[str, Any], dt.datetime | None, str]] = []
     events: list[dict[str, Any]] = []
     for row_no, data, when in batch:
-        keys = [
-            k for k in ("p:" + data.get("phone", ""), "e:" + data.get("email", "")) if len(k) > 2
-        ]
-        match = next((existing[k] for k in keys if k in existing), None)
+        match = _matched(data, existing)
         if match is None:
-            if any(k in pending for k in keys):
-                result.duplicates += 1  # the same person twice in this file
+            earlier = _matched(data, pending)
+            if earlier is not None:  # the same contact earlier in this file
+                key, kind = earlier
+                in_file.append((row_no, data, when, pending[key], kind))
                 continue
             company = companies.get(data.get("_company_key", ""))
             lead = new_lead_values(  # the columns it does not set keep their defaults
@@ -1100,51 +1229,65 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
                 actor_id=job.created_by_id,
                 now=now,
             )
-            new_leads.append((lead, when or now, company))
-            pending.update(keys)
+            for key in ("p:" + data.get("phone", ""), "e:" + data.get("email", "")):
+                if len(key) > 2:
+                    pending.setdefault(key, len(new_leads))
+            new_leads.append((lead, when or now, company, row_no))
             continue
-        pk, owner_id = match
-        result.duplicates += 1
-        if pk in already:
-            continue  # this list (or another row of it) already touched them
-        already.add(pk)
-        touches.append(
-            {
-                "lead_id": pk,
-                **touch_values(
-                    campaign_id=campaign.pk,
-                    kind=job.touch_kind,
-                    occurred_at=when or now,
-                    is_first=False,
-                ),
-            }
-        )
-        events.append(
-            {
-                "lead_id": pk,
-                "kind": EventKind.DUPLICATE,
-                "at": now,
-                "data": returned_event_data(
-                    campaign_id=campaign.pk,
-                    touch_kind=job.touch_kind,
-                    # Extra event data: neither key is ``name``.
-                    **{"import": job.pk, "row": row_no},  # type: ignore[arg-type]
-                ),
-            }
-        )
-        result.lead_ids.append(pk)
-        if owner_id:
-            result.owners_told[owner_id] = result.owners_told.get(owner_id, 0) + 1
+        key, kind = match
+        known = existing[key]
+        differs = contact_differences(data, known, matched=kind)
+        if differs:
+            conflicts.append((row_no, known.pk, data, when, kind))
+            result.rows.append(
+                {
+                    "row": row_no,
+                    "outcome": ImportRowOutcome.CONFLICT,
+                    "lead_id": known.pk,
+                    "messages": _conflict_messages(
+                        differs, matched=kind, lead_id=known.pk, columns=columns
+                    ),
+                }
+            )
+            result.conflicts += 1
+        else:
+            result.rows.append(
+                {
+                    "row": row_no,
+                    "outcome": ImportRowOutcome.TOUCH,
+                    "lead_id": known.pk,
+                    "messages": [],
+                }
+            )
+            result.duplicates += 1
+            if known.pk in already:
+                continue  # this list (or another row of it) already touched them
+            already.add(known.pk)
+            touches.append(
+                {
+                    "lead_id": known.pk,
+                    **touch_values(
+                        campaign_id=campaign.pk,
+                        kind=job.touch_kind,
+                        occurred_at=when or now,
+                        is_first=False,
+                    ),
+                }
+            )
+            events.append(_returned_event(job, known.pk, row_no, now))
+        result.lead_ids.append(known.pk)
+        if known.owner_id:
+            result.owners_told[known.owner_id] = result.owners_told.get(known.owner_id, 0) + 1
     # Scored here, in the batch's transaction, with the rule set held until it commits: no
     # lead of the batch is committed without its rule grade and the version it came from.
     version, scores = score_arrivals(
         [
             SimpleNamespace(**{**_LEAD_BLANK, **lead}, company=company, source_campaign=campaign)
-            for lead, _when, company in new_leads
+            for lead, _when, company, _row in new_leads
         ],
         touch_kind=job.touch_kind,
     )
-    for (lead, _when, _company), score in zip(new_leads, scores, strict=True):
+    for (lead, _when, _company, _row), score in zip(new_leads, scores, strict=True):
         lead.update(
             score=score.score,
             grade=score.grade,
@@ -1154,13 +1297,13 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
             scored_at=now,
         )
     writer = _writer()
-    ids = writer.insert(Lead, [lead for lead, _when, _company in new_leads], return_ids=True)
+    ids = writer.insert(Lead, [lead for lead, _when, _company, _row in new_leads], return_ids=True)
     ids = ids or []
     event_data = created_event_data(
         campaign_id=campaign.pk, touch_kind=job.touch_kind, **_created_extra(job)
     )
     sole_credits = sole_touch_credits() if ids else {}  # a new lead's touch is its only one
-    for pk, (_lead, when, _company) in zip(ids, new_leads, strict=True):
+    for pk, (_lead, when, _company, row_no) in zip(ids, new_leads, strict=True):
         touches.append(
             {
                 "lead_id": pk,
@@ -1180,6 +1323,28 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
                 "data": event_data,
             }
         )
+        result.rows.append(
+            {"row": row_no, "outcome": ImportRowOutcome.CREATED, "lead_id": pk, "messages": []}
+        )
+    # The same contact again later in this file: a touch on the lead just written (which
+    # has this list's touch already), or a conflict when it gives another name.
+    for row_no, data, when, index, kind in in_file:
+        lead_values, pk = new_leads[index][0], ids[index]
+        written = _OpenLead(
+            pk, None, lead_values.get("name", ""), lead_values.get("phone", ""),
+            lead_values.get("email", ""),
+        )  # fmt: skip
+        differs = contact_differences(data, written, matched=kind)
+        outcome = ImportRowOutcome.CONFLICT if differs else ImportRowOutcome.TOUCH
+        messages = _conflict_messages(differs, matched=kind, lead_id=pk, columns=columns)
+        result.rows.append({"row": row_no, "outcome": outcome, "lead_id": pk, "messages": messages})
+        if differs:
+            conflicts.append((row_no, pk, data, when, kind))
+            result.conflicts += 1
+            result.lead_ids.append(pk)
+        else:
+            result.duplicates += 1
+    _write_conflicts(job, writer, conflicts, flagged, events, now)
     writer.insert(LeadTouch, touches)
     writer.insert(LeadEvent, events)
     if result.lead_ids:
@@ -1191,6 +1356,59 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
         )
     result.created += len(ids)
     result.new_lead_ids += ids
+
+
+def _returned_event(
+    job: ImportJob, lead_id: int, row_no: int, now: dt.datetime, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "kind": EventKind.DUPLICATE,
+        "at": now,
+        "data": returned_event_data(
+            campaign_id=job.campaign_id,
+            touch_kind=job.touch_kind,
+            # Extra event data: neither key is ``name`` (no personal value in the event).
+            **{"import": job.pk, "row": row_no, **extra},
+        ),
+    }
+
+
+def _write_conflicts(
+    job: ImportJob,
+    writer: PostgresCopyWriter | OrmWriter,
+    conflicts: list[tuple[int, int, dict[str, Any], dt.datetime | None, str]],
+    flagged: set[tuple[int, tuple[str, str, str]]],
+    events: list[dict[str, Any]],
+    now: dt.datetime,
+) -> None:
+    """Each conflict row's touch (with the values it gave) and its review, in bulk; a lead
+    this list already flagged with the same values is not flagged twice (a re-import)."""
+    touches, reviews = [], []
+    for row_no, lead_id, data, when, kind in conflicts:
+        given = given_values(data)
+        if (lead_id, _given_key(given)) in flagged:
+            continue
+        flagged.add((lead_id, _given_key(given)))
+        touches.append(
+            {
+                "lead_id": lead_id,
+                **touch_values(
+                    campaign_id=job.campaign_id,
+                    kind=job.touch_kind,
+                    occurred_at=when or now,
+                    is_first=False,
+                ),
+                "given": given,
+            }
+        )
+        reviews.append({"lead_id": lead_id, "job_id": job.pk, "row": row_no, "created_at": now})
+        events.append(_returned_event(job, lead_id, row_no, now, conflict=kind))
+    touch_ids = writer.insert(LeadTouch, touches, return_ids=True) or []
+    writer.insert(
+        ContactReview,
+        [{**review, "touch_id": pk} for review, pk in zip(reviews, touch_ids, strict=True)],
+    )
 
 
 def _created_extra(job: ImportJob) -> dict[str, Any]:
@@ -1211,27 +1429,86 @@ def _writer() -> PostgresCopyWriter | OrmWriter:
 
 
 def _write_batch_slowly(job: ImportJob, batch: list[CleanRow], result: RowResult) -> None:
-    """Row by row through the lifecycle service: used when a bulk write hit a race."""
+    """Row by row through the lifecycle service: used when a bulk write hit a race. A row
+    that ``lead_create`` turned into a touch on a lead of another name (or contact) is
+    flagged as a conflict, as in the bulk path."""
+    columns = _columns(job)
     for row_no, data, when in batch:
+        fields = {k: v for k, v in data.items() if not k.startswith("_")}
         try:
             with transaction.atomic():
+                known = _match_one(data)
                 answer = lead_create(
                     actor=None,
-                    fields={k: v for k, v in data.items() if not k.startswith("_")},
+                    fields=fields,
                     campaign=job.campaign,
                     touch_kind=job.touch_kind,
                     occurred_at=when,
                 )
         except ServiceError as exc:
-            result.failed += 1
-            result.errors.append({"row": row_no, "column": exc.field or "", "message": exc.message})
+            _refuse(
+                result,
+                row_no,
+                [{"column": columns.get(exc.field or "", ""), "message": exc.message}],
+            )
             continue
-        result.lead_ids.append(answer.lead.pk)
-        if answer.duplicate:
-            result.duplicates += 1
-        else:
+        lead = answer.lead
+        result.lead_ids.append(lead.pk)
+        if not answer.duplicate:
             result.created += 1
-            result.new_lead_ids.append(answer.lead.pk)
+            result.new_lead_ids.append(lead.pk)
+            result.rows.append(
+                {
+                    "row": row_no,
+                    "outcome": ImportRowOutcome.CREATED,
+                    "lead_id": lead.pk,
+                    "messages": [],
+                }
+            )
+            continue
+        kind = known[1] if known else ("phone" if data.get("phone") == lead.phone else "email")
+        plain = _OpenLead(lead.pk, lead.owner_id, lead.name, lead.phone, lead.email)
+        differs = contact_differences(data, plain, matched=kind)
+        if not differs:
+            result.duplicates += 1
+            result.rows.append(
+                {
+                    "row": row_no,
+                    "outcome": ImportRowOutcome.TOUCH,
+                    "lead_id": lead.pk,
+                    "messages": [],
+                }
+            )
+            continue
+        touch = LeadTouch.objects.filter(lead=lead).order_by("-id").first()
+        if touch is not None:
+            touch.given = given_values(data)
+            touch.save(update_fields=["given"])
+            ContactReview.objects.get_or_create(
+                touch=touch, defaults={"lead": lead, "job": job, "row": row_no}
+            )
+        result.conflicts += 1
+        result.rows.append(
+            {
+                "row": row_no,
+                "outcome": ImportRowOutcome.CONFLICT,
+                "lead_id": lead.pk,
+                "messages": _conflict_messages(
+                    differs, matched=kind, lead_id=lead.pk, columns=columns
+                ),
+            }
+        )
+
+
+def _match_one(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """How one row matches an open lead before it is written (slow path)."""
+    return _matched(
+        data,
+        _open_leads(
+            {data["phone"]} if data.get("phone") else set(),
+            {data["email"]} if data.get("email") else set(),
+        ),
+    )
 
 
 def stale_after() -> dt.timedelta:
@@ -1272,7 +1549,8 @@ def _commit_batch(job: ImportJob, batch: list[CleanRow], result: RowResult, rows
 
 def _forget_writes(result: RowResult) -> None:
     """Undo a rolled-back attempt's counts (the rows' own errors stay)."""
-    result.created = result.duplicates = 0
+    result.created = result.duplicates = result.conflicts = 0
+    result.rows.clear()
     result.lead_ids.clear()
     result.new_lead_ids.clear()
     result.owners_told.clear()
@@ -1296,12 +1574,26 @@ def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
     job.processed = rows_seen
     job.created += result.created
     job.duplicates += result.duplicates
+    job.conflicts += result.conflicts
     job.failed += result.failed
     room = MAX_ERRORS - len(job.errors)
     job.errors = job.errors + result.errors[: max(0, room)]
     job.heartbeat_at = timezone.now()
     job.save(
-        update_fields=["processed", "created", "duplicates", "failed", "errors", "heartbeat_at"]
+        update_fields=[
+            "processed",
+            "created",
+            "duplicates",
+            "conflicts",
+            "failed",
+            "errors",
+            "heartbeat_at",
+        ]
+    )
+    # Every row's outcome, set-based with the batch (a resumed job never stores one twice).
+    # Through the batch's writer: COPY on PostgreSQL, ``bulk_create`` elsewhere.
+    _writer().insert(
+        ImportRow, [{"job_id": job.pk, **row} for row in (*result.failed_rows, *result.rows)]
     )
 
 
@@ -1433,3 +1725,42 @@ def errors_csv_rows(job: ImportJob) -> Iterator[list[str]]:
     yield [_("row"), _("column"), _("message")]
     for error in job.errors:
         yield [str(error.get("row", "")), str(error.get("column", "")), error.get("message", "")]
+
+
+def import_rows(job: ImportJob, outcome: str | None = None) -> QuerySet[ImportRow]:
+    """The job's row outcomes in row order, optionally of one outcome (refused when unknown)."""
+    rows = ImportRow.objects.filter(job=job).order_by("row")
+    if outcome:
+        if outcome not in ImportRowOutcome.values:
+            raise ServiceError(
+                _("“%(value)s” is not an outcome; use one of: %(outcomes)s.")
+                % {"value": outcome, "outcomes": ", ".join(ImportRowOutcome.values)},
+                field="outcome",
+            )
+        rows = rows.filter(outcome=outcome)
+    return rows
+
+
+def messages_text(messages: list[dict[str, Any]]) -> str:
+    """A row's messages as one line: "column: message; …"."""
+    return "; ".join(
+        f"{m.get('column')}: {m.get('message')}" if m.get("column") else str(m.get("message", ""))
+        for m in messages
+        if isinstance(m, dict)
+    )
+
+
+def rows_file_rows(rows: QuerySet[ImportRow]) -> Iterator[list[str]]:
+    """Header, then one line per row outcome (for the CSV/XLSX download), streamed."""
+    labels = dict(ImportRowOutcome.choices)
+    yield [_("row"), _("outcome"), _("outcome (label)"), _("lead"), _("messages")]
+    for row, outcome, lead_id, messages in rows.values_list(
+        "row", "outcome", "lead_id", "messages"
+    ).iterator(chunk_size=2000):
+        yield [
+            str(row),
+            outcome,
+            str(labels.get(outcome, outcome)),
+            str(lead_id or ""),
+            messages_text(messages or []),
+        ]

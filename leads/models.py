@@ -25,8 +25,10 @@ from leads.choices import (
     FollowUpMethod,
     Grade,
     GradeSource,
+    ImportRowOutcome,
     ImportStatus,
     LegalBasis,
+    ReviewStatus,
     Stage,
     Timeline,
     TouchKind,
@@ -295,6 +297,11 @@ class LeadTouch(models.Model):
     credit_last_touch = models.FloatField(default=0)
     credit_linear = models.FloatField(default=0)
     credit_u_shaped = models.FloatField(default=0)
+    #: What an arrival gave that differs from its lead (a conflict: the same phone or email
+    #: under another name or contact): ``{"name", "phone", "email", "company"}`` as given,
+    #: kept for the desk's review (``ContactReview``); empty for every other touch. Personal
+    #: data: wiped on erasure, included in the export (``leads.privacy``).
+    given = models.JSONField(_("values given"), default=dict, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -513,6 +520,7 @@ class ImportJob(models.Model):
     created = models.PositiveIntegerField(_("created"), default=0)
     duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
+    conflicts = models.PositiveIntegerField(_("conflicts"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_by = models.ForeignKey(
@@ -586,3 +594,108 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportRow(models.Model):
+    """The outcome of one data row of an import (row 1 is the first line under the headers):
+    the lead it created or touched and every problem found in it. Written in bulk with the
+    batch the row belongs to, so a resumed job never stores a row twice."""
+
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rows", verbose_name=_("import")
+    )
+    row = models.PositiveIntegerField(_("row"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=ImportRowOutcome.choices)
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # read through the job; a lead's rows are not listed
+        verbose_name=_("lead"),
+    )
+    #: ``[{"column", "message"}]``: every problem of the row (a conflict says what differs).
+    messages = models.JSONField(_("messages"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["job", "row"]
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row"], name="import_row_unique"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=ImportRowOutcome.values), name="import_row_outcome_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "outcome", "row"])]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.row}: {self.outcome}"
+
+
+class ContactReview(models.Model):
+    """A lead flagged for the desk: an arrival matched it by phone or email but gave another
+    name or the other contact (``touch.given``). Open until the desk decides: the same
+    person (kept), the lead's contact updated, or a different person (a new lead, to which
+    the touch moves). Decided through ``leads.reviews``."""
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="contact_reviews", verbose_name=_("lead")
+    )
+    touch = models.OneToOneField(
+        LeadTouch,
+        on_delete=models.CASCADE,
+        related_name="review",
+        verbose_name=_("touch"),
+    )
+    job = models.ForeignKey(
+        ImportJob,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviews",
+        verbose_name=_("import"),
+    )
+    row = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    new_lead = models.ForeignKey(
+        Lead,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("new lead"),
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("contact review")
+        verbose_name_plural = _("contact reviews")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReviewStatus.values), name="contact_review_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status=ReviewStatus.OPEN),
+                name="contact_review_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} ({self.status})"

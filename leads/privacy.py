@@ -8,12 +8,13 @@ leads over time, closed ones too). Requests are made by the lead desk or an admi
 Erasing wipes what identifies the person — contact fields, names, free texts (the need,
 follow-up notes and outcomes, grade and event reasons), the contact values inside event
 data, identifying attribution text (landing pages, ``utm_term`` / ``utm_content``), the
-capture's idempotency records and import error rows mentioning them — and marks each lead
-``erased_at``. Counts, stages, grades, scores, amounts, timestamps, campaigns, owners,
-reason codes and attribution credits stay, so every report is the same before and after.
-The company is an organisation, not the person: the link and the company row are kept.
-Event texts are rewritten through ``LeadEventQuerySet.erase_personal_texts``, the one
-sanctioned rewrite of the append-only timeline.
+capture's idempotency records, import error rows and row messages mentioning them, the
+values a conflicting arrival gave (``LeadTouch.given``; its open review is dismissed) —
+and marks each lead ``erased_at``. Counts, stages, grades, scores, amounts, timestamps,
+campaigns, owners, reason codes and attribution credits stay, so every report is the same
+before and after. The company is an organisation, not the person: the link and the
+company row are kept. Event texts are rewritten through
+``LeadEventQuerySet.erase_personal_texts``, the one sanctioned rewrite of the append-only timeline.
 
 Locking: ``person_erase`` and ``retention_erase`` lock the leads they erase
 (``select_for_update``) and skip those already erased, so two erasures of one person, or
@@ -38,9 +39,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assignment.models import Assignment
-from leads.choices import EventKind, Stage
+from leads.choices import EventKind, ReviewStatus, Stage
 from leads.lifecycle.primitives import record_event
-from leads.models import FollowUp, IdempotencyKey, ImportJob, Lead, LeadEvent, LeadTouch
+from leads.models import (
+    ContactReview,
+    FollowUp,
+    IdempotencyKey,
+    ImportJob,
+    ImportRow,
+    Lead,
+    LeadEvent,
+    LeadTouch,
+)
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 
@@ -142,6 +152,25 @@ def _import_errors_mentioning(contacts: Iterable[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _rows_mentioning(needles: list[str], lead_ids: list[int]) -> QuerySet[ImportRow]:
+    """Import rows of these leads, or whose messages mention one of ``needles``."""
+    match = Q(lead_id__in=lead_ids)
+    for needle in needles:
+        match |= Q(messages__icontains=needle)
+    return ImportRow.objects.filter(match).order_by("job_id", "row")
+
+
+def _import_rows_mentioning(contacts: Iterable[str], lead_ids: list[int]) -> list[dict[str, Any]]:
+    """The import rows that are about the person (their leads' rows, and refused rows whose
+    messages quote one of their phones or emails)."""
+    needles = _needles(contacts)
+    return [
+        {"import": row.job_id, "row": row.row, "outcome": row.outcome, "messages": row.messages}
+        for row in _rows_mentioning(needles, lead_ids)
+        if row.lead_id in lead_ids or _mentions({"m": row.messages}, needles)
+    ]
+
+
 def _lead_data(lead: Lead) -> dict[str, Any]:
     company = lead.company
     return {
@@ -197,8 +226,25 @@ def _lead_data(lead: Lead) -> dict[str, Any]:
                 "utm_source": touch.utm_source,
                 "utm_medium": touch.utm_medium,
                 "landing_page": touch.landing_page,
+                # What an arrival gave that differed from the lead (a conflict to review).
+                "given": touch.given,
             }
             for touch in LeadTouch.objects.filter(lead=lead).select_related("campaign")
+        ],
+        "contact_reviews": [
+            {
+                "status": review.status,
+                "import": review.job_id,
+                "row": review.row,
+                "given": review.touch.given,
+                "created_at": review.created_at,
+                "decided_at": review.decided_at,
+                "decided_by": _user(review.decided_by),
+                "new_lead": review.new_lead_id,
+            }
+            for review in ContactReview.objects.filter(lead=lead)
+            .select_related("touch", "decided_by")
+            .order_by("created_at", "id")
         ],
         "events": [
             {
@@ -252,6 +298,7 @@ def personal_data_export(*, lead: Lead, actor: User | None) -> dict[str, Any]:
         "exported_at": timezone.now(),
         "leads": [_lead_data(person) for person in leads],
         "import_errors": _import_errors_mentioning(sorted(contacts)),
+        "import_rows": _import_rows_mentioning(sorted(contacts), [p.pk for p in leads]),
     }
     for person in leads:
         record_event(
@@ -340,7 +387,11 @@ def erase_leads(
         lead.updated_at = now
     Lead.objects.bulk_update(leads, [*ERASED_LEAD_FIELDS, "erased_at", "updated_at"])
     FollowUp.objects.filter(lead_id__in=ids).update(note="", outcome="")
-    LeadTouch.objects.filter(lead_id__in=ids).update(landing_page="")
+    # The values a conflicting arrival gave are personal data too; its review closes.
+    LeadTouch.objects.filter(lead_id__in=ids).update(landing_page="", given={})
+    ContactReview.objects.filter(lead_id__in=ids, status=ReviewStatus.OPEN).update(
+        status=ReviewStatus.DISMISSED, decided_at=now
+    )
     events = LeadEvent.objects.filter(lead_id__in=ids).only("pk", "reason", "data")
     rewrites = {
         event.pk: ("", scrub_event_data(event.data))
@@ -350,6 +401,13 @@ def erase_leads(
     LeadEvent.objects.erase_personal_texts(rewrites)
     IdempotencyKey.objects.filter(response__lead__in=ids).delete()
     import_rows = _erase_import_errors(contacts)
+    needles = _needles(contacts)
+    if needles:  # refused rows quoting the person's contact: their messages go
+        for row in _rows_mentioning(needles, []):
+            if _mentions({"m": row.messages}, needles):
+                ImportRow.objects.filter(pk=row.pk).update(
+                    messages=[{"column": "", "message": ERASED_TEXT}]
+                )
     for lead in leads:
         record_event(
             lead=lead,

@@ -8,9 +8,15 @@ from rest_framework.routers import DefaultRouter
 
 from assignment.api import AssignmentRuleViewSet, TeamViewSet
 from campaigns.api import CampaignViewSet, ChannelViewSet
-from leads.api import CaptureView, ImportViewSet, LeadViewSet, SavedViewViewSet
+from leads.api import (
+    CaptureView,
+    ContactReviewViewSet,
+    ImportViewSet,
+    LeadViewSet,
+    SavedViewViewSet,
+)
 from leads.urls import urlpatterns as leads_urls
-from leads.views import capture, desk, imports
+from leads.views import capture, desk, imports, reviews
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
@@ -32,6 +38,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("imports", ImportViewSet, basename="import")
 router.register("saved-views", SavedViewViewSet, basename="saved-view")
+router.register("contact-reviews", ContactReviewViewSet, basename="contact-review")
 router.register("teams", TeamViewSet, basename="team")
 router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
@@ -65,6 +72,10 @@ api_urlpatterns = [
 desk_urlpatterns = [
     path("", desk.desk_queue, name="desk"),
     path("rejected/", desk.desk_rejected, name="desk_rejected"),
+    path("reviews/", reviews.desk_reviews, name="desk_reviews"),
+    path(
+        "reviews/<int:pk>/<slug:decision>/", reviews.desk_review_decide, name="desk_review_decide"
+    ),
     path("bulk/", desk.desk_bulk, name="desk_bulk"),
     path("<int:pk>/consult/", desk.desk_consult, name="desk_consult"),
     path("<int:pk>/grade/", desk.desk_set_grade, name="desk_set_grade"),

@@ -15,7 +15,7 @@ from assignment.models import Team, TeamMembership
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads import lifecycle
 from leads.choices import Stage
-from leads.models import Company, Lead
+from leads.models import Company, ContactReview, ImportJob, Lead, LeadTouch
 
 User = get_user_model()
 
@@ -138,3 +138,27 @@ def _maybe_pool(lead: Lead, owner, in_pool: bool) -> Lead:
     if in_pool:
         return lifecycle.lead_recycle(lead=lead, actor=owner, reason="test")
     return lead
+
+
+def conflict_review(
+    lead: Lead,
+    *,
+    campaign: Campaign | None = None,
+    name: str = "王大伟",
+    phone: str = "",
+    email: str = "other@example.com",
+    company: str = "",
+    job: ImportJob | None = None,
+    row: int | None = None,
+) -> ContactReview:
+    """An open review of ``lead`` as an import writes it: a touch keeping what a
+    conflicting arrival gave (``given``), flagged for the desk."""
+    touch = LeadTouch.objects.create(
+        lead=lead,
+        campaign=campaign or CampaignFactory(),
+        kind="import",
+        occurred_at=timezone.now(),
+        is_first=not lead.touches.exists(),
+        given={"name": name, "phone": phone or lead.phone, "email": email, "company": company},
+    )
+    return ContactReview.objects.create(lead=lead, touch=touch, job=job, row=row)

@@ -3,6 +3,14 @@
 from leads.api.capture import CaptureView
 from leads.api.imports import ImportViewSet
 from leads.api.leads import LeadSerializer, LeadViewSet
+from leads.api.reviews import ContactReviewViewSet
 from leads.api.saved_views import SavedViewViewSet
 
-__all__ = ["CaptureView", "ImportViewSet", "LeadSerializer", "LeadViewSet", "SavedViewViewSet"]
+__all__ = [
+    "CaptureView",
+    "ContactReviewViewSet",
+    "ImportViewSet",
+    "LeadSerializer",
+    "LeadViewSet",
+    "SavedViewViewSet",
+]

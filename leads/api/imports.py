@@ -1,4 +1,5 @@
-"""imports/: upload a list into a campaign, follow the job, download its error report."""
+"""imports/: upload a list into a campaign, follow the job, read (or download) the outcome
+of every row, download its error report."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ import json
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from campaigns.models import Campaign
-from leads.choices import IMPORT_TOUCH_KINDS, LegalBasis, TouchKind
-from leads.exports import neutralise
+from leads.choices import IMPORT_TOUCH_KINDS, ImportRowOutcome, LegalBasis, TouchKind
+from leads.exports import EXPORT_FORMATS, export_response, neutralise
 from leads.imports import (
     ImportUploadHandler,
     check_request_length,
     errors_csv_rows,
+    import_rows,
     import_upload,
+    rows_file_rows,
 )
-from leads.models import ImportJob
+from leads.models import ImportJob, ImportRow
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
@@ -81,6 +84,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "created",
             "duplicates",
             "failed",
+            "conflicts",
             "errors",
             "message",
             "created_by",
@@ -89,6 +93,28 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class ImportRowMessageSerializer(serializers.Serializer):
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    """One data row's outcome: ``row`` is 1-based, the header not counted."""
+
+    lead = serializers.IntegerField(source="lead_id", allow_null=True, read_only=True)
+    messages = ImportRowMessageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ImportRow
+        fields = ["row", "outcome", "lead", "messages"]
+        read_only_fields = fields
+
+
+OUTCOME_PARAMETER = OpenApiParameter(
+    "outcome", str, enum=ImportRowOutcome.values, description="Only the rows of this outcome."
+)
 
 
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -158,3 +184,32 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response
+
+    @extend_schema(parameters=[OUTCOME_PARAMETER], responses={200: ImportRowSerializer(many=True)})
+    @action(detail=True, methods=["get"], serializer_class=ImportRowSerializer)
+    def rows(self, request, pk=None):
+        """The outcome of every data row (``created``, ``touch``, ``conflict``, ``failed``),
+        with its lead and every problem found in it; paginated, in row order."""
+        job = self.get_object()
+        rows = import_rows(job, request.query_params.get("outcome") or None)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"]), OUTCOME_PARAMETER],
+        responses={(200, "text/csv"): OpenApiResponse(description="row,outcome,lead,messages")},
+    )
+    @action(detail=True, methods=["get"], url_path="rows/export", pagination_class=None)
+    def rows_export(self, request, pk=None):
+        """The row outcomes as CSV or XLSX (``?file_format=``), optionally of one outcome."""
+        job = self.get_object()
+        file_format = request.query_params.get("file_format", "csv")
+        if file_format not in EXPORT_FORMATS:
+            raise ServiceError(_("file_format must be csv or xlsx."), field="file_format")
+        rows = import_rows(job, request.query_params.get("outcome") or None)
+        return export_response(
+            rows_file_rows(rows),
+            file_format=file_format,
+            name=f"import-{job.pk}-rows",
+            title=_("Rows"),
+        )

@@ -36,6 +36,7 @@ from leads.choices import (
     Stage,
 )
 from leads.models import Lead, LeadEvent
+from leads.reviews import open_reviews
 from leads.selectors import contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
@@ -143,7 +144,11 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
 
 
 def _tab_counts(user) -> dict[str, int]:
-    return {"new": new_queue(user).count(), "rejected": rejected_queue(user).count()}
+    return {
+        "new": new_queue(user).count(),
+        "rejected": rejected_queue(user).count(),
+        "reviews": open_reviews(user).count(),
+    }
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):

@@ -31,6 +31,7 @@ from leads.choices import (
 )
 from leads.models import Lead
 from leads.privacy import can_handle_privacy_requests
+from leads.reviews import can_read_reviews, can_review, open_reviews
 from leads.selectors import (
     contact_for,
     lead_events_for,
@@ -137,6 +138,10 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": lifecycle.can_edit_lead(user, lead) and not contact.masked,
             # Data-subject requests (export, erase) for the desk and administrators.
             "privacy": can_handle_privacy_requests(user),
+            # Flagged by a conflicting arrival (shown to who reads reviews; the desk decides).
+            "in_review": can_read_reviews(user)
+            and open_reviews(user).filter(lead_id=lead.pk).exists(),
+            "can_review": can_review(user),
             # "Why this owner" and the desk's grade forms (one query).
             **lead_detail_extras(user, lead),
         },

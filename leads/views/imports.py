@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
-from leads.choices import IMPORT_TOUCH_KINDS, ImportStatus, LegalBasis, TouchKind
+from leads.choices import IMPORT_TOUCH_KINDS, ImportRowOutcome, ImportStatus, LegalBasis, TouchKind
 from leads.exports import EXPORT_FORMATS, export_response, lead_rows
 from leads.filters import LeadFilterSet
 from leads.imports import (
@@ -41,6 +41,8 @@ from leads.imports import (
     check_request_length,
     import_confirm,
     import_discard,
+    import_rows,
+    messages_text,
 )
 from leads.imports import import_upload as store_upload
 from leads.lifecycle import campaigns_usable_by
@@ -55,6 +57,8 @@ from pipeline.roles import Role, has_role
 IMPORT_READERS = (Role.MARKETER, Role.LEAD_DESK, Role.MANAGER)
 IMPORT_WRITERS = (Role.MARKETER, Role.LEAD_DESK)
 SHOWN_ERRORS = 100
+#: Row outcomes listed per page on the job page.
+ROWS_PER_PAGE = 50
 #: Seconds between reloads of the mapping page while the worker reads the file.
 INSPECT_REFRESH_SECONDS = 2
 
@@ -363,12 +367,30 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A job: progress (polled by static/js/imports.js), counters and the first errors."""
+    """A job: progress (polled by static/js/imports.js), the counts of each row outcome,
+    the rows of one outcome (``?outcome=``, paginated) and the first errors."""
     if not _can_read(request.user):
         raise PermissionDenied(_("Imports are for marketing, the lead desk and management."))
     job = get_object_or_404(
         ImportJob.objects.select_related("campaign__channel", "created_by"), pk=pk
     )
+    outcome = request.GET.get("outcome", "")
+    if outcome not in ImportRowOutcome.values:
+        outcome = ""
+    rows_page = Paginator(import_rows(job, outcome or None), ROWS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    counts = {
+        ImportRowOutcome.CREATED: job.created,
+        ImportRowOutcome.TOUCH: job.duplicates,
+        ImportRowOutcome.CONFLICT: job.conflicts,
+        ImportRowOutcome.FAILED: job.failed,
+    }
+    outcomes = [
+        {"code": code, "label": label, "count": counts[ImportRowOutcome(code)]}
+        for code, label in ImportRowOutcome.choices
+    ]
+    rows_url = reverse("import-rows-export", args=[job.pk])
     headers = job.headers or []
     mapping = [
         (headers[int(index)] if int(index) < len(headers) else index, field_label(field))
@@ -390,6 +412,18 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_labels": {code: str(label) for code, label in ImportStatus.choices},
             "poll_url": reverse("import-detail", args=[job.pk]),
             "errors_url": reverse("import-errors-csv", args=[job.pk]),
+            "outcomes": outcomes,
+            "outcome": outcome,
+            "outcome_labels": dict(ImportRowOutcome.choices),
+            "rows": [(row, messages_text(row.messages or [])) for row in rows_page.object_list],
+            "rows_page": rows_page,
+            "rows_range": rows_page.paginator.get_elided_page_range(
+                rows_page.number, on_each_side=2, on_ends=1
+            ),
+            "rows_csv_url": f"{rows_url}?file_format=csv"
+            + (f"&outcome={outcome}" if outcome else ""),
+            "rows_xlsx_url": f"{rows_url}?file_format=xlsx"
+            + (f"&outcome={outcome}" if outcome else ""),
         },
     )
 

@@ -26,6 +26,7 @@ from leads.choices import (
     LoseReason,
     RecycleReason,
     RejectReason,
+    ReviewStatus,
     Timeline,
     TouchKind,
 )
@@ -55,6 +56,7 @@ _CHOICE_FIELDS = {
     "grade_source": GradeSource,
     "source": GradeSource,
     "strategy": DecisionKind,
+    "decision": ReviewStatus,
 }
 _SKIPPED_KEYS = {"follow_up"}
 _DECISION_REASON_KEYS = {"reason_code", "reason_params"}
@@ -84,6 +86,14 @@ def _data_labels() -> dict[str, str]:
         "request_lead": _("Requested on lead"),
         "retention": _("By the retention period"),
         "import_error_rows": _("Import error rows erased"),
+        # imports and the desk's contact reviews
+        "import": _("Import"),
+        "row": _("Row"),
+        "conflict": _("Conflict on"),
+        "review": _("Contact review"),
+        "decision": _("Decision"),
+        "fields": _("Fields updated"),
+        "new_lead": _("New lead"),
         # lead fields, for "updated" events
         "title": _("Job title"),
         "phone": _("Phone"),
@@ -198,6 +208,8 @@ def _format_value(key: str, value: Any, *, kind: str, resolver: _Resolver, maske
         return _money(value)
     if key == "at":
         return _instant(value)
+    if key == "conflict":  # the contact an arrival matched on (a conflict to review)
+        return {"phone": _("Phone"), "email": _("Email")}.get(str(value), _plain(value))
     return _plain(value)
 
 

@@ -48,6 +48,7 @@
     render: function (job, label, setText) {
       setText("[data-job-created]", String(job.created));
       setText("[data-job-duplicates]", String(job.duplicates));
+      setText("[data-job-conflicts]", String(job.conflicts));
       setText("[data-job-failed]", String(job.failed));
       document.querySelectorAll("[data-job-status]").forEach(function (badge) {
         badge.textContent = label;

@@ -153,7 +153,7 @@ def test_an_import_fills_a_known_leads_missing_source_campaign(desk):
     from leads.imports import _write_batch, RowResult  # noqa: I001 - the batch writer itself
     from leads.models import ImportJob
 
-    known = LeadFactory(phone="+8613900001111", source_campaign=None)
+    known = LeadFactory(name="X", phone="+8613900001111", source_campaign=None)
     campaign = CampaignFactory()
     job = ImportJob.objects.create(campaign=campaign, created_by=desk, headers=[], mapping={})
     result = RowResult()

@@ -140,7 +140,7 @@ def test_import_batch_racing_a_capture_retries_in_bulk_and_counts_it_as_known():
     def capture():
         with transaction.atomic():
             answer = lifecycle.lead_create(
-                actor=None, fields={"name": "先到", "phone": "13700001003"}, campaign=campaign
+                actor=None, fields={"name": "人3", "phone": "13700001003"}, campaign=campaign
             )
             captured.set()
             time.sleep(1.0)

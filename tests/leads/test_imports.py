@@ -129,11 +129,14 @@ def test_row_errors_are_reported_and_valid_rows_kept(api, marketer, campaign):
 
 
 def test_duplicates_become_touches_and_reimport_creates_nothing(api, marketer, campaign, rep):
-    existing = lead_in_stage(Stage.SQL, owner=rep, phone="+8613900001001")
+    existing = lead_in_stage(
+        Stage.SQL, owner=rep, name="张伟", phone="+8613900001001", email="zhang@se.cn"
+    )
     existing.touches.create(
         kind="manual", occurred_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), is_first=True
     )
-    rows = [*ROWS, ["张伟 again", "", "13900001002", "", "", "", "", ""]]
+    # The same names (trimmed, full-width as half-width): touches, not conflicts.
+    rows = [*ROWS, [" 李娜 ", "", "13900001002", "", "", "", "", ""]]
     first = upload(api, marketer, campaign, csv_bytes(rows))
     job = ImportJob.objects.get(pk=first.json()["id"])
     assert (job.created, job.duplicates) == (2, 2)
@@ -307,7 +310,7 @@ def test_bulk_path_writes_scored_leads_with_touch_credits_and_events(api, market
 def test_batch_racing_a_capture_is_redone_row_by_row(api, marketer, campaign, monkeypatch):
     """A person captured after the batch looked for duplicates: the bulk insert hits the
     unique index, and the batch is redone one lead at a time, with no duplicate lead."""
-    captured = lead_in_stage(Stage.NEW, phone="+8613900001002")
+    captured = lead_in_stage(Stage.NEW, name="李娜", phone="+8613900001002", email="")
     monkeypatch.setattr(imports, "_open_leads", lambda phones, emails: {})
     response = upload(api, marketer, campaign, csv_bytes(ROWS))
     job = ImportJob.objects.get(pk=response.json()["id"])

@@ -35,6 +35,7 @@ from tests.factories import (
     TeamFactory,
     TeamMembershipFactory,
     UserFactory,
+    conflict_review,
     lead_in_stage,
 )
 from tests.pipeline.test_permission_matrix import ROLES, expect
@@ -126,6 +127,19 @@ row("get", "/api/v1/imports/", "401 200 200 200 200 200 200")
 row("post", "/api/v1/imports/", "401 415 415 403 403 403 415", {})  # multipart only
 row("get", "/api/v1/imports/{id}/", "401 200 200 404 404 200 200")
 row("get", "/api/v1/imports/{id}/errors/", "401 200 200 404 404 200 200")
+row("get", "/api/v1/imports/{id}/rows/", "401 200 200 404 404 200 200")
+row("get", "/api/v1/imports/{id}/rows/export/", "401 200 200 404 404 200 200")
+# --- contact reviews: read as imports; the desk and administrators decide -------------------
+row("get", "/api/v1/contact-reviews/", "401 200 200 200 200 200 200")  # empty for sales
+row("get", "/api/v1/contact-reviews/{id}/", "401 200 200 404 404 200 200")
+row("post", "/api/v1/contact-reviews/{id}/keep/", "401 403 200 404 404 403 200")
+row("post", "/api/v1/contact-reviews/{id}/update_contact/", "401 403 200 404 404 403 200")
+row(
+    "post",
+    "/api/v1/contact-reviews/{id}/different_person/",
+    "401 403 200 404 404 403 200",
+    {"phone": "13900009999"},
+)
 # --- campaigns and channels -----------------------------------------------------------------
 row("get", "/api/v1/channels/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/channels/{code}/", "401 200 200 200 200 200 200")
@@ -268,6 +282,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
     campaign = CampaignFactory(owner=marketer)
     cost = CampaignCostFactory(campaign=campaign)
     lead = lead_in_stage(Stage.SQL, owner=rep, source_campaign=campaign, desk=desk)
+    review = conflict_review(LeadFactory(), campaign=campaign)
     rule = rule_save(actor=desk, name="r", conditions=[], strategy="round_robin", team=team)
     job = ImportJob.objects.create(
         campaign=campaign, created_by=marketer, headers=["name"], mapping={"0": "name"}
@@ -292,6 +307,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
         "params": {
             "/api/v1/leads/": lead.pk, "/api/v1/campaigns/": campaign.pk,
             "/api/v1/imports/": job.pk, "/api/v1/teams/": team.pk,
+            "/api/v1/contact-reviews/": review.pk,
             "/api/v1/assignment-rules/": rule.pk,
             "/api/v1/scoring-rules/": ScoringRule.objects.order_by("pk").first().pk,
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,

@@ -28,7 +28,9 @@ from leads.models import ImportJob, SavedView
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
+    LeadFactory,
     UserFactory,
+    conflict_review,
     lead_in_stage,
 )
 from tests.pipeline.test_permission_matrix import ROLES, expect
@@ -69,7 +71,7 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "lead": lead.pk, "pooled": pooled.pk, "campaign": campaign.pk, "cost": cost.pk,
         "key": campaign.public_key, "team": team.pk, "member": team.memberships.first().pk,
         "rule": rule.pk, "srule": ScoringRule.objects.first().pk, "job": job.pk,
-        "token": uuid.UUID(int=1),
+        "token": uuid.UUID(int=1), "review": conflict_review(LeadFactory()).pk,
         "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
     }  # fmt: skip
 
@@ -112,6 +114,9 @@ PAGES = {
     "leads:desk": ("get", "/leads/desk/", None, "302 403 200 403 403 403 200"),
     "leads:desk_rejected": ("get", "/leads/desk/rejected/", None,
                             "302 403 200 403 403 403 200"),
+    "leads:desk_reviews": ("get", "/leads/desk/reviews/", None, "302 403 200 403 403 403 200"),
+    "leads:desk_review_decide": ("post", "/leads/desk/reviews/{review}/keep/", {},
+                                 "302 403 302 403 403 403 302"),
     "leads:desk_bulk": ("post", "/leads/desk/bulk/", {}, "302 403 302 403 403 403 302"),
     "leads:desk_consult": ("get", "/leads/desk/{lead}/consult/", None,
                            "302 403 200 403 403 403 200"),
