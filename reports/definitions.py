@@ -335,6 +335,17 @@ _DEFINITIONS = (
         COHORT,
     ),
     Definition(
+        "campaign_lifetime",
+        _("All time, whole leads of this source campaign"),
+        _(
+            "Leads whose source campaign (first touch) this is, since it began, each counted "
+            "once, and how far they have got now; cost is all its costs to date. The "
+            "dashboard's campaign figures cover a period and are credit-weighted by the "
+            "attribution model, so they can differ."
+        ),
+        COHORT,
+    ),
+    Definition(
         "new_for_me",
         _("Assigned to you, not accepted yet"),
         _(
