@@ -47,6 +47,7 @@ from leads.filters import LeadFilterSet
 from leads.lifecycle import claims_today
 from leads.models import Lead
 from leads.selectors import contact_for, leads_visible_to
+from leads.selectors import new_for_me as leads_new_for
 from pipeline.errors import ServiceError
 from pipeline.roles import SALES_ROLES, Role, has_role
 
@@ -690,7 +691,7 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(back)
     messages.success(
         request,
-        _("%(name)s is yours now; the contact details are no longer masked.") % {"name": lead.name},
+        _("%(name)s is yours now; the contact details are no longer masked.") % {"name": str(lead)},
     )
     return redirect("leads:detail", pk=lead.pk)
 
@@ -704,11 +705,7 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
 def new_for_me(request: HttpRequest) -> HttpResponse:
     """Leads assigned to me that I have not accepted yet (still MQL), newest first."""
     user = _require_sales(request)
-    leads = (
-        leads_visible_to(user)
-        .filter(owner=user, stage=Stage.MQL)
-        .order_by(F("assigned_at").desc(nulls_last=True), "-id")
-    )
+    leads = leads_new_for(user).order_by(F("assigned_at").desc(nulls_last=True), "-id")
     paginator = Paginator(leads, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     page_leads = list(page.object_list)

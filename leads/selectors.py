@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from assignment.selectors import team_member_ids_managed_by
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
+from leads.choices import Stage
 from leads.models import FollowUp, Lead, LeadEvent
 from pipeline.people import people_ordering
 from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
@@ -36,6 +37,23 @@ def leads_visible_to(user: User | AnonymousUser | None) -> QuerySet[Lead]:
         return queryset.none()
     condition = lead_visibility_q(user)
     return queryset if condition is None else queryset.filter(condition)
+
+
+def new_for_owner_q(owner_id: int) -> Q:
+    """ "New for me": leads this user owns and has not accepted (or rejected) yet — still
+    MQLs. The one definition behind the "New for me" page, the "New for you" count of My
+    leads and the per-rep "new" column of the team page."""
+    return Q(owner_id=owner_id, stage=Stage.MQL)
+
+
+def is_new_for_owner(lead: Lead) -> bool:
+    """``new_for_owner_q`` for a lead in hand (no query): owned and still an MQL."""
+    return lead.owner_id is not None and lead.stage == Stage.MQL
+
+
+def new_for_me(user: User) -> QuerySet[Lead]:
+    """The leads new for ``user`` (``new_for_owner_q``) that they may see."""
+    return leads_visible_to(user).filter(new_for_owner_q(user.pk))
 
 
 def lead_owner_choices(user: User | AnonymousUser | None) -> QuerySet[User]:

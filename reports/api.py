@@ -26,6 +26,7 @@ from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import REPORT_READERS, REPORT_REFRESHERS, SCORECARD_READERS, Role, has_role
 from reports.choices import ReportJobOrigin, ReportKind
+from reports.definitions import REPORT_DEFINITIONS, definitions_for
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
@@ -87,6 +88,34 @@ _FIGURES = {
 }
 
 
+#: ``definitions`` in a report answer: what each figure counts, in the reader's language
+#: (``reports.definitions.DEFINITIONS``), by key.
+DEFINITIONS_FIELD = serializers.DictField(
+    child=inline_serializer(
+        "ReportDefinition",
+        {
+            "label": serializers.CharField(),
+            "text": serializers.CharField(),
+            "basis": serializers.ChoiceField(choices=["cohort", "events", "now"]),
+        },
+    ),
+    help_text="What the figures count: the set (cohort, events of the period or now), "
+    "credit weighting, working or calendar time.",
+)
+
+#: The definitions of each report kind served by ``_ReportView.answer``.
+_KIND_DEFINITIONS = {
+    ReportKind.CHANNEL_ROI: "channel_roi",
+    ReportKind.CAMPAIGN_ROI: "campaign_roi",
+    ReportKind.FUNNEL: "funnel",
+}
+
+
+def _with_definitions(body: dict, report: str) -> dict:
+    """The answer with its ``definitions`` added (an added key: the contract holds)."""
+    return {**body, "definitions": definitions_for(*REPORT_DEFINITIONS[report])}
+
+
 def _report_shape(name: str, key: str, key_field) -> serializers.Serializer:
     return inline_serializer(
         name,
@@ -96,6 +125,7 @@ def _report_shape(name: str, key: str, key_field) -> serializers.Serializer:
             "model": serializers.CharField(),
             "rows": inline_serializer(f"{name}Row", {key: key_field, **_FIGURES}, many=True),
             "totals": inline_serializer(f"{name}Totals", dict(_FIGURES)),
+            "definitions": DEFINITIONS_FIELD,
         },
     )
 
@@ -169,7 +199,10 @@ class _ReportView(APIView):
                 answer.job,
                 _("The report is being computed; follow the job and ask again when it is done."),
             )
-        response = Response(_serialise(answer.reports[key]))
+        body = _serialise(answer.reports[key])
+        if key.kind in _KIND_DEFINITIONS:
+            body = _with_definitions(body, _KIND_DEFINITIONS[key.kind])
+        response = Response(body)
         if answer.computed_at is not None:
             response["X-Report-Computed-At"] = answer.computed_at.isoformat()
         return response
@@ -242,6 +275,7 @@ class FunnelView(_ReportView):
                         {"stage": serializers.CharField(), "count": serializers.IntegerField()},
                         many=True,
                     ),
+                    "definitions": DEFINITIONS_FIELD,
                 },
             ),
             202: REPORT_JOB_ACCEPTED,
@@ -390,6 +424,7 @@ class FollowUpComplianceView(_ReportView):
                         many=True,
                     ),
                     "delays": serializers.DictField(),
+                    "definitions": DEFINITIONS_FIELD,
                 },
             )
         },
@@ -404,13 +439,16 @@ class FollowUpComplianceView(_ReportView):
         user_ids = compliance_scope(user, team=data.get("team"))
         rows = compliance(start=data["from"], end=data["to"], user_ids=user_ids)
         return Response(
-            _serialise(
-                {
-                    "from": data["from"],
-                    "to": data["to"],
-                    "rows": rows,
-                    "delays": delays(start=data["from"], end=data["to"]),
-                }
+            _with_definitions(
+                _serialise(
+                    {
+                        "from": data["from"],
+                        "to": data["to"],
+                        "rows": rows,
+                        "delays": delays(start=data["from"], end=data["to"]),
+                    }
+                ),
+                "follow_up_compliance",
             )
         )
 
@@ -438,9 +476,13 @@ class GradeCalibrationView(_ReportView):
             start=p["start"], end=p["end"], channel_kind=p["channel_kind"], channel=p["channel"]
         )
         report["reasons"] = bounce_reasons(
-            start=p["start"], end=p["end"], by=by, channel_kind=p["channel_kind"]
+            start=p["start"],
+            end=p["end"],
+            by=by,
+            channel_kind=p["channel_kind"],
+            channel=p["channel"],
         )
-        return Response(_serialise(report))
+        return Response(_with_definitions(_serialise(report), "grade_calibration"))
 
 
 class ScorecardsView(_ReportView):
@@ -462,6 +504,5 @@ class ScorecardsView(_ReportView):
         if role is not None and role not in SCORECARD_ROLES:
             raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role}, field="role")
         user_ids = scorecard_user_ids(request.user)
-        return Response(
-            _serialise(scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids))
-        )
+        report = scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids)
+        return Response(_with_definitions(_serialise(report), "scorecards"))

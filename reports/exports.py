@@ -44,6 +44,9 @@ class Table:
     totals: dict[str, Any] | None = None
     #: Per row, links for some cells on the page (``{column key: url}``); not exported.
     links: list[dict[str, str]] = field(default_factory=list)
+    #: Keys of ``reports.definitions.DEFINITIONS`` that say what the figures count; shown
+    #: on the page above the table, not exported.
+    definitions: tuple[str, ...] = ()
 
 
 def export_cell(value: Any, kind: str) -> str:

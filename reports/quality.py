@@ -10,11 +10,9 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db.models import Count, F
-from django.db.models.fields.json import KT
 
-from leads.choices import GRADES, DisqualifyReason, EventKind, RejectReason, Stage
-from leads.models import LeadEvent
-from reports.definitions import funnel_counts, with_rejected
+from leads.choices import GRADES, DisqualifyReason, RejectReason, Stage
+from reports.definitions import REJECTED, funnel_counts, with_rejected, with_rejection_reason
 from reports.selectors import cohort
 
 
@@ -93,15 +91,25 @@ def grade_calibration(
 
 
 def bounce_reasons(
-    *, start: dt.date, end: dt.date, by: str = "channel", channel_kind: str | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    by: str = "channel",
+    channel_kind: str | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
     """Why the period's leads bounced: sales rejections and desk disqualifications, by
-    reason code and by channel (or campaign)."""
-    leads = cohort(start=start, end=end, channel_kind=channel_kind)
+    reason code and by channel (or campaign).
+
+    Rejected counts leads, as everywhere (``reports.definitions.REJECTED``): those sales
+    sent back and that never reached SQL since, each once, under the reason of its latest
+    rejection, so the counts add up to the calibration's and the scoreboard's "rejected".
+    """
+    leads = cohort(start=start, end=end, channel_kind=channel_kind, channel=channel)
     key = "source_campaign__channel__code" if by == "channel" else "source_campaign__name"
     rejections = (
-        LeadEvent.objects.filter(kind=EventKind.REJECTED, lead__in=leads)
-        .values(source=F(f"lead__{key}"), code=KT("data__reason_code"))
+        with_rejection_reason(with_rejected(leads).filter(REJECTED))
+        .values(source=F(key), code=F("rejection_reason"))
         .annotate(count=Count("id"))
         .order_by("-count")
     )

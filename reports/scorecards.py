@@ -26,7 +26,7 @@ from campaigns.models import CampaignCost
 from leads.choices import EventKind
 from leads.models import Lead, LeadEvent
 from pipeline.roles import Role
-from reports.definitions import LOST, WON, funnel_counts, with_rejected
+from reports.definitions import funnel_counts, lost_between, with_rejected, won_between
 from reports.periods import period_bounds
 from reports.sla.compliance import compliance
 
@@ -151,12 +151,9 @@ def rep_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, 
         .values("owner_id")
         .annotate(
             sqls=Count("id", filter=Q(sql_at__gte=low, sql_at__lt=high)),
-            won=Count("id", filter=WON & Q(won_at__gte=low, won_at__lt=high)),
-            lost=Count("id", filter=LOST & Q(lost_at__gte=low, lost_at__lt=high)),
-            revenue=Coalesce(
-                Sum("won_amount", filter=WON & Q(won_at__gte=low, won_at__lt=high)),
-                Decimal("0"),
-            ),
+            won=Count("id", filter=won_between(low, high)),
+            lost=Count("id", filter=lost_between(low, high)),
+            revenue=Coalesce(Sum("won_amount", filter=won_between(low, high)), Decimal("0")),
         )
         .order_by()
     }

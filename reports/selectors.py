@@ -13,13 +13,23 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, FloatField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Coalesce
 
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.credits import CREDIT_FIELD
 from leads.models import Lead, LeadTouch
-from reports.definitions import FUNNEL, MQL, OPPORTUNITY, SQL, WON, funnel_counts, through
+from reports.definitions import (
+    FUNNEL,
+    MQL,
+    OPPORTUNITY,
+    SQL,
+    WON,
+    funnel_counts,
+    lost_between,
+    through,
+    won_between,
+)
 from reports.metrics import add_up, figures
 from reports.periods import period_bounds
 
@@ -196,3 +206,23 @@ def funnel(
             {"stage": "won", "count": counts["won"]},
         ],
     }
+
+
+def closed_in_period(
+    *, start: dt.date, end: dt.date, channel_kind: str | None = None
+) -> dict[str, Any]:
+    """Deals closed in [start, end], whenever their lead was created (one query): won and
+    revenue signed in the period, lost, and won / (won + lost) — the sales side's figures
+    (``reports.scorecards.rep_metrics``), set beside the cohort's on the dashboard."""
+    low, high = period_bounds(start, end)
+    leads = Lead.objects.all()
+    if channel_kind:
+        leads = leads.filter(source_campaign__channel__kind=channel_kind)
+    won, lost = won_between(low, high), lost_between(low, high)
+    row = leads.filter(won | lost).aggregate(
+        won=Count("id", filter=won),
+        lost=Count("id", filter=lost),
+        revenue=Coalesce(Sum("won_amount", filter=won), Decimal("0")),
+    )
+    decided = row["won"] + row["lost"]
+    return {**row, "win_rate": round(row["won"] / decided, 4) if decided else None}

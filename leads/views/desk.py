@@ -307,14 +307,14 @@ def _desk_message(name: str, lead: Lead) -> str:
     if name == "assign":
         if lead.owner_id is not None:
             return _("%(name)s assigned to %(user)s.") % {
-                "name": lead.name,
+                "name": str(lead),
                 "user": display_name(lead.owner),
             }
         if lead.in_pool:
-            return actions.with_routing(_("%(name)s:") % {"name": lead.name}, lead.pk)
-        return _("%(name)s was not assigned.") % {"name": lead.name}
+            return actions.with_routing(_("%(name)s:") % {"name": str(lead)}, lead.pk)
+        return _("%(name)s was not assigned.") % {"name": str(lead)}
     if name == "disqualify":
-        return _("%(name)s disqualified.") % {"name": lead.name}
+        return _("%(name)s disqualified.") % {"name": str(lead)}
     return actions.get_action(name).success(lead)
 
 

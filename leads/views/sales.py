@@ -28,10 +28,9 @@ from assignment.models import Team, TeamMembership
 from assignment.selectors import team_pages_for
 from leads.actions import ActionForm, action_form, allowed, run_action
 from leads.bulk import bulk_bar
-from leads.choices import Stage
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
-from leads.selectors import leads_visible_to
+from leads.selectors import is_new_for_owner, leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.pages import safe_next_url
 from pipeline.people import display_name
@@ -181,7 +180,7 @@ def _section(lead: Lead, *, today_end: dt.datetime, today_start: dt.datetime) ->
         return "today"
     if lead.responded_at is None and lead.response_due_at and lead.response_due_at < today_end:
         return "today"
-    if lead.stage == Stage.MQL:
+    if is_new_for_owner(lead):
         return "new"
     return "rest"
 
@@ -249,12 +248,20 @@ def my_leads(request: HttpRequest) -> HttpResponse:
         }
         for key, title, hint in SECTIONS
     ]
+    # "New for you" counts every lead new for the user (``leads.selectors.new_for_owner_q``,
+    # the "New for me" page's set), also those listed higher up because they are urgent.
+    new = [row for row in rows if is_new_for_owner(row.lead)]
+    for section in sections:
+        section["count"] = len(new) if section["key"] == "new" else len(section["rows"])
+        if section["key"] == "new":
+            section["elsewhere"] = len(new) - len(section["rows"])
     return render(
         request,
         "sales/my_leads.html",
         {
             "sections": sections,
             "total": len(rows),
+            "new_total": len(new),
             "now": now,
             "is_sales": has_role(user, Role.SALES_REP, Role.SALES_MANAGER),
             "bulk": bulk_bar(request, names=("accept", "recycle")),
@@ -358,7 +365,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
         if summary is None:
             continue
         summary.open += 1
-        summary.new += row.lead.stage == Stage.MQL
+        summary.new += is_new_for_owner(row.lead)
         summary.overdue += row.lead.is_overdue
     for item in table["rows"]:
         if item["user"] in summaries:
@@ -402,7 +409,7 @@ def team_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         _("%(name)s reassigned to %(user)s.")
-        % {"name": lead.name, "user": display_name(lead.owner)},
+        % {"name": str(lead), "user": display_name(lead.owner)},
     )
     return redirect(back)
 

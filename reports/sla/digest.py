@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from leads.models import Lead
 from reports.models import DigestSent
@@ -52,8 +53,13 @@ def digest_overdue(*, now: dt.datetime | None = None) -> int:
                 continue
             mail(
                 owner_id,
-                _("%(n)d leads are overdue for follow-up") % {"n": len(items)},
-                [f"- {x['name']} ({x['grade'] or '—'})" for x in items[:200]],
+                ngettext(
+                    "%(n)d lead is overdue for follow-up",
+                    "%(n)d leads are overdue for follow-up",
+                    len(items),
+                )
+                % {"n": len(items)},
+                [f"- {x['name'] or _('(erased)')} ({x['grade'] or '—'})" for x in items[:200]],
             )
             sent += 1
     return sent

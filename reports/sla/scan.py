@@ -35,6 +35,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from assignment.models import TeamMembership
 from leads.choices import EventKind, Stage
@@ -274,12 +275,16 @@ def _remind_owners(*, run: uuid.UUID, kind: str) -> None:
     messages = {}
     with translation.override(settings.LANGUAGE_CODE):
         for owner_id, items in grouped.items():
-            subject = _("%(n)d new leads are waiting for your first call") % {"n": len(items)}
+            subject = ngettext(
+                "%(n)d new lead is waiting for your first call",
+                "%(n)d new leads are waiting for your first call",
+                len(items),
+            ) % {"n": len(items)}
             lines = []
             for x in items[:MAIL_LINES]:
                 due = timezone.localtime(x["lead__response_due_at"]).strftime("%Y-%m-%d %H:%M")
                 lines.append(
-                    f"- {x['lead__name']} ({x['lead__grade'] or '—'}), "
+                    f"- {x['lead__name'] or _('(erased)')} ({x['lead__grade'] or '—'}), "
                     + _("due %(when)s") % {"when": due}
                 )
             messages[owner_id] = (subject, lines)
@@ -304,8 +309,16 @@ def _tell_managers(*, run: uuid.UUID, kind: str) -> None:
         mail_many(
             {
                 manager_id: (
-                    _("%(n)d leads of your team have had no first response") % {"n": len(items)},
-                    [f"- {x['lead__name']} ({x['lead__grade'] or '—'})" for x in items],
+                    ngettext(
+                        "%(n)d lead of your team has had no first response",
+                        "%(n)d leads of your team have had no first response",
+                        len(items),
+                    )
+                    % {"n": len(items)},
+                    [
+                        f"- {x['lead__name'] or _('(erased)')} ({x['lead__grade'] or '—'})"
+                        for x in items
+                    ],
                 )
                 for manager_id, items in grouped.items()
             }
@@ -328,7 +341,11 @@ def _recycle_neglected(*, now: dt.datetime, by_grade: dict[str, SlaPolicy], run:
             When(
                 _of_grade(grade),
                 then=Value(
-                    _("No follow-up for %(n)d days: recycled to the pool.")
+                    ngettext(
+                        "No follow-up for %(n)d day: recycled to the pool.",
+                        "No follow-up for %(n)d days: recycled to the pool.",
+                        policy.recycle_after_days,
+                    )
                     % {"n": policy.recycle_after_days}
                 ),
             )

@@ -41,7 +41,7 @@ def _warning_text(warning: dict[str, Any]) -> str:
     }
 
 
-def _reason_table(name, title, items, labels, source_label, names) -> Table:
+def _reason_table(name, title, items, labels, source_label, names, definitions=()) -> Table:
     """A source × reason pivot of ``bounce_reasons`` items, largest sources first."""
     codes = [code for code in labels if any(i["reason"] == code for i in items)]
     codes += sorted({i["reason"] for i in items} - set(codes))
@@ -70,6 +70,7 @@ def _reason_table(name, title, items, labels, source_label, names) -> Table:
         ],
         rows=rows,
         totals=totals if rows else None,
+        definitions=definitions,
     )
 
 
@@ -118,6 +119,7 @@ def grade_calibration_page(request: HttpRequest) -> HttpResponse:
                     Column("median_days_to_won", _("Median days to won"), "days"),
                 ],
                 rows=report["rows"],
+                definitions=("cohort", "funnel_counts", "acceptance", "calendar_days"),
             ),
             _reason_table(
                 "rejected",
@@ -126,6 +128,7 @@ def grade_calibration_page(request: HttpRequest) -> HttpResponse:
                 {k: str(v) for k, v in RejectReason.choices},
                 source_label,
                 names,
+                ("acceptance",),
             ),
             _reason_table(
                 "disqualified",

@@ -73,13 +73,14 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
                 rows=roi["rows"],
                 totals={**roi["totals"], "campaign_name": _("Total")},
                 links=links,
+                definitions=("credit_weighted", "cohort", "cohort_revenue", "cost"),
             ),
             trend_table(trend),
         ]
         top = roi["rows"][:12]
         context.update(
             {
-                "kpis": kpis(roi["totals"]),
+                "kpis": kpis(roi["totals"], weighted=True),
                 "funnel_chart": funnel_chart(funnel),
                 "campaign_charts": roi_charts(top, "campaign_name"),
                 "more_campaigns": max(0, len(roi["rows"]) - len(top)),

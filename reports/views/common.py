@@ -23,6 +23,7 @@ from pipeline.people import display_name
 from pipeline.roles import REPORT_READERS, SCORECARD_READERS, has_role
 from reports import charts
 from reports.charts import COLORS, Series, grouped
+from reports.definitions import DEFINITIONS
 from reports.exports import Table, export_response, pick_table, requested_export
 from reports.forms.reports import PeriodForm
 from reports.periods import default_period, period_presets
@@ -134,6 +135,7 @@ def present(table: Table) -> dict[str, Any]:
         ],
         "rows": [cells(row, link) for row, link in zip(table.rows, links, strict=False)],
         "totals": cells(table.totals, {}) if table.totals is not None else None,
+        "definitions": [DEFINITIONS[key] for key in table.definitions],
     }
 
 

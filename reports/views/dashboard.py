@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms.reports import RoiForm
+from reports.selectors import closed_in_period
 from reports.views.common import bind_form, query_string, require, respond
 from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
 from reports.views.roi import (
@@ -23,6 +24,7 @@ from reports.views.roi import (
     roi_context,
     trend_charts,
     trend_table,
+    why_differ,
 )
 
 
@@ -63,12 +65,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 rows=[{**r, "kind_label": kind_labels.get(r["kind"], "")} for r in roi["rows"]],
                 totals={**roi["totals"], "channel_name": _("Total"), "kind_label": ""},
                 links=channel_links,
+                definitions=("credit_weighted", "cohort", "cohort_revenue", "cost"),
             ),
             trend_table(trend),
         ]
+        period = form.period
+        closed = closed_in_period(**period)
         context.update(
             {
                 "kpis": kpis(roi["totals"]),
+                "why": why_differ(
+                    cohort=funnel["totals"], closed=closed, model_label=context["model_label"]
+                ),
                 "funnel": funnel,
                 "funnel_chart": funnel_chart(funnel),
                 "channel_charts": roi_charts(roi["rows"], "channel_name"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from leads.credits import MODELS
 from reports import charts
+from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table
 from reports.forms.reports import MODEL_HELP, MODEL_LABELS, RoiForm
 from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
@@ -38,16 +39,20 @@ def figure_columns() -> list[Column]:
     return [Column(key, label, kind) for key, label, kind in ROI_FIGURES]
 
 
-def kpis(totals: dict[str, Any]) -> list[dict[str, Any]]:
-    """The tiles: each figure of the totals with a small note under it."""
+def kpis(totals: dict[str, Any], *, weighted: bool = False) -> list[dict[str, Any]]:
+    """The tiles: each figure of the totals with a small note under it and its definition
+    (``reports.definitions``) behind a disclosure. ``weighted``: the totals are one
+    channel's credit-weighted sums (its page), not the whole cohort's."""
+    counted = "credit_weighted" if weighted else "funnel_counts"
 
-    def tile(key, label, kind, note=""):
+    def tile(key, label, kind, note="", definition=""):
         value = totals.get(key)
         return {
             "key": key,
             "label": label,
             "value": fmt(value, kind),
             "note": note,
+            "definition": DEFINITIONS[definition] if definition else None,
             "tone": ("pos" if value and value > 0 else "neg" if value and value < 0 else "")
             if kind == "roi"
             else "",
@@ -57,16 +62,72 @@ def kpis(totals: dict[str, Any]) -> list[dict[str, Any]]:
         return _("%(rate)s of the step before") % {"rate": charts.percent(totals.get(key))}
 
     return [
-        tile("cost", _("Cost"), "money", _("Campaign costs dated in the period")),
-        tile("leads", _("Leads"), "count", _("Created in the period")),
-        tile("mqls", _("MQLs"), "count", rate("mql_rate")),
-        tile("sqls", _("SQLs"), "count", rate("sql_rate")),
-        tile("won", _("Won"), "count", rate("win_rate")),
-        tile("revenue", _("Revenue"), "money", _("Deals won by these leads")),
-        tile("cpl", _("CPL"), "unit_money", _("Cost per lead")),
-        tile("cac", _("CAC"), "unit_money", _("Cost per won deal")),
-        tile("roi", _("ROI"), "roi", _("(Revenue − cost) / cost")),
+        tile("cost", _("Cost"), "money", _("Campaign costs dated in the period"), "cost"),
+        tile(
+            "leads",
+            _("Leads"),
+            "count",
+            _("Created in the period"),
+            "credit_weighted" if weighted else "cohort",
+        ),
+        tile("mqls", _("MQLs"), "count", rate("mql_rate"), counted),
+        tile("sqls", _("SQLs"), "count", rate("sql_rate"), counted),
+        tile("won", _("Won"), "count", rate("win_rate"), counted),
+        tile(
+            "revenue",
+            _("Revenue"),
+            "money",
+            _("Deals won by these leads"),
+            "credit_weighted" if weighted else "cohort_revenue",
+        ),
+        tile("cpl", _("CPL"), "unit_money", _("Cost per lead"), "unit_cost"),
+        tile("cac", _("CAC"), "unit_money", _("Cost per won deal"), "unit_cost"),
+        tile("roi", _("ROI"), "roi", _("(Revenue − cost) / cost"), "cohort_rates"),
     ]
+
+
+def why_differ(
+    *, cohort: dict[str, Any], closed: dict[str, Any], model_label: Any = ""
+) -> dict[str, Any]:
+    """The "Why do these differ?" section of the dashboard and the scoreboard: the
+    cohort's figures beside the same names counted over the deals closed in the period
+    (``reports.selectors.closed_in_period`` or the scoreboard's sales totals), each side
+    with its definition, and why channel counts and times differ between pages."""
+    cohort_term, closed_term = DEFINITIONS["cohort_revenue"], DEFINITIONS["signed_revenue"]
+    pairs = [
+        {
+            "key": "revenue",
+            "title": _("Revenue"),
+            "cohort": fmt(cohort.get("revenue"), "money"),
+            "closed": fmt(closed.get("revenue"), "money"),
+            "cohort_term": cohort_term,
+            "closed_term": closed_term,
+        },
+        {
+            "key": "won",
+            "title": _("Won deals"),
+            "cohort": fmt(cohort.get("won"), "count"),
+            "closed": fmt(closed.get("won"), "count"),
+            "cohort_term": DEFINITIONS["funnel_counts"],
+            "closed_term": DEFINITIONS["closed_in_period"],
+        },
+        {
+            "key": "win_rate",
+            "title": _("Win rate"),
+            "cohort": fmt(cohort.get("win_rate"), "pct"),
+            "closed": fmt(closed.get("win_rate"), "pct"),
+            "cohort_term": DEFINITIONS["cohort_rates"],
+            "closed_term": DEFINITIONS["closed_in_period"],
+        },
+    ]
+    return {
+        "pairs": pairs,
+        "model_label": model_label,
+        "terms": [
+            DEFINITIONS[key]
+            for key in ("credit_weighted", "lead_counts", "response_time", "desk_speed")
+        ],
+    }
 
 
 def _model_switch(request: HttpRequest, current: str) -> list[dict[str, Any]]:
@@ -145,6 +206,7 @@ def trend_table(trend: list[dict[str, Any]]) -> Table:
             Column("cost", _("Cost"), "money"),
         ],
         rows=[{**row, "month_label": row["month"].strftime("%Y-%m")} for row in trend],
+        definitions=("cohort", "cohort_revenue", "cost"),
     )
 
 

@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.charts import GRADE_COLORS, Series
+from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table
 from reports.forms.reports import PeriodForm
 from reports.quality import bounce_reasons
+from reports.selectors import funnel
 from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
 from reports.views.common import (
     bind_form,
@@ -26,6 +28,7 @@ from reports.views.common import (
     require,
     respond,
 )
+from reports.views.roi import why_differ
 
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
 TARGET = 0.7
@@ -106,6 +109,7 @@ def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> T
             Column("acceptance_rate", _("Sales acceptance"), "pct"),
             Column("top_reasons", _("Top rejection reasons"), "note"),
         ],
+        definitions=("lead_counts", "cohort", "qualification_rate", "acceptance"),
         rows=rows,
         totals={
             **totals,
@@ -163,27 +167,44 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                 Column("revenue", _("Revenue"), "money"),
             ],
             rows=shown,
+            definitions=(
+                "first_response",
+                "response_time",
+                "overdue_now",
+                "wasted",
+                "closed_in_period",
+                "signed_revenue",
+            ),
         )
         tables = [_quality_table(quality, reasons, names), rep_table]
         ordered = sorted(quality["rows"], key=lambda r: -r["leads"])
+        terms = DEFINITIONS
+        cohort_totals = funnel(**period)["totals"]
         context.update(
             {
+                "why": why_differ(cohort=cohort_totals, closed=sales),
                 "marketing": {
                     "verdict": _verdict(totals["acceptance_rate"]),
                     "verdict_text": _("Acceptance of marketing's MQLs: %(rate)s")
                     % {"rate": charts.percent(totals["acceptance_rate"])},
                     "figures": [
-                        (_("Leads"), fmt(totals["leads"], "count")),
-                        (_("MQLs"), fmt(totals["mqls"], "count")),
-                        (_("Desk qualification rate"), fmt(totals["qualification_rate"], "pct")),
+                        (_("Leads"), fmt(totals["leads"], "count"), terms["cohort"]),
+                        (_("MQLs"), fmt(totals["mqls"], "count"), terms["funnel_counts"]),
+                        (
+                            _("Desk qualification rate"),
+                            fmt(totals["qualification_rate"], "pct"),
+                            terms["qualification_rate"],
+                        ),
                         (
                             _("Accepted / rejected by sales"),
                             f"{fmt(totals['accepted'], 'count')} / "
                             f"{fmt(totals['rejected'], 'count')}",
+                            terms["acceptance"],
                         ),
                         (
                             _("Time to assign p50 / p95"),
                             f"{fmt(routing['median'], 'hours')} / {fmt(routing['p95'], 'hours')}",
+                            terms["routing_delay"],
                         ),
                     ],
                 },
@@ -195,17 +216,27 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                         (
                             _("Responses due / in time"),
                             f"{fmt(sales['due'], 'count')} / {fmt(sales['in_time'], 'count')}",
+                            terms["first_response"],
                         ),
                         (
                             _("Response time p50 / p95"),
                             f"{fmt(sales['p50_response_hours'], 'hours')} / "
                             f"{fmt(sales['p95_response_hours'], 'hours')}",
+                            terms["response_time"],
                         ),
-                        (_("Overdue now"), fmt(sales["overdue_now"], "count")),
-                        (_("Wasted leads"), fmt(sales["wasted"], "count")),
-                        (_("Back-dated follow-ups"), fmt(sales["backdated"], "count")),
-                        (_("Win rate"), fmt(sales["win_rate"], "pct")),
-                        (_("Revenue signed"), fmt(sales["revenue"], "money")),
+                        (
+                            _("Overdue now"),
+                            fmt(sales["overdue_now"], "count"),
+                            terms["overdue_now"],
+                        ),
+                        (_("Wasted leads"), fmt(sales["wasted"], "count"), terms["wasted"]),
+                        (_("Back-dated follow-ups"), fmt(sales["backdated"], "count"), None),
+                        (_("Win rate"), fmt(sales["win_rate"], "pct"), terms["closed_in_period"]),
+                        (
+                            _("Revenue signed"),
+                            fmt(sales["revenue"], "money"),
+                            terms["signed_revenue"],
+                        ),
                     ],
                 },
                 "headline": _headline(totals["acceptance_rate"], sales["compliance"]),

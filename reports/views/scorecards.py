@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from pipeline.roles import SCORECARD_READERS, Role, has_role
 from reports.charts import grouped
+from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table, export_cell
 from reports.forms.reports import ScorecardForm
 from reports.scorecards import scorecard_user_ids, scorecards
@@ -46,6 +47,35 @@ SCORECARD_METRICS: dict[str, list[tuple[str, Any, str, str | None]]] = {
         ("win_rate", gettext_lazy("Win rate"), "pct", "up"),
         ("revenue", gettext_lazy("Revenue"), "money", "up"),
     ],
+}
+
+
+#: Per role: the definition (``reports.definitions``) of each metric.
+METRIC_TERMS: dict[str, dict[str, str]] = {
+    Role.MARKETER: {
+        "leads": "marketer_cohort",
+        "mqls": "marketer_cohort",
+        "cost": "cost",
+        "cost_per_mql": "unit_cost",
+        "sql_acceptance": "acceptance",
+    },
+    Role.LEAD_DESK: {
+        "qualified": "desk_speed",
+        "disqualified": "desk_speed",
+        "median_hours_to_qualify": "desk_speed",
+        "median_hours_to_assign": "desk_speed",
+        "acceptance": "acceptance",
+    },
+    Role.SALES_REP: {
+        "assigned": "first_response",
+        "compliance": "first_response",
+        "median_response_hours": "response_time",
+        "overdue_now": "overdue_now",
+        "wasted": "wasted",
+        "won": "closed_in_period",
+        "win_rate": "closed_in_period",
+        "revenue": "signed_revenue",
+    },
 }
 
 
@@ -93,9 +123,11 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
             metrics = []
             for key, label, kind, better in SCORECARD_METRICS[role]:
                 now, before = card["metrics"].get(key), card["previous"].get(key)
+                term = METRIC_TERMS[role].get(key)
                 metrics.append(
                     {
                         "label": label,
+                        "term": DEFINITIONS[term] if term else None,
                         "value": fmt(now, kind),
                         "previous": "" if better == "now" else fmt(before, kind),
                         "change": change(now, before, kind, better),
@@ -112,7 +144,14 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
                         "previous": None if better == "now" else before,
                     }
                 )
-            group = groups.setdefault(role, {"label": Role(role).label, "cards": []})
+            group = groups.setdefault(
+                role,
+                {
+                    "label": Role(role).label,
+                    "cards": [],
+                    "terms": [DEFINITIONS[t] for t in dict.fromkeys(METRIC_TERMS[role].values())],
+                },
+            )
             group["cards"].append(
                 {
                     "username": card["username"],

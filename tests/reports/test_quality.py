@@ -65,3 +65,29 @@ def test_scorecard_bad_role_is_400(api, manager):
 
 def test_nobody_without_role_reads_scorecards(api):
     assert api(UserFactory()).get("/api/v1/reports/scorecards/").status_code == 403
+
+
+def test_rejected_counts_each_never_accepted_lead_once_in_both_tables(
+    api, manager, desk, rep, other_rep
+):
+    """The calibration's "rejected" per grade and its reasons table count the same leads
+    (``reports.definitions.REJECTED``): a lead sent back twice counts once, under its
+    latest reason; a lead sent back and accepted later by someone else is accepted."""
+    twice = lead_in_stage(Stage.MQL, owner=rep, grade="A")
+    lifecycle.lead_reject(lead=twice, actor=rep, reason="not now", reason_code="no_need")
+    lifecycle.lead_assign(lead=twice, actor=desk, owner=other_rep)
+    lifecycle.lead_reject(
+        lead=twice, actor=other_rep, reason="wrong number", reason_code="not_reachable"
+    )
+    later_accepted = lead_in_stage(Stage.MQL, owner=rep, grade="A")
+    lifecycle.lead_reject(lead=later_accepted, actor=rep, reason="not mine", reason_code="other")
+    lifecycle.lead_assign(lead=later_accepted, actor=desk, owner=other_rep)
+    lifecycle.lead_accept(lead=later_accepted, actor=other_rep)
+    body = get(api, manager, "grade-calibration")
+    rows = {row["grade"]: row for row in body["rows"]}
+    assert (rows["A"]["accepted"], rows["A"]["rejected"]) == (1, 1)
+    assert [(r["reason"], r["count"]) for r in body["reasons"]["rejected"]] == [
+        ("not_reachable", 1)
+    ]
+    by_campaign = get(api, manager, "grade-calibration", by="campaign")["reasons"]["rejected"]
+    assert sum(r["count"] for r in by_campaign) == 1

@@ -55,10 +55,12 @@ def test_ladder_reminds_then_tells_manager_then_recycles(rep, sales_manager, mai
         first = sla_scan()
     assert (first.reminded, first.escalated, first.final) == (1, 0, 0)
     assert [m.to for m in mailoutbox] == [[rep.email]]
+    assert "1 new lead is waiting for your first call" in mailoutbox[0].subject
     with time_machine.travel(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), tick=False):
         second = sla_scan()  # Tue 10:00 = 5 working hours past due
     assert (second.reminded, second.escalated, second.final) == (0, 1, 0)
     assert mailoutbox[-1].to == [sales_manager.email]
+    assert "1 lead of your team has had no first response" in mailoutbox[-1].subject
     with time_machine.travel(dt.datetime(2026, 11, 25, 17, 0, tzinfo=SH), tick=False):
         third = sla_scan()
     assert third.final == 1
@@ -169,3 +171,4 @@ def test_overdue_digest_once_per_rep_per_day(rep, mailoutbox):
         assert digest_overdue() == 1
         assert digest_overdue() == 0
     assert len(mailoutbox) == 1 and lead.name in mailoutbox[0].body
+    assert "1 lead is overdue for follow-up" in mailoutbox[0].subject
