@@ -38,6 +38,7 @@ from tests.factories import (
     lead_in_stage,
 )
 from tests.pipeline.test_permission_matrix import ROLES, expect
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +232,17 @@ row("get", "/api/v1/reports/scorecards/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/reports/follow-up-compliance/", "401 403 200 200 200 200 200")
 row("post", "/api/v1/reports/jobs/", "401 403 403 403 403 202 202", {"report": "funnel"})
 row("get", "/api/v1/reports/jobs/{id}/", "401 200 200 403 200 200 200")
+# --- outgoing webhooks: configuration, administrators only (DESIGN §12) ---------------------
+HOOK = {"name": "W {role}", "kind": "generic", "url": "https://hooks.example.com/in",
+        "secret": "s3cret-s3cret", "events": ["lead_assigned"]}  # fmt: skip
+row("get", "/api/v1/webhooks/", "401 403 403 403 403 403 200")
+row("post", "/api/v1/webhooks/", "401 403 403 403 403 403 201", HOOK)
+row("get", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200")
+row("put", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200", HOOK)
+row("patch", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200", {"active": False})
+row("delete", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 204")
+row("get", "/api/v1/webhooks/{id}/deliveries/", "401 403 403 403 403 403 200")
+row("post", "/api/v1/webhooks/{id}/test/", "401 403 403 403 403 403 202")
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
@@ -270,6 +282,10 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
     )
     rescore = RescoreJob.objects.create(reason="matrix", requested_by=desk)
     LeadFactory()  # a new lead: the desk's work
+    hook = Webhook.objects.create(
+        name="robot", kind="generic", url="https://hooks.example.com/in", secret="s3cret",
+        events=["lead_assigned"],
+    )  # fmt: skip
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -279,6 +295,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/assignment-rules/": rule.pk,
             "/api/v1/scoring-rules/": ScoringRule.objects.order_by("pk").first().pk,
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,
+            "/api/v1/webhooks/": hook.pk,
         },
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",
         "grade": "B", "team": team.pk, "rep": rep.pk, "other_rep": other_rep.pk,
