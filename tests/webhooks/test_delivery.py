@@ -48,7 +48,8 @@ def test_one_delivery_per_subscribed_active_hook_of_the_team_in_its_language(mak
     assert deliveries["east"].webhook == east_zh
     assert deliveries["east"].text == "有新线索分配给你"
     assert "有新线索分配给你" in deliveries["east"].payload["markdown"]["content"]
-    assert "线索分配" in deliveries["east"].payload["markdown"]["content"]  # zh title
+    content = deliveries["east"].payload["markdown"]["content"]
+    assert content.startswith("**LeadLoop · 线索已分配**")  # the title in the hook's language
 
     Delivery.objects.all().delete()
     send(team_id=None)
@@ -250,7 +251,7 @@ def test_the_test_message_is_sent_in_the_hook_language(
     assert delivery.status == DeliveryStatus.SENT and delivery.event == "test"
     [request] = receiver.of("dingtalk")
     assert request.verdict == "ok"
-    assert "测试" in request.body["markdown"]["title"]
+    assert request.body["markdown"]["title"] == "LeadLoop 测试消息"
 
 
 def test_mentions_name_the_recipients(make_hook, send, receiver):
