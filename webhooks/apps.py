@@ -9,6 +9,10 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import outlets
+
+        # Register the delivery tasks in every process, web included: the services queue
+        # them by name (tasks import models, so only once the registry is ready).
+        from webhooks import tasks  # noqa: F401
         from webhooks.services import occurrence_record
 
         # Every notification event becomes deliveries for the hooks subscribed to it.
