@@ -5,10 +5,18 @@ from webhooks.models import Delivery, Webhook
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    """Read-only: webhooks are edited on their pages (/webhooks/), where the URL passes the
+    SSRF guard and the secret stays write-only; the admin shows neither to edit."""
+
     list_display = ["name", "kind", "team", "language", "active"]
     list_filter = ["kind", "active"]
-    # The secret is write-only on the pages and the API; the admin does not show it either.
     exclude = ["secret"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Delivery)
@@ -24,4 +32,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "event"]
     list_select_related = ["webhook"]
-    readonly_fields = [field.name for field in Delivery._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
