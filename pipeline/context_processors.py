@@ -30,7 +30,8 @@ class NavEntry:
 
     ``url_name`` is reversed at render time; a slot whose URL does not exist yet (a later
     issue adds it) is simply not shown, so the menu never holds a broken link.
-    ``roles`` empty means every signed-in user; ``staff`` restricts the slot to staff.
+    ``roles`` empty means every signed-in user; ``staff`` restricts the slot to staff,
+    ``superuser`` to administrators.
     """
 
     key: str
@@ -39,6 +40,7 @@ class NavEntry:
     roles: frozenset[str] = EVERYONE
     query: tuple[tuple[str, str], ...] = ()
     staff: bool = False
+    superuser: bool = False
 
 
 SALES = frozenset(SALES_ROLES)
@@ -92,6 +94,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("api_docs", _("API docs"), "api-docs"),
+    # outgoing webhooks (chat robots): configuration, administrators only
+    NavEntry("webhooks", _("Webhooks"), "webhooks:list", superuser=True),
     NavEntry("admin", _("Admin"), "admin:index", staff=True),
 )
 
@@ -105,6 +109,8 @@ def url_or_none(name: str, *args, **kwargs) -> str | None:
 
 
 def _visible(entry: NavEntry, user) -> bool:
+    if entry.superuser:
+        return bool(user.is_active and user.is_superuser)
     if entry.staff:
         return bool(user.is_active and user.is_staff)
     return not entry.roles or has_role(user, *entry.roles)

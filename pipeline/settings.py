@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "assignment",
     "reports",
     "notifications",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_report_snapshots_task",
         "schedule": float(env_int("REPORT_SNAPSHOT_REFRESH_SECONDS", 1800, minimum=60)),
     },
+    # Webhook deliveries that are due: first tries a broker outage skipped, retries.
+    "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries_task", "schedule": 60.0},
     # PIPL retention: erases old lost/disqualified leads; does nothing while RETENTION_DAYS=0.
     "retention-erase": {
         "task": "leads.tasks.retention_erase_task",
@@ -407,6 +410,11 @@ REPORT_JOB_STALE_SECONDS = env_int("REPORT_JOB_STALE_SECONDS", 900, minimum=30)
 #: PIPL retention: leads lost or disqualified longer than this many days ago have their
 #: personal data erased by the daily job (``leads.privacy.retention_erase``); 0: off.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
+# Outgoing webhooks (webhooks/): tries per delivery before giving up, the timeout of one
+# request, and whether URLs may point into private networks (on-premise chat servers).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,7 @@ from reports.api import (
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
+from webhooks.api import WebhookViewSet
 
 router = DefaultRouter()
 router.register("channels", ChannelViewSet, basename="channel")
@@ -44,6 +45,7 @@ router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-
 router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
 router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -110,6 +112,8 @@ urlpatterns = [
     # The sales workspace (my leads, team page) and the SLA pages (policies, compliance).
     path("sales/", include(("leads.views.sales", "sales"))),
     path("sla/", include(("reports.views.sla", "sla"))),
+    # Outgoing webhooks (chat robots, signed JSON): administrators only.
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

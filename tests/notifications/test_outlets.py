@@ -1,6 +1,11 @@
 from datetime import UTC, datetime
 
+import pytest
+
 from notifications import outlets
+
+# The webhooks app's outlet is connected at start-up and reads the hooks of each event.
+pytestmark = pytest.mark.django_db
 
 
 def test_publish_reaches_each_connected_outlet_once_in_order():

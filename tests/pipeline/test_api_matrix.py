@@ -39,6 +39,7 @@ from tests.factories import (
     lead_in_stage,
 )
 from tests.pipeline.test_permission_matrix import ROLES, expect
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -258,6 +259,17 @@ row("post", "/api/v1/saved-views/", "401 201 201 201 201 201 201",
 row("get", "/api/v1/saved-views/{id}/", "401 404 404 200 200 404 404")
 row("delete", "/api/v1/saved-views/{id}/", "401 404 404 204 403 404 404")
 row("get", "/api/v1/reports/jobs/{id}/", "401 200 200 403 200 200 200")
+# --- outgoing webhooks: configuration, administrators only (DESIGN §12) ---------------------
+HOOK = {"name": "W {role}", "kind": "generic", "url": "https://hooks.example.com/in",
+        "secret": "s3cret-s3cret", "events": ["lead_assigned"]}  # fmt: skip
+row("get", "/api/v1/webhooks/", "401 403 403 403 403 403 200")
+row("post", "/api/v1/webhooks/", "401 403 403 403 403 403 201", HOOK)
+row("get", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200")
+row("put", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200", HOOK)
+row("patch", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200", {"active": False})
+row("delete", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 204")
+row("get", "/api/v1/webhooks/{id}/deliveries/", "401 403 403 403 403 403 200")
+row("post", "/api/v1/webhooks/{id}/test/", "401 403 403 403 403 403 202")
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
@@ -301,6 +313,10 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
     view = SavedView.objects.create(
         owner=rep, name="Team view", query="grade=A", scope="team", team=team
     )
+    hook = Webhook.objects.create(
+        name="robot", kind="generic", url="https://hooks.example.com/in", secret="s3cret",
+        events=["lead_assigned"],
+    )  # fmt: skip
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -312,6 +328,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/scoring-rules/": ScoringRule.objects.order_by("pk").first().pk,
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,
             "/api/v1/saved-views/": view.pk,
+            "/api/v1/webhooks/": hook.pk,
         },
         "lead": lead.pk,
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",

@@ -34,6 +34,7 @@ from tests.factories import (
     lead_in_stage,
 )
 from tests.pipeline.test_permission_matrix import ROLES, expect
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,10 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         campaign=campaign, file="imports/x.csv", original_name="x.csv", file_kind="csv",
         headers=["name"], mapping={"0": "name"}, created_by=marketer,
     )  # fmt: skip
+    hook = Webhook.objects.create(
+        name="robot", kind="generic", url="https://hooks.example.com/in", secret="s3cret",
+        events=["lead_assigned"],
+    )  # fmt: skip
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -73,6 +78,7 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "rule": rule.pk, "srule": ScoringRule.objects.first().pk, "job": job.pk,
         "token": uuid.UUID(int=1), "review": conflict_review(LeadFactory()).pk,
         "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
+        "hook": hook.pk,
     }  # fmt: skip
 
 
@@ -200,6 +206,13 @@ PAGES = {
     # SLA: policies are readable by all (as the API), compliance by who is measured
     "sla:policies": ("get", "/sla/", None, "302 200 200 200 200 200 200"),
     "sla:compliance": ("get", "/sla/compliance/", None, "302 403 200 200 200 200 200"),
+    # outgoing webhooks: configuration, administrators only (DESIGN §12)
+    "webhooks:list": ("get", "/webhooks/", None, "302 403 403 403 403 403 200"),
+    "webhooks:create": ("get", "/webhooks/new/", None, "302 403 403 403 403 403 200"),
+    "webhooks:deliveries": ("get", "/webhooks/{hook}/", None, "302 403 403 403 403 403 200"),
+    "webhooks:edit": ("get", "/webhooks/{hook}/edit/", None, "302 403 403 403 403 403 200"),
+    "webhooks:test": ("post", "/webhooks/{hook}/test/", {}, "302 403 403 403 403 403 302"),
+    "webhooks:delete": ("post", "/webhooks/{hook}/delete/", {}, "302 403 403 403 403 403 302"),
 }  # fmt: skip
 
 
