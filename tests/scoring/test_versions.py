@@ -276,7 +276,7 @@ def test_capture_scores_in_its_transaction(api):
 
 def test_import_batch_scores_in_its_transaction(api, marketer):
     campaign = CampaignFactory(owner=marketer)
-    known = LeadFactory(phone="+8613900002002", title="采购经理", score=0, grade="D",
+    known = LeadFactory(name="老客户", phone="+8613900002002", title="采购经理", score=0, grade="D",
                         score_version=0)  # fmt: skip
     content = "姓名,手机,职位\n周总,13900002001,总经理\n老客户,13900002002,采购经理\n"
     body = {"file": SimpleUploadedFile("list.csv", content.encode(), content_type="text/csv"),
