@@ -38,11 +38,14 @@ class UserLanguageMiddleware:
 def use_language_at_login(
     sender: object, request: HttpRequest | None, user: Any, **kwargs: object
 ) -> None:
-    """``user_logged_in``: the user's language becomes the session's."""
+    """``user_logged_in``: the user's language becomes the session's. ``LANGUAGE_CODE`` is
+    what ``LocaleMiddleware`` read from the cookie or ``Accept-Language`` (a login made
+    without a request through the middleware, such as a test's ``force_login``, has none)."""
     if request is None or getattr(request, "session", None) is None:
         return
-    browsing = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
-    code = language_at_login(user=user, browsing=browsing)
+    code = language_at_login(user=user, browsing=getattr(request, "LANGUAGE_CODE", None))
+    if code is None:
+        return
     request.session[SESSION_KEY] = code
     translation.activate(code)
     request.LANGUAGE_CODE = code

@@ -132,13 +132,16 @@ def remember_language(*, user: Any, language: str) -> str | None:
     return code
 
 
-def language_at_login(*, user: Any, browsing: str | None) -> str:
-    """The user's language for the session they start: their saved one, else the
-    language they were browsing in (saved, so their emails follow it too)."""
+def language_at_login(*, user: Any, browsing: str | None) -> str | None:
+    """The user's language for the session they start: their saved one; at their first
+    login, the language they were browsing in (``browsing``, saved so their emails follow
+    it too). ``None`` when neither is known: the browser's language keeps ruling."""
     row = UserSettings.objects.filter(user_id=user.pk).first()
     if row is not None:
         return row.language
-    code = normalize_language(browsing) or default_language()
+    code = normalize_language(browsing)
+    if code is None:
+        return None
     UserSettings.objects.get_or_create(user_id=user.pk, defaults={"language": code})
     return code
 

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from leads.choices import Stage
 from leads.models import ImportJob
+from notifications.models import Notification
 from reports.choices import ReportJobOrigin, ReportJobStatus
 from reports.models import ReportJob
 from scoring.models import RescoreJob, ScoringRule
@@ -231,6 +232,13 @@ row("get", "/api/v1/reports/scorecards/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/reports/follow-up-compliance/", "401 403 200 200 200 200 200")
 row("post", "/api/v1/reports/jobs/", "401 403 403 403 403 202 202", {"report": "funnel"})
 row("get", "/api/v1/reports/jobs/{id}/", "401 200 200 403 200 200 200")
+# --- notifications and settings: every user their own (another user's notification is 404) ----
+row("get", "/api/v1/notifications/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/notifications/unread-count/", "401 200 200 200 200 200 200")
+row("post", "/api/v1/notifications/{id}/read/", "401 404 404 200 404 404 404")
+row("post", "/api/v1/notifications/read-all/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/me/settings/", "401 200 200 200 200 200 200")
+row("put", "/api/v1/me/settings/", "401 200 200 200 200 200 200", {"language": "zh-hans"})
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
@@ -270,6 +278,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
     )
     rescore = RescoreJob.objects.create(reason="matrix", requested_by=desk)
     LeadFactory()  # a new lead: the desk's work
+    notification = Notification.objects.create(user=rep, event="lead_assigned", text="yours")
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -279,6 +288,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/assignment-rules/": rule.pk,
             "/api/v1/scoring-rules/": ScoringRule.objects.order_by("pk").first().pk,
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,
+            "/api/v1/notifications/": notification.pk,
         },
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",
         "grade": "B", "team": team.pk, "rep": rep.pk, "other_rep": other_rep.pk,

@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from leads.choices import Stage
 from leads.models import ImportJob
+from notifications.models import Notification
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
@@ -70,6 +71,7 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "key": campaign.public_key, "team": team.pk, "member": team.memberships.first().pk,
         "rule": rule.pk, "srule": ScoringRule.objects.first().pk, "job": job.pk,
         "token": uuid.UUID(int=1),
+        "notification": Notification.objects.create(user=rep, event="lead_assigned", text="x").pk,
     }  # fmt: skip
 
 
@@ -185,6 +187,14 @@ PAGES = {
     # SLA: policies are readable by all (as the API), compliance by who is measured
     "sla:policies": ("get", "/sla/", None, "302 200 200 200 200 200 200"),
     "sla:compliance": ("get", "/sla/compliance/", None, "302 403 200 200 200 200 200"),
+    # each user's own pages: notifications (another user's one is 404), settings, today
+    "notifications:list": ("get", "/me/notifications/", None, "302 200 200 200 200 200 200"),
+    "notifications:read": ("post", "/me/notifications/{notification}/read/", {},
+                           "302 404 404 302 404 404 404"),
+    "notifications:read_all": ("post", "/me/notifications/read-all/", {},
+                               "302 302 302 302 302 302 302"),
+    "notifications:settings": ("get", "/me/settings/", None, "302 200 200 200 200 200 200"),
+    "notifications:today": ("get", "/me/today/", None, "302 200 200 200 200 200 200"),
 }  # fmt: skip
 
 
