@@ -18,8 +18,8 @@ from assignment.models import Assignment
 from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
-from reports.calendar import add_working_hours, working_hours_between
 from notifications.models import Notification
+from reports.calendar import add_working_hours, working_hours_between
 from reports.models import BusinessCalendar, SlaBreach, SlaPolicy
 from reports.sla.backfill import backfill_sla_clocks
 from reports.sla.compliance import compliance
