@@ -8,7 +8,8 @@ leads over time, closed ones too). Requests are made by the lead desk or an admi
 Erasing wipes what identifies the person — contact fields, names, free texts (the need,
 follow-up notes and outcomes, grade and event reasons), the contact values inside event
 data, identifying attribution text (landing pages, ``utm_term`` / ``utm_content``), the
-capture's idempotency records and import error rows mentioning them — and marks each lead
+capture's idempotency records, import error rows mentioning them and the in-app
+notifications about one of their leads — and marks each lead
 ``erased_at``. Counts, stages, grades, scores, amounts, timestamps, campaigns, owners,
 reason codes and attribution credits stay, so every report is the same before and after.
 The company is an organisation, not the person: the link and the company row are kept.
@@ -41,6 +42,7 @@ from assignment.models import Assignment
 from leads.choices import EventKind, Stage
 from leads.lifecycle.primitives import record_event
 from leads.models import FollowUp, IdempotencyKey, ImportJob, Lead, LeadEvent, LeadTouch
+from notifications.models import Notification
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 
@@ -349,6 +351,8 @@ def erase_leads(
     }
     LeadEvent.objects.erase_personal_texts(rewrites)
     IdempotencyKey.objects.filter(response__lead__in=ids).delete()
+    # In-app notifications about one of these leads carry the person's name in their text.
+    Notification.objects.filter(lead_id__in=ids).delete()
     import_rows = _erase_import_errors(contacts)
     for lead in leads:
         record_event(

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from leads import lifecycle
 from leads.choices import Stage
 from leads.models import ImportJob
+from leads.privacy import person_erase
 from notifications.choices import Event
 from notifications.events import tell_import_done, tell_report_ready
 from notifications.models import Notification, UserSettings
@@ -264,3 +265,14 @@ def test_no_user_without_settings_breaks_anything(desk, on_commit):
     with on_commit():
         lifecycle.lead_assign(lead=lead_in_stage(Stage.MQL), actor=desk, owner=newcomer)
     assert rows(newcomer)[0].text.startswith("New lead for you")
+
+
+def test_erasing_a_person_removes_the_notifications_that_name_them(desk, rep, on_commit):
+    lead = lead_in_stage(Stage.MQL, name="Erase Me", phone="+8613900000909")
+    other = lead_in_stage(Stage.MQL, name="Keep Me")
+    with on_commit():
+        lifecycle.lead_assign(lead=lead, actor=desk, owner=rep)
+        lifecycle.lead_assign(lead=other, actor=desk, owner=rep)
+    assert len(rows(rep)) == 2
+    person_erase(lead=lead, actor=desk, confirm=True)
+    assert [row.text for row in rows(rep)] == ["New lead for you: Keep Me"]
