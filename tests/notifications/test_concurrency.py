@@ -7,7 +7,7 @@ import pytest
 
 from notifications.choices import Event
 from notifications.models import Notification
-from notifications.services import notify, send_emails
+from notifications.services import send_emails
 from tests.factories import UserFactory
 from tests.parallel import race
 
@@ -19,9 +19,10 @@ pytestmark = [
 
 def test_two_workers_sending_the_same_emails_send_each_once(mailoutbox):
     users = [UserFactory() for _ in range(6)]
-    ids = [
-        row.pk for row in notify(event=Event.REPORT_READY, recipients=[u.pk for u in users], n=1)
-    ]
+    rows = Notification.objects.bulk_create(
+        Notification(user=user, event=Event.REPORT_READY, text="Ready") for user in users
+    )
+    ids = [row.pk for row in rows]
 
     results = race([lambda: send_emails(notification_ids=ids) for _ in range(3)])
 
