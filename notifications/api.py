@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -21,6 +22,7 @@ from notifications.choices import Channel, Event, Language
 from notifications.middleware import remember_in_session
 from notifications.models import Notification
 from notifications.selectors import notifications_of, unread_count
+from notifications.views import today_sections
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 
@@ -118,3 +120,31 @@ class MySettingsView(APIView):
         if "language" in serializer.validated_data and hasattr(request._request, "session"):
             remember_in_session(request._request, row.language)
         return Response(settings_data(request.user))
+
+
+class TodayRowSerializer(serializers.Serializer[Any]):
+    lead = serializers.IntegerField(source="lead.pk")
+    name = serializers.CharField(source="lead.name")
+    stage = serializers.CharField(source="lead.stage")
+    grade = serializers.CharField(source="lead.grade")
+    sla = serializers.CharField(source="clock.text", help_text=_("The SLA clock, worded."))
+    sla_state = serializers.CharField(source="clock.state", help_text="late, soon, ok, plain")
+    response_due_at = serializers.DateTimeField(source="lead.response_due_at", allow_null=True)
+    next_follow_up_at = serializers.DateTimeField(source="follow_up_due", allow_null=True)
+
+
+class TodaySerializer(serializers.Serializer[Any]):
+    follow_ups = TodayRowSerializer(many=True)
+    clocks = TodayRowSerializer(many=True)
+    waiting = TodayRowSerializer(many=True)
+
+
+class TodayView(APIView):
+    """``GET me/today/``: the signed-in user's tasks for today, as the "Today" page lists
+    them (their own open leads only; empty for users who own none)."""
+
+    serializer_class = TodaySerializer
+
+    @extend_schema(responses={200: TodaySerializer})
+    def get(self, request: Request) -> Response:
+        return Response(TodaySerializer(today_sections(request.user, now=timezone.now())).data)

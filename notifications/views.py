@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -13,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from leads.choices import Stage
-from leads.views.sales import my_lead_rows
+from leads.views.sales import LeadRow, my_lead_rows
 from notifications import services
 from notifications.choices import Event
 from notifications.forms import SettingsForm
@@ -106,34 +108,38 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "notifications/settings.html", {"form": form}, status=status)
 
 
+#: Today's sections: key and title.
+TODAY_SECTIONS = (
+    ("follow_ups", gettext_lazy("Follow-ups due today or overdue")),
+    ("clocks", gettext_lazy("First response clocks running")),
+    ("waiting", gettext_lazy("New leads waiting for you to accept")),
+)
+
+
+def today_sections(user: Any, *, now: dt.datetime) -> dict[str, list[LeadRow]]:
+    """A rep's tasks for today: follow-ups due today or overdue, first-response clocks
+    running (time left in working time), new leads waiting for them to accept. The rows,
+    their sections ("overdue", "today") and clocks are "My leads"'
+    (``leads.views.sales.my_lead_rows``): one definition of overdue and of the clock."""
+    rows = my_lead_rows(user, now=now)
+    return {
+        "follow_ups": [row for row in rows if row.section in ("overdue", "today")],
+        "clocks": [r for r in rows if r.lead.responded_at is None and r.lead.response_due_at],
+        "waiting": [row for row in rows if row.lead.stage == Stage.MQL],
+    }
+
+
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
-    """A rep's tasks for today: follow-ups due today or overdue, first-response clocks
-    running (time left in working time), new leads waiting for them to accept. The rows
-    and their clocks are "My leads"' (``leads.views.sales.my_lead_rows``)."""
-    rows = my_lead_rows(request.user, now=timezone.now())
-    sections = [
-        (
-            "follow_ups",
-            _("Follow-ups due today or overdue"),
-            [row for row in rows if row.section in ("overdue", "today")],
-        ),
-        (
-            "clocks",
-            _("First response clocks running"),
-            [r for r in rows if r.lead.responded_at is None and r.lead.response_due_at],
-        ),
-        (
-            "waiting",
-            _("New leads waiting for you to accept"),
-            [row for row in rows if row.lead.stage == Stage.MQL],
-        ),
-    ]
+    """The "Today" page (``today_sections``)."""
+    sections = today_sections(request.user, now=timezone.now())
     return render(
         request,
         "notifications/today.html",
         {
-            "sections": [{"key": k, "title": t, "rows": r} for k, t, r in sections],
+            "sections": [
+                {"key": key, "title": title, "rows": sections[key]} for key, title in TODAY_SECTIONS
+            ],
             "is_sales": has_role(request.user, *SALES_ROLES),
         },
     )

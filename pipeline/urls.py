@@ -12,7 +12,7 @@ from leads.api import CaptureView, ImportViewSet, LeadViewSet
 from leads.urls import urlpatterns as leads_urls
 from leads.views import capture, desk, imports
 from notifications import views as notification_views
-from notifications.api import MySettingsView, NotificationViewSet
+from notifications.api import MySettingsView, NotificationViewSet, TodayView
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
@@ -61,6 +61,7 @@ api_urlpatterns = [
     path("reports/jobs/<int:pk>/", ReportJobView.as_view(), name="report-job"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
     path("me/settings/", MySettingsView.as_view(), name="my-settings"),
+    path("me/today/", TodayView.as_view(), name="my-today"),
     path("", include(router.urls)),
 ]
 

@@ -241,3 +241,13 @@ def test_today_queries_are_flat(client, rep, assert_queries_flat):
         lambda: client.get("/me/today/"),
         grow=lambda: [lead_in_stage(Stage.MQL, owner=rep) for _ in range(5)],
     )
+
+
+def test_today_api_lists_the_same_sections_as_the_page(rep, other_rep):
+    waiting = lead_in_stage(Stage.MQL, owner=rep, name="Waiting")
+    lead_in_stage(Stage.MQL, owner=other_rep, name="NotMine")
+    body = api_for(rep).get("/api/v1/me/today/").json()
+    assert [row["lead"] for row in body["waiting"]] == [waiting.pk]
+    assert [row["lead"] for row in body["clocks"]] == [waiting.pk]
+    assert body["clocks"][0]["sla"].startswith("due in") and body["follow_ups"] == []
+    assert body["clocks"][0]["response_due_at"]

@@ -239,6 +239,7 @@ row("post", "/api/v1/notifications/{id}/read/", "401 404 404 200 404 404 404")
 row("post", "/api/v1/notifications/read-all/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/me/settings/", "401 200 200 200 200 200 200")
 row("put", "/api/v1/me/settings/", "401 200 200 200 200 200 200", {"language": "zh-hans"})
+row("get", "/api/v1/me/today/", "401 200 200 200 200 200 200")
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
