@@ -255,7 +255,8 @@ def send_emails(*, notification_ids: Iterable[int]) -> int:
     """Email these notifications, each in its recipient's language; returns how many went.
 
     A row is claimed (``emailed_at``) before its email is sent, so a task run twice (a
-    redelivery, two workers) never sends one twice.
+    redelivery, two workers) never sends one twice; a failed send releases its claim and
+    raises, so the task's retry sends it.
     """
     rows = Notification.objects.filter(
         pk__in=list(notification_ids), emailed_at__isnull=True
@@ -278,7 +279,12 @@ def send_emails(*, notification_ids: Iterable[int]) -> int:
                 _("Choose what you receive and in which language: %(url)s")
                 % {"url": settings.SITE_URL + reverse("notifications:settings")}
             )
-            send_mail(email_subject(row.text), "\n\n".join(lines), None, [user.email])
+            try:
+                send_mail(email_subject(row.text), "\n\n".join(lines), None, [user.email])
+            except Exception:
+                # Not sent: release the claim so the task's retry sends it.
+                Notification.objects.filter(pk=row.pk).update(emailed_at=None)
+                raise
         sent += 1
     return sent
 

@@ -276,3 +276,18 @@ def test_erasing_a_person_removes_the_notifications_that_name_them(desk, rep, on
     assert len(rows(rep)) == 2
     person_erase(lead=lead, actor=desk, confirm=True)
     assert [row.text for row in rows(rep)] == ["New lead for you: Keep Me"]
+
+
+def test_a_failed_send_is_retried_not_lost(rep, monkeypatch, mailoutbox):
+    [row] = notify(event=Event.REPORT_READY, recipients=[rep.pk], n=1)
+
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr("notifications.services.send_mail", down)
+    with pytest.raises(ConnectionRefusedError):
+        send_emails(notification_ids=[row.pk])
+    row.refresh_from_db()
+    assert row.emailed_at is None
+    monkeypatch.undo()
+    assert send_emails(notification_ids=[row.pk]) == 1 and len(mailoutbox) == 1
