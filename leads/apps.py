@@ -6,6 +6,8 @@ class LeadsConfig(AppConfig):
     name = "leads"
 
     def ready(self) -> None:
-        from leads import subscribers  # tasks import models: only once the registry is ready
+        # Tasks import models: only once the registry is ready. The task module is imported
+        # here so the tasks services queue by name are registered in every process.
+        from leads import subscribers, tasks  # noqa: F401
 
         subscribers.connect()

@@ -763,6 +763,7 @@ def _fail(job_id: int, message: str) -> None:
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportStatus.FAILED, finished_at=timezone.now(), message=message
     )
+    enqueue_on_commit("notifications.tasks.tell_import_done_task", job_id)
 
 
 def _read_shape(job: ImportJob) -> FileShape:
@@ -1680,7 +1681,10 @@ def import_run(*, job_id: int) -> ImportJob | None:
         )
         raise
     for owner_id, count in owners.items():
-        enqueue_on_commit("leads.tasks.notify_import_duplicates_task", job.pk, owner_id, count)
+        enqueue_on_commit(
+            "notifications.tasks.tell_import_duplicates_task", job.pk, owner_id, count
+        )
+    enqueue_on_commit("notifications.tasks.tell_import_done_task", job.pk)
     return job
 
 

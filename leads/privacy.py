@@ -9,12 +9,13 @@ Erasing wipes what identifies the person — contact fields, names, free texts (
 follow-up notes and outcomes, grade and event reasons), the contact values inside event
 data, identifying attribution text (landing pages, ``utm_term`` / ``utm_content``), the
 capture's idempotency records, import error rows and row messages mentioning them, the
-values a conflicting arrival gave (``LeadTouch.given``; its open review is dismissed) —
-and marks each lead ``erased_at``. Counts, stages, grades, scores, amounts, timestamps,
-campaigns, owners, reason codes and attribution credits stay, so every report is the same
-before and after. The company is an organisation, not the person: the link and the
-company row are kept. Event texts are rewritten through
-``LeadEventQuerySet.erase_personal_texts``, the one sanctioned rewrite of the append-only timeline.
+values a conflicting arrival gave (``LeadTouch.given``; its open review is dismissed),
+the in-app notifications about one of their leads — and marks each lead ``erased_at``.
+Counts, stages, grades, scores, amounts, timestamps, campaigns, owners, reason codes and
+attribution credits stay, so every report is the same before and after. The company is
+an organisation, not the person: the link and the company row are kept. Event texts are
+rewritten through ``LeadEventQuerySet.erase_personal_texts``, the one sanctioned rewrite
+of the append-only timeline.
 
 Locking: ``person_erase`` and ``retention_erase`` lock the leads they erase
 (``select_for_update``) and skip those already erased, so two erasures of one person, or
@@ -51,6 +52,7 @@ from leads.models import (
     LeadEvent,
     LeadTouch,
 )
+from notifications.models import Notification
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 
@@ -400,6 +402,8 @@ def erase_leads(
     }
     LeadEvent.objects.erase_personal_texts(rewrites)
     IdempotencyKey.objects.filter(response__lead__in=ids).delete()
+    # In-app notifications about one of these leads carry the person's name in their text.
+    Notification.objects.filter(lead_id__in=ids).delete()
     import_rows = _erase_import_errors(contacts)
     needles = _needles(contacts)
     if needles:  # refused rows quoting the person's contact: their messages go

@@ -1,5 +1,5 @@
 """What the leads app does when the lifecycle announces something: attribution credits
-(in the transaction) and emails to the owner (after the commit). Connected in
+(in the transaction); telling people is ``notifications.subscribers``'. Connected in
 ``LeadsConfig.ready()``; the table of every subscription is in ``docs/architecture.md``.
 """
 
@@ -11,8 +11,6 @@ from leads.lifecycle.announcements import (
     Announcement,
     subscribe,
 )
-from leads.tasks import notify_owner_task
-from pipeline.queue import enqueue
 
 
 def credit_touches(*, lead_ids: list[int]) -> None:
@@ -25,18 +23,6 @@ def credit_accepted(*, lead_id: int) -> None:
     recompute_credits([lead_id])
 
 
-def tell_new_owner(*, lead_id: int, owner_id: int, previous_owner_id: int | None) -> None:
-    enqueue(notify_owner_task, lead_id, "assigned")
-
-
-def tell_owner_of_return(*, lead_id: int, owner_id: int | None) -> None:
-    """The owner hears that their lead came back through another campaign."""
-    if owner_id is not None:
-        enqueue(notify_owner_task, lead_id, "duplicate")
-
-
 def connect() -> None:
     subscribe(Announcement.TOUCHES_CHANGED, credit_touches, moment=IN_TRANSACTION)
     subscribe(Announcement.ACCEPTED, credit_accepted, moment=IN_TRANSACTION)
-    subscribe(Announcement.ASSIGNED, tell_new_owner)
-    subscribe(Announcement.RETURNED, tell_owner_of_return)

@@ -3,19 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from leads.imports import import_inspect, import_run, requeue_stale_imports, staging_cleanup
-from leads.notifications import notify_import_duplicates, notify_owner
 from leads.privacy import retention_erase
-
-
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def notify_owner_task(lead_id: int, kind: str) -> None:
-    """Email the lead's owner about an assignment or a duplicate arrival."""
-    notify_owner(lead_id=lead_id, kind=kind)
-
-
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
-def notify_import_duplicates_task(job_id: int, owner_id: int, count: int) -> None:
-    notify_import_duplicates(job_id=job_id, owner_id=owner_id, count=count)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -50,6 +50,8 @@ SALES = frozenset(SALES_ROLES)
 NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("leads", _("Leads"), "leads:list"),
     # The pool (公海) page: masked contacts, claiming within the daily limit.
+    # A rep's tasks for today: follow-ups due, first-response clocks, leads to accept.
+    NavEntry("today", _("Today"), "notifications:today", roles=SALES),
     NavEntry("pool", _("Pool"), "assignment:pool", roles=SALES),
     # A rep's workspace: overdue and due-today leads first, SLA countdowns, quick follow-ups.
     NavEntry("my_leads", _("My leads"), "sales:my_leads", roles=SALES),
@@ -93,6 +95,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
 )
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (
+    NavEntry("my_settings", _("My settings"), "notifications:settings"),
     NavEntry("api_docs", _("API docs"), "api-docs"),
     # outgoing webhooks (chat robots): configuration, administrators only
     NavEntry("webhooks", _("Webhooks"), "webhooks:list", superuser=True),

@@ -17,6 +17,8 @@ from leads.api import (
 )
 from leads.urls import urlpatterns as leads_urls
 from leads.views import capture, desk, imports, reviews
+from notifications import views as notification_views
+from notifications.api import MySettingsView, NotificationViewSet, TodayView
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
@@ -46,6 +48,7 @@ router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
 router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
@@ -67,6 +70,8 @@ api_urlpatterns = [
     path("reports/jobs/", ReportRefreshView.as_view(), name="report-refresh"),
     path("reports/jobs/<int:pk>/", ReportJobView.as_view(), name="report-job"),
     path("grade-thresholds/", GradeThresholdsView.as_view(), name="grade-thresholds"),
+    path("me/settings/", MySettingsView.as_view(), name="my-settings"),
+    path("me/today/", TodayView.as_view(), name="my-today"),
     path("", include(router.urls)),
 ]
 
@@ -97,7 +102,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also saves a signed-in user's language on them.
+    path("i18n/setlang/", notification_views.set_language, name="set_language"),
+    # The user's own pages: notifications, settings, today's tasks.
+    path("me/", include("notifications.urls")),
     # Before the leads include, so "export" is not read as a lead id or action.
     path("leads/export/", imports.lead_export, name="export-leads"),
     # The lead desk's pages sit in the "leads" namespace (leads:desk …) under /leads/desk/.

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from leads.credits import MODELS
 from leads.models import Lead
+from notifications.events import tell_report_ready
 from pipeline.queue import enqueue, enqueue_on_commit
 from reports import selectors
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
@@ -401,6 +402,7 @@ def report_job_run(*, job_id: int) -> ReportJob | None:
             status=ReportJobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
     job.refresh_from_db()
+    tell_report_ready(job_id=job_id)
     return job
 
 

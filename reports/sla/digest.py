@@ -1,4 +1,4 @@
-"""The daily email of each rep's overdue follow-ups."""
+"""The daily reminder of each rep's overdue follow-ups (a ``sla_reminder`` notification)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ import datetime as dt
 from collections import defaultdict
 from typing import TypedDict
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils import timezone
 
 from leads.models import Lead
+from notifications.choices import Event
+from notifications.events import tell_lead_lists
 from reports.models import DigestSent
 from reports.sla.compliance import overdue_q
 from reports.sla.config import policies
-from reports.sla.mail import mail
 
 
 class OverdueRow(TypedDict):
@@ -27,7 +25,8 @@ class OverdueRow(TypedDict):
 
 
 def digest_overdue(*, now: dt.datetime | None = None) -> int:
-    """The daily email: each rep's overdue follow-ups, one message per rep per day.
+    """The daily reminder: each rep's overdue follow-ups, one notification per rep per day
+    (in their language, by email too if they chose it).
 
     A ``DigestSent`` row per (rep, day) is claimed before sending, so a second run, or two
     workers at once, send nothing twice.
@@ -43,23 +42,17 @@ def digest_overdue(*, now: dt.datetime | None = None) -> int:
     for row in rows.iterator(chunk_size=5000):
         grouped[row["owner_id"]].append(row)
     sent = 0
-    with translation.override(settings.LANGUAGE_CODE):
-        for owner_id, items in grouped.items():
-            with transaction.atomic():
-                _claimed, created = DigestSent.objects.get_or_create(
-                    user_id=owner_id, day=day, defaults={"leads": len(items)}
-                )
+    for owner_id, items in grouped.items():
+        with transaction.atomic():
+            _claimed, created = DigestSent.objects.get_or_create(
+                user_id=owner_id, day=day, defaults={"leads": len(items)}
+            )
             if not created:
                 continue
-            mail(
-                owner_id,
-                ngettext(
-                    "%(n)d lead is overdue for follow-up",
-                    "%(n)d leads are overdue for follow-up",
-                    len(items),
-                )
-                % {"n": len(items)},
-                [f"- {x['name'] or _('(erased)')} ({x['grade'] or '—'})" for x in items[:200]],
+            tell_lead_lists(
+                event=Event.SLA_REMINDER,
+                grouped={owner_id: [{"name": x["name"], "grade": x["grade"]} for x in items]},
+                kind="overdue",
             )
-            sent += 1
+        sent += 1
     return sent

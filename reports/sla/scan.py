@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, cast
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
@@ -33,7 +32,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, JSONObject
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -42,12 +41,13 @@ from leads.choices import EventKind, Stage
 from leads.lifecycle.ownership import leads_recycle_bulk
 from leads.lifecycle.rules import OWNABLE_STAGES
 from leads.models import Lead, LeadEvent
+from notifications.choices import Event
+from notifications.events import tell_lead_lists
 from reports.calendar import (
     subtract_working_hours,
 )
 from reports.models import FinalAction, SlaBreach, SlaPolicy
 from reports.sla.config import load_calendar, policies
-from reports.sla.mail import MAIL_LINES, mail_many
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def sla_scan(*, now: dt.datetime | None = None) -> ScanResult:
     cycle, ``ON CONFLICT DO NOTHING``), one ``INSERT … SELECT`` of their events, and for
     levels 3 and neglect one bulk recycle (``leads.lifecycle.leads_recycle_bulk``). "N working
     hours past due" becomes one cut-off instant per grade, computed here from the business
-    calendar. Emails go out one per recipient (bounded by users, not leads). Leads that
+    calendar. Notifications go out one per recipient (bounded by users, not leads). Leads that
     policy says to reassign are recycled with ``reroute``: routing, which subscribes to the
     recycle, routes them again after the commit without the owner who let them lapse.
 
@@ -268,30 +268,31 @@ def _breached(*, run: uuid.UUID, kind: str, level: int) -> list[BreachRow]:
     )
 
 
+def _items(rows: list[BreachRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": x["lead__name"],
+            "grade": x["lead__grade"],
+            "due": x["lead__response_due_at"].isoformat() if x["lead__response_due_at"] else None,
+        }
+        for x in rows
+    ]
+
+
 def _remind_owners(*, run: uuid.UUID, kind: str) -> None:
+    """Level 1: each owner gets one ``sla_reminder`` listing their late leads."""
     grouped: dict[int, list[BreachRow]] = defaultdict(list)
     for row in _breached(run=run, kind=kind, level=1):
         grouped[row["owner_id"]].append(row)
-    messages = {}
-    with translation.override(settings.LANGUAGE_CODE):
-        for owner_id, items in grouped.items():
-            subject = ngettext(
-                "%(n)d new lead is waiting for your first call",
-                "%(n)d new leads are waiting for your first call",
-                len(items),
-            ) % {"n": len(items)}
-            lines = []
-            for x in items[:MAIL_LINES]:
-                due = timezone.localtime(x["lead__response_due_at"]).strftime("%Y-%m-%d %H:%M")
-                lines.append(
-                    f"- {x['lead__name'] or _('(erased)')} ({x['lead__grade'] or '—'}), "
-                    + _("due %(when)s") % {"when": due}
-                )
-            messages[owner_id] = (subject, lines)
-        mail_many(messages)
+    tell_lead_lists(
+        event=Event.SLA_REMINDER,
+        grouped={owner_id: _items(items) for owner_id, items in grouped.items()},
+        kind="first_response",
+    )
 
 
 def _tell_managers(*, run: uuid.UUID, kind: str) -> None:
+    """Level 2: each manager of an owner's team gets one ``sla_escalation``."""
     rows = _breached(run=run, kind=kind, level=2)
     managers: dict[int, set[int]] = defaultdict(set)
     memberships = TeamMembership.objects.filter(
@@ -305,24 +306,10 @@ def _tell_managers(*, run: uuid.UUID, kind: str) -> None:
     for row in rows:
         for manager_id in managers.get(row["owner_id"], ()):
             grouped[manager_id].append(row)
-    with translation.override(settings.LANGUAGE_CODE):
-        mail_many(
-            {
-                manager_id: (
-                    ngettext(
-                        "%(n)d lead of your team has had no first response",
-                        "%(n)d leads of your team have had no first response",
-                        len(items),
-                    )
-                    % {"n": len(items)},
-                    [
-                        f"- {x['lead__name'] or _('(erased)')} ({x['lead__grade'] or '—'})"
-                        for x in items
-                    ],
-                )
-                for manager_id, items in grouped.items()
-            }
-        )
+    tell_lead_lists(
+        event=Event.SLA_ESCALATION,
+        grouped={manager_id: _items(items) for manager_id, items in grouped.items()},
+    )
 
 
 def _recycle_neglected(*, now: dt.datetime, by_grade: dict[str, SlaPolicy], run: uuid.UUID) -> int:

@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from leads.choices import Stage
 from leads.models import ImportJob, SavedView
+from notifications.models import Notification
 from reports.choices import ReportJobOrigin, ReportJobStatus
 from reports.models import ReportJob
 from scoring.models import RescoreJob, ScoringRule
@@ -270,6 +271,14 @@ row("patch", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 200", {"active":
 row("delete", "/api/v1/webhooks/{id}/", "401 403 403 403 403 403 204")
 row("get", "/api/v1/webhooks/{id}/deliveries/", "401 403 403 403 403 403 200")
 row("post", "/api/v1/webhooks/{id}/test/", "401 403 403 403 403 403 202")
+# --- notifications and settings: every user their own (another user's notification is 404) ----
+row("get", "/api/v1/notifications/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/notifications/unread-count/", "401 200 200 200 200 200 200")
+row("post", "/api/v1/notifications/{id}/read/", "401 404 404 200 404 404 404")
+row("post", "/api/v1/notifications/read-all/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/me/settings/", "401 200 200 200 200 200 200")
+row("put", "/api/v1/me/settings/", "401 200 200 200 200 200 200", {"language": "zh-hans"})
+row("get", "/api/v1/me/today/", "401 200 200 200 200 200 200")
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
@@ -317,6 +326,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
         name="robot", kind="generic", url="https://hooks.example.com/in", secret="s3cret",
         events=["lead_assigned"],
     )  # fmt: skip
+    notification = Notification.objects.create(user=rep, event="lead_assigned", text="yours")
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -329,6 +339,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/rescore-jobs/": rescore.pk, "/api/v1/reports/jobs/": report_job.pk,
             "/api/v1/saved-views/": view.pk,
             "/api/v1/webhooks/": hook.pk,
+            "/api/v1/notifications/": notification.pk,
         },
         "lead": lead.pk,
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",

@@ -28,7 +28,16 @@ from pipeline.celery import app as celery_app
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.md"
 #: Top-level packages of this project: a dotted name starting with one of them is ours.
-PACKAGES = ("assignment", "campaigns", "leads", "pipeline", "reports", "scoring", "tests")
+PACKAGES = (
+    "assignment",
+    "campaigns",
+    "leads",
+    "notifications",
+    "pipeline",
+    "reports",
+    "scoring",
+    "tests",
+)
 DOTTED = re.compile(rf"^(?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")
 BACKTICKED = re.compile(r"`([^`\n]+)`")
 

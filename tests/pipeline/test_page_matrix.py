@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from leads.choices import Stage
 from leads.models import ImportJob, SavedView
+from notifications.models import Notification
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
@@ -79,6 +80,7 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "token": uuid.UUID(int=1), "review": conflict_review(LeadFactory()).pk,
         "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
         "hook": hook.pk,
+        "notification": Notification.objects.create(user=rep, event="lead_assigned", text="x").pk,
     }  # fmt: skip
 
 
@@ -213,6 +215,14 @@ PAGES = {
     "webhooks:edit": ("get", "/webhooks/{hook}/edit/", None, "302 403 403 403 403 403 200"),
     "webhooks:test": ("post", "/webhooks/{hook}/test/", {}, "302 403 403 403 403 403 302"),
     "webhooks:delete": ("post", "/webhooks/{hook}/delete/", {}, "302 403 403 403 403 403 302"),
+    # each user's own pages: notifications (another user's one is 404), settings, today
+    "notifications:list": ("get", "/me/notifications/", None, "302 200 200 200 200 200 200"),
+    "notifications:read": ("post", "/me/notifications/{notification}/read/", {},
+                           "302 404 404 302 404 404 404"),
+    "notifications:read_all": ("post", "/me/notifications/read-all/", {},
+                               "302 302 302 302 302 302 302"),
+    "notifications:settings": ("get", "/me/settings/", None, "302 200 200 200 200 200 200"),
+    "notifications:today": ("get", "/me/today/", None, "302 200 200 200 200 200 200"),
 }  # fmt: skip
 
 

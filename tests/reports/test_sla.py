@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import Lead
+from notifications.models import Notification
 from reports.models import BusinessCalendar, SlaBreach, SlaPolicy
 from reports.services import compliance_snapshot_store
 from reports.sla.compliance import compliance
@@ -49,14 +50,23 @@ def test_first_follow_up_stops_the_clock(rep):
         assert sla_scan().reminded == 0
 
 
-def test_ladder_reminds_then_tells_manager_then_recycles(rep, sales_manager, mailoutbox):
+def test_ladder_reminds_then_tells_manager_then_recycles(
+    rep, sales_manager, mailoutbox, django_capture_on_commit_callbacks
+):
     lead = assigned_lead(rep)  # B: due 14:00, manager after +4h, recycle after +16h
-    with time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False):
+    # Emails go out after the commit (notifications.tasks.send_emails_task).
+    with (
+        time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         first = sla_scan()
     assert (first.reminded, first.escalated, first.final) == (1, 0, 0)
     assert [m.to for m in mailoutbox] == [[rep.email]]
     assert "1 new lead is waiting for your first call" in mailoutbox[0].subject
-    with time_machine.travel(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), tick=False):
+    with (
+        time_machine.travel(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         second = sla_scan()  # Tue 10:00 = 5 working hours past due
     assert (second.reminded, second.escalated, second.final) == (0, 1, 0)
     assert mailoutbox[-1].to == [sales_manager.email]
@@ -70,9 +80,12 @@ def test_ladder_reminds_then_tells_manager_then_recycles(rep, sales_manager, mai
     assert SlaBreach.objects.filter(lead=lead).count() == 3
 
 
-def test_scan_twice_has_one_effect(rep, mailoutbox):
+def test_scan_twice_has_one_effect(rep, mailoutbox, django_capture_on_commit_callbacks):
     assigned_lead(rep)
-    with time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False):
+    with (
+        time_machine.travel(MONDAY_10 + dt.timedelta(hours=5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert sla_scan().reminded == 1
         assert sla_scan().reminded == 0
     assert len(mailoutbox) == 1 and SlaBreach.objects.count() == 1
@@ -163,12 +176,16 @@ def test_compliance_api_rep_sees_only_self(api, rep, other_rep, manager, team):
     assert Lead.objects.count() == 2 and timezone.now()
 
 
-def test_overdue_digest_once_per_rep_per_day(rep, mailoutbox):
+def test_overdue_digest_once_per_rep_per_day(rep, mailoutbox, django_capture_on_commit_callbacks):
     from reports.sla.digest import digest_overdue
 
     lead = assigned_lead(rep)
-    with time_machine.travel(MONDAY_10 + dt.timedelta(days=10), tick=False):
+    with (
+        time_machine.travel(MONDAY_10 + dt.timedelta(days=10), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert digest_overdue() == 1
         assert digest_overdue() == 0
     assert len(mailoutbox) == 1 and lead.name in mailoutbox[0].body
+    assert Notification.objects.filter(user=rep, event="sla_reminder").count() == 1
     assert "1 lead is overdue for follow-up" in mailoutbox[0].subject

@@ -18,6 +18,7 @@ from assignment.models import Assignment
 from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.models import FollowUp, Lead, LeadEvent
+from notifications.models import Notification
 from reports.calendar import add_working_hours, working_hours_between
 from reports.models import BusinessCalendar, SlaBreach, SlaPolicy
 from reports.sla.backfill import backfill_sla_clocks
@@ -75,9 +76,14 @@ def test_scan_statement_count_is_the_same_for_5_and_50_leads(
     )
 
 
-def test_recycled_leads_get_one_event_each_and_run_twice_has_one_effect(desk, rep, mailoutbox):
+def test_recycled_leads_get_one_event_each_and_run_twice_has_one_effect(
+    desk, rep, mailoutbox, django_capture_on_commit_callbacks
+):
     late, stale = late_and_neglected(3, rep=rep, desk=desk, shift=dt.timedelta())
-    with time_machine.travel(WEDNESDAY_17, tick=False):
+    with (
+        time_machine.travel(WEDNESDAY_17, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         first = sla_scan()
         second = sla_scan()
     assert (first.final, first.recycled_for_neglect) == (3, 3)
@@ -93,7 +99,15 @@ def test_recycled_leads_get_one_event_each_and_run_twice_has_one_effect(desk, re
     assert SlaBreach.objects.filter(lead_id__in=[x.pk for x in late]).count() == 9
     assert SlaBreach.objects.filter(kind=SlaBreach.Kind.NEGLECT).count() == 3
     assert LeadEvent.objects.filter(kind=EventKind.SLA_BREACH).count() == 9
-    assert len(mailoutbox) == 2  # the owner's reminder and the manager's escalation
+    # The owner's reminder, the manager's escalation, and the owner told of each recycle
+    # batch (the final step's and the neglected leads'): one notification each, not per lead.
+    assert sorted(Notification.objects.values_list("event", flat=True)) == [
+        "lead_recycled",
+        "lead_recycled",
+        "sla_escalation",
+        "sla_reminder",
+    ]
+    assert len(mailoutbox) == 4
     assert Lead.objects.filter(pk__in=ids, in_pool=True, owner__isnull=True).count() == 6
 
 
