@@ -10,7 +10,8 @@ follow-up notes and outcomes, grade and event reasons), the contact values insid
 data, identifying attribution text (landing pages, ``utm_term`` / ``utm_content``), the
 capture's idempotency records, import error rows and row messages mentioning them, the
 values a conflicting arrival gave (``LeadTouch.given``; its open review is dismissed),
-the in-app notifications about one of their leads — and marks each lead ``erased_at``.
+the in-app notifications and chat-robot messages about one of their leads — and marks
+each lead ``erased_at``.
 Counts, stages, grades, scores, amounts, timestamps, campaigns, owners, reason codes and
 attribution credits stay, so every report is the same before and after. The company is
 an organisation, not the person: the link and the company row are kept. Event texts are
@@ -55,6 +56,8 @@ from leads.models import (
 from notifications.models import Notification
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
+from webhooks.choices import SENDABLE, DeliveryStatus
+from webhooks.models import Delivery
 
 #: Lead fields that identify the person or hold what they said, wiped on erasure.
 ERASED_LEAD_FIELDS = (
@@ -404,6 +407,12 @@ def erase_leads(
     IdempotencyKey.objects.filter(response__lead__in=ids).delete()
     # In-app notifications about one of these leads carry the person's name in their text.
     Notification.objects.filter(lead_id__in=ids).delete()
+    # So do the chat-robot messages about them: the log keeps its status and timings, the
+    # texts go, and one not sent yet is never sent.
+    Delivery.objects.filter(lead_id__in=ids).update(text="", payload={}, last_error="")
+    Delivery.objects.filter(lead_id__in=ids, status__in=SENDABLE).update(
+        status=DeliveryStatus.GAVE_UP, claimed_until=None
+    )
     import_rows = _erase_import_errors(contacts)
     needles = _needles(contacts)
     if needles:  # refused rows quoting the person's contact: their messages go

@@ -86,6 +86,8 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["webhook", "-created_at"], name="delivery_by_hook"),
+            # Erasing a person (leads.privacy) finds the messages about their leads.
+            models.Index(fields=["lead_id"], name="delivery_by_lead"),
         ]
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")

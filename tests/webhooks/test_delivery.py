@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.choices import Stage
+from leads.privacy import person_erase
 from notifications.outlets import publish
 from tests.factories import TeamFactory, UserFactory, lead_in_stage
 from tests.webhooks.world import SECRETS, occurrence
@@ -275,3 +276,30 @@ def test_secret_is_signed_with_the_platform_algorithm():
         hmac.new(f"1764667800\n{SECRETS['feishu']}".encode(), b"", hashlib.sha256).digest()
     ).decode()
     assert formats.feishu_sign(SECRETS["feishu"], "1764667800") == feishu
+
+
+def test_erasing_a_person_wipes_the_robot_messages_about_them_and_stops_unsent_ones(
+    make_hook, send, receiver, desk
+):
+    lead = lead_in_stage(Stage.SQL, desk=desk, name="张伟")
+    other = lead_in_stage(Stage.SQL, desk=desk, name="李娜")
+    make_hook("generic")
+    send(lead_id=lead.pk, render=lambda language: f"Lead {lead.name} assigned")
+    sent = Delivery.objects.get(lead_id=lead.pk)
+    assert sent.status == DeliveryStatus.SENT and "张伟" in sent.text
+    receiver.fail_next("generic", 100)  # the next messages wait for a retry
+    send(lead_id=lead.pk, render=lambda language: f"Lead {lead.name} again")
+    receiver.fail_next("generic", 0)
+    send(lead_id=other.pk, render=lambda language: f"Lead {other.name} assigned")
+    waiting = Delivery.objects.filter(lead_id=lead.pk).exclude(pk=sent.pk).get()
+    assert waiting.status == DeliveryStatus.FAILED
+
+    person_erase(lead=lead, actor=desk, confirm=True)
+
+    for delivery in Delivery.objects.filter(lead_id=lead.pk):
+        assert (delivery.text, delivery.payload) == ("", {})
+        assert "张伟" not in json.dumps(delivery.payload, ensure_ascii=False)
+    assert Delivery.objects.get(pk=sent.pk).status == DeliveryStatus.SENT  # the log stays
+    assert Delivery.objects.get(pk=waiting.pk).status == DeliveryStatus.GAVE_UP  # never sent
+    kept = Delivery.objects.get(lead_id=other.pk)
+    assert "李娜" in kept.text  # someone else's message is untouched
