@@ -30,6 +30,7 @@ from reports.api import (
     ReportJobView,
     ReportRefreshView,
     ScorecardsView,
+    ForecastView,
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
@@ -60,6 +61,7 @@ api_urlpatterns = [
         name="report-grade-calibration",
     ),
     path("reports/scorecards/", ScorecardsView.as_view(), name="report-scorecards"),
+    path("reports/forecast/", ForecastView.as_view(), name="report-forecast"),
     path(
         "reports/follow-up-compliance/",
         FollowUpComplianceView.as_view(),
