@@ -25,12 +25,12 @@ from reports.api import (
     CampaignRoiView,
     ChannelRoiView,
     FollowUpComplianceView,
+    ForecastView,
     FunnelView,
     GradeCalibrationView,
     ReportJobView,
     ReportRefreshView,
     ScorecardsView,
-    ForecastView,
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet

@@ -70,7 +70,9 @@ class ForecastScope:
     company: bool = False
 
 
-def forecast_scope(user: User, *, team: Team | None = None, rep: int | None = None) -> ForecastScope:
+def forecast_scope(
+    user: User, *, team: Team | None = None, rep: int | None = None
+) -> ForecastScope:
     """The reader's scope, narrowed to one team or one rep when asked: managers see every
     rep, team and the company; a sales manager themself, their teams and their members;
     a rep only themself. Asking for a team or rep outside it is refused (``forbidden``)."""
@@ -151,7 +153,11 @@ def deals_by_owner(
 
 
 def _with_target(figures: Forecast, target: Decimal | None) -> dict[str, Any]:
-    return {**figures.as_dict(), "target": target, "gap": gap(target=target, weighted=figures.weighted)}
+    return {
+        **figures.as_dict(),
+        "target": target,
+        "gap": gap(target=target, weighted=figures.weighted),
+    }
 
 
 def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:

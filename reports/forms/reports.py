@@ -9,7 +9,7 @@ more than ``MAX_DAYS`` days, default: the last ``DEFAULT_DAYS`` days).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -166,8 +166,7 @@ class ForecastForm(forms.Form):
         if teams is None:  # a rep picks no team
             del self.fields["team"]
             return
-        team_field = self.fields["team"]
-        assert isinstance(team_field, forms.ModelChoiceField)
+        team_field = cast(forms.ModelChoiceField, self.fields["team"])
         team_field.queryset = teams
         team_field.empty_label = _("All my teams")
 
