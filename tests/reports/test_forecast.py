@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from leads.models import Lead
 from reports.forecast.engine import StageOutcomes
@@ -18,6 +19,7 @@ from reports.forecast.selectors import (
     pipeline_forecast,
     stage_outcomes,
 )
+from reports.scorecards import rep_metrics
 from tests.factories import LeadFactory, TeamFactory, TeamMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +329,23 @@ def test_page_query_count_is_flat(world, manager, client, assert_queries_flat):
         lambda: client.get("/reports/forecast/", {"period": "2026-12", "team": world["A"].pk}),
         grow=grow,
     )
+
+
+def test_page_and_api_speak_chinese(world, manager, client, api):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    client.force_login(manager)
+    html = client.get("/reports/forecast/", {"period": "2026-12"}).content.decode()
+    assert "销售管道业绩预测" in html and "阶段赢单率（近 180 天）" in html
+    body = api(manager).get("/api/v1/reports/forecast/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert body["definitions"]["forecast"]["label"] == "最佳情况、加权预测、承诺预测"
+
+
+def test_won_so_far_is_the_scorecards_revenue_signed_in_the_period(world, manager):
+    """One definition of "signed in the period": the forecast's won is the sales
+    scorecard's revenue for the same days."""
+    report = pipeline_forecast(period="2026-Q4", scope=forecast_scope(manager))
+    ids = [row["user"] for row in report["rows"]]
+    cards = rep_metrics(dt.date(2026, 10, 1), dt.date(2026, 12, 31), ids)
+    assert {row["user"]: row["won"] for row in report["rows"]} == {
+        uid: cards[uid]["revenue"] for uid in ids
+    }
