@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -523,7 +524,9 @@ class ForecastQuerySerializer(serializers.Serializer):
 
     period = serializers.CharField(required=False)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
-    user = serializers.IntegerField(required=False, min_value=1)
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False
+    )
 
     def validate_period(self, value: str) -> str:
         try:
@@ -618,7 +621,8 @@ class ForecastView(APIView):
         serializer = ForecastQuerySerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        scope = forecast_scope(request.user, team=data.get("team"), rep=data.get("user"))
+        rep = data.get("user")
+        scope = forecast_scope(request.user, team=data.get("team"), rep=rep.pk if rep else None)
         period = data.get("period") or period_of(timezone.localdate())
         report = pipeline_forecast(period=period, scope=scope)
         return Response(_with_definitions(_serialise(report), "forecast"))

@@ -238,6 +238,7 @@ def test_api_refuses_marketing_and_the_desk(world, marketer, desk, api):
         ({"period": "december"}, "period"),
         ({"team": 999999}, "team"),
         ({"user": "x"}, "user"),
+        ({"user": 999999}, "user"),
     ],
 )
 def test_api_bad_input_names_the_field(world, manager, api, query, field):
