@@ -12,6 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.roles import (
+    FORECAST_READERS,
     REPORT_READERS,
     SALES_ROLES,
     SCORECARD_READERS,
@@ -92,6 +93,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "reports:scorecards",
         roles=SCORECARD_READERS,
     ),
+    NavEntry("forecast", _("Forecast"), "reports:forecast", roles=FORECAST_READERS),
 )
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (

@@ -25,6 +25,9 @@ SEE_ALL_ROLES = frozenset({Role.LEAD_DESK, Role.MARKETER, Role.MANAGER})
 REPORT_READERS = frozenset({Role.MANAGER, Role.MARKETER, Role.LEAD_DESK, Role.SALES_MANAGER})
 #: Who reads the scorecards: the report readers, and reps (their own card).
 SCORECARD_READERS = REPORT_READERS | {Role.SALES_REP}
+#: Who reads the pipeline forecast: sales (reps their own, sales managers their teams) and
+#: managers (everyone); marketing and the desk own no deals.
+FORECAST_READERS = frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.MANAGER})
 #: Who may ask for a recompute of stored reports.
 REPORT_REFRESHERS = frozenset({Role.MANAGER})
 

@@ -25,6 +25,7 @@ from reports.api import (
     CampaignRoiView,
     ChannelRoiView,
     FollowUpComplianceView,
+    ForecastView,
     FunnelView,
     GradeCalibrationView,
     ReportJobView,
@@ -60,6 +61,7 @@ api_urlpatterns = [
         name="report-grade-calibration",
     ),
     path("reports/scorecards/", ScorecardsView.as_view(), name="report-scorecards"),
+    path("reports/forecast/", ForecastView.as_view(), name="report-forecast"),
     path(
         "reports/follow-up-compliance/",
         FollowUpComplianceView.as_view(),

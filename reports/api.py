@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -24,9 +26,18 @@ from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
-from pipeline.roles import REPORT_READERS, REPORT_REFRESHERS, SCORECARD_READERS, Role, has_role
+from pipeline.roles import (
+    FORECAST_READERS,
+    REPORT_READERS,
+    REPORT_REFRESHERS,
+    SCORECARD_READERS,
+    Role,
+    has_role,
+)
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
+from reports.forecast.engine import forecast_period, period_of
+from reports.forecast.selectors import forecast_scope, pipeline_forecast
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
@@ -506,3 +517,112 @@ class ScorecardsView(_ReportView):
         user_ids = scorecard_user_ids(request.user)
         report = scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids)
         return Response(_with_definitions(_serialise(report), "scorecards"))
+
+
+class ForecastQuerySerializer(serializers.Serializer):
+    """``period`` (``2026-12`` or ``2026-Q4``; default: this month), ``team``, ``user``."""
+
+    period = serializers.CharField(required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False
+    )
+
+    def validate_period(self, value: str) -> str:
+        try:
+            forecast_period(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("Use a month like 2026-12 or a quarter like 2026-Q4 (years 2000–2100).")
+            ) from None
+        return value.strip()
+
+    def validate(self, attrs):
+        if attrs.get("team") is not None and attrs.get("user") is not None:
+            raise serializers.ValidationError({"user": [_("Choose a team or a rep, not both.")]})
+        return attrs
+
+
+_FORECAST_FIGURES = {
+    "won": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "open_count": serializers.IntegerField(),
+    "open_amount": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "best_case": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "weighted": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "committed": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "target": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+    "gap": serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True),
+}
+
+
+class ForecastView(APIView):
+    """Pipeline forecast for a month or quarter: a row per rep, team and company totals
+    (won so far, open deals, best case, weighted, committed, target, gap) and the stage
+    win rates of the last 180 days. Reps read their own row, sales managers their teams',
+    managers everyone's."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, description="A month (2026-12) or quarter (2026-Q4)"),
+            OpenApiParameter("team", int, description="Only this team's reps and total"),
+            OpenApiParameter("user", int, description="Only this rep"),
+        ],
+        responses={
+            200: inline_serializer(
+                "Forecast",
+                {
+                    "period": serializers.CharField(),
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "win_rate_days": serializers.IntegerField(),
+                    "commit_win_rate": serializers.FloatField(),
+                    "win_rates": inline_serializer(
+                        "ForecastWinRate",
+                        {
+                            "stage": serializers.CharField(),
+                            "won": serializers.IntegerField(),
+                            "lost": serializers.IntegerField(),
+                            "disqualified": serializers.IntegerField(),
+                            "win_rate": serializers.FloatField(allow_null=True),
+                        },
+                        many=True,
+                    ),
+                    "rows": inline_serializer(
+                        "ForecastRow",
+                        {
+                            "user": serializers.IntegerField(),
+                            "username": serializers.CharField(),
+                            "name": serializers.CharField(),
+                            **_FORECAST_FIGURES,
+                        },
+                        many=True,
+                    ),
+                    "teams": inline_serializer(
+                        "ForecastTeam",
+                        {
+                            "team": serializers.IntegerField(),
+                            "name": serializers.CharField(),
+                            "members": serializers.ListField(child=serializers.IntegerField()),
+                            **_FORECAST_FIGURES,
+                        },
+                        many=True,
+                    ),
+                    "company": inline_serializer(
+                        "ForecastCompany", dict(_FORECAST_FIGURES), allow_null=True
+                    ),
+                    "definitions": DEFINITIONS_FIELD,
+                },
+            )
+        },
+    )
+    def get(self, request):
+        if not has_role(request.user, *FORECAST_READERS):
+            raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
+        serializer = ForecastQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rep = data.get("user")
+        scope = forecast_scope(request.user, team=data.get("team"), rep=rep.pk if rep else None)
+        period = data.get("period") or period_of(timezone.localdate())
+        report = pipeline_forecast(period=period, scope=scope)
+        return Response(_with_definitions(_serialise(report), "forecast"))

@@ -346,6 +346,44 @@ _DEFINITIONS = (
         COHORT,
     ),
     Definition(
+        "open_deals",
+        _("Open deals now, whatever the period"),
+        _(
+            "Leads in stage SQL or opportunity now that have an expected amount. A lead has "
+            "no expected close date, so every open deal counts towards the period asked for."
+        ),
+        NOW,
+    ),
+    Definition(
+        "stage_win_rate",
+        _("Win rate of the stage, last 180 days"),
+        _(
+            "Of the leads that reached the stage (SQL or opportunity) and were won, lost or "
+            "disqualified in the last 180 days, the share won: won / (won + lost + "
+            "disqualified), company-wide. “—” when none closed; such deals then weigh 0."
+        ),
+        EVENTS,
+    ),
+    Definition(
+        "forecast",
+        _("Best case, weighted, committed"),
+        _(
+            "Best case = revenue signed in the period + every open deal's expected amount. "
+            "Weighted = signed + each open deal's expected amount × its stage's win rate. "
+            "Committed = signed + the open deals of stages whose win rate is at least 50 %."
+        ),
+        NOW,
+    ),
+    Definition(
+        "forecast_gap",
+        _("Target and gap"),
+        _(
+            "The revenue target of the rep, team or company for the period; gap = target − "
+            "weighted forecast (negative: ahead of the target). “—” without a target."
+        ),
+        EVENTS,
+    ),
+    Definition(
         "new_for_me",
         _("Assigned to you, not accepted yet"),
         _(
@@ -384,6 +422,7 @@ REPORT_DEFINITIONS: dict[str, tuple[str, ...]] = {
         "closed_in_period",
         "signed_revenue",
     ),
+    "forecast": ("signed_revenue", "open_deals", "stage_win_rate", "forecast", "forecast_gap"),
 }
 
 

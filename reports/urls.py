@@ -12,5 +12,6 @@ urlpatterns = [
     path("refresh/", views.refresh, name="refresh"),
     path("scoreboard/", views.scoreboard, name="scoreboard"),
     path("scorecards/", views.scorecards_page, name="scorecards"),
+    path("forecast/", views.forecast_page, name="forecast"),
     path("grade-calibration/", views.grade_calibration_page, name="grade_calibration"),
 ]

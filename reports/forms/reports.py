@@ -9,14 +9,18 @@ more than ``MAX_DAYS`` days, default: the last ``DEFAULT_DAYS`` days).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assignment.models import Team
 from campaigns.choices import ChannelKind
 from leads.credits import MODELS
 from pipeline.roles import Role
+from reports.forecast.engine import forecast_period, period_of
 from reports.periods import EARLIEST, LATEST, default_period, in_range, period_errors
 from reports.scorecards import ROLES as SCORECARD_ROLES
 
@@ -141,3 +145,39 @@ class ScorecardForm(PeriodForm):
         cleaned = super().clean()
         cleaned["role"] = cleaned.get("role") or None
         return cleaned
+
+
+class ForecastForm(forms.Form):
+    """The forecast page: a month (``2026-12``) or quarter (``2026-Q4``) — the API's
+    period syntax and check (``reports.forecast.engine.forecast_period``) — and a team
+    among those the reader may pick; a rep (``user``) comes from the drill-down links."""
+
+    period = forms.CharField(
+        label=_("Period"),
+        required=False,
+        max_length=7,
+        help_text=_("A month like 2026-12 or a quarter like 2026-Q4."),
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"), required=False)
+    user = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, teams: QuerySet[Team] | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if teams is None:  # a rep picks no team
+            del self.fields["team"]
+            return
+        team_field = cast(forms.ModelChoiceField, self.fields["team"])
+        team_field.queryset = teams
+        team_field.empty_label = _("All my teams")
+
+    def clean_period(self) -> str:
+        value = (self.cleaned_data.get("period") or "").strip()
+        if not value:
+            return period_of(timezone.localdate())
+        try:
+            forecast_period(value)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Use a month like 2026-12 or a quarter like 2026-Q4 (years 2000–2100).")
+            ) from None
+        return value

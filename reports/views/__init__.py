@@ -1,5 +1,5 @@
 """Report pages: the manager dashboard with drill-down, the marketing–sales scoreboard,
-scorecards and grade calibration (see ``docs/architecture.md``).
+scorecards, grade calibration and the pipeline forecast (see ``docs/architecture.md``).
 
 Views are thin: a filter form (the API's period rules), the report selectors, tables
 (``reports.exports.Table``, shown and exported alike) and SVG charts
@@ -18,6 +18,7 @@ One module per page or page group; shared helpers live in ``common``. The page v
 from reports.views.calibration import grade_calibration_page
 from reports.views.channels import channel_detail
 from reports.views.dashboard import dashboard
+from reports.views.forecast import forecast_page
 from reports.views.jobs import refresh
 from reports.views.scoreboard import scoreboard
 from reports.views.scorecards import scorecards_page
@@ -25,6 +26,7 @@ from reports.views.scorecards import scorecards_page
 __all__ = [
     "channel_detail",
     "dashboard",
+    "forecast_page",
     "grade_calibration_page",
     "refresh",
     "scoreboard",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from campaigns.models import Channel
 from pipeline.pages import form_error_messages
 from pipeline.people import display_name
-from pipeline.roles import REPORT_READERS, SCORECARD_READERS, has_role
+from pipeline.roles import FORECAST_READERS, REPORT_READERS, SCORECARD_READERS, has_role
 from reports import charts
 from reports.charts import COLORS, Series, grouped
 from reports.definitions import DEFINITIONS
@@ -149,6 +149,7 @@ def report_tabs(request: HttpRequest, active: str) -> list[dict[str, Any]]:
         ("scoreboard", _("Marketing–sales scoreboard"), REPORT_READERS),
         ("scorecards", _("Scorecards"), SCORECARD_READERS),
         ("grade_calibration", _("Grade calibration"), REPORT_READERS),
+        ("forecast", _("Forecast"), FORECAST_READERS),
     ]
     return [
         {"label": label, "url": reverse(f"reports:{name}") + query, "active": name == active}

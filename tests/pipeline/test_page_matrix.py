@@ -198,6 +198,8 @@ PAGES = {
     "reports:scorecards": ("get", "/reports/scorecards/", None, "302 200 200 200 200 200 200"),
     "reports:grade_calibration": ("get", "/reports/grade-calibration/", None,
                                   "302 200 200 403 200 200 200"),
+    # the forecast: sales and managers; marketing and the desk own no deals
+    "reports:forecast": ("get", "/reports/forecast/", None, "302 403 403 200 200 200 200"),
     # the sales workspace: anyone's own open leads; the team page for who runs teams
     "sales:my_leads": ("get", "/sales/", None, "302 200 200 200 200 200 200"),
     "sales:team": ("get", "/sales/team/", None, "302 403 200 403 200 200 200"),

@@ -80,6 +80,7 @@ GETS = {
     "/api/v1/reports/grade-calibration/": "401 200 200 403 200 200 200",
     "/api/v1/reports/scorecards/": "401 200 200 200 200 200 200",
     "/api/v1/reports/follow-up-compliance/": "401 403 200 200 200 200 200",
+    "/api/v1/reports/forecast/": "401 403 403 200 200 200 200",
     "/api/schema/": "200 200 200 200 200 200 200",  # public: the contract, no data
 }  # fmt: skip
 WRITES = [
