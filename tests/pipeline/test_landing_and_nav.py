@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from leads.choices import Stage
@@ -135,3 +136,17 @@ def test_the_menu_costs_the_same_queries_whatever_the_data(client, team, assert_
 
     response = assert_queries_flat(lambda: client.get(reverse("notifications:settings")), grow=grow)
     assert 'data-nav="my_leads"' in response.content.decode()
+
+
+def test_the_stylesheet_has_balanced_braces():
+    """A rule left open swallows every rule after it (merges once dropped closing braces,
+    so the phone layout, the notification badge and the report definitions had no style)."""
+    css = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    depth = 0
+    for number, line in enumerate(css.splitlines(), 1):
+        if line[:1] not in ("", " ", "}", "@") and depth:
+            raise AssertionError(f"app.css line {number} starts a rule inside another: {line}")
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"app.css line {number} closes more than it opened"
+    assert depth == 0
