@@ -29,15 +29,16 @@ def no_sideways_scroll(page: Page, where: str) -> None:
         "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
     )
     if widths["inner"] != WIDTH or widths["scroll"] > widths["inner"]:
+        # the innermost elements that reach past the screen's edge
         wide = page.evaluate(
-            """() => Array.from(document.querySelectorAll('body *'))
-                .filter(el => el.getBoundingClientRect().right > %d)
-                .filter(el => !Array.from(el.children).some(
-                    child => child.getBoundingClientRect().right >= el.getBoundingClientRect().right))
+            """width => Array.from(document.querySelectorAll('body *'))
+                .filter(el => el.getBoundingClientRect().right > width)
+                .filter(el => !Array.from(el.children).some(child =>
+                    child.getBoundingClientRect().right >= el.getBoundingClientRect().right))
                 .slice(0, 8)
                 .map(el => el.tagName + '.' + el.className + ' ' +
-                     Math.round(el.getBoundingClientRect().right))"""
-            % WIDTH
+                     Math.round(el.getBoundingClientRect().right))""",
+            WIDTH,
         )
         raise AssertionError(f"{where} is wider than the phone: {widths}; {wide}")
     assert widths["scroll"] <= widths["inner"], f"{where} scrolls sideways: {widths}"
