@@ -165,3 +165,52 @@ def test_a_reps_day_on_a_phone(browsing, e2e_settings):
         no_sideways_scroll(page, path)
     assert Lead.objects.get(pk=new.pk).owner == rep
     assert browsing.csp_messages == []
+
+
+def phone_login(browsing, user) -> Page:
+    page = browsing.new_page(phone=True)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+    return page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_team_page_and_the_desk_fit_a_phone(browsing, e2e_settings):
+    """A sales manager lands on the team page, which shows one section at a time (the
+    tab named in the address); the desk lands on its queue. Neither scrolls sideways."""
+    e2e_settings.AUTO_ASSIGN = False
+    manager = UserFactory(username="sam", roles=["sales_manager"])
+    desk = UserFactory(username="dora", roles=["lead_desk"])
+    rep = UserFactory(username="ray", roles=["sales_rep"])
+    team = TeamFactory(name="East", manager=manager)
+    TeamMembershipFactory(team=team, user=rep)
+    lead_in_stage(Stage.MQL, owner=rep, name="Chen Jing", desk=desk)
+    lead_in_stage(Stage.SQL, owner=rep, name="Li Na", desk=desk)
+    lead_in_stage(Stage.NEW, name="Zhao Lei")
+
+    page = phone_login(browsing, manager)
+    expect(page).to_have_url(re.compile(r"/sales/team/$"))
+    no_sideways_scroll(page, "the team page")
+    expect(page.locator("#reps")).to_be_visible()
+    expect(page.locator("#leads")).to_be_hidden()
+    browsing.shot(page, "phone-team")
+    page.locator('.team-tabs a[href="#waiting"]').click()
+    expect(page.locator("#waiting")).to_be_visible()
+    expect(page.locator("#waiting")).to_contain_text("Chen Jing")
+    expect(page.locator("#reps")).to_be_hidden()
+    no_sideways_scroll(page, "the team page, waiting")
+    page.locator('.team-tabs a[href="#leads"]').click()
+    expect(page.locator("#leads")).to_contain_text("Li Na")
+    no_sideways_scroll(page, "the team page, open leads")
+
+    page = phone_login(browsing, desk)
+    expect(page).to_have_url(re.compile(r"/leads/desk/$"))
+    no_sideways_scroll(page, "the desk queue")
+    browsing.shot(page, "phone-desk")
+    for path in ("/leads/desk/rejected/", "/leads/desk/reviews/"):
+        page.goto(path)
+        no_sideways_scroll(page, path)
+    assert browsing.csp_messages == []
