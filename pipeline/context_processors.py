@@ -1,7 +1,13 @@
-"""Template context shared by every page: the user's roles and the role-aware navigation."""
+"""Template context shared by every page: the user's roles and the role-aware navigation.
+
+The one place that says what each role sees: ``NAVIGATION`` (the menu, one list of entries
+with their role predicates) and ``LANDINGS`` (the page each role starts on after login and
+at ``/``). A new page adds one ``NavEntry`` here, nothing else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -11,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from leads.models import Lead
 from pipeline.roles import (
     FORECAST_READERS,
     REPORT_READERS,
@@ -32,7 +39,8 @@ class NavEntry:
     ``url_name`` is reversed at render time; a slot whose URL does not exist yet (a later
     issue adds it) is simply not shown, so the menu never holds a broken link.
     ``roles`` empty means every signed-in user; ``staff`` restricts the slot to staff,
-    ``superuser`` to administrators.
+    ``superuser`` to administrators. ``when`` is a further predicate on the user (e.g.
+    ``owns_leads``: a rep's own pages are not shown to a manager who owns no lead).
     """
 
     key: str
@@ -42,23 +50,43 @@ class NavEntry:
     query: tuple[tuple[str, str], ...] = ()
     staff: bool = False
     superuser: bool = False
+    when: Callable[..., bool] | None = None
 
 
 SALES = frozenset(SALES_ROLES)
 
-#: The menu, in display order. Slots marked "later" are filled by the issues that build
-#: those pages: they only have to register the named URL.
+
+def owns_leads(user) -> bool:
+    """Whether the rep's own pages (Today, My leads, New for me) have anything for ``user``:
+    always for a sales rep; for a sales manager or an administrator only once they own a
+    lead. One query per request at most, cached on the user object."""
+    if Role.SALES_REP in user_roles(user):
+        return True
+    cached = getattr(user, "_leadloop_owns_leads", None)
+    if cached is None:
+        cached = Lead.objects.filter(owner_id=user.pk).exists()
+        # A per-request cache on the user object, not a model field.
+        user._leadloop_owns_leads = cached
+    return cached
+
+
+#: The menu, in display order: a rep's day first (Today, My leads, New for me, Pool), then
+#: the team and the lead list, then the roles' own workspaces and the reports. Slots marked
+#: "later" are filled by the issues that build those pages: they only have to register the
+#: named URL.
 NAVIGATION: tuple[NavEntry, ...] = (
-    NavEntry("leads", _("Leads"), "leads:list"),
-    # The pool (公海) page: masked contacts, claiming within the daily limit.
     # A rep's tasks for today: follow-ups due, first-response clocks, leads to accept.
-    NavEntry("today", _("Today"), "notifications:today", roles=SALES),
-    NavEntry("pool", _("Pool"), "assignment:pool", roles=SALES),
+    NavEntry("today", _("Today"), "notifications:today", roles=SALES, when=owns_leads),
     # A rep's workspace: overdue and due-today leads first, SLA countdowns, quick follow-ups.
-    NavEntry("my_leads", _("My leads"), "sales:my_leads", roles=SALES),
-    NavEntry("team", _("Team"), "sales:team", roles=frozenset({Role.SALES_MANAGER})),
+    NavEntry("my_leads", _("My leads"), "sales:my_leads", roles=SALES, when=owns_leads),
     # Leads assigned to me that I have not accepted yet.
-    NavEntry("new_for_me", _("New for me"), "assignment:new_for_me", roles=SALES),
+    NavEntry("new_for_me", _("New for me"), "assignment:new_for_me", roles=SALES, when=owns_leads),
+    # The pool (公海) page: masked contacts, claiming within the daily limit.
+    NavEntry("pool", _("Pool"), "assignment:pool", roles=SALES),
+    NavEntry("team", _("Team"), "sales:team", roles=frozenset({Role.SALES_MANAGER})),
+    # the lead desk's work queue (商机接待): consult, qualify, rejected leads
+    NavEntry("desk", _("Desk"), "leads:desk", roles=frozenset({Role.LEAD_DESK})),
+    NavEntry("leads", _("Leads"), "leads:list"),
     # later: campaigns and costs (marketing)
     NavEntry(
         "campaigns",
@@ -66,8 +94,6 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "campaigns:list",
         roles=frozenset({Role.MARKETER, Role.LEAD_DESK, Role.MANAGER}),
     ),
-    # the lead desk's work queue (商机接待): consult, qualify, rejected leads
-    NavEntry("desk", _("Desk"), "leads:desk", roles=frozenset({Role.LEAD_DESK})),
     # teams, assignment rules, simulation, bulk routing, pool policy
     NavEntry(
         "assignment",
@@ -105,6 +131,42 @@ SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Landing:
+    """Where users holding one of ``roles`` (or administrators, ``superuser``) start."""
+
+    url_name: str
+    roles: frozenset[str] = EVERYONE
+    superuser: bool = False
+
+
+#: The page each role lands on after login and at ``/``: the first that applies wins, so a
+#: user with several roles starts on the widest workspace. Everyone else: the lead list.
+LANDINGS: tuple[Landing, ...] = (
+    Landing("reports:index", superuser=True),  # administrators: the dashboard
+    Landing("reports:index", roles=frozenset({Role.MANAGER})),  # managers: the dashboard
+    Landing("sales:team", roles=frozenset({Role.SALES_MANAGER})),  # the team page
+    Landing("leads:desk", roles=frozenset({Role.LEAD_DESK})),  # the desk queue
+    Landing("campaigns:list", roles=frozenset({Role.MARKETER})),  # campaigns and costs
+    Landing("notifications:today", roles=frozenset({Role.SALES_REP})),  # Today
+)
+FALLBACK_LANDING = "leads:list"
+
+
+def landing_url(user) -> str:
+    """The URL of ``user``'s own workspace (see ``LANDINGS``)."""
+    roles = user_roles(user)
+    for landing in LANDINGS:
+        if landing.superuser:
+            applies = bool(user.is_active and user.is_superuser)
+        else:
+            applies = bool(roles & landing.roles)
+        url = url_or_none(landing.url_name) if applies else None
+        if url is not None:
+            return url
+    return reverse(FALLBACK_LANDING)
+
+
 def url_or_none(name: str, *args, **kwargs) -> str | None:
     """``reverse(name)``, or ``None`` when no such URL is registered (yet)."""
     try:
@@ -118,7 +180,9 @@ def _visible(entry: NavEntry, user) -> bool:
         return bool(user.is_active and user.is_superuser)
     if entry.staff:
         return bool(user.is_active and user.is_staff)
-    return not entry.roles or has_role(user, *entry.roles)
+    if entry.roles and not has_role(user, *entry.roles):
+        return False
+    return entry.when is None or entry.when(user)
 
 
 def _entry_url(entry: NavEntry, user) -> str | None:

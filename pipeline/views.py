@@ -1,29 +1,26 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
-from pipeline.roles import SALES_ROLES, user_roles
+from pipeline.context_processors import landing_url
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Start where the work is: salespeople on their own leads, everyone else on the list."""
-    if user_roles(request.user) & SALES_ROLES:
-        return redirect(f"{reverse('leads:list')}?{urlencode({'owner': request.user.pk})}")
-    return redirect("leads:list")
+    """Start where the work is: each role on its own workspace (``LANDINGS``); login lands
+    here too (``LOGIN_REDIRECT_URL``)."""
+    return redirect(landing_url(request.user))
 
 
 @never_cache

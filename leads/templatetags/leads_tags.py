@@ -69,3 +69,49 @@ def sort_header(context, field: str, label: str):
         label,
         arrow,
     )
+
+
+def _tel_href(phone: str) -> str:
+    """``tel:`` target of a phone number as stored: digits and a leading ``+`` only."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}"
+
+
+@register.simple_tag
+def contact_phone(contact, css: str = ""):
+    """A phone number to tap and call; masked numbers (the pool, for sales) stay plain text
+    so nothing hands out what the page hides."""
+    phone = getattr(contact, "phone", "")
+    if not phone:
+        return ""
+    if getattr(contact, "masked", True):
+        return format_html('<span class="mono nowrap {}">{}</span>', css, phone)
+    return format_html(
+        '<a class="tel-link mono nowrap {}" href="{}" title="{}">{}</a>',
+        css,
+        _tel_href(phone),
+        _("Call %(phone)s") % {"phone": phone},
+        phone,
+    )
+
+
+@register.simple_tag
+def contact_wechat(contact):
+    """A WeChat id with a one-tap copy button (static/js/app.js); masked ids are plain text."""
+    wechat = getattr(contact, "wechat", "")
+    if not wechat:
+        return ""
+    if getattr(contact, "masked", True):
+        return format_html('<span class="wechat-id">{}</span>', wechat)
+    return format_html(
+        '<span class="copyable"><span class="wechat-id">{}</span> '
+        '<button type="button" class="btn btn-sm btn-copy" data-copy="{}" '
+        'data-copied-label="{}" data-failed-label="{}" aria-label="{}">{}</button>'
+        '<span class="copy-status visually-hidden" role="status"></span></span>',
+        wechat,
+        wechat,
+        _("Copied"),
+        _("Select and copy"),
+        _("Copy WeChat ID %(id)s") % {"id": wechat},
+        _("Copy"),
+    )

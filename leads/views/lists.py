@@ -102,7 +102,7 @@ def _list_title(request: HttpRequest) -> str:
     if request.GET.get("in_pool") == "true":
         return _("Pool")
     if request.GET.get("owner") == str(request.user.pk):
-        return _("My leads")
+        return _("All leads I own")
     return _("Leads")
 
 

@@ -30,7 +30,7 @@ from leads.actions import ActionForm, action_form, allowed, run_action
 from leads.bulk import bulk_bar
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
-from leads.selectors import is_new_for_owner, leads_visible_to
+from leads.selectors import Contact, contact_for, is_new_for_owner, leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.pages import safe_next_url
 from pipeline.people import display_name
@@ -170,6 +170,8 @@ class LeadRow:
     actions: frozenset[str]
     follow_up_form: ActionForm | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
+    #: The contact details as the viewer may see them (tap to call, copy the WeChat id).
+    contact: Contact | None = None
 
 
 def _section(lead: Lead, *, today_end: dt.datetime, today_start: dt.datetime) -> str:
@@ -225,6 +227,7 @@ def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
             follow_up_due=due,
             actions=actions,
             links=[(name, str(label)) for name, label in QUICK_LINKS if name in actions],
+            contact=contact_for(user, lead),
         )
         if "follow_up" in actions:
             row.follow_up_form = action_form("follow_up", lead=lead, auto_id=f"id_fu{lead.pk}_%s")
@@ -375,6 +378,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
             "members": members,
             "summaries": list(summaries.values()),
             "overdue_rows": [row for row in rows if row.lead.is_overdue],
+            "waiting_rows": [row for row in rows if is_new_for_owner(row.lead)],
             "rows": by_rep,
             "compliance": table,
             "delays": delays(start=start, end=end),

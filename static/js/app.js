@@ -97,4 +97,98 @@
     select.parentNode.insertBefore(box, select);
   }
   Array.prototype.forEach.call(document.querySelectorAll("select[data-searchable]"), enhanceSelect);
+
+  // ---- the menu on small screens ----------------------------------------------------
+  // Under the breakpoint the menu folds behind a button with aria-expanded (base.html);
+  // without this script the button stays hidden and the menu stays open.
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  var navMenu = navToggle && document.getElementById(navToggle.getAttribute("aria-controls"));
+  if (navToggle && navMenu) {
+    document.documentElement.classList.add("js-nav");
+    navToggle.hidden = false;
+    var setMenu = function (open) {
+      navToggle.setAttribute("aria-expanded", String(open));
+      navMenu.classList.toggle("is-open", open);
+    };
+    navToggle.addEventListener("click", function () {
+      setMenu(navToggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && navToggle.getAttribute("aria-expanded") === "true") {
+        setMenu(false);
+        navToggle.focus();
+      }
+    });
+  }
+
+  // ---- one-tap copy (WeChat ids) ----------------------------------------------------
+  // <button data-copy="text" data-copied-label data-failed-label>: the Clipboard API where
+  // the page is a secure context, else a hidden text area and execCommand; if both fail the
+  // text is selected so the person can copy it by hand. The button shows the outcome.
+  function copyFallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-buffer";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (error) {
+      ok = false;
+    }
+    area.remove();
+    return ok;
+  }
+  function copyShow(button, ok) {
+    var label = button.getAttribute(ok ? "data-copied-label" : "data-failed-label") || "";
+    if (!button.hasAttribute("data-label")) {
+      button.setAttribute("data-label", button.textContent);
+    }
+    button.textContent = label;
+    button.classList.toggle("is-copied", ok);
+    button.classList.toggle("is-failed", !ok);
+    var status = button.parentElement && button.parentElement.querySelector(".copy-status");
+    if (status) {
+      status.textContent = label;
+    }
+    if (!ok) {
+      var id = button.parentElement && button.parentElement.querySelector(".wechat-id");
+      if (id && window.getSelection) {
+        var range = document.createRange();
+        range.selectNodeContents(id);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+    }
+    window.clearTimeout(button._copyTimer);
+    button._copyTimer = window.setTimeout(function () {
+      button.textContent = button.getAttribute("data-label");
+      button.classList.remove("is-copied", "is-failed");
+      if (status) {
+        status.textContent = "";
+      }
+    }, 2500);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) {
+      return;
+    }
+    event.preventDefault();
+    var text = button.getAttribute("data-copy");
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () {
+          copyShow(button, true);
+        },
+        function () {
+          copyShow(button, copyFallback(text));
+        }
+      );
+    } else {
+      copyShow(button, copyFallback(text));
+    }
+  });
 })();

@@ -106,13 +106,21 @@ class Browsing:
         #: the browser refused (an inline script or style, a frame), with the page address.
         self.csp_messages: list[str] = []
 
-    def new_page(self, *, locale: str = "en-US"):
+    def new_page(self, *, locale: str = "en-US", phone: bool = False):
+        """A page in a fresh context: a desktop window, or with ``phone`` a 390×844 touch
+        screen (an iPhone 12–15 in portrait) that may write to the clipboard."""
+        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
         context = self.browser.new_context(
             base_url=self.base_url,
             locale=locale,
-            viewport={"width": 1366, "height": 900},
+            viewport=size,
             timezone_id="Asia/Shanghai",
+            is_mobile=phone,
+            has_touch=phone,
+            device_scale_factor=2 if phone else 1,
         )
+        if phone:
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         self.contexts.append(context)

@@ -9,8 +9,9 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import translation
 
+from leads.choices import Stage
 from pipeline.context_processors import NavEntry, build_navigation, url_or_none
-from tests.factories import UserFactory
+from tests.factories import UserFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +42,13 @@ def test_login_page_renders_the_form(client):
     assert _nav_keys(html) == set()  # no navigation for anonymous visitors
 
 
-def test_login_logs_in_and_lands_on_the_lead_list(client, desk):
+def test_login_logs_in_and_lands_on_the_desk_queue(client, desk):
     response = client.post(
         reverse("login"), {"username": "desk", "password": "pw-test-123"}, follow=True
     )
     assert response.status_code == 200
     assert response.wsgi_request.user == desk
-    assert response.redirect_chain[-1][0] == reverse("leads:list")
+    assert response.redirect_chain[-1][0] == reverse("leads:desk")
     assert client.session["_auth_user_id"] == str(desk.pk)
 
 
@@ -80,8 +81,14 @@ def test_sales_rep_sees_pool_and_my_leads(client, rep):
     assert "Sales rep" in html  # the role is shown next to the username
 
 
-def test_sales_manager_sees_pool_and_my_leads(client, sales_manager):
-    assert {"pool", "my_leads"} <= _nav_keys(_home_html(client, sales_manager))
+def test_sales_manager_sees_my_leads_only_once_they_own_a_lead(client, sales_manager):
+    keys = _nav_keys(_home_html(client, sales_manager))
+    assert {"pool", "team"} <= keys
+    assert not keys & {"today", "my_leads", "new_for_me"}  # no empty rep pages
+    lead_in_stage(Stage.SQL, owner=sales_manager)
+    assert {"pool", "team", "today", "my_leads", "new_for_me"} <= _nav_keys(
+        _home_html(client, sales_manager)
+    )
 
 
 @pytest.mark.parametrize("role_fixture", ["desk", "marketer", "manager"])
@@ -97,7 +104,9 @@ def test_staff_sees_admin_and_superuser_sees_everything(client):
     assert "admin" in _nav_keys(_home_html(client, staff))
     root = UserFactory(is_staff=True, is_superuser=True)
     html = _home_html(client, root)
-    assert {"leads", "pool", "my_leads", "admin", "api_docs"} <= _nav_keys(html)
+    keys = _nav_keys(html)
+    assert {"leads", "pool", "team", "desk", "reports", "admin", "api_docs"} <= keys
+    assert not keys & {"today", "my_leads", "new_for_me"}  # an administrator owns no lead
     assert "Administrator" in html
 
 
@@ -136,17 +145,22 @@ def test_language_switch_posts_to_set_language(client, desk):
 # --------------------------------------------------------------------------------------
 
 
-def test_home_sends_sales_to_their_own_leads(client, rep):
+def test_home_sends_reps_to_today(client, rep):
     client.force_login(rep)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == f"/leads/?owner={rep.pk}"
+    assert response["Location"] == reverse("notifications:today")
 
 
-def test_home_sends_other_roles_to_the_lead_list(client, desk):
+def test_home_sends_the_desk_to_its_queue(client, desk):
     client.force_login(desk)
     response = client.get(reverse("home"))
-    assert response["Location"] == reverse("leads:list")
+    assert response["Location"] == reverse("leads:desk")
+
+
+def test_home_sends_a_user_without_a_role_to_the_lead_list(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("home"))["Location"] == reverse("leads:list")
 
 
 def test_home_needs_login(client):
