@@ -71,6 +71,15 @@ CONDITIONS: dict[str, Q] = {
     "accepted": ACCEPTED,
     "rejected": REJECTED,
 }
+#: The stages a lead can have reached, as the lead list's ``reached`` filter names them,
+#: and the figure each one is the condition of (``CONDITIONS``): the drill-down from a
+#: figure to its leads (``reports.views.drill``) and the filter read this one table.
+REACHED: dict[str, str] = {
+    "mql": "mqls",
+    "sql": "sqls",
+    "opportunity": "opportunities",
+    "won": "won",
+}
 #: The figures of the funnel and ROI reports, in their order.
 FUNNEL = ("leads", "mqls", "sqls", "opportunities", "won", "revenue")
 

@@ -44,6 +44,9 @@ class Table:
     totals: dict[str, Any] | None = None
     #: Per row, links for some cells on the page (``{column key: url}``); not exported.
     links: list[dict[str, str]] = field(default_factory=list)
+    #: Links of the totals row (``{column key: url}``), and the title of every link.
+    totals_links: dict[str, str] = field(default_factory=dict)
+    link_title: Any = ""
     #: Keys of ``reports.definitions.DEFINITIONS`` that say what the figures count; shown
     #: on the page above the table, not exported.
     definitions: tuple[str, ...] = ()

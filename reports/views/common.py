@@ -121,6 +121,7 @@ def present(table: Table) -> dict[str, Any]:
                 {
                     "text": fmt(value, column.kind),
                     "url": links.get(column.key, ""),
+                    "title": table.link_title if column.kind == "count" else "",
                     "css": css.strip(),
                 }
             )
@@ -134,7 +135,7 @@ def present(table: Table) -> dict[str, Any]:
             {"label": c.label, "css": "num" if c.kind in NUMERIC else c.kind} for c in table.columns
         ],
         "rows": [cells(row, link) for row, link in zip(table.rows, links, strict=False)],
-        "totals": cells(table.totals, {}) if table.totals is not None else None,
+        "totals": cells(table.totals, table.totals_links) if table.totals is not None else None,
         "definitions": [DEFINITIONS[key] for key in table.definitions],
     }
 

@@ -39,11 +39,19 @@ def figure_columns() -> list[Column]:
     return [Column(key, label, kind) for key, label, kind in ROI_FIGURES]
 
 
-def kpis(totals: dict[str, Any], *, weighted: bool = False) -> list[dict[str, Any]]:
+def kpis(
+    totals: dict[str, Any],
+    *,
+    weighted: bool = False,
+    links: dict[str, str] | None = None,
+    link_title: str = "",
+) -> list[dict[str, Any]]:
     """The tiles: each figure of the totals with a small note under it and its definition
     (``reports.definitions``) behind a disclosure. ``weighted``: the totals are one
-    channel's credit-weighted sums (its page), not the whole cohort's."""
+    channel's credit-weighted sums (its page), not the whole cohort's. ``links``: the
+    lead list behind each count (``reports.views.drill.row_links``)."""
     counted = "credit_weighted" if weighted else "funnel_counts"
+    links = links or {}
 
     def tile(key, label, kind, note="", definition=""):
         value = totals.get(key)
@@ -51,6 +59,8 @@ def kpis(totals: dict[str, Any], *, weighted: bool = False) -> list[dict[str, An
             "key": key,
             "label": label,
             "value": fmt(value, kind),
+            "url": links.get(key, ""),
+            "url_title": link_title,
             "note": note,
             "definition": DEFINITIONS[definition] if definition else None,
             "tone": ("pos" if value and value > 0 else "neg" if value and value < 0 else "")
