@@ -355,6 +355,16 @@ _DEFINITIONS = (
         COHORT,
     ),
     Definition(
+        "campaign_revenue",
+        _("Revenue and ROI: all time, first-touch credit"),
+        _(
+            "Revenue is the won amount of every lead this campaign touched, since it began, "
+            "times the campaign's first-touch credit: the campaign ROI report over all time. "
+            "ROI is (revenue − cost) / cost over all its costs to date; “—” without cost."
+        ),
+        COHORT,
+    ),
+    Definition(
         "new_for_me",
         _("Assigned to you, not accepted yet"),
         _(

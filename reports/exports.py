@@ -22,8 +22,9 @@ EXPORT_FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: How a column's values are written: counts, money, fractions shown as percentages…
-#: ``note`` is free text that may wrap on the page.
-KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", "days")
+#: ``note`` is free text that may wrap on the page; ``row``: each row's ``kind`` says
+#: (a table of metrics of several kinds, such as the scorecards').
+KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", "days", "row")
 
 
 @dataclass
@@ -68,13 +69,19 @@ def export_cell(value: Any, kind: str) -> str:
     return str(value)
 
 
+def column_kind(column: Column, row: dict[str, Any]) -> str:
+    """The kind of one cell: the column's, or the row's for a ``row`` column."""
+    return str(row.get("kind") or "text") if column.kind == "row" else column.kind
+
+
 def export_rows(table: Table) -> Iterator[list[str]]:
     """Header, the rows, then the totals row (if any)."""
     yield [str(column.label) for column in table.columns]
     for row in table.rows:
-        yield [export_cell(row.get(c.key), c.kind) for c in table.columns]
+        yield [export_cell(row.get(c.key), column_kind(c, row)) for c in table.columns]
     if table.totals is not None:
-        yield [export_cell(table.totals.get(c.key), c.kind) for c in table.columns]
+        totals = table.totals
+        yield [export_cell(totals.get(c.key), column_kind(c, totals)) for c in table.columns]
 
 
 def requested_export(request: HttpRequest) -> str | None:

@@ -32,7 +32,7 @@ def _get(client, user, url, **params):
 
 
 def _listed(response) -> list[str]:
-    return [campaign.name for campaign, _spent in response.context["rows"]]
+    return [campaign.name for campaign, *_figures in response.context["rows"]]
 
 
 def _form_data(**overrides) -> dict:
