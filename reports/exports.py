@@ -29,9 +29,16 @@ KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", 
 
 @dataclass
 class Column:
+    """One column. On the page, ``short`` is the header (an abbreviation, with the label
+    as its ``<abbr title>``); a ``secondary`` column is hidden until the reader asks for
+    every column, so the key ones fit a 1366 px screen. Exports always have every column,
+    headed by the label."""
+
     key: str
     label: Any
     kind: str = "text"
+    short: Any = ""
+    secondary: bool = False
 
 
 @dataclass

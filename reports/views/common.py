@@ -123,6 +123,8 @@ def present(table: Table) -> dict[str, Any]:
             css = "num" if kind in NUMERIC else kind
             if kind == "roi" and value is not None:
                 css += " pos" if value > 0 else (" neg" if value < 0 else "")
+            if column.secondary:
+                css += " secondary"
             out.append(
                 {
                     "text": fmt(value, kind),
@@ -138,9 +140,17 @@ def present(table: Table) -> dict[str, Any]:
         "name": table.name,
         "title": table.title,
         "columns": [
-            {"label": c.label, "css": "num" if c.kind in NUMERIC | {"row"} else c.kind}
+            {
+                "label": c.label,
+                "short": c.short,
+                "css": (
+                    ("num" if c.kind in NUMERIC | {"row"} else c.kind)
+                    + (" secondary" if c.secondary else "")
+                ).strip(),
+            }
             for c in table.columns
         ],
+        "has_secondary": any(c.secondary for c in table.columns),
         "rows": [cells(row, link) for row, link in zip(table.rows, links, strict=False)],
         "totals": cells(table.totals, table.totals_links) if table.totals is not None else None,
         "definitions": [DEFINITIONS[key] for key in table.definitions],

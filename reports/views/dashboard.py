@@ -63,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 title=_("Channels"),
                 columns=[
                     Column("channel_name", _("Channel")),
-                    Column("kind_label", _("Kind")),
+                    Column("kind_label", _("Kind"), secondary=True),
                     *figure_columns(),
                 ],
                 rows=[{**r, "kind_label": kind_labels.get(r["kind"], "")} for r in roi["rows"]],

@@ -130,7 +130,7 @@ def test_dashboard_kpis_are_the_channel_roi_totals(client, manager, world):
 def test_dashboard_roi_is_a_dash_for_a_channel_without_cost(client, manager, world):
     response = page(client, manager, "/reports/", **period())
     content = cells(response, "channels", "Content marketing")
-    assert content["Cost"] == "0" and content["ROI"] == "—" and content["Leads"] == "1"
+    assert content["Cost"] == "0.00" and content["ROI"] == "—" and content["Leads"] == "1"
     assert cells(response, "channels", "Website")["ROI"] == "+900.0%"
     assert "Content marketing" in str(response.context["no_cost_channels"])
 
