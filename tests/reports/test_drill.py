@@ -90,3 +90,30 @@ def test_reached_filter_follows_the_report_definitions(client, manager, world): 
     assert listed(client, "/leads/?reached=won") == Lead.objects.filter(stage="won").count()
     response = client.get("/leads/?reached=maybe")
     assert response.context["filter"].form.errors
+
+
+def test_key_columns_show_and_the_others_wait_for_all_columns(client, manager, world):  # noqa: F811
+    """The channel table shows the key figures at 1366 px; the rest behind the toggle,
+    and the export still has every column."""
+    response = page(client, manager, "/reports/", **period())
+    columns = response.context["tables"]["channels"]["columns"]
+    shown = [str(c["short"] or c["label"]) for c in columns if "secondary" not in c["css"]]
+    assert shown == [
+        "Channel",
+        "Cost",
+        "Leads",
+        "MQLs",
+        "SQLs",
+        "Opp.",
+        "Won",
+        "Revenue",
+        "CPL",
+        "CAC",
+        "ROI",
+    ]
+    html = response.content.decode()
+    assert '<abbr title="Cost per lead">CPL</abbr>' in html
+    assert 'class="all-columns-toggle"' in html
+    exported = client.get("/reports/", {**period(), "export": "csv", "table": "channels"})
+    header = b"".join(exported.streaming_content).decode("utf-8-sig").splitlines()[0]
+    assert "Cost per MQL" in header and "Win rate" in header and "Kind" in header
