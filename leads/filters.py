@@ -86,11 +86,11 @@ class LeadFilterSet(django_filters.FilterSet):
     credit_channel = django_filters.ModelChoiceFilter(
         queryset=Channel.objects.all(),
         to_field_name="code",
-        method="filter_credit",
+        method="filter_credit_channel",
         label=_("Credited channel"),
     )
     credit_campaign = django_filters.ModelChoiceFilter(
-        queryset=_campaigns, method="filter_credit", label=_("Credited campaign")
+        queryset=_campaigns, method="filter_credit_campaign", label=_("Credited campaign")
     )
     credit_kind = django_filters.ChoiceFilter(
         choices=ChannelKind.choices, method="filter_credit", label=_("Credited channel kind")
@@ -125,6 +125,12 @@ class LeadFilterSet(django_filters.FilterSet):
 
     def filter_reached(self, queryset, name, value):
         return queryset.filter(CONDITIONS[REACHED[value]]) if value else queryset
+
+    def filter_credit_channel(self, queryset, name, value: Channel | None):
+        return self.filter_credit(queryset, name, value)
+
+    def filter_credit_campaign(self, queryset, name, value: Campaign | None):
+        return self.filter_credit(queryset, name, value)
 
     def filter_credit(self, queryset, name, value):
         # The four credit_* filters make one condition: applied once, by the first set.

@@ -9,6 +9,7 @@ The report tables (``reports.views.common.present``) format their cells with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import template
@@ -18,7 +19,7 @@ from reports.views.common import fmt
 register = template.Library()
 
 
-def _filter(kind: str):
+def _filter(kind: str) -> Callable[[Any], str]:
     def format_value(value: Any) -> str:
         if value == "":
             value = None
