@@ -1,5 +1,6 @@
 """From a figure to the leads behind it: the lead list's query for each count of the ROI
-pages (the dashboard's tiles and channel rows, a channel's tiles and campaign rows).
+pages (the dashboard's tiles and channel rows, a channel's tiles and campaign rows) and
+of the whole-lead cohort tables (the scoreboard's lead quality per source channel).
 
 The link is built from the same definitions the figure is: the cohort is the period's
 created dates (``created_after``/``created_before``, the business time zone like
@@ -98,4 +99,64 @@ def row_links(user: Any, *, period: dict[str, Any], model: str, **scope: Any) ->
         )
         if url:
             links[figure] = url
+    return links
+
+
+#: Whole-lead cohort figures (``reports.selectors.cohort`` with
+#: ``reports.definitions.funnel_counts``) and the stage each needs; ``accepted`` is SQL.
+COHORT_STAGE = {**FIGURE_STAGE, "accepted": FIGURE_STAGE["sqls"]}
+
+
+def cohort_leads_url(
+    figure: str,
+    *,
+    start: dt.date,
+    end: dt.date,
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    grade: str | None = None,
+) -> str | None:
+    """The lead list of one whole-lead count of the period's cohort by source channel
+    (``reports.trends.channel_quality``): created in the period, of that source channel
+    (and kind), with that grade, that reached the figure's stage."""
+    if figure != "leads" and figure not in COHORT_STAGE:
+        return None
+    params: dict[str, Any] = {
+        "created_after": start.isoformat(),
+        "created_before": end.isoformat(),
+    }
+    if channel_kind:
+        params["channel_kind"] = channel_kind
+    if channel:
+        params["channel"] = channel
+    if grade:
+        params["grade"] = grade
+    if figure in COHORT_STAGE:
+        params["reached"] = COHORT_STAGE[figure]
+    return lead_list_url(params)
+
+
+def quality_links(
+    user: Any, *, period: dict[str, Any], channel: str | None, grades: tuple[str, ...]
+) -> dict[str, str]:
+    """``{column: url}`` for a row of the scoreboard's lead quality table: leads, MQLs,
+    accepted and each grade's count. None for leads without a source campaign (no filter
+    lists exactly those) or viewers who don't see every lead; ``channel`` None with
+    ``grades`` is the totals row."""
+    if not can_drill(user):
+        return {}
+    scope = {
+        "start": period["start"],
+        "end": period["end"],
+        "channel_kind": period.get("channel_kind") or None,
+        "channel": channel,
+    }
+    links: dict[str, str] = {}
+    for figure in ("leads", "mqls", "accepted"):
+        url = cohort_leads_url(figure, **scope)
+        if url:
+            links[figure] = url
+    for grade in grades:
+        if grade:
+            links[f"grade_{grade}"] = cohort_leads_url("leads", grade=grade, **scope) or ""
     return links

@@ -61,10 +61,12 @@ def kpis(
 
     def tile(key, label, kind, note="", definition=""):
         value = totals.get(key)
+        text = fmt(value, kind)
         return {
             "key": key,
             "label": label,
-            "value": fmt(value, kind),
+            "value": text,
+            "long": len(text) > 9,  # seven digits and cents: a smaller font, not "…"
             "url": links.get(key, ""),
             "url_title": link_title,
             "note": note,

@@ -17,7 +17,7 @@ from reports.exports import Column, Table
 from reports.forms.reports import PeriodForm
 from reports.quality import bounce_reasons
 from reports.selectors import funnel
-from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
+from reports.trends import GRADES, channel_quality, follow_up_rep_ids, sales_follow_up
 from reports.views.common import (
     bind_form,
     channel_names,
@@ -28,6 +28,7 @@ from reports.views.common import (
     require,
     respond,
 )
+from reports.views.drill import quality_links
 from reports.views.roi import why_differ
 
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
@@ -74,14 +75,26 @@ def _headline(acceptance: float | None, in_time: float | None) -> str:
     return _("Both sides are below target: lead quality and follow-up.")
 
 
-def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> Table:
+def _quality_table(
+    quality: dict[str, Any],
+    reasons: dict[str, Any],
+    names,
+    *,
+    user: Any = None,
+    period: dict[str, Any] | None = None,
+) -> Table:
     top: dict[str, list[str]] = {}
     for item in reasons["rejected"]:
         source = item["source"] or ""
         if len(top.setdefault(source, [])) < 3:
             top[source].append(f"{item['reason_label'] or item['reason']} ({item['count']})")
-    rows = []
+    rows, links = [], []
     for row in sorted(quality["rows"], key=lambda r: -r["leads"]):
+        links.append(
+            quality_links(user, period=period, channel=row["channel"], grades=GRADES)
+            if period is not None and row["channel"]
+            else {}
+        )
         rows.append(
             {
                 **row,
@@ -111,6 +124,13 @@ def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> T
         ],
         definitions=("lead_counts", "cohort", "qualification_rate", "acceptance"),
         rows=rows,
+        links=links,
+        totals_links=(
+            quality_links(user, period=period, channel=None, grades=GRADES)
+            if period is not None
+            else {}
+        ),
+        link_title=_("The leads behind this figure"),
         totals={
             **totals,
             "channel_name": _("Total"),
@@ -176,7 +196,10 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                 "signed_revenue",
             ),
         )
-        tables = [_quality_table(quality, reasons, names), rep_table]
+        tables = [
+            _quality_table(quality, reasons, names, user=user, period=form.period),
+            rep_table,
+        ]
         ordered = sorted(quality["rows"], key=lambda r: -r["leads"])
         terms = DEFINITIONS
         cohort_totals = funnel(**period)["totals"]

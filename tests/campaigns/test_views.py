@@ -288,7 +288,7 @@ def test_detail_shows_figures_funnel_leads_touches_and_snippets(client, marketer
     assert "/api/v1/capture/" in html
     assert campaign.public_key in html
     assert f"{reverse('imports:new')}?campaign={campaign.pk}" in html
-    assert "+380%" in html
+    assert "+380.0%" in html
 
 
 def test_roi_is_a_dash_without_cost(client, marketer):

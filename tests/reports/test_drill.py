@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 def linked_figures(response) -> list[tuple[str, str, str]]:
     """(shown figure, url, title) of every link on a count: tiles, rows and totals."""
-    found = [(kpi["value"], kpi["url"], kpi["url_title"]) for kpi in response.context["kpis"]]
+    kpis = response.context.get("kpis") or []
+    found = [(kpi["value"], kpi["url"], kpi["url_title"]) for kpi in kpis]
     found = [item for item in found if item[1]]
     for table in response.context["tables"].values():
         for row in [*table["rows"], table["totals"] or []]:
@@ -117,3 +118,14 @@ def test_key_columns_show_and_the_others_wait_for_all_columns(client, manager, w
     exported = client.get("/reports/", {**period(), "export": "csv", "table": "channels"})
     header = b"".join(exported.streaming_content).decode("utf-8-sig").splitlines()[0]
     assert "Cost per MQL" in header and "Win rate" in header and "Kind" in header
+
+
+def test_scoreboard_quality_counts_list_exactly_their_leads(client, manager, world):  # noqa: F811
+    """Whole leads by source channel: leads, MQLs, accepted and each grade's count."""
+    response = page(client, manager, "/reports/scoreboard/", **period())
+    figures = linked_figures(response)
+    table = response.context["tables"]["quality"]
+    linked_rows = [row for row in table["rows"] if any(cell["url"] for cell in row)]
+    assert len(linked_rows) >= 3 and table["totals"][1]["url"]
+    for shown, link, _title in figures:
+        assert fmt(listed(client, link), "count") == shown, link
