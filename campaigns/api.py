@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,6 +14,8 @@ from campaigns.filters import CampaignFilterSet
 from campaigns.models import Campaign, CampaignCost, Channel
 from campaigns.selectors import campaigns_visible_to, with_figures
 from pipeline.api import BaseViewSet
+from reports.metrics import money, roi
+from reports.selectors import with_revenue
 
 User = get_user_model()
 
@@ -44,6 +46,21 @@ class CampaignSerializer(serializers.ModelSerializer):
     actual_cost = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
     leads = serializers.IntegerField(source="lead_count", read_only=True, default=0)
     mqls = serializers.IntegerField(source="mql_count", read_only=True, default=0)
+    revenue = serializers.SerializerMethodField(
+        help_text="Won amount credited to the campaign under first touch, all time "
+        "(the campaign ROI report over all time)."
+    )
+    roi = serializers.SerializerMethodField(
+        help_text="(revenue − cost) / cost as a fraction; null without cost."
+    )
+
+    @extend_schema_field(serializers.DecimalField(max_digits=16, decimal_places=2))
+    def get_revenue(self, campaign: Campaign) -> str:
+        return f"{money(getattr(campaign, 'revenue', 0)):.2f}"
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_roi(self, campaign: Campaign) -> float | None:
+        return roi(revenue=getattr(campaign, "revenue", 0), cost=campaign.actual_cost)
 
     class Meta:
         model = Campaign
@@ -63,8 +80,10 @@ class CampaignSerializer(serializers.ModelSerializer):
             "actual_cost",
             "leads",
             "mqls",
+            "revenue",
+            "roi",
         ]
-        read_only_fields = ["id", "public_key", "actual_cost", "leads", "mqls"]
+        read_only_fields = ["id", "public_key", "actual_cost", "leads", "mqls", "revenue", "roi"]
 
 
 class CampaignCostSerializer(serializers.ModelSerializer):
@@ -88,11 +107,11 @@ class CampaignViewSet(
     queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
     filterset_class = CampaignFilterSet
-    ordering_fields = ["start_date", "name", "budget", "created_at"]
+    ordering_fields = ["start_date", "name", "budget", "created_at", "revenue", "roi"]
     ordering = ["-start_date", "-id"]
 
     def get_queryset(self):
-        return with_figures(campaigns_visible_to(self.request.user))
+        return with_revenue(with_figures(campaigns_visible_to(self.request.user)))
 
     def _save(self, serializer, campaign=None):
         current = (

@@ -37,7 +37,8 @@ from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.people import display_name, people_ordering, text_order
 from pipeline.roles import Role, has_role
-from reports.metrics import figures
+from reports.metrics import figures, roi
+from reports.selectors import with_revenue
 
 User = get_user_model()
 
@@ -59,6 +60,8 @@ SORT_FIELDS = {
     "actual_cost": "actual_cost_sum",
     "leads": "lead_count",
     "mqls": "mql_count",
+    "revenue": "revenue",
+    "roi": "roi",
 }
 DEFAULT_SORT = "-start_date"
 PAGE_SIZES = (25, 50, 100)
@@ -142,7 +145,8 @@ def spent_share(campaign: Campaign) -> int | None:
 
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    """Campaigns with budget vs actual cost, leads and MQLs; the API's filters.
+    """Campaigns with budget vs actual cost, leads, MQLs, revenue and ROI; the API's
+    filters.
 
     Query count does not depend on the number of campaigns: figures are correlated
     subqueries (``with_figures``), related rows come with ``select_related``.
@@ -150,13 +154,21 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not has_role(user, *CAMPAIGN_READERS):
         raise PermissionDenied(_("Campaigns are for marketing, the lead desk and management."))
-    queryset = with_figures(campaigns_visible_to(user))
+    # Revenue and ROI: the campaign ROI report's credit-weighted sum over all time.
+    queryset = with_revenue(with_figures(campaigns_visible_to(user)))
     filterset = CampaignFilterSet(request.GET, queryset=queryset, request=request)
     _prepare_filter_form(filterset.form)
     sort = _sort_param(request)
     paginator = Paginator(_sorted(filterset.qs, sort), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
-    rows = [(campaign, spent_share(campaign)) for campaign in page.object_list]
+    rows = [
+        (
+            campaign,
+            spent_share(campaign),
+            roi(revenue=campaign.revenue, cost=campaign.actual_cost_sum),
+        )
+        for campaign in page.object_list
+    ]
     return render(
         request,
         "campaigns/campaign_list.html",

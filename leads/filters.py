@@ -12,10 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
 from leads.choices import Grade, ReviewStatus, Stage
+from leads.credits import MODELS
 from leads.models import ContactReview, Lead
 from leads.normalize import phone_search_key
 from leads.selectors import lead_campaign_choices, lead_owner_choices
 from pipeline.roles import sees_all_leads
+from reports.definitions import CONDITIONS, REACHED
+from reports.selectors import credited_touches
 
 
 # The choices follow the user's scope (DESIGN §1: no list of other people's campaigns or
@@ -65,6 +68,38 @@ class LeadFilterSet(django_filters.FilterSet):
         method="filter_in_pool",
         label=_("In pool"),
     )
+    # How far the lead has got, as the reports count it (``reports.definitions``):
+    # MQL, SQL and opportunity are reached once their timestamp is set; won is the stage.
+    reached = django_filters.ChoiceFilter(
+        choices=[
+            ("mql", _("MQL")),
+            ("sql", _("SQL")),
+            ("opportunity", _("Opportunity")),
+            ("won", _("Won")),
+        ],
+        method="filter_reached",
+        label=_("Reached"),
+    )
+    # Leads with attribution credit (``reports.selectors.credited_touches``): the leads
+    # behind a credit-weighted figure of the ROI reports. Any of the three narrows to the
+    # touches of that channel, campaign or kind; the model defaults to first touch.
+    credit_channel = django_filters.ModelChoiceFilter(
+        queryset=Channel.objects.all(),
+        to_field_name="code",
+        method="filter_credit_channel",
+        label=_("Credited channel"),
+    )
+    credit_campaign = django_filters.ModelChoiceFilter(
+        queryset=_campaigns, method="filter_credit_campaign", label=_("Credited campaign")
+    )
+    credit_kind = django_filters.ChoiceFilter(
+        choices=ChannelKind.choices, method="filter_credit", label=_("Credited channel kind")
+    )
+    credit_model = django_filters.ChoiceFilter(
+        choices=[(model, model) for model in MODELS],
+        method="filter_credit",
+        label=_("Attribution model"),
+    )
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
 
     class Meta:
@@ -80,8 +115,37 @@ class LeadFilterSet(django_filters.FilterSet):
             "created_after",
             "created_before",
             "in_pool",
+            "reached",
+            "credit_channel",
+            "credit_campaign",
+            "credit_kind",
+            "credit_model",
             "q",
         ]
+
+    def filter_reached(self, queryset, name, value):
+        return queryset.filter(CONDITIONS[REACHED[value]]) if value else queryset
+
+    def filter_credit_channel(self, queryset, name, value: Channel | None):
+        return self.filter_credit(queryset, name, value)
+
+    def filter_credit_campaign(self, queryset, name, value: Campaign | None):
+        return self.filter_credit(queryset, name, value)
+
+    def filter_credit(self, queryset, name, value):
+        # The four credit_* filters make one condition: applied once, by the first set.
+        data = self.form.cleaned_data
+        names = ("credit_channel", "credit_campaign", "credit_kind", "credit_model")
+        first = next(key for key in names if data.get(key))
+        if name != first:
+            return queryset
+        touches = credited_touches(
+            model=data.get("credit_model") or "first_touch",
+            channel_kind=data.get("credit_kind") or None,
+            channel=data["credit_channel"].code if data.get("credit_channel") else None,
+            campaign=data["credit_campaign"].pk if data.get("credit_campaign") else None,
+        )
+        return queryset.filter(pk__in=touches.values("lead_id"))
 
     def filter_touched_by(self, queryset, name, value: Campaign | None):
         if value is None:

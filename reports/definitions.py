@@ -71,6 +71,15 @@ CONDITIONS: dict[str, Q] = {
     "accepted": ACCEPTED,
     "rejected": REJECTED,
 }
+#: The stages a lead can have reached, as the lead list's ``reached`` filter names them,
+#: and the figure each one is the condition of (``CONDITIONS``): the drill-down from a
+#: figure to its leads (``reports.views.drill``) and the filter read this one table.
+REACHED: dict[str, str] = {
+    "mql": "mqls",
+    "sql": "sqls",
+    "opportunity": "opportunities",
+    "won": "won",
+}
 #: The figures of the funnel and ROI reports, in their order.
 FUNNEL = ("leads", "mqls", "sqls", "opportunities", "won", "revenue")
 
@@ -382,6 +391,16 @@ _DEFINITIONS = (
             "weighted forecast (negative: ahead of the target). “—” without a target."
         ),
         EVENTS,
+    ),
+    Definition(
+        "campaign_revenue",
+        _("Revenue and ROI: all time, first-touch credit"),
+        _(
+            "Revenue is the won amount of every lead this campaign touched, since it began, "
+            "times the campaign's first-touch credit: the campaign ROI report over all time. "
+            "ROI is (revenue − cost) / cost over all its costs to date; “—” without cost."
+        ),
+        COHORT,
     ),
     Definition(
         "new_for_me",

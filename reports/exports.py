@@ -22,15 +22,23 @@ EXPORT_FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: How a column's values are written: counts, money, fractions shown as percentages…
-#: ``note`` is free text that may wrap on the page.
-KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", "days")
+#: ``note`` is free text that may wrap on the page; ``row``: each row's ``kind`` says
+#: (a table of metrics of several kinds, such as the scorecards').
+KINDS = ("text", "note", "count", "money", "unit_money", "pct", "roi", "hours", "days", "row")
 
 
 @dataclass
 class Column:
+    """One column. On the page, ``short`` is the header (an abbreviation, with the label
+    as its ``<abbr title>``); a ``secondary`` column is hidden until the reader asks for
+    every column, so the key ones fit a 1366 px screen. Exports always have every column,
+    headed by the label."""
+
     key: str
     label: Any
     kind: str = "text"
+    short: Any = ""
+    secondary: bool = False
 
 
 @dataclass
@@ -44,6 +52,9 @@ class Table:
     totals: dict[str, Any] | None = None
     #: Per row, links for some cells on the page (``{column key: url}``); not exported.
     links: list[dict[str, str]] = field(default_factory=list)
+    #: Links of the totals row (``{column key: url}``), and the title of every link.
+    totals_links: dict[str, str] = field(default_factory=dict)
+    link_title: Any = ""
     #: Keys of ``reports.definitions.DEFINITIONS`` that say what the figures count; shown
     #: on the page above the table, not exported.
     definitions: tuple[str, ...] = ()
@@ -65,13 +76,19 @@ def export_cell(value: Any, kind: str) -> str:
     return str(value)
 
 
+def column_kind(column: Column, row: dict[str, Any]) -> str:
+    """The kind of one cell: the column's, or the row's for a ``row`` column."""
+    return str(row.get("kind") or "text") if column.kind == "row" else column.kind
+
+
 def export_rows(table: Table) -> Iterator[list[str]]:
     """Header, the rows, then the totals row (if any)."""
     yield [str(column.label) for column in table.columns]
     for row in table.rows:
-        yield [export_cell(row.get(c.key), c.kind) for c in table.columns]
+        yield [export_cell(row.get(c.key), column_kind(c, row)) for c in table.columns]
     if table.totals is not None:
-        yield [export_cell(table.totals.get(c.key), c.kind) for c in table.columns]
+        totals = table.totals
+        yield [export_cell(totals.get(c.key), column_kind(c, totals)) for c in table.columns]
 
 
 def requested_export(request: HttpRequest) -> str | None:

@@ -31,6 +31,17 @@ def _money_ratio(numerator: Decimal, denominator: float) -> Decimal | None:
     return _money(Decimal(numerator) / Decimal(str(denominator)))
 
 
+def money(value: float | Decimal | None) -> Decimal:
+    """An amount as the reports give it: rounded to the cent, half up."""
+    return _money(value or 0)
+
+
+def roi(*, revenue: float | Decimal | None, cost: Decimal | None) -> float | None:
+    """(revenue − cost) / cost over amounts rounded to the cent; ``None`` without cost."""
+    cost, revenue = _money(cost or 0), _money(revenue or 0)
+    return _ratio(revenue - cost, cost) if cost else None
+
+
 def figures(
     *,
     cost: Decimal,
@@ -59,7 +70,7 @@ def figures(
         "mql_rate": _ratio(mqls, leads),
         "sql_rate": _ratio(sqls, mqls),
         "win_rate": _ratio(won, sqls),
-        "roi": _ratio(revenue - cost, cost) if cost else None,
+        "roi": roi(revenue=revenue, cost=cost),
     }
 
 

@@ -13,7 +13,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce
 
 from campaigns.models import Campaign, CampaignCost, Channel
@@ -41,6 +53,42 @@ def _credited(model: str, condition: Q | None = None) -> Sum:
     return Sum(Case(When(condition, then=credit), default=Value(0.0), output_field=FloatField()))
 
 
+def credited_touches(
+    *,
+    model: str,
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    campaign: int | None = None,
+) -> QuerySet[LeadTouch]:
+    """The touches that carry credit under ``model`` (of a campaign, credit above 0),
+    optionally of one channel kind, channel or campaign: what every credit-weighted
+    figure sums over, and what the lead list's ``credit_*`` filters list the leads of."""
+    touches = LeadTouch.objects.filter(campaign__isnull=False, **{f"{CREDIT_FIELD[model]}__gt": 0})
+    if channel_kind:
+        touches = touches.filter(campaign__channel__kind=channel_kind)
+    if channel:
+        touches = touches.filter(campaign__channel__code=channel)
+    if campaign is not None:
+        touches = touches.filter(campaign_id=campaign)
+    return touches
+
+
+def credited_revenue(model: str) -> Sum:
+    """Sum over touches: each won lead's amount times the touch's credit under ``model``
+    (the credit-weighted revenue of the ROI reports)."""
+    credit_field = CREDIT_FIELD[model]
+    return Sum(
+        Case(
+            When(
+                through(WON, "lead"),
+                then=F(credit_field) * Cast("lead__won_amount", FloatField()),
+            ),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+    )
+
+
 def _touch_rows(
     *,
     start: dt.date,
@@ -51,15 +99,9 @@ def _touch_rows(
     extra: Q | None = None,
 ) -> dict[Any, dict[str, float]]:
     low, high = period_bounds(start, end)
-    credit_field = CREDIT_FIELD[model]
-    touches = LeadTouch.objects.filter(
-        lead__created_at__gte=low,
-        lead__created_at__lt=high,
-        campaign__isnull=False,
-        **{f"{credit_field}__gt": 0},
+    touches = credited_touches(model=model, channel_kind=channel_kind).filter(
+        lead__created_at__gte=low, lead__created_at__lt=high
     )
-    if channel_kind:
-        touches = touches.filter(campaign__channel__kind=channel_kind)
     if extra is not None:
         touches = touches.filter(extra)
     won = through(WON, "lead")
@@ -71,13 +113,7 @@ def _touch_rows(
             sqls=_credited(model, through(SQL, "lead")),
             opportunities=_credited(model, through(OPPORTUNITY, "lead")),
             won=_credited(model, won),
-            revenue=Sum(
-                Case(
-                    When(won, then=F(credit_field) * Cast("lead__won_amount", FloatField())),
-                    default=Value(0.0),
-                    output_field=FloatField(),
-                )
-            ),
+            revenue=credited_revenue(model),
         )
         .order_by()
     )
@@ -226,3 +262,30 @@ def closed_in_period(
     )
     decided = row["won"] + row["lost"]
     return {**row, "win_rate": round(row["won"] / decided, 4) if decided else None}
+
+
+def with_revenue(
+    campaigns: QuerySet[Campaign], *, model: str = "first_touch"
+) -> QuerySet[Campaign]:
+    """Each campaign annotated with ``revenue``: the credit-weighted revenue of every lead
+    it touched, whenever created (``campaign_roi`` over all time, same sum), one
+    correlated subquery so the list's query count does not grow with its length; and,
+    for sorting, ``roi`` over ``actual_cost_sum`` (``campaigns.selectors.with_figures``),
+    null without cost. Shown figures come from ``reports.metrics.figures``."""
+    per_campaign = (
+        credited_touches(model=model)
+        .filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=credited_revenue(model))
+        .values("total")
+    )
+    revenue = Coalesce(Subquery(per_campaign, output_field=FloatField()), Value(0.0))
+    cost = Cast("actual_cost_sum", FloatField())
+    return campaigns.annotate(revenue=revenue).annotate(
+        roi=Case(
+            When(actual_cost_sum__gt=0, then=(F("revenue") - cost) / cost),
+            default=None,
+            output_field=FloatField(),
+        )
+    )

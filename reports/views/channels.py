@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +16,7 @@ from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms.reports import RoiForm
 from reports.views.common import bind_form, query_string, require, respond
+from reports.views.drill import lead_list_url, link_title, row_links
 from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
 from reports.views.roi import (
     figure_columns,
@@ -27,10 +27,6 @@ from reports.views.roi import (
     trend_charts,
     trend_table,
 )
-
-
-def _lead_list_url(params: dict[str, Any]) -> str:
-    return reverse("leads:list") + "?" + urlencode(params)
 
 
 @login_required
@@ -58,9 +54,11 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
             "created_after": period["start"].isoformat(),
             "created_before": period["end"].isoformat(),
         }
+        model = form.cleaned_data["model"]
+        channel_links = row_links(request.user, period=period, model=model, channel=channel.code)
         links = []
         for row in roi["rows"]:
-            item = {"leads": _lead_list_url({"campaign": row["campaign"], **span})}
+            item = row_links(request.user, period=period, model=model, campaign=row["campaign"])
             campaign_url = url_or_none("campaigns:detail", row["campaign"])
             if campaign_url:
                 item["campaign_name"] = campaign_url
@@ -73,6 +71,8 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
                 rows=roi["rows"],
                 totals={**roi["totals"], "campaign_name": _("Total")},
                 links=links,
+                totals_links=channel_links,
+                link_title=link_title(model),
                 definitions=("credit_weighted", "cohort", "cohort_revenue", "cost"),
             ),
             trend_table(trend),
@@ -80,12 +80,17 @@ def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
         top = roi["rows"][:12]
         context.update(
             {
-                "kpis": kpis(roi["totals"], weighted=True),
+                "kpis": kpis(
+                    roi["totals"],
+                    weighted=True,
+                    links=channel_links,
+                    link_title=link_title(model),
+                ),
                 "funnel_chart": funnel_chart(funnel),
                 "campaign_charts": roi_charts(top, "campaign_name"),
                 "more_campaigns": max(0, len(roi["rows"]) - len(top)),
                 "trend_charts": trend_charts(trend),
-                "channel_leads_url": _lead_list_url({"channel": channel.pk, **span}),
+                "channel_leads_url": lead_list_url({"channel": channel.pk, **span}),
             }
         )
     return respond(

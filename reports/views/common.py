@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +25,7 @@ from pipeline.roles import FORECAST_READERS, REPORT_READERS, SCORECARD_READERS, 
 from reports import charts
 from reports.charts import COLORS, Series, grouped
 from reports.definitions import DEFINITIONS
-from reports.exports import Table, export_response, pick_table, requested_export
+from reports.exports import Table, column_kind, export_response, pick_table, requested_export
 from reports.forms.reports import PeriodForm
 from reports.periods import default_period, period_presets
 
@@ -75,8 +76,14 @@ def preset_links(request: HttpRequest, form: PeriodForm) -> list[dict[str, Any]]
     ]
 
 
-def _money(value, places: int) -> str:
-    return grouped(value, places)
+#: Currencies whose amounts are written without decimals (ISO 4217 minor unit 0); every
+#: other one with two, as money is stored (DESIGN: ``CURRENCY``).
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG"})
+
+
+def money_places() -> int:
+    """How many decimals amounts of the configured currency are written with."""
+    return 0 if settings.CURRENCY in ZERO_DECIMAL_CURRENCIES else 2
 
 
 def fmt(value: Any, kind: str) -> str:
@@ -88,10 +95,8 @@ def fmt(value: Any, kind: str) -> str:
         if number.is_integer():
             return grouped(int(number), 0)
         return grouped(number, 1)
-    if kind == "money":
-        return _money(value, 0)
-    if kind == "unit_money":
-        return _money(value, 2)
+    if kind in ("money", "unit_money"):
+        return grouped(value, money_places())
     if kind == "pct":
         return charts.percent(value)
     if kind == "roi":
@@ -114,13 +119,17 @@ def present(table: Table) -> dict[str, Any]:
         out = []
         for column in table.columns:
             value = row.get(column.key)
-            css = "num" if column.kind in NUMERIC else column.kind
-            if column.kind == "roi" and value is not None:
+            kind = column_kind(column, row)
+            css = "num" if kind in NUMERIC else kind
+            if kind == "roi" and value is not None:
                 css += " pos" if value > 0 else (" neg" if value < 0 else "")
+            if column.secondary:
+                css += " secondary"
             out.append(
                 {
-                    "text": fmt(value, column.kind),
+                    "text": fmt(value, kind),
                     "url": links.get(column.key, ""),
+                    "title": table.link_title if kind == "count" else "",
                     "css": css.strip(),
                 }
             )
@@ -131,10 +140,19 @@ def present(table: Table) -> dict[str, Any]:
         "name": table.name,
         "title": table.title,
         "columns": [
-            {"label": c.label, "css": "num" if c.kind in NUMERIC else c.kind} for c in table.columns
+            {
+                "label": c.label,
+                "short": c.short,
+                "css": (
+                    ("num" if c.kind in NUMERIC | {"row"} else c.kind)
+                    + (" secondary" if c.secondary else "")
+                ).strip(),
+            }
+            for c in table.columns
         ],
+        "has_secondary": any(c.secondary for c in table.columns),
         "rows": [cells(row, link) for row, link in zip(table.rows, links, strict=False)],
-        "totals": cells(table.totals, {}) if table.totals is not None else None,
+        "totals": cells(table.totals, table.totals_links) if table.totals is not None else None,
         "definitions": [DEFINITIONS[key] for key in table.definitions],
     }
 

@@ -15,6 +15,7 @@ from reports.exports import Column, Table
 from reports.forms.reports import RoiForm
 from reports.selectors import closed_in_period
 from reports.views.common import bind_form, query_string, require, respond
+from reports.views.drill import link_title, row_links
 from reports.views.jobs import job_page, page_answer, page_keys, snapshot_context
 from reports.views.roi import (
     figure_columns,
@@ -45,13 +46,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             )
         roi, funnel, trend = (answer.reports[key] for key in keys)
         context["snapshot"] = snapshot_context(request, form, answer)
+        period, model = form.period, roi["model"]
         channel_links = [
             {
                 "channel_name": reverse("reports:channel", args=[row["channel"]])
-                + query_string(request)
+                + query_string(request),
+                **row_links(request.user, period=period, model=model, channel=row["channel"]),
             }
             for row in roi["rows"]
         ]
+        total_links = row_links(request.user, period=period, model=model)
         kind_labels = {"online": _("Online"), "offline": _("Offline")}
         tables = [
             Table(
@@ -59,21 +63,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 title=_("Channels"),
                 columns=[
                     Column("channel_name", _("Channel")),
-                    Column("kind_label", _("Kind")),
+                    Column("kind_label", _("Kind"), secondary=True),
                     *figure_columns(),
                 ],
                 rows=[{**r, "kind_label": kind_labels.get(r["kind"], "")} for r in roi["rows"]],
                 totals={**roi["totals"], "channel_name": _("Total"), "kind_label": ""},
                 links=channel_links,
+                totals_links=total_links,
+                link_title=link_title(model),
                 definitions=("credit_weighted", "cohort", "cohort_revenue", "cost"),
             ),
             trend_table(trend),
         ]
-        period = form.period
         closed = closed_in_period(**period)
         context.update(
             {
-                "kpis": kpis(roi["totals"]),
+                "kpis": kpis(roi["totals"], links=total_links, link_title=link_title(model)),
                 "why": why_differ(
                     cohort=funnel["totals"], closed=closed, model_label=context["model_label"]
                 ),

@@ -16,41 +16,59 @@ from reports.exports import Column, Table
 from reports.forms.reports import MODEL_HELP, MODEL_LABELS, RoiForm
 from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
 
-ROI_FIGURES: list[tuple[str, Any, str]] = [
-    ("cost", gettext_lazy("Cost"), "money"),
-    ("leads", gettext_lazy("Leads"), "count"),
-    ("mqls", gettext_lazy("MQLs"), "count"),
-    ("sqls", gettext_lazy("SQLs"), "count"),
-    ("opportunities", gettext_lazy("Opportunities"), "count"),
-    ("won", gettext_lazy("Won"), "count"),
-    ("revenue", gettext_lazy("Revenue"), "money"),
-    ("cpl", gettext_lazy("CPL"), "unit_money"),
-    ("cost_per_mql", gettext_lazy("Cost per MQL"), "unit_money"),
-    ("cost_per_sql", gettext_lazy("Cost per SQL"), "unit_money"),
-    ("cac", gettext_lazy("CAC"), "unit_money"),
-    ("mql_rate", gettext_lazy("MQL rate"), "pct"),
-    ("sql_rate", gettext_lazy("SQL rate"), "pct"),
-    ("win_rate", gettext_lazy("Win rate"), "pct"),
-    ("roi", gettext_lazy("ROI"), "roi"),
+#: The figures of the ROI tables: (key, label, kind, short header, secondary). The key
+#: ones (cost, leads, the stages, revenue, CPL, CAC, ROI) fit 1366 px; the per-stage costs
+#: and rates show with "All columns".
+ROI_FIGURES: list[tuple[str, Any, str, Any, bool]] = [
+    ("cost", gettext_lazy("Cost"), "money", "", False),
+    ("leads", gettext_lazy("Leads"), "count", "", False),
+    ("mqls", gettext_lazy("MQLs"), "count", "", False),
+    ("sqls", gettext_lazy("SQLs"), "count", "", False),
+    ("opportunities", gettext_lazy("Opportunities"), "count", gettext_lazy("Opp."), False),
+    ("won", gettext_lazy("Won"), "count", "", False),
+    ("revenue", gettext_lazy("Revenue"), "money", "", False),
+    ("cpl", gettext_lazy("Cost per lead"), "unit_money", gettext_lazy("CPL"), False),
+    ("cost_per_mql", gettext_lazy("Cost per MQL"), "unit_money", "", True),
+    ("cost_per_sql", gettext_lazy("Cost per SQL"), "unit_money", "", True),
+    ("cac", gettext_lazy("Cost per won deal"), "unit_money", gettext_lazy("CAC"), False),
+    ("mql_rate", gettext_lazy("MQL rate"), "pct", "", True),
+    ("sql_rate", gettext_lazy("SQL rate"), "pct", "", True),
+    ("win_rate", gettext_lazy("Win rate"), "pct", "", True),
+    ("roi", gettext_lazy("ROI"), "roi", "", False),
 ]
 
 
 def figure_columns() -> list[Column]:
-    return [Column(key, label, kind) for key, label, kind in ROI_FIGURES]
+    return [
+        Column(key, label, kind, short=short, secondary=secondary)
+        for key, label, kind, short, secondary in ROI_FIGURES
+    ]
 
 
-def kpis(totals: dict[str, Any], *, weighted: bool = False) -> list[dict[str, Any]]:
+def kpis(
+    totals: dict[str, Any],
+    *,
+    weighted: bool = False,
+    links: dict[str, str] | None = None,
+    link_title: str = "",
+) -> list[dict[str, Any]]:
     """The tiles: each figure of the totals with a small note under it and its definition
     (``reports.definitions``) behind a disclosure. ``weighted``: the totals are one
-    channel's credit-weighted sums (its page), not the whole cohort's."""
+    channel's credit-weighted sums (its page), not the whole cohort's. ``links``: the
+    lead list behind each count (``reports.views.drill.row_links``)."""
     counted = "credit_weighted" if weighted else "funnel_counts"
+    links = links or {}
 
     def tile(key, label, kind, note="", definition=""):
         value = totals.get(key)
+        text = fmt(value, kind)
         return {
             "key": key,
             "label": label,
-            "value": fmt(value, kind),
+            "value": text,
+            "long": len(text) > 9,  # seven digits and cents: a smaller font, not "…"
+            "url": links.get(key, ""),
+            "url_title": link_title,
             "note": note,
             "definition": DEFINITIONS[definition] if definition else None,
             "tone": ("pos" if value and value > 0 else "neg" if value and value < 0 else "")

@@ -17,7 +17,7 @@ from reports.exports import Column, Table
 from reports.forms.reports import PeriodForm
 from reports.quality import bounce_reasons
 from reports.selectors import funnel
-from reports.trends import channel_quality, follow_up_rep_ids, sales_follow_up
+from reports.trends import GRADES, channel_quality, follow_up_rep_ids, sales_follow_up
 from reports.views.common import (
     bind_form,
     channel_names,
@@ -28,6 +28,7 @@ from reports.views.common import (
     require,
     respond,
 )
+from reports.views.drill import quality_links
 from reports.views.roi import why_differ
 
 #: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
@@ -74,14 +75,26 @@ def _headline(acceptance: float | None, in_time: float | None) -> str:
     return _("Both sides are below target: lead quality and follow-up.")
 
 
-def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> Table:
+def _quality_table(
+    quality: dict[str, Any],
+    reasons: dict[str, Any],
+    names,
+    *,
+    user: Any = None,
+    period: dict[str, Any] | None = None,
+) -> Table:
     top: dict[str, list[str]] = {}
     for item in reasons["rejected"]:
         source = item["source"] or ""
         if len(top.setdefault(source, [])) < 3:
             top[source].append(f"{item['reason_label'] or item['reason']} ({item['count']})")
-    rows = []
+    rows, links = [], []
     for row in sorted(quality["rows"], key=lambda r: -r["leads"]):
+        links.append(
+            quality_links(user, period=period, channel=row["channel"], grades=GRADES)
+            if period is not None and row["channel"]
+            else {}
+        )
         rows.append(
             {
                 **row,
@@ -97,11 +110,11 @@ def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> T
         columns=[
             Column("channel_name", _("Channel")),
             Column("leads", _("Leads"), "count"),
-            Column("grade_A", _("Grade A"), "count"),
-            Column("grade_B", _("Grade B"), "count"),
-            Column("grade_C", _("Grade C"), "count"),
-            Column("grade_D", _("Grade D"), "count"),
-            Column("grade_none", _("No grade"), "count"),
+            Column("grade_A", _("Grade A"), "count", secondary=True),
+            Column("grade_B", _("Grade B"), "count", secondary=True),
+            Column("grade_C", _("Grade C"), "count", secondary=True),
+            Column("grade_D", _("Grade D"), "count", secondary=True),
+            Column("grade_none", _("No grade"), "count", secondary=True),
             Column("mqls", _("MQLs"), "count"),
             Column("qualification_rate", _("Desk qualification rate"), "pct"),
             Column("accepted", _("Accepted by sales"), "count"),
@@ -111,6 +124,13 @@ def _quality_table(quality: dict[str, Any], reasons: dict[str, Any], names) -> T
         ],
         definitions=("lead_counts", "cohort", "qualification_rate", "acceptance"),
         rows=rows,
+        links=links,
+        totals_links=(
+            quality_links(user, period=period, channel=None, grades=GRADES)
+            if period is not None
+            else {}
+        ),
+        link_title=_("The leads behind this figure"),
         totals={
             **totals,
             "channel_name": _("Total"),
@@ -153,16 +173,16 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
             columns=[
                 Column("name", _("Rep")),
                 Column("assigned", _("Assigned"), "count"),
-                Column("due", _("Response due"), "count"),
-                Column("in_time", _("In time"), "count"),
+                Column("due", _("Response due"), "count", secondary=True),
+                Column("in_time", _("In time"), "count", secondary=True),
                 Column("compliance", _("SLA compliance"), "pct"),
                 Column("median_response_hours", _("Response p50"), "hours"),
-                Column("p95_response_hours", _("Response p95"), "hours"),
+                Column("p95_response_hours", _("Response p95"), "hours", secondary=True),
                 Column("overdue_now", _("Overdue now"), "count"),
                 Column("wasted", _("Wasted leads"), "count"),
-                Column("backdated", _("Back-dated follow-ups"), "count"),
+                Column("backdated", _("Back-dated follow-ups"), "count", secondary=True),
                 Column("won", _("Won"), "count"),
-                Column("lost", _("Lost"), "count"),
+                Column("lost", _("Lost"), "count", secondary=True),
                 Column("win_rate", _("Win rate"), "pct"),
                 Column("revenue", _("Revenue"), "money"),
             ],
@@ -176,7 +196,10 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                 "signed_revenue",
             ),
         )
-        tables = [_quality_table(quality, reasons, names), rep_table]
+        tables = [
+            _quality_table(quality, reasons, names, user=user, period=form.period),
+            rep_table,
+        ]
         ordered = sorted(quality["rows"], key=lambda r: -r["leads"])
         terms = DEFINITIONS
         cohort_totals = funnel(**period)["totals"]

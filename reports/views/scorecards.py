@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from pipeline.roles import SCORECARD_READERS, Role, has_role
 from reports.charts import grouped
 from reports.definitions import DEFINITIONS
-from reports.exports import Column, Table, export_cell
+from reports.exports import Column, Table
 from reports.forms.reports import ScorecardForm
 from reports.scorecards import scorecard_user_ids, scorecards
 from reports.views.common import bind_form, display_names, fmt, preset_links, require, respond
@@ -160,7 +160,7 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
                     "metrics": metrics,
                 }
             )
-        # One export row per metric: its kind decides how both values are written.
+        # One row per metric: its kind decides how both values are shown and written.
         tables = [
             Table(
                 name="scorecards",
@@ -169,17 +169,10 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
                     Column("role", _("Role")),
                     Column("name", _("Person")),
                     Column("metric", _("Metric")),
-                    Column("current_text", _("This period")),
-                    Column("previous_text", _("Previous period")),
+                    Column("current", _("This period"), "row"),
+                    Column("previous", _("Previous period"), "row"),
                 ],
-                rows=[
-                    {
-                        **row,
-                        "current_text": export_cell(row["current"], row["kind"]),
-                        "previous_text": export_cell(row["previous"], row["kind"]),
-                    }
-                    for row in export
-                ],
+                rows=export,
             )
         ]
         context.update(

@@ -32,7 +32,7 @@ def _get(client, user, url, **params):
 
 
 def _listed(response) -> list[str]:
-    return [campaign.name for campaign, _spent in response.context["rows"]]
+    return [campaign.name for campaign, *_figures in response.context["rows"]]
 
 
 def _form_data(**overrides) -> dict:
@@ -288,7 +288,7 @@ def test_detail_shows_figures_funnel_leads_touches_and_snippets(client, marketer
     assert "/api/v1/capture/" in html
     assert campaign.public_key in html
     assert f"{reverse('imports:new')}?campaign={campaign.pk}" in html
-    assert "+380%" in html
+    assert "+380.0%" in html
 
 
 def test_roi_is_a_dash_without_cost(client, marketer):

@@ -363,7 +363,7 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     browsing.shot(page, "reports-before-win")
     roi_before = row_in_db(month_start, today, "trade_show")
     assert roi_before["revenue"] == 0 and roi_before["cost"] == COST
-    assert before["Revenue"] == fmt(roi_before["revenue"], "money") == "0"
+    assert before["Revenue"] == fmt(roi_before["revenue"], "money") == "0.00"
     assert before["Cost"] == fmt(COST, "money")
     assert before["ROI"] == fmt(roi_before["roi"], "roi")
     assert before["Leads"] == "4"
@@ -392,7 +392,7 @@ def test_campaign_to_signed_deal(browsing, e2e_settings):
     browsing.shot(page, "reports-after-win")
     roi_after = row_in_db(month_start, today, "trade_show")
     assert roi_after["revenue"] == WON
-    assert after["Revenue"] == fmt(WON, "money") == "88,000"
+    assert after["Revenue"] == fmt(WON, "money") == "88,000.00"
     assert after["Won"] == "1"
     assert after["ROI"] == fmt(roi_after["roi"], "roi")
     assert roi_after["roi"] == pytest.approx(float((WON - COST) / COST))

@@ -210,7 +210,7 @@ def test_dashboard_reads_the_snapshot_in_a_constant_number_of_queries(
         lambda: client.get("/reports/", week()), grow=five_more_leads, max_queries=QUERIES
     )
     assert response.context["snapshot"]["computed_at"] is not None
-    assert response.context["kpis"][0]["value"] == "777,777"
+    assert response.context["kpis"][0]["value"] == "777,777.00"
     body = response.content.decode()
     assert "Computed at" in body and 'action="/reports/refresh/"' in body
 
@@ -221,7 +221,7 @@ def test_a_stale_snapshot_is_not_shown(client, manager, world, settings):
     later = timezone.now() + dt.timedelta(seconds=settings.REPORT_SNAPSHOT_MAX_AGE + 60)
     with time_machine.travel(later):
         response = client.get("/reports/", week())
-    assert response.context["kpis"][0]["value"] == "4,000"  # live: cheap period
+    assert response.context["kpis"][0]["value"] == "4,000.00"  # live: cheap period
     assert response.context["snapshot"]["computed_at"] is None
     assert "Computed live just now" in response.content.decode()
 
@@ -230,7 +230,7 @@ def test_cheap_period_without_snapshot_is_computed_live_and_stores_nothing(clien
     client.force_login(manager)
     response = client.get("/reports/", week())
     assert response.status_code == 200
-    assert response.context["kpis"][0]["value"] == "4,000"
+    assert response.context["kpis"][0]["value"] == "4,000.00"
     assert not ReportSnapshot.objects.exists() and not ReportJob.objects.exists()
 
 
@@ -259,7 +259,7 @@ def test_expensive_period_queues_a_job_then_the_page_shows_the_result(
     shown = client.get("/reports/", week(model="linear"))
     assert shown.templates[0].name == "reports/dashboard.html"
     assert shown.context["snapshot"]["computed_at"] is not None
-    assert shown.context["kpis"][0]["value"] == "4,000"
+    assert shown.context["kpis"][0]["value"] == "4,000.00"
     keys = dashboard_keys(model="linear")
     for key in keys:
         assert ReportSnapshot.objects.get(**key.fields).payload == key.compute()
@@ -318,7 +318,7 @@ def test_manager_refresh_recomputes_and_the_page_follows_the_job(client, manager
 
     snapshots.report_job_run(job_id=job.pk)
     shown = client.get(response["Location"])
-    assert shown.context["kpis"][0]["value"] == "4,000"  # the forged figure is replaced
+    assert shown.context["kpis"][0]["value"] == "4,000.00"  # the forged figure is replaced
     assert 'href="/reports/?' in shown.content.decode()
     assert "job=" not in "".join(p["url"] for p in shown.context["presets"])
 
