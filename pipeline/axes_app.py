@@ -7,12 +7,12 @@ catalogue comes first in ``LOCALE_PATHS``, so these translations are the ones us
 
 from __future__ import annotations
 
-from axes.apps import AppConfig as AxesAppConfig
+from axes.apps import AppConfig as AxesAppConfig  # type: ignore[import-untyped]  # no stubs
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 
-class AxesConfig(AxesAppConfig):
+class AxesConfig(AxesAppConfig):  # type: ignore[misc]  # untyped base
     verbose_name = _("Login lockouts")
 
 
