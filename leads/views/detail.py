@@ -106,12 +106,10 @@ def _score_rows(lead: Lead) -> list[dict]:
     """The rules that gave the lead its points, each with its condition in words (the rule
     as it reads now: the detail keeps the rule's name only)."""
     items = [item for item in lead.score_detail or [] if isinstance(item, dict)]
-    names = {str(item.get("rule", "")) for item in items}
+    # Every rule, one query whatever the detail holds (a configuration of a few dozen rows).
     conditions = {
         rule.name: condition_display(rule.field, rule.operator, rule.value)
-        for rule in ScoringRule.objects.filter(name__in=names).only(
-            "name", "field", "operator", "value"
-        )
+        for rule in ScoringRule.objects.only("name", "field", "operator", "value")
     }
     rows = []
     for item in items:

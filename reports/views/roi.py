@@ -14,7 +14,14 @@ from reports import charts
 from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table
 from reports.forms.reports import MODEL_HELP, MODEL_LABELS, RoiForm
-from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
+from reports.views.common import (
+    cost_and_revenue,
+    fmt,
+    month_label,
+    preset_links,
+    query_string,
+    series,
+)
 
 ROI_FIGURES: list[tuple[str, Any, str]] = [
     ("cost", gettext_lazy("Cost"), "money"),
@@ -171,7 +178,7 @@ def funnel_chart(funnel: dict[str, Any]) -> str:
 
 
 def trend_charts(trend: list[dict[str, Any]]) -> dict[str, str]:
-    months = [row["month"].strftime("%Y-%m") for row in trend]
+    months = [month_label(row["month"]) for row in trend]
     volume = charts.line_chart(
         months,
         series(
@@ -197,7 +204,7 @@ def trend_table(trend: list[dict[str, Any]]) -> Table:
         name="months",
         title=_("Per month"),
         columns=[
-            Column("month_label", _("Month")),
+            Column("month", _("Month"), "month"),
             Column("leads", _("Leads"), "count"),
             Column("mqls", _("MQLs"), "count"),
             Column("sqls", _("SQLs"), "count"),
@@ -205,7 +212,7 @@ def trend_table(trend: list[dict[str, Any]]) -> Table:
             Column("revenue", _("Revenue"), "money"),
             Column("cost", _("Cost"), "money"),
         ],
-        rows=[{**row, "month_label": row["month"].strftime("%Y-%m")} for row in trend],
+        rows=trend,
         definitions=("cohort", "cohort_revenue", "cost"),
     )
 

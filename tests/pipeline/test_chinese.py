@@ -6,6 +6,7 @@ The page-by-page check for untranslated words is tests/pipeline/test_zh_pages.py
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,8 @@ from django.utils import timezone, translation
 
 from assignment.services import rule_save
 from leads.choices import Stage
+from reports.exports import export_cell
+from reports.views.common import fmt
 from scoring.forms import condition_display
 from scoring.models import ScoringRule
 from scoring.services import lead_score
@@ -226,3 +229,12 @@ def test_a_label_and_its_value_use_the_language_colon(client, desk, language, sh
     _in(client, language).force_login(desk)
     html = client.get(reverse("sla:policies")).content.decode()
     assert shown in html
+
+
+def test_months_follow_the_page_style_and_exports_stay_iso():
+    month = dt.date(2026, 1, 1)
+    with translation.override("zh-hans"):
+        assert fmt(month, "month") == "2026年1月"
+    with translation.override("en"):
+        assert fmt(month, "month") == "2026-01"
+    assert export_cell(month, "month") == "2026-01"
