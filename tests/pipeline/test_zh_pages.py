@@ -39,7 +39,7 @@ ALLOWED = {
 ADDRESSES = [
     re.compile(r"https?://\S+"),
     re.compile(r"[\w.+*-]+@[\w-]+(\.[\w-]+)+"),  # masked too: l***@example.com
-    re.compile(r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b"),  # time zones: Asia/Shanghai
+    re.compile(r"\b(Africa|America|Asia|Atlantic|Australia|Europe|Indian|Pacific)/\w+"),  # zones
 ]
 CODE_LIKE = [
     re.compile(r"\b[\w-]+\.(csv|xlsx|json|html)\b", re.I),
