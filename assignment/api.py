@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,6 +20,7 @@ from leads.selectors import leads_visible_to
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
+from scoring.forms import condition_display
 
 User = get_user_model()
 
@@ -65,6 +67,16 @@ class ConditionSerializer(serializers.Serializer):
     field = serializers.CharField()
     operator = serializers.CharField()
     value = serializers.JSONField()
+    #: Read only: the condition in words, in the request's language ("预算 ≥ 500,000").
+    description = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_description(self, condition) -> str:
+        return condition_display(
+            str(condition.get("field", "")),
+            str(condition.get("operator", "")),
+            condition.get("value"),
+        )
 
 
 class AssignmentRuleSerializer(serializers.ModelSerializer):

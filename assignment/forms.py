@@ -182,7 +182,7 @@ def formset_conditions(formset) -> list[dict[str, Any]]:
 
 
 class AssignmentRuleForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     priority = forms.IntegerField(
         label=gettext_lazy("Priority"),
         min_value=0,

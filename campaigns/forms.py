@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import CampaignStatus, ChannelKind
@@ -63,7 +63,7 @@ class OwnerChoiceField(forms.ModelChoiceField):
 class CampaignForm(forms.Form):
     """The fields of a campaign as the service takes them."""
 
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=200)
     channel = forms.ModelChoiceField(
         label=_("Channel"), queryset=Channel.objects.order_by("sort_order", "code")
     )

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "leads"
+    verbose_name = _("Leads")
 
     def ready(self) -> None:
         # Tasks import models: only once the registry is ready. The task module is imported

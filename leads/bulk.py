@@ -28,6 +28,7 @@ from leads.selectors import lead_owner_choices, leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.people import display_name_with_username
 from pipeline.roles import SALES_ROLES, has_role
+from pipeline.text import joined, labelled
 
 #: The actions lists offer for a selection, in the order of the bulk bar.
 BULK_ACTIONS = ("assign", "qualify", "disqualify", "recycle", "claim", "accept")
@@ -147,13 +148,13 @@ def bulk_summary(name: str, result: BulkResult, names: Mapping[int, str]) -> str
     if not refused:
         return text + "."
     shown = [
-        f"{names[pk]} (#{pk}): {message}" if names.get(pk) else f"#{pk}: {message}"
+        labelled(f"{names[pk]} (#{pk})", message) if names.get(pk) else labelled(f"#{pk}", message)
         for pk, message in refused[:BULK_REFUSALS_SHOWN]
     ]
-    details = "; ".join(shown)
+    details = joined(shown)
     if len(refused) > BULK_REFUSALS_SHOWN:
         details += " " + _("… and %(n)d more.") % {"n": len(refused) - BULK_REFUSALS_SHOWN}
-    return f"{text}: {details}"
+    return labelled(text, details)
 
 
 def bulk_pooled(lead_ids: list[int]) -> list[str]:

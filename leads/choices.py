@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Stage(models.TextChoices):
@@ -109,7 +110,7 @@ class EventKind(models.TextChoices):
 class FollowUpMethod(models.TextChoices):
     CALL = "call", _("Call")
     VISIT = "visit", _("Visit")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("follow-up method", "Email")
     WECHAT = "wechat", _("WeChat")
     MEETING = "meeting", _("Meeting")
     OTHER = "other", _("Other")

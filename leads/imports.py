@@ -77,6 +77,7 @@ from leads.normalize import normalize_company_name
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
 from pipeline.errors import ServiceError
 from pipeline.queue import enqueue, enqueue_on_commit
+from pipeline.text import joined, labelled
 from pipeline.writers import OrmWriter, PostgresCopyWriter
 from scoring.services import auto_qualify, score_arrivals, score_leads
 
@@ -1747,8 +1748,10 @@ def import_rows(job: ImportJob, outcome: str | None = None) -> QuerySet[ImportRo
 
 def messages_text(messages: list[dict[str, Any]]) -> str:
     """A row's messages as one line: "column: message; …"."""
-    return "; ".join(
-        f"{m.get('column')}: {m.get('message')}" if m.get("column") else str(m.get("message", ""))
+    return joined(
+        labelled(m.get("column"), m.get("message"))
+        if m.get("column")
+        else str(m.get("message", ""))
         for m in messages
         if isinstance(m, dict)
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
@@ -46,12 +46,13 @@ def _dash(value: object) -> str:
 
 
 def _when(value: object) -> str:
-    """An instant (ISO text or datetime) as local "YYYY-MM-DD HH:MM"."""
+    """An instant (ISO text or datetime), local, in the active language's date style
+    ("2026-12-02 09:30" in English, "2026年12月2日 09:30" in Chinese)."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if not isinstance(value, dt.datetime):
         return "—"
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 def _why(params: Params) -> str:

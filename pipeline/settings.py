@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "pipeline.axes_app.AxesConfig",  # django-axes, with its admin section translated
     "pipeline",
     "campaigns",
     "leads",

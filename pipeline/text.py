@@ -5,6 +5,9 @@ every email subject goes through ``email_subject``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from django.utils.translation import pgettext
 
 #: Invisible characters that can hide or reorder text: zero-width spaces and joiners, the
 #: bidi marks, embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069), the word
@@ -35,3 +38,17 @@ def email_subject(value: str) -> str:
     would otherwise make Django refuse the whole message with ``BadHeaderError``), no
     invisible characters, whitespace collapsed, at most ``SUBJECT_MAX_LENGTH`` characters."""
     return " ".join(clean_text(str(value)).split())[:SUBJECT_MAX_LENGTH]
+
+
+def labelled(label: object, value: object) -> str:
+    """ "Label: value" with the active language's colon: "Time zone: Asia/Shanghai",
+    "时区：Asia/Shanghai" (a full-width colon, no space after it)."""
+    return pgettext("a label and its value", "%(label)s: %(value)s") % {
+        "label": label,
+        "value": value,
+    }
+
+
+def joined(items: Iterable[object]) -> str:
+    """Items of a run-on list with the active language's separator: "a; b" or "a；b"."""
+    return pgettext("between the items of a run-on list", "; ").join(str(i) for i in items)

@@ -73,6 +73,8 @@ def export_cell(value: Any, kind: str) -> str:
     if kind == "count":
         number = float(value)
         return str(int(number)) if number.is_integer() else f"{number:.4f}".rstrip("0")
+    if kind == "month":
+        return f"{value:%Y-%m}"
     return str(value)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from scoring import services
+from scoring.forms import condition_display
 from scoring.models import GradeThresholds, RescoreJob, ScoringRule
 
 
@@ -28,10 +30,19 @@ class ScoringRuleSerializer(serializers.ModelSerializer):
     operator = serializers.CharField(max_length=10)
     value = serializers.JSONField()
     points = serializers.IntegerField(min_value=-100, max_value=100)
+    #: Read only: the condition in words, in the request's language ("职位 是 决策者").
+    description = serializers.SerializerMethodField()
 
     class Meta:
         model = ScoringRule
-        fields = ["id", "name", "dimension", "field", "operator", "value", "points", "active"]
+        fields = [
+            "id", "name", "dimension", "field", "operator", "value", "points", "active",
+            "description",
+        ]  # fmt: skip
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_description(self, rule: ScoringRule) -> str:
+        return condition_display(rule.field, rule.operator, rule.value)
 
 
 class ScoringRuleViewSet(

@@ -13,11 +13,12 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from campaigns.choices import ChannelKind
-from leads.choices import CompanySize, DecisionRole, Stage, Timeline, TouchKind
+from leads.choices import Stage, TouchKind
 from leads.facts import LEAD_FACT_FIELDS
+from leads.lifecycle.fields import FIELDS_BY_NAME, LEAD_FIELDS
 from pipeline.conditions import OPERATORS
 from scoring.choices import Dimension
 
@@ -59,16 +60,20 @@ OPERATOR_LABELS = {
 
 
 def fact_label(name: str) -> str:
+    """A rule field's label: the lead form's (``LEAD_FIELDS``) for a write field."""
+    spec = FIELDS_BY_NAME.get(name)
+    if spec is not None:
+        return str(spec.label)
     return str(FACT_LABELS.get(name, name))
 
 
 def field_choices(fields) -> list[tuple[str, str]]:
-    """``(code, "Label (code)")`` for a select, in the order of ``fields``."""
-    return [(name, f"{fact_label(name)} ({name})") for name in fields]
+    """``(code, label)`` for a select, in the order of ``fields``."""
+    return [(name, fact_label(name)) for name in fields]
 
 
 def operator_choices() -> list[tuple[str, str]]:
-    return [(op, f"{OPERATOR_LABELS[op]} ({op})") for op in OPERATORS]
+    return [(op, str(OPERATOR_LABELS[op])) for op in OPERATORS]
 
 
 def parse_value(text: str) -> Any:
@@ -95,11 +100,10 @@ def value_as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-#: Fields whose values are codes with readable labels (shown in condition sentences).
-CHOICE_LABELS = {
-    "timeline": Timeline,
-    "decision_role": DecisionRole,
-    "company_size": CompanySize,
+#: Fields whose values are codes with readable labels (shown in condition sentences): the
+#: choice sets of ``LEAD_FIELDS``, and of the facts that are not write fields.
+CHOICE_LABELS: dict[str, Any] = {
+    **{spec.name: spec.choices for spec in LEAD_FIELDS if spec.choices is not None},
     "stage": Stage,
     "channel_kind": ChannelKind,
     "touch_kinds": TouchKind,
@@ -116,33 +120,49 @@ def _item_display(item: Any, field: str | None) -> str:
     if isinstance(item, int | float) and not isinstance(item, bool):
         if float(item).is_integer():
             item = int(item)
-        return f"{item:,}" if abs(item) >= 10000 else str(item)
+        return f"{item:,}"
     return str(item)
 
 
 def value_display(operator: str, value: Any, field: str | None = None) -> str:
-    """A value as people read it: ``A, B`` for a list, numbers grouped, without ``.0``.
+    """A value as people read it: a list joined ("A、B" in Chinese), numbers grouped by
+    thousands and without ``.0``, "yes"/"no" for ``is_set``.
 
     With ``field``, codes of choice fields are shown by their label ("Within 1 month").
     """
     if operator == "is_set":
         return _("yes") if value else _("no")
     if isinstance(value, list):
-        return ", ".join(_item_display(item, field) for item in value)
+        separator = pgettext("between the items of a list", ", ")
+        return separator.join(_item_display(item, field) for item in value)
     return _item_display(value, field)
 
 
 def condition_display(field: str, operator: str, value: Any) -> str:
-    """A condition as a sentence: "Budget is at least 100,000", "Email is filled in"."""
+    """One condition (field, operator, value) in words, in the active language: the one
+    wording of rule conditions on every page (scoring and assignment rules, a lead's score,
+    the simulation) and in the API's ``description``.
+
+    "Decision role is Decision maker" (职位 是 决策者), "Budget ≥ 500,000",
+    "Timeline is one of [Within 1 month, 1–3 months]" (购买时间 在 [一个月内、三个月内] 中),
+    "WeChat is filled in" (微信 已填写). A code the labels do not know is shown as it is.
+    """
+    words = {"field": fact_label(field), "value": value_display(operator, value, field)}
     if operator == "is_set":
         if value:
-            return _("%(field)s is filled in") % {"field": fact_label(field)}
-        return _("%(field)s is empty") % {"field": fact_label(field)}
-    return _("%(field)s %(operator)s %(value)s") % {
-        "field": fact_label(field),
-        "operator": OPERATOR_LABELS.get(operator, operator),
-        "value": value_display(operator, value, field),
-    }
+            return _("%(field)s is filled in") % words
+        return _("%(field)s is empty") % words
+    if operator == "eq":
+        return pgettext("rule condition", "%(field)s is %(value)s") % words
+    if operator == "in":
+        return pgettext("rule condition", "%(field)s is one of [%(value)s]") % words
+    if operator == "gte":
+        return pgettext("rule condition", "%(field)s ≥ %(value)s") % words
+    if operator == "lte":
+        return pgettext("rule condition", "%(field)s ≤ %(value)s") % words
+    if operator == "contains":
+        return pgettext("rule condition", "%(field)s contains “%(value)s”") % words
+    return f"{words['field']} {operator} {words['value']}"
 
 
 def _select_text(label, choices, **kwargs) -> forms.CharField:
@@ -156,7 +176,7 @@ VALUE_HELP = gettext_lazy(
 
 
 class ScoringRuleForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     dimension = _select_text(gettext_lazy("Dimension"), Dimension.choices)
     field = _select_text(gettext_lazy("Lead field"), [])
     operator = _select_text(gettext_lazy("Operator"), [])

@@ -23,6 +23,7 @@ from pipeline.roles import Role, has_role
 from scoring import services
 from scoring.choices import Dimension
 from scoring.forms import (
+    OPERATOR_LABELS,
     ScoringRuleForm,
     ThresholdsForm,
     condition_display,
@@ -83,8 +84,8 @@ def _rule_groups() -> list[dict[str, Any]]:
             RuleRow(
                 rule=rule,
                 field_label=fact_label(rule.field),
-                operator=rule.operator,
-                value=value_display(rule.operator, rule.value),
+                operator=str(OPERATOR_LABELS.get(rule.operator, rule.operator)),
+                value=value_display(rule.operator, rule.value, rule.field),
                 condition=condition_display(rule.field, rule.operator, rule.value),
             )
             for rule in rules

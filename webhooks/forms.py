@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from assignment.models import Team
 from webhooks.choices import Event, WebhookKind
 
 
 class WebhookForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=WebhookKind.choices)
     url = forms.CharField(
         label=_("Webhook URL"),

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Expression, F, Field, IntegerField, Q, Value
 from django.db.models.functions import Cast, JSONObject
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from assignment import reasons
@@ -346,8 +346,10 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
             raise ServiceError(
                 _("You dropped this lead on %(date)s; you may claim it again after %(until)s.")
                 % {
-                    "date": timezone.localtime(dropped.at).strftime("%Y-%m-%d"),
-                    "until": until.strftime("%Y-%m-%d %H:%M"),
+                    "date": formats.date_format(
+                        timezone.localtime(dropped.at), "SHORT_DATE_FORMAT"
+                    ),
+                    "until": formats.date_format(until, "SHORT_DATETIME_FORMAT"),
                 },
                 code="forbidden",
             )

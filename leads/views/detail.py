@@ -42,6 +42,8 @@ from leads.views.timeline import describe_events
 from pipeline.errors import ServiceError
 from pipeline.pages import choice_label
 from pipeline.roles import Role, has_role
+from scoring.forms import condition_display
+from scoring.models import ScoringRule
 
 User = get_user_model()
 
@@ -101,14 +103,21 @@ def _reasons(lead: Lead) -> list[tuple[str, str]]:
 
 
 def _score_rows(lead: Lead) -> list[dict]:
+    """The rules that gave the lead its points, each with its condition in words (the rule
+    as it reads now: the detail keeps the rule's name only)."""
+    items = [item for item in lead.score_detail or [] if isinstance(item, dict)]
+    # Every rule, one query whatever the detail holds (a configuration of a few dozen rows).
+    conditions = {
+        rule.name: condition_display(rule.field, rule.operator, rule.value)
+        for rule in ScoringRule.objects.only("name", "field", "operator", "value")
+    }
     rows = []
-    for item in lead.score_detail or []:
-        if not isinstance(item, dict):
-            continue
+    for item in items:
         dimension = str(item.get("dimension", ""))
         rows.append(
             {
                 "rule": item.get("rule", ""),
+                "condition": conditions.get(str(item.get("rule", "")), ""),
                 "dimension": DIMENSION_LABELS.get(dimension, dimension),
                 "points": item.get("points", 0),
             }

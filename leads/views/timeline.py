@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -10,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import formats, timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from assignment.choices import DecisionKind
@@ -131,6 +132,10 @@ def _money(value: Any) -> str:
     return f"{formats.number_format(amount, 2, force_grouping=True)} {settings.CURRENCY}"
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _instant(value: Any) -> str:
     parsed = parse_datetime(str(value)) if value else None
     if parsed is None:
@@ -206,8 +211,13 @@ def _format_value(key: str, value: Any, *, kind: str, resolver: _Resolver, maske
         return choice_label(_CHOICE_FIELDS[key], str(value or "")) or "—"
     if key in ("expected_amount", "amount", "budget") and value not in (None, ""):
         return _money(value)
-    if key == "at":
+    if key == "at" or (isinstance(value, str) and _ISO_INSTANT.match(value)):
         return _instant(value)
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        # A date the event keeps as ISO text (signed on, next follow-up): in the page's
+        # date style, as every other date of the timeline.
+        day = parse_date(value)
+        return formats.date_format(day, "SHORT_DATE_FORMAT") if day else value
     if key == "conflict":  # the contact an arrival matched on (a conflict to review)
         return {"phone": _("Phone"), "email": _("Email")}.get(str(value), _plain(value))
     return _plain(value)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Channel
@@ -106,7 +106,14 @@ def fmt(value: Any, kind: str) -> str:
         return _("%(n)s h") % {"n": grouped(float(value), 1)}
     if kind == "days":
         return _("%(n)s d") % {"n": grouped(float(value), 1)}
+    if kind == "month":
+        return month_label(value)
     return str(value)
+
+
+def month_label(month: Any) -> str:
+    """A month in the page's date style: "2026-12" in English, "2026年12月" in Chinese."""
+    return formats.date_format(month, "YEAR_MONTH_FORMAT")
 
 
 NUMERIC = frozenset({"count", "money", "unit_money", "pct", "roi", "hours", "days"})

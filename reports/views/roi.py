@@ -14,7 +14,14 @@ from reports import charts
 from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table
 from reports.forms.reports import MODEL_HELP, MODEL_LABELS, RoiForm
-from reports.views.common import cost_and_revenue, fmt, preset_links, query_string, series
+from reports.views.common import (
+    cost_and_revenue,
+    fmt,
+    month_label,
+    preset_links,
+    query_string,
+    series,
+)
 
 #: The figures of the ROI tables: (key, label, kind, short header, secondary). The key
 #: ones (cost, leads, the stages, revenue, CPL, CAC, ROI) fit 1366 px; the per-stage costs
@@ -189,7 +196,7 @@ def funnel_chart(funnel: dict[str, Any]) -> str:
 
 
 def trend_charts(trend: list[dict[str, Any]]) -> dict[str, str]:
-    months = [row["month"].strftime("%Y-%m") for row in trend]
+    months = [month_label(row["month"]) for row in trend]
     volume = charts.line_chart(
         months,
         series(
@@ -215,7 +222,7 @@ def trend_table(trend: list[dict[str, Any]]) -> Table:
         name="months",
         title=_("Per month"),
         columns=[
-            Column("month_label", _("Month")),
+            Column("month", _("Month"), "month"),
             Column("leads", _("Leads"), "count"),
             Column("mqls", _("MQLs"), "count"),
             Column("sqls", _("SQLs"), "count"),
@@ -223,7 +230,7 @@ def trend_table(trend: list[dict[str, Any]]) -> Table:
             Column("revenue", _("Revenue"), "money"),
             Column("cost", _("Cost"), "money"),
         ],
-        rows=[{**row, "month_label": row["month"].strftime("%Y-%m")} for row in trend],
+        rows=trend,
         definitions=("cohort", "cohort_revenue", "cost"),
     )
 

@@ -58,7 +58,10 @@ def test_rules_crud_and_validation(api, desk, team, rep):
         format="json",
     )  # fmt: skip
     assert good.status_code == 201, good.json()
-    assert good.json()["conditions"] == [{"field": "grade", "operator": "in", "value": ["A", "B"]}]
+    assert good.json()["conditions"] == [
+        {"field": "grade", "operator": "in", "value": ["A", "B"],
+         "description": "Grade is one of [A, B]"}  # read only, in words
+    ]  # fmt: skip
     bad = client.post(
         "/api/v1/assignment-rules/",
         {"name": "x", "strategy": "round_robin", "team": team.pk,

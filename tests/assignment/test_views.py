@@ -183,7 +183,7 @@ def test_desk_creates_a_rule_from_condition_rows(client, desk, rep, team):
     assert rule.conditions == [{"field": "grade", "operator": "in", "value": ["A", "B"]}]
     assert (rule.team, rule.priority, rule.active) == (team, 10, True)
     html = client.get(reverse("assignment:index")).content.decode()
-    assert "Grade is one of A, B" in html
+    assert "Grade is one of [A, B]" in html
 
     response = client.get(reverse("assignment:rule_edit", args=[rule.pk]))
     assert response.context["conditions"].forms[0].initial["value"] == '["A", "B"]'

@@ -139,7 +139,7 @@ def test_one_occurrence_per_event_whatever_the_number_of_recipients(
     texts = {row.user_id: row.text for row in made}
     assert texts == {
         rep.pk: "Target Q4 East is at risk",
-        other_rep.pk: "目标 Q4 East 有完不成的风险",
+        other_rep.pk: "目标 Q4 East 存在未达成风险",
     }
 
 
@@ -162,7 +162,7 @@ def test_sla_reminder_and_escalation_in_each_recipients_language(
         assert sla_scan().reminded == 1
     [reminder] = rows(rep, Event.SLA_REMINDER)
     assert reminder.text == "有 1 条新线索等待您首次致电"
-    assert "- Sun (B), 截止 2026-11-23 14:00" in reminder.detail
+    assert "- Sun (B), 截止 2026年11月23日 14:00" in reminder.detail  # the Chinese date style
     with (
         time_machine.travel(dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), tick=False),
         on_commit(),
@@ -212,7 +212,7 @@ def test_a_returning_person_tells_the_owner(rep, on_commit, chinese):
         )  # fmt: skip
     [row] = rows(rep)
     assert row.event == Event.DUPLICATE_TOUCH and row.lead_id == lead.pk
-    assert row.text == "您的线索 Qian 通过 Expo 2026 再次到达"
+    assert row.text == "您的线索 Qian 通过 Expo 2026 再次留资"
 
 
 def test_import_done_tells_who_started_it(marketer, chinese):
