@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "reports",
     "notifications",
     "webhooks",
+    "targets",
 ]
 
 MIDDLEWARE = [
