@@ -33,6 +33,7 @@ from reports.api import (
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
+from targets.api import TargetViewSet
 from webhooks.api import WebhookViewSet
 
 router = DefaultRouter()
@@ -48,6 +49,7 @@ router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
 router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("targets", TargetViewSet, basename="target")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urlpatterns = [

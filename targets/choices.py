@@ -108,7 +108,7 @@ def previous_period(period: str) -> str:
     start, _end = parse_period(period)
     if "Q" in period:
         quarter = (start.month - 1) // 3 + 1
-        return f"{start.year}-Q4" if quarter == 1 else f"{start.year}-Q{quarter - 1}"
+        return f"{start.year - 1}-Q4" if quarter == 1 else f"{start.year}-Q{quarter - 1}"
     before = start - dt.timedelta(days=1)
     return f"{before.year}-{before.month:02d}"
 

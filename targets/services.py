@@ -17,6 +17,8 @@ from targets.choices import ALLOWED_SCOPES, RATE_METRICS, Metric, parse_period, 
 from targets.models import Target
 from targets.selectors import may_write, may_write_scope, writable_filter
 
+__all__ = ["copy_last_period", "may_write", "target_delete", "target_save", "target_set_value"]
+
 
 def _scope_name(
     user: User | None, team: Team | None, channel: Channel | None, campaign: Campaign | None
