@@ -22,6 +22,7 @@ from notifications.api import MySettingsView, NotificationViewSet, TodayView
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
+    AttainmentView,
     CampaignRoiView,
     ChannelRoiView,
     FollowUpComplianceView,
@@ -62,6 +63,7 @@ api_urlpatterns = [
         name="report-grade-calibration",
     ),
     path("reports/scorecards/", ScorecardsView.as_view(), name="report-scorecards"),
+    path("reports/attainment/", AttainmentView.as_view(), name="report-attainment"),
     path(
         "reports/follow-up-compliance/",
         FollowUpComplianceView.as_view(),

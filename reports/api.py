@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -25,6 +26,7 @@ from leads.credits import MODELS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
 from pipeline.roles import REPORT_READERS, REPORT_REFRESHERS, SCORECARD_READERS, Role, has_role
+from reports.attainment.selectors import STATUSES, attainment_for
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
 from reports.models import ReportJob, SlaPolicy
@@ -35,6 +37,7 @@ from reports.scorecards import scorecard_user_ids, scorecards
 from reports.sla.compliance import compliance, compliance_scope, delays
 from reports.sla.config import sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
+from targets.choices import Metric, month_of, parse_period
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -506,3 +509,58 @@ class ScorecardsView(_ReportView):
         user_ids = scorecard_user_ids(request.user)
         report = scorecards(start=p["start"], end=p["end"], role=role, user_ids=user_ids)
         return Response(_with_definitions(_serialise(report), "scorecards"))
+
+
+class AttainmentView(APIView):
+    """绩效考核 against targets: every target of the period the user may read, with its
+    actual (the dashboards' and scorecards' figure), attainment, what was expected by now
+    (the share of the period's working days elapsed) and status."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, description="2026-12 or 2026-Q4; default this month"),
+            OpenApiParameter("metric", str, enum=Metric.values),
+        ],
+        responses={
+            200: inline_serializer(
+                "Attainment",
+                {
+                    "period": serializers.CharField(),
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "elapsed": serializers.FloatField(),
+                    "at_risk_below": serializers.FloatField(),
+                    "rows": inline_serializer(
+                        "AttainmentRow",
+                        {
+                            "target": serializers.IntegerField(),
+                            "metric": serializers.ChoiceField(choices=Metric.choices),
+                            "metric_label": serializers.CharField(),
+                            "scope": serializers.CharField(),
+                            "scope_id": serializers.CharField(allow_null=True),
+                            "scope_label": serializers.CharField(),
+                            "value": serializers.FloatField(),
+                            "actual": serializers.FloatField(allow_null=True),
+                            "attainment": serializers.FloatField(allow_null=True),
+                            "expected_by_now": serializers.FloatField(),
+                            "status": serializers.ChoiceField(choices=STATUSES),
+                        },
+                        many=True,
+                    ),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        period = request.query_params.get("period") or month_of(timezone.localdate())
+        try:
+            parse_period(period)
+        except ValueError as error:
+            raise ServiceError(str(error), field="period") from None
+        report = attainment_for(request.user, period=period)
+        metric = request.query_params.get("metric")
+        if metric:
+            if metric not in Metric.values:
+                raise ServiceError(_("Unknown metric."), field="metric")
+            report["rows"] = [row for row in report["rows"] if row["metric"] == metric]
+        return Response(_serialise(report))

@@ -74,6 +74,8 @@ def marketer_metrics(
         result[uid] = {
             "leads": row["leads"],
             "mqls": row["mqls"],
+            # Accepted by sales is reaching SQL (``reports.definitions.ACCEPTED``).
+            "sqls": row["accepted"],
             "cost": cost,
             "cost_per_mql": (cost / row["mqls"]).quantize(Decimal("0.01")) if row["mqls"] else None,
             "sql_acceptance": _ratio(row["accepted"], row["accepted"] + row["rejected"]),
@@ -81,7 +83,12 @@ def marketer_metrics(
     return result
 
 
-def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+def desk_metrics(
+    start: dt.date, end: dt.date, user_ids: list[int], *, pooled: bool = False
+) -> dict[int, dict[str, Any]]:
+    """Per desk user, or with ``pooled`` the work of all ``user_ids`` together under the
+    key ``0`` (the company's qualification speed and acceptance: one median over every
+    qualification, not a median of medians)."""
     low, high = period_bounds(start, end)
     events = LeadEvent.objects.filter(
         at__gte=low,
@@ -116,7 +123,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
         }
     )
     for row in events.iterator(chunk_size=5000):
-        item = stats[row["actor_id"]]
+        item = stats[0 if pooled else row["actor_id"]]
         if row["kind"] == EventKind.DISQUALIFIED:
             item["disqualified"] += 1
             continue
@@ -130,7 +137,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
         elif row["lead_id"] in rejected_ids:
             item["rejected"] += 1
     result = {}
-    for uid in user_ids:
+    for uid in [0] if pooled else user_ids:
         item = stats[uid]
         result[uid] = {
             "qualified": item["qualified"],

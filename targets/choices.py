@@ -119,3 +119,13 @@ def month_of(day: dt.date) -> str:
 
 def quarter_of(day: dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def attainment_ratio(metric: str, actual: float | None, value: float) -> float | None:
+    """actual / value, or value / actual for the ``_max`` metrics (less is better);
+    ``None`` when undefined."""
+    if actual is None:
+        return None
+    if metric in MAX_METRICS:
+        return round(value / actual, 4) if actual else None
+    return round(actual / value, 4) if value else None

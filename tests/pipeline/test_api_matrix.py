@@ -252,6 +252,7 @@ row(
 for report in ("funnel", "channel-roi", "campaign-roi", "grade-calibration"):
     row("get", f"/api/v1/reports/{report}/", "401 200 200 403 200 200 200")
 row("get", "/api/v1/reports/scorecards/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/reports/attainment/", "401 200 200 200 200 200 200")  # the visible targets
 row("get", "/api/v1/reports/follow-up-compliance/", "401 403 200 200 200 200 200")
 row("post", "/api/v1/reports/jobs/", "401 403 403 403 403 202 202", {"report": "funnel"})
 # --- saved views: everyone keeps their own; the world's view is the rep's, shared with team 1
