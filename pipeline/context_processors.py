@@ -92,6 +92,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "reports:scorecards",
         roles=SCORECARD_READERS,
     ),
+    # Targets and their attainment (绩效考核 against targets): everyone reads their own.
+    NavEntry("attainment", _("Targets"), "reports:attainment"),
 )
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (

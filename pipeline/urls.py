@@ -126,6 +126,8 @@ urlpatterns = [
     path("sla/", include(("reports.views.sla", "sla"))),
     # Outgoing webhooks (chat robots, signed JSON): administrators only.
     path("webhooks/", include("webhooks.urls")),
+    # Targets (绩效考核): the targets of a period, import and export.
+    path("targets/", include("targets.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reports import views
+from reports.attainment import views as attainment
 
 app_name = "reports"
 
@@ -12,5 +13,7 @@ urlpatterns = [
     path("refresh/", views.refresh, name="refresh"),
     path("scoreboard/", views.scoreboard, name="scoreboard"),
     path("scorecards/", views.scorecards_page, name="scorecards"),
+    path("attainment/", attainment.attainment_page, name="attainment"),
+    path("agreement/", attainment.agreement_page, name="agreement"),
     path("grade-calibration/", views.grade_calibration_page, name="grade_calibration"),
 ]

@@ -42,6 +42,7 @@ from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
 from reports.selectors import campaign_roi, channel_roi, closed_in_period, funnel
 from reports.sla.compliance import compliance, open_owned_by_owner, overdue_now_by_owner
 from reports.sla.config import load_calendar, policies
+from reports.trends import channel_quality
 from targets.choices import (
     CUMULATIVE_METRICS,
     DESK_METRICS,
@@ -218,6 +219,9 @@ class Actuals:
         self._members()
         return self._cache["members"].get(team_id, [])
 
+    def _quality(self) -> dict[str, Any]:
+        return channel_quality(start=self.start, end=self.end)["totals"]
+
     def _desk_company(self) -> dict[str, Any]:
         def compute() -> dict[str, Any]:
             desk = list(
@@ -244,6 +248,9 @@ class Actuals:
     def _company(self, metric: str) -> float | None:
         if metric in (Metric.WON, Metric.REVENUE, Metric.WIN_RATE):
             return _number(self._closed()[metric])
+        if metric == Metric.ACCEPTANCE_RATE:
+            # The scoreboard's figure: its verdict is judged against this target.
+            return _number(self._once("quality", self._quality)["acceptance_rate"])
         if metric in DESK_METRICS:
             return _number(self._desk_company()[_DESK_KEY[metric]])
         if metric == Metric.FIRST_RESPONSE_RATE:

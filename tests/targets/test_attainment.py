@@ -4,6 +4,7 @@ status thresholds, and the endpoint."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,6 +22,8 @@ from targets.models import Target
 from tests.factories import LeadFactory, TeamMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 TODAY = dt.date(2025, 3, 31)
 NOW = timezone.make_aware(dt.datetime.combine(TODAY, dt.time(10)))
@@ -95,8 +98,9 @@ def test_actuals_equal_the_dashboards_and_scorecards_figures():
         ]
         assert got[("won", "team", str(team.pk))] == sum(m["won"] for m in team_cards)
         market = cards[("marketer", marketer.pk)]
-        for metric, key in (("leads", "leads"), ("mqls", "mqls"), ("sqls", "sqls"),
-                            ("budget_max", "cost"), ("cost_per_mql_max", "cost_per_mql")):  # fmt: skip
+        pairs = [("leads", "leads"), ("mqls", "mqls"), ("sqls", "sqls"), ("budget_max", "cost"),
+                 ("cost_per_mql_max", "cost_per_mql")]  # fmt: skip
+        for metric, key in pairs:
             assert got[(metric, "user", str(marketer.pk))] == num(market[key]), metric
         desk_card = cards[("lead_desk", desk.pk)]
         assert got[("qualified", "user", str(desk.pk))] == desk_card["qualified"]
@@ -127,19 +131,19 @@ def test_pacing_counts_working_days_elapsed():
     [
         # 23 leads targeted: one a working day. 3 leads by Friday the 4th (4 expected):
         # 25 % below pace is at risk; by Sunday still 4 expected (the weekend adds none).
-        (dt.datetime(2026, 12, 4, 20), 4.0, "at_risk"),
-        (dt.datetime(2026, 12, 6, 20), 4.0, "at_risk"),
-        (dt.datetime(2026, 12, 3, 20), 3.0, "on_track"),
-        (dt.datetime(2026, 12, 2, 20), 2.0, "ahead"),
+        (dt.datetime(2026, 12, 4, 20, tzinfo=SHANGHAI), 4.0, "at_risk"),
+        (dt.datetime(2026, 12, 6, 20, tzinfo=SHANGHAI), 4.0, "at_risk"),
+        (dt.datetime(2026, 12, 3, 20, tzinfo=SHANGHAI), 3.0, "on_track"),
+        (dt.datetime(2026, 12, 2, 20, tzinfo=SHANGHAI), 2.0, "ahead"),
     ],
 )
 @override_settings(TARGET_AT_RISK=0.2)
 def test_attainment_paces_with_the_clock(manager, marketer, day, expected, status):
-    with time_machine.travel(timezone.make_aware(dt.datetime(2026, 12, 1, 9)), tick=False):
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI), tick=False):
         for _ in range(3):
             LeadFactory()
     Target.objects.create(period="2026-12", metric="leads", value=23)
-    with time_machine.travel(timezone.make_aware(day), tick=False):
+    with time_machine.travel(day, tick=False):
         row = attainment_for(manager, period="2026-12")["rows"][0]
     assert (row["actual"], row["expected_by_now"], row["status"]) == (3.0, expected, status)
     assert row["attainment"] == round(3 / 23, 4)
