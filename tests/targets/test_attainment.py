@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -219,3 +219,44 @@ def test_attainment_queries_stay_flat(assert_queries_flat, manager, team):
     api.force_authenticate(manager)
     api.get("/api/v1/reports/attainment/?period=2026-12")  # caches warm (roles, calendar)
     assert_queries_flat(lambda: api.get("/api/v1/reports/attainment/?period=2026-12"), grow=grow)
+
+
+def test_demo_world_has_targets_for_every_role_this_month_and_last():
+    with time_machine.travel(NOW, tick=False):
+        seed_demo(leads=300, seed=7, today=TODAY)
+        for period in ("2025-03", "2025-02"):
+            targets = Target.objects.filter(period=period)
+            scopes = {t.scope for t in targets}
+            assert scopes == {"company", "user", "team", "channel"}
+            roles = set(
+                User.objects.filter(targets__period=period).values_list("groups__name", flat=True)
+            )
+            assert {"marketer", "lead_desk", "sales_rep"} <= roles
+        boss = User.objects.get(username="boss")
+        statuses = {row["status"] for row in attainment_for(boss, period="2025-02")["rows"]}
+        assert statuses == {"met", "missed"}
+        current = {row["status"] for row in attainment_for(boss, period="2025-03")["rows"]}
+        assert len(current) >= 2
+
+
+def test_scorecards_show_attainment_next_to_figures_with_a_target(manager, rep):
+    Target.objects.create(period="2026-12", metric="revenue", value=1000, user=rep)
+    Target.objects.create(period="2026-12", metric="first_response_rate", value="0.8", user=rep)
+    api = APIClient()
+    api.force_authenticate(manager)
+    with time_machine.travel(dt.datetime(2026, 12, 10, 12, tzinfo=SHANGHAI), tick=False):
+        card = next(
+            c
+            for c in api.get(
+                "/api/v1/reports/scorecards/", {"from": "2026-12-01", "to": "2026-12-10"}
+            ).json()["cards"]
+            if c["user"] == rep.pk
+        )
+        page = Client()
+        page.force_login(manager)
+        html = page.get("/reports/scorecards/?from=2026-12-01&to=2026-12-10").content.decode()
+    assert card["targets"]["revenue"]["value"] == 1000
+    assert card["targets"]["revenue"]["attainment"] == 0
+    assert card["targets"]["compliance"]["attainment"] is None  # no response due yet
+    assert "won" not in card["targets"]
+    assert "target" in html and "1,000" in html
