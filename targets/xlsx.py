@@ -47,13 +47,13 @@ MAX_ROWS = 5000
 
 
 def _key(target: Target) -> str:
-    if target.user_id is not None:
+    if target.user is not None:
         return target.user.username
-    if target.team_id is not None:
+    if target.team is not None:
         return target.team.name
-    if target.channel_id is not None:
+    if target.channel is not None:
         return target.channel.code
-    if target.campaign_id is not None:
+    if target.campaign is not None:
         return target.campaign.name
     return ""
 

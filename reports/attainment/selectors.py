@@ -25,9 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -54,12 +54,18 @@ from targets.choices import (
 from targets.models import Target
 from targets.selectors import targets_visible_to
 
+T = TypeVar("T")
+
 AHEAD, ON_TRACK, AT_RISK, MISSED, MET = "ahead", "on_track", "at_risk", "missed", "met"
 STATUSES = (AHEAD, ON_TRACK, AT_RISK, MISSED, MET)
 
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _row(report: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], report)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -128,7 +134,9 @@ def _compliance_of(rows: list[dict[str, Any]]) -> float | None:
     return _ratio(sum(r["in_time"] for r in rows), sum(r["due"] for r in rows))
 
 
-def _follow_up(owners: Iterable[int] | None, overdue: dict[int, int], owned: dict[int, int]):
+def _follow_up(
+    owners: Iterable[int] | None, overdue: dict[int, int], owned: dict[int, int]
+) -> float | None:
     keys = list(owned) if owners is None else list(owners)
     open_now = sum(owned.get(k, 0) for k in keys)
     late = sum(overdue.get(k, 0) for k in keys)
@@ -144,10 +152,10 @@ class Actuals:
         self.targets = targets
         self._cache: dict[str, Any] = {}
 
-    def _once(self, key: str, compute: Any) -> Any:
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
         if key not in self._cache:
             self._cache[key] = compute()
-        return self._cache[key]
+        return cast(T, self._cache[key])
 
     def _ids(self, scope: str, metrics: Iterable[str] | None = None) -> list[int]:
         wanted = set(metrics) if metrics is not None else None
@@ -203,7 +211,7 @@ class Actuals:
 
         return self._once(f"users:{family}", compute)
 
-    def _members(self) -> dict[int, list[int]] | list[int]:
+    def _members(self) -> list[int]:
         def compute() -> dict[int, list[int]]:
             teams: dict[int, list[int]] = defaultdict(list)
             for team_id, user_id in TeamMembership.objects.filter(
@@ -217,10 +225,11 @@ class Actuals:
 
     def _team(self, team_id: int) -> list[int]:
         self._members()
-        return self._cache["members"].get(team_id, [])
+        teams: dict[int, list[int]] = self._cache["members"]
+        return teams.get(team_id, [])
 
     def _quality(self) -> dict[str, Any]:
-        return channel_quality(start=self.start, end=self.end)["totals"]
+        return _row(channel_quality(start=self.start, end=self.end)["totals"])
 
     def _desk_company(self) -> dict[str, Any]:
         def compute() -> dict[str, Any]:
@@ -236,7 +245,7 @@ class Actuals:
     def of(self, target: Target) -> float | None:
         metric, scope = target.metric, target.scope
         if scope in ("channel", "campaign"):
-            key = target.channel.code if scope == "channel" else target.campaign_id
+            key = target.channel.code if target.channel else target.campaign_id
             row = self._roi(scope).get(key)
             return None if row is None else _roi_figure(metric, row)
         if scope == "company":
@@ -285,12 +294,12 @@ class Actuals:
         return _number(_sum_rep_rows(reps[uid] for uid in members)[metric])
 
 
-_DESK_KEY = {
+_DESK_KEY: dict[str, str] = {
     Metric.QUALIFIED: "qualified",
     Metric.QUALIFICATION_HOURS_P50_MAX: "median_hours_to_qualify",
     Metric.ACCEPTANCE_RATE: "acceptance",
 }
-_ROI_KEY = {
+_ROI_KEY: dict[str, str] = {
     Metric.LEADS: "leads",
     Metric.MQLS: "mqls",
     Metric.SQLS: "sqls",
@@ -331,7 +340,7 @@ def attainment_rows(
                 "metric": target.metric,
                 "metric_label": str(target.get_metric_display()),
                 "scope": target.scope,
-                "scope_id": target.scope_id if target.scope != "channel" else target.channel.code,
+                "scope_id": target.channel.code if target.channel else target.scope_id,
                 "scope_label": target.scope_label,
                 "value": value,
                 "actual": None if actual is None else round(actual, 4),

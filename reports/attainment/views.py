@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -103,6 +105,13 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _signed_in(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required lets only signed-in users through
+        raise PermissionDenied
+    return user
+
+
 def _period(request: HttpRequest) -> tuple[str, str | None]:
     period = (request.GET.get("period") or "").strip() or month_of(timezone.localdate())
     try:
@@ -121,7 +130,7 @@ def _periods() -> list[str]:
 @login_required
 def attainment_page(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
-    report = attainment_for(request.user, period=period)
+    report = attainment_for(_signed_in(request), period=period)
     sections = []
     for key, label, roles, metrics in SECTIONS:
         if not has_role(request.user, *roles):
@@ -154,7 +163,7 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
     scoreboard's verdict judged against them."""
     require(request.user, REPORT_READERS)
     period, error = _period(request)
-    report = attainment_for(request.user, period=period)
+    report = attainment_for(_signed_in(request), period=period)
     sides = agreement_sides(report)
     start, end = report["from"], min(report["to"], timezone.localdate())
     if end < start:
