@@ -17,7 +17,14 @@ from targets.choices import ALLOWED_SCOPES, RATE_METRICS, Metric, parse_period, 
 from targets.models import Target
 from targets.selectors import may_write, may_write_scope, writable_filter
 
-__all__ = ["copy_last_period", "may_write", "target_delete", "target_save", "target_set_value"]
+__all__ = [
+    "copy_last_period",
+    "may_write",
+    "scope_label",
+    "target_delete",
+    "target_save",
+    "target_set_value",
+]
 
 
 def _scope_name(
@@ -79,7 +86,7 @@ def target_save(
     if scope not in ALLOWED_SCOPES[metric]:
         raise ServiceError(
             _("%(metric)s cannot have a %(scope)s target.")
-            % {"metric": Metric(metric).label, "scope": _scope_label(scope)},
+            % {"metric": Metric(metric).label, "scope": scope_label(scope)},
             field="metric",
         )
     number = _clean_value(metric, value)
@@ -104,7 +111,7 @@ def target_save(
     return target
 
 
-def _scope_label(scope: str) -> str:
+def scope_label(scope: str) -> str:
     return {
         "company": _("company"),
         "user": _("user"),

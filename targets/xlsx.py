@@ -25,7 +25,7 @@ from leads.imports import _open_xlsx, check_xlsx_package
 from pipeline.errors import ServiceError
 from targets.choices import SCOPES
 from targets.models import Target
-from targets.services import target_save
+from targets.services import scope_label, target_save
 
 CONTENT_TYPE = XLSX_CONTENT_TYPE
 COLUMNS = ("period", "metric", "scope", "key", "value")
@@ -78,7 +78,9 @@ def _scope_object(scope: str, key: str) -> dict[str, Any]:
     if scope not in SCOPES:
         raise ServiceError(_("Unknown scope “%(scope)s”.") % {"scope": scope})
     if not key:
-        raise ServiceError(_("Give the %(scope)s this target is for.") % {"scope": scope})
+        raise ServiceError(
+            _("Give the %(scope)s this target is for.") % {"scope": scope_label(scope)}
+        )
     found: Any
     if scope == "user":
         found = get_user_model().objects.filter(username=key).first()
@@ -89,7 +91,7 @@ def _scope_object(scope: str, key: str) -> dict[str, Any]:
     else:
         found = Campaign.objects.filter(name=key).order_by("pk").first()
     if found is None:
-        raise ServiceError(_("No %(scope)s “%(key)s”.") % {"scope": scope, "key": key})
+        raise ServiceError(_("No %(scope)s “%(key)s”.") % {"scope": scope_label(scope), "key": key})
     return {scope: found}
 
 
