@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries that are due: first tries a broker outage skipped, retries.
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries_task", "schedule": 60.0},
+    # Targets at risk (DESIGN §11): owners and their managers, once a week per target.
+    "targets-at-risk": {
+        "task": "reports.tasks.targets_at_risk_task",
+        "schedule": crontab(day_of_week="mon", hour=9, minute=0),
+    },
     # PIPL retention: erases old lost/disqualified leads; does nothing while RETENTION_DAYS=0.
     "retention-erase": {
         "task": "leads.tasks.retention_erase_task",

@@ -155,3 +155,27 @@ class Target(models.Model):
             self.start, self.end = parse_period(self.period)
         except ValueError as error:
             raise ValidationError({"period": str(error)}) from error
+
+
+class TargetAlert(models.Model):
+    """One "target at risk" notice sent to one person for one target in one week (the
+    Monday that starts it): the weekly job sends each at most once."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="alerts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="target_alerts"
+    )
+    week = models.DateField(_("week"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("target alert")
+        verbose_name_plural = _("target alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "recipient", "week"], name="target_alert_once_a_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} → {self.recipient_id} ({self.week})"
