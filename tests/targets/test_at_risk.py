@@ -16,6 +16,7 @@ from reports.attainment.alerts import targets_at_risk_notify
 from reports.tasks import targets_at_risk_task
 from targets.models import Target, TargetAlert
 from tests.factories import LeadFactory
+from tests.parallel import race
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,14 @@ def test_the_weekly_job_is_on_the_beat_and_the_embedded_scheduler(settings):
     assert entry["task"] == "reports.tasks.targets_at_risk_task"
     scheduler = EmbeddedScheduler(celery_app, {"targets-at-risk": entry})
     assert [e.task for e in scheduler.entries] == ["reports.tasks.targets_at_risk_task"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_jobs_at_once_still_tell_each_person_once(rep, sales_manager):
+    Target.objects.create(period="2026-12", metric="won", value=10, user=rep)
+    with time_machine.travel(MONDAY, tick=False):
+        results = race([targets_at_risk_notify] * 4)
+    assert sorted(results) == [0, 0, 0, 2]
+    assert Notification.objects.filter(event="target_at_risk").count() == 2
+    assert TargetAlert.objects.count() == 2
