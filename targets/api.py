@@ -97,7 +97,7 @@ class TargetViewSet(
 
     def filter_queryset(self, queryset):
         params = self.request.query_params
-        if self.action != "list":
+        if self.action not in ("list", "export"):
             return queryset
         if params.get("period"):
             queryset = queryset.filter(period=params["period"])

@@ -14,6 +14,7 @@ from pipeline.errors import ServiceError
 from targets.choices import parse_period, previous_period
 from targets.models import Target
 from targets.services import copy_last_period, target_delete, target_save, target_set_value
+from tests.factories import TeamMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +156,7 @@ def test_xlsx_import_respects_scopes(sales_manager, outsider_rep):
 
 def test_export_round_trips(manager, rep):
     target_save(actor=manager, period="2026-12", metric="revenue", value=100, user=rep)
+    target_save(actor=manager, period="2026-11", metric="revenue", value=90, user=rep)
     client = APIClient()
     client.force_authenticate(manager)
     response = client.get("/api/v1/targets/export/?period=2026-12")
@@ -184,3 +186,22 @@ def test_api_reads_what_concerns_the_user_and_filters(
     got = client.get("/api/v1/targets/?scope=company&metric=leads").json()["results"]
     assert [t["period"] for t in got] == ["2026-11", "2026-12"]
     assert client.get("/api/v1/targets/?scope=planet").status_code == 400
+
+
+def test_targets_api_list_queries_flat(assert_queries_flat, sales_manager, team, rep):
+    client = APIClient()
+    client.force_authenticate(sales_manager)
+
+    def grow():
+        for _ in range(4):
+            user = TeamMembershipFactory(team=team).user
+            Target.objects.create(period="2026-12", metric="revenue", value=5, user=user)
+        Target.objects.create(period="2026-12", metric="leads", value=5, channel=next_channel())
+
+    def next_channel():
+        return Channel.objects.exclude(targets__isnull=False).order_by("pk").first()
+
+    Target.objects.create(period="2026-12", metric="won", value=5, team=team)
+    grow()
+    client.get("/api/v1/targets/?period=2026-12")  # the user's roles cached
+    assert_queries_flat(lambda: client.get("/api/v1/targets/?period=2026-12"), grow=grow)
