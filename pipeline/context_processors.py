@@ -120,6 +120,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
         roles=SCORECARD_READERS,
     ),
     NavEntry("forecast", _("Forecast"), "reports:forecast", roles=FORECAST_READERS),
+    # Targets and their attainment (绩效考核 against targets): everyone reads their own.
+    NavEntry("attainment", _("Targets"), "reports:attainment"),
 )
 #: Shown on the right of the menu.
 SECONDARY_NAVIGATION: tuple[NavEntry, ...] = (

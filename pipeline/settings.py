@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from pipeline.clientip import trusted_proxies_from_env
-from pipeline.env import env_bool, env_int, env_list, env_str
+from pipeline.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "reports",
     "notifications",
     "webhooks",
+    "targets",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries that are due: first tries a broker outage skipped, retries.
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries_task", "schedule": 60.0},
+    # Targets at risk (DESIGN §11): owners and their managers, once a week per target.
+    "targets-at-risk": {
+        "task": "reports.tasks.targets_at_risk_task",
+        "schedule": crontab(day_of_week="mon", hour=9, minute=0),
+    },
     # PIPL retention: erases old lost/disqualified leads; does nothing while RETENTION_DAYS=0.
     "retention-erase": {
         "task": "leads.tasks.retention_erase_task",
@@ -418,6 +424,9 @@ RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Targets (targets/, reports/attainment/): a target more than this share below its pace
+# (the share of the period's working days elapsed) is "at risk".
+TARGET_AT_RISK = env_float("TARGET_AT_RISK", 0.2, minimum=0.0, maximum=1.0)
 
 LOGGING = {
     "version": 1,

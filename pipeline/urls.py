@@ -22,6 +22,7 @@ from notifications.api import MySettingsView, NotificationViewSet, TodayView
 from pipeline import views
 from pipeline.api import TokenView
 from reports.api import (
+    AttainmentView,
     CampaignRoiView,
     ChannelRoiView,
     FollowUpComplianceView,
@@ -34,6 +35,7 @@ from reports.api import (
     SlaPolicyViewSet,
 )
 from scoring.api import GradeThresholdsView, RescoreJobViewSet, ScoringRuleViewSet
+from targets.api import TargetViewSet
 from webhooks.api import WebhookViewSet
 
 router = DefaultRouter()
@@ -49,6 +51,7 @@ router.register("scoring-rules", ScoringRuleViewSet, basename="scoring-rule")
 router.register("rescore-jobs", RescoreJobViewSet, basename="rescore-job")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("targets", TargetViewSet, basename="target")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urlpatterns = [
@@ -62,6 +65,7 @@ api_urlpatterns = [
     ),
     path("reports/scorecards/", ScorecardsView.as_view(), name="report-scorecards"),
     path("reports/forecast/", ForecastView.as_view(), name="report-forecast"),
+    path("reports/attainment/", AttainmentView.as_view(), name="report-attainment"),
     path(
         "reports/follow-up-compliance/",
         FollowUpComplianceView.as_view(),
@@ -124,6 +128,8 @@ urlpatterns = [
     path("sla/", include(("reports.views.sla", "sla"))),
     # Outgoing webhooks (chat robots, signed JSON): administrators only.
     path("webhooks/", include("webhooks.urls")),
+    # Targets (绩效考核): the targets of a period, import and export.
+    path("targets/", include("targets.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -34,6 +34,7 @@ from pipeline.roles import (
     Role,
     has_role,
 )
+from reports.attainment.selectors import STATUSES, attainment_for
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
 from reports.forecast.engine import forecast_period, period_of
@@ -46,6 +47,7 @@ from reports.scorecards import scorecard_user_ids, scorecards
 from reports.sla.compliance import compliance, compliance_scope, delays
 from reports.sla.config import sla_policy_save
 from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
+from targets.choices import Metric, month_of, parse_period
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -626,3 +628,58 @@ class ForecastView(APIView):
         period = data.get("period") or period_of(timezone.localdate())
         report = pipeline_forecast(period=period, scope=scope)
         return Response(_with_definitions(_serialise(report), "forecast"))
+
+
+class AttainmentView(APIView):
+    """绩效考核 against targets: every target of the period the user may read, with its
+    actual (the dashboards' and scorecards' figure), attainment, what was expected by now
+    (the share of the period's working days elapsed) and status."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, description="2026-12 or 2026-Q4; default this month"),
+            OpenApiParameter("metric", str, enum=Metric.values),
+        ],
+        responses={
+            200: inline_serializer(
+                "Attainment",
+                {
+                    "period": serializers.CharField(),
+                    "from": serializers.DateField(),
+                    "to": serializers.DateField(),
+                    "elapsed": serializers.FloatField(),
+                    "at_risk_below": serializers.FloatField(),
+                    "rows": inline_serializer(
+                        "AttainmentRow",
+                        {
+                            "target": serializers.IntegerField(),
+                            "metric": serializers.ChoiceField(choices=Metric.choices),
+                            "metric_label": serializers.CharField(),
+                            "scope": serializers.CharField(),
+                            "scope_id": serializers.CharField(allow_null=True),
+                            "scope_label": serializers.CharField(),
+                            "value": serializers.FloatField(),
+                            "actual": serializers.FloatField(allow_null=True),
+                            "attainment": serializers.FloatField(allow_null=True),
+                            "expected_by_now": serializers.FloatField(),
+                            "status": serializers.ChoiceField(choices=STATUSES),
+                        },
+                        many=True,
+                    ),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        period = request.query_params.get("period") or month_of(timezone.localdate())
+        try:
+            parse_period(period)
+        except ValueError as error:
+            raise ServiceError(str(error), field="period") from None
+        report = attainment_for(request.user, period=period)
+        metric = request.query_params.get("metric")
+        if metric:
+            if metric not in Metric.values:
+                raise ServiceError(_("Unknown metric."), field="metric")
+            report["rows"] = [row for row in report["rows"] if row["metric"] == metric]
+        return Response(_serialise(report))

@@ -29,8 +29,33 @@ from pipeline.roles import Role
 from reports.definitions import funnel_counts, lost_between, with_rejected, won_between
 from reports.periods import period_bounds
 from reports.sla.compliance import compliance
+from targets.choices import Metric, attainment_ratio
+from targets.models import Target
 
 ROLES = (Role.MARKETER, Role.LEAD_DESK, Role.SALES_REP)
+
+#: Per role: which card figure a user target of each metric judges (DESIGN §11:
+#: scorecards show attainment next to each figure that has a target).
+TARGET_FIGURES: dict[str, dict[str, str]] = {
+    Role.MARKETER: {
+        Metric.LEADS: "leads",
+        Metric.MQLS: "mqls",
+        Metric.SQLS: "sqls",
+        Metric.BUDGET_MAX: "cost",
+        Metric.COST_PER_MQL_MAX: "cost_per_mql",
+    },
+    Role.LEAD_DESK: {
+        Metric.QUALIFIED: "qualified",
+        Metric.QUALIFICATION_HOURS_P50_MAX: "median_hours_to_qualify",
+        Metric.ACCEPTANCE_RATE: "acceptance",
+    },
+    Role.SALES_REP: {
+        Metric.FIRST_RESPONSE_RATE: "compliance",
+        Metric.WON: "won",
+        Metric.WIN_RATE: "win_rate",
+        Metric.REVENUE: "revenue",
+    },
+}
 
 
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -74,6 +99,8 @@ def marketer_metrics(
         result[uid] = {
             "leads": row["leads"],
             "mqls": row["mqls"],
+            # Accepted by sales is reaching SQL (``reports.definitions.ACCEPTED``).
+            "sqls": row["accepted"],
             "cost": cost,
             "cost_per_mql": (cost / row["mqls"]).quantize(Decimal("0.01")) if row["mqls"] else None,
             "sql_acceptance": _ratio(row["accepted"], row["accepted"] + row["rejected"]),
@@ -81,7 +108,12 @@ def marketer_metrics(
     return result
 
 
-def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+def desk_metrics(
+    start: dt.date, end: dt.date, user_ids: list[int], *, pooled: bool = False
+) -> dict[int, dict[str, Any]]:
+    """Per desk user, or with ``pooled`` the work of all ``user_ids`` together under the
+    key ``0`` (the company's qualification speed and acceptance: one median over every
+    qualification, not a median of medians)."""
     low, high = period_bounds(start, end)
     events = LeadEvent.objects.filter(
         at__gte=low,
@@ -116,7 +148,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
         }
     )
     for row in events.iterator(chunk_size=5000):
-        item = stats[row["actor_id"]]
+        item = stats[0 if pooled else row["actor_id"]]
         if row["kind"] == EventKind.DISQUALIFIED:
             item["disqualified"] += 1
             continue
@@ -130,7 +162,7 @@ def desk_metrics(start: dt.date, end: dt.date, user_ids: list[int]) -> dict[int,
         elif row["lead_id"] in rejected_ids:
             item["rejected"] += 1
     result = {}
-    for uid in user_ids:
+    for uid in [0] if pooled else user_ids:
         item = stats[uid]
         result[uid] = {
             "qualified": item["qualified"],
@@ -190,6 +222,34 @@ METRICS: dict[str, Callable[[dt.date, dt.date, list[int]], dict[int, dict[str, A
 }
 
 
+def _attach_targets(cards: list[dict[str, Any]], *, start: dt.date, end: dt.date) -> None:
+    """Each card's ``targets``: per figure with a user target of a period that starts on
+    ``start`` and contains ``end`` (this month or quarter so far), the target's value and
+    the attainment of the card's figure (one query)."""
+    found: dict[int, list[Target]] = defaultdict(list)
+    for target in Target.objects.filter(
+        user_id__in={card["user"] for card in cards}, start=start, end__gte=end
+    ).order_by("end"):
+        found[target.user_id].append(target)  # type: ignore[index]
+    for card in cards:
+        figures = TARGET_FIGURES[card["role"]]
+        card["targets"] = {}
+        for target in found.get(card["user"], []):
+            key = figures.get(target.metric)
+            if key is None or key in card["targets"]:
+                continue
+            actual = card["metrics"].get(key)
+            card["targets"][key] = {
+                "target": target.pk,
+                "period": target.period,
+                "metric": target.metric,
+                "value": float(target.value),
+                "attainment": attainment_ratio(
+                    target.metric, None if actual is None else float(actual), float(target.value)
+                ),
+            }
+
+
 def scorecards(
     *, start: dt.date, end: dt.date, role: str | None = None, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
@@ -216,6 +276,7 @@ def scorecards(
             }
             for uid in ids
         ]
+    _attach_targets(cards, start=start, end=end)
     return {
         "from": start,
         "to": end,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from reports.attainment.alerts import targets_at_risk_notify
 from reports.services import compliance_snapshot_store
 from reports.sla.digest import digest_overdue
 from reports.sla.scan import sla_scan
@@ -45,3 +46,9 @@ def refresh_report_snapshots_task() -> str | None:
     """Beat: recompute the snapshots of the report pages' quick periods, every model."""
     job = snapshots_refresh_standard()
     return job.status if job is not None else None
+
+
+@shared_task(acks_late=True)
+def targets_at_risk_task() -> int:
+    """Beat, weekly: tell the owners and managers of at-risk targets (once a week each)."""
+    return targets_at_risk_notify()

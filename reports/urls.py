@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reports import views
+from reports.attainment import views as attainment
 
 app_name = "reports"
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("scoreboard/", views.scoreboard, name="scoreboard"),
     path("scorecards/", views.scorecards_page, name="scorecards"),
     path("forecast/", views.forecast_page, name="forecast"),
+    path("attainment/", attainment.attainment_page, name="attainment"),
+    path("agreement/", attainment.agreement_page, name="agreement"),
     path("grade-calibration/", views.grade_calibration_page, name="grade_calibration"),
 ]

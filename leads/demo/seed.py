@@ -28,6 +28,7 @@ from campaigns.models import Campaign
 from leads.credits import recompute_all_credits
 from leads.demo import world as demo_world
 from leads.demo.simulate import LeadSimulator, SimLead
+from leads.demo.targets import create_targets
 from leads.models import FollowUp, Lead, LeadEvent, LeadTouch
 from pipeline.writers import OrmWriter, PostgresCopyWriter
 from reports.sla.backfill import backfill_sla_clocks
@@ -143,6 +144,10 @@ def seed_demo(
 
     recompute_all_credits()  # attribution credits of every touch, by the one SQL rule
     backfill_sla_clocks()  # first-response due times, by the business calendar
+    # Targets of this month and the last, set around the world's own figures.
+    create_targets(
+        users=world.users, team_ids=[team.id for team in world.teams], today=today, seed=seed
+    )
     stages = dict(Lead.objects.values_list("stage").annotate(n=Count("pk")).order_by("stage"))
     return SeedResult(
         leads=leads,

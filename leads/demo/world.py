@@ -27,6 +27,7 @@ from campaigns.models import Campaign, CampaignCost, Channel
 from leads.demo import data
 from leads.models import Company, ImportJob, Lead
 from leads.normalize import normalize_company_name
+from targets.models import Target
 
 #: The demo world spans this many days before ``today``.
 HISTORY_DAYS = 364
@@ -133,6 +134,8 @@ def flush_demo_data(*, chunk_size: int = 5000) -> dict[str, int]:
                     break
                 Lead.objects.filter(pk__in=ids).only("pk").delete()
     with transaction.atomic():
+        # the demo's company and channel targets (the others go with users and teams)
+        Target.objects.filter(created_by__username__in=data.DEMO_USERNAMES).delete()
         # imports are lead-side records of campaigns and go with them
         ImportJob.objects.all().delete()
         deleted["campaigns"] = Campaign.objects.all().delete()[1].get("campaigns.Campaign", 0)

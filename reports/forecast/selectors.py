@@ -42,6 +42,8 @@ from reports.forecast.engine import (
     win_rates,
 )
 from reports.periods import period_bounds
+from targets.choices import Metric
+from targets.models import Target
 
 #: An open deal: open now in an open-deal stage, with an expected amount.
 OPEN_DEAL = Q(stage__in=OPEN_DEAL_STAGES, expected_amount__isnull=False)
@@ -51,13 +53,21 @@ REACHED: dict[str, Q] = {Stage.SQL: SQL, Stage.OPPORTUNITY: OPPORTUNITY}
 SEE_ALL = (Role.MANAGER,)
 
 
-def target_for(
-    *, period: str, user_id: int | None = None, team_id: int | None = None
-) -> Decimal | None:
-    """The revenue target of a rep (``user_id``), a team (``team_id``) or the company
-    (neither) for the period — the hook the targets app plugs into. ``None`` until then:
-    the forecast then shows no target and no gap."""
-    return None
+def revenue_targets(period: str) -> dict[tuple[str, int | None], Decimal]:
+    """The period's revenue targets (``targets.Target``, metric ``revenue``) of reps, teams
+    and the company, in one query: ``("user", id)``, ``("team", id)`` and
+    ``("company", None)`` → value. Channel and campaign targets are not a forecast's."""
+    found: dict[tuple[str, int | None], Decimal] = {}
+    for user_id, team_id, value in Target.objects.filter(
+        period=period, metric=Metric.REVENUE, channel__isnull=True, campaign__isnull=True
+    ).values_list("user_id", "team_id", "value"):
+        if user_id is not None:
+            found[("user", user_id)] = value
+        elif team_id is not None:
+            found[("team", team_id)] = value
+        else:
+            found[("company", None)] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -188,12 +198,13 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
         people = set(scope.user_ids)
     users = get_user_model().objects.filter(pk__in=people)
     names = {u.pk: (u.get_username(), display_name(u)) for u in users}
+    targets = revenue_targets(period)
     rows = [
         {
             "user": uid,
             "username": names[uid][0],
             "name": names[uid][1],
-            **_with_target(figures.get(uid, empty), target_for(period=period, user_id=uid)),
+            **_with_target(figures.get(uid, empty), targets.get(("user", uid))),
         }
         for uid in sorted(names, key=lambda pk: (names[pk][1].lower(), pk))
     ]
@@ -204,13 +215,15 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
             "members": members.get(team.pk, []),
             **_with_target(
                 add_up(figures.get(uid, empty) for uid in members.get(team.pk, [])),
-                target_for(period=period, team_id=team.pk),
+                targets.get(("team", team.pk)),
             ),
         }
         for team in scope.teams
     ]
     company = (
-        _with_target(add_up(figures.values()), target_for(period=period)) if scope.company else None
+        _with_target(add_up(figures.values()), targets.get(("company", None)))
+        if scope.company
+        else None
     )
     return {
         "period": period,

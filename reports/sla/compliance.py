@@ -218,6 +218,18 @@ def overdue_now_by_owner(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) ->
     return dict(rows)
 
 
+def open_owned_by_owner() -> dict[int, int]:
+    """Per owner: open leads they own now (the base of follow-up compliance: the share of
+    them not overdue, ``overdue_now_by_owner``)."""
+    rows = (
+        Lead.objects.filter(owner__isnull=False, stage__in=OWNABLE_STAGES)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    return dict(rows)
+
+
 def delays(*, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Routing delay (created → first assigned) and rep delay (first assigned → that
     owner's first follow-up) of the period's leads, in working hours: medians and 95th

@@ -56,14 +56,23 @@ def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def _verdict(value: float | None) -> str:
+def verdict(value: float | None, target: float = TARGET) -> str:
     if value is None:
         return "none"
-    return "good" if value >= TARGET else "bad"
+    return "good" if value >= target else "bad"
 
 
-def _headline(acceptance: float | None, in_time: float | None) -> str:
-    marketing, sales = _verdict(acceptance), _verdict(in_time)
+def headline(
+    acceptance: float | None,
+    in_time: float | None,
+    *,
+    acceptance_target: float = TARGET,
+    in_time_target: float = TARGET,
+) -> str:
+    """The scoreboard's verdict; the agreement page (``reports.attainment.views``) passes
+    the period's agreed targets instead of ``TARGET``."""
+    marketing = verdict(acceptance, acceptance_target)
+    sales = verdict(in_time, in_time_target)
     if "none" in (marketing, sales):
         return _("Not enough decided leads in this period to compare the two sides.")
     if marketing == "good" and sales == "bad":
@@ -207,7 +216,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
             {
                 "why": why_differ(cohort=cohort_totals, closed=sales),
                 "marketing": {
-                    "verdict": _verdict(totals["acceptance_rate"]),
+                    "verdict": verdict(totals["acceptance_rate"]),
                     "verdict_text": _("Acceptance of marketing's MQLs: %(rate)s")
                     % {"rate": charts.percent(totals["acceptance_rate"])},
                     "figures": [
@@ -232,7 +241,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                     ],
                 },
                 "sales": {
-                    "verdict": _verdict(sales["compliance"]),
+                    "verdict": verdict(sales["compliance"]),
                     "verdict_text": _("First responses in time: %(rate)s")
                     % {"rate": charts.percent(sales["compliance"])},
                     "figures": [
@@ -262,7 +271,7 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                         ),
                     ],
                 },
-                "headline": _headline(totals["acceptance_rate"], sales["compliance"]),
+                "headline": headline(totals["acceptance_rate"], sales["compliance"]),
                 "reps_hidden": visible is not None and not visible,
                 "rep_charts": _rep_charts(shown),
                 "grade_chart": charts.share_chart(

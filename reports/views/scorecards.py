@@ -124,9 +124,16 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
             for key, label, kind, better in SCORECARD_METRICS[role]:
                 now, before = card["metrics"].get(key), card["previous"].get(key)
                 term = METRIC_TERMS[role].get(key)
+                goal = card.get("targets", {}).get(key)
                 metrics.append(
                     {
                         "label": label,
+                        "target": None
+                        if goal is None
+                        else {
+                            "value": fmt(goal["value"], kind),
+                            "attainment": fmt(goal["attainment"], "pct"),
+                        },
                         "term": DEFINITIONS[term] if term else None,
                         "value": fmt(now, kind),
                         "previous": "" if better == "now" else fmt(before, kind),

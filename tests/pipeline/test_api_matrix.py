@@ -29,6 +29,7 @@ from notifications.models import Notification
 from reports.choices import ReportJobOrigin, ReportJobStatus
 from reports.models import ReportJob
 from scoring.models import RescoreJob, ScoringRule
+from targets.services import target_save
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
@@ -251,6 +252,7 @@ row(
 for report in ("funnel", "channel-roi", "campaign-roi", "grade-calibration"):
     row("get", f"/api/v1/reports/{report}/", "401 200 200 403 200 200 200")
 row("get", "/api/v1/reports/scorecards/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/reports/attainment/", "401 200 200 200 200 200 200")  # the visible targets
 row("get", "/api/v1/reports/follow-up-compliance/", "401 403 200 200 200 200 200")
 # the forecast: sales (reps their own row, sales managers their teams) and managers (§1)
 row("get", "/api/v1/reports/forecast/", "401 403 403 200 200 200 200")
@@ -281,6 +283,20 @@ row("post", "/api/v1/notifications/read-all/", "401 200 200 200 200 200 200")
 row("get", "/api/v1/me/settings/", "401 200 200 200 200 200 200")
 row("put", "/api/v1/me/settings/", "401 200 200 200 200 200 200", {"language": "zh-hans"})
 row("get", "/api/v1/me/today/", "401 200 200 200 200 200 200")
+# --- targets (DESIGN §11): managers write all, a sales manager their team's and reps', nobody
+# their own; everyone reads what concerns them (the world's target is the rep's revenue) -----
+row("get", "/api/v1/targets/", "401 200 200 200 200 200 200")
+row("post", "/api/v1/targets/", "401 403 403 403 201 201 201",
+    {"period": "2026-12", "metric": "won", "team": "{team}", "value": "3"})  # fmt: skip
+row("get", "/api/v1/targets/{id}/", "401 404 404 200 200 200 200")
+row("put", "/api/v1/targets/{id}/", "401 404 404 403 200 200 200",
+    {"period": "2026-12", "metric": "revenue", "user": "{rep}", "value": "5"})  # fmt: skip
+row("patch", "/api/v1/targets/{id}/", "401 404 404 403 200 200 200", {"value": "7"})
+row("delete", "/api/v1/targets/{id}/", "401 404 404 403 204 204 204")
+row("post", "/api/v1/targets/copy-last-period/", "401 403 403 403 200 200 200",
+    {"period": "2026-12"})  # fmt: skip
+row("get", "/api/v1/targets/export/", "401 200 200 200 200 200 200")
+row("post", "/api/v1/targets/import/", "401 403 403 403 415 415 415", {})  # multipart only
 # --- authentication -------------------------------------------------------------------------
 row("post", "/api/v1/auth/token/", "400 400 400 400 400 400 400", {"username": "nobody"})
 
@@ -329,6 +345,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
         events=["lead_assigned"],
     )  # fmt: skip
     notification = Notification.objects.create(user=rep, event="lead_assigned", text="yours")
+    target = target_save(actor=manager, period="2026-12", metric="revenue", value=9, user=rep)
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
                   "smgr": sales_manager, "manager": manager, "admin": admin},
@@ -342,6 +359,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/saved-views/": view.pk,
             "/api/v1/webhooks/": hook.pk,
             "/api/v1/notifications/": notification.pk,
+            "/api/v1/targets/": target.pk,
         },
         "lead": lead.pk,
         "cost_id": cost.pk, "member_id": team.memberships.get(user=rep).pk, "code": "seo",

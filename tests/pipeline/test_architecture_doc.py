@@ -36,6 +36,7 @@ PACKAGES = (
     "pipeline",
     "reports",
     "scoring",
+    "targets",
     "tests",
 )
 DOTTED = re.compile(rf"^(?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_][A-Za-z0-9_]*)+$")

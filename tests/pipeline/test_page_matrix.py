@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from leads.choices import Stage
 from leads.models import ImportJob, SavedView
 from notifications.models import Notification
+from targets.services import target_save
 from tests.factories import (
     CampaignCostFactory,
     CampaignFactory,
@@ -81,11 +82,51 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
         "hook": hook.pk,
         "notification": Notification.objects.create(user=rep, event="lead_assigned", text="x").pk,
+        "target": target_save(actor=manager, period="2026-12", metric="revenue", value=9,
+                              user=rep).pk,
     }  # fmt: skip
 
 
 # url name: (method, path, POST body, "anon marketer desk rep smgr manager admin")
 PAGES = {
+    # targets (DESIGN §11): everyone reads what concerns them; managers and sales managers
+    # write (the world's target is the rep's: a rep may not change it, the marketer and the
+    # desk do not see it); a refused or invalid write by a writer is a message (302)
+    "targets:list": ("get", "/targets/?period=2026-12", None, "302 200 200 200 200 200 200"),
+    "targets:export": (
+        "get",
+        "/targets/export/?period=2026-12",
+        None,
+        "302 200 200 200 200 200 200",
+    ),
+    "targets:create": ("post", "/targets/new/", {}, "302 403 403 403 302 302 302"),
+    "targets:copy": (
+        "post",
+        "/targets/copy/",
+        {"period": "2026-12"},
+        "302 403 403 403 302 302 302",
+    ),
+    "targets:import": ("post", "/targets/import/", {}, "302 403 403 403 302 302 302"),
+    "targets:value": (
+        "post",
+        "/targets/{target}/value/",
+        {"value": "5"},
+        "302 404 404 403 302 302 302",
+    ),
+    "targets:delete": ("post", "/targets/{target}/delete/", {}, "302 404 404 403 302 302 302"),
+    "reports:attainment": (
+        "get",
+        "/reports/attainment/?period=2026-12",
+        None,
+        "302 200 200 200 200 200 200",
+    ),
+    # the agreement is a report page: report readers (a rep has only their own figures)
+    "reports:agreement": (
+        "get",
+        "/reports/agreement/?period=2026-12",
+        None,
+        "302 200 200 403 200 200 200",
+    ),
     # layout
     "home": ("get", "/", None, "302 302 302 302 302 302 302"),  # a redirect to the lead list
     "login": ("get", "/accounts/login/", None, "200 200 200 200 200 200 200"),

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pipeline.env import env_bool, env_int, env_list, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
-_ENV_READ = re.compile(r"""env_(?:str|bool|int|list)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+_ENV_READ = re.compile(r"""env_(?:str|bool|int|float|list)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 
 
 def _variables_read_by(path: Path) -> set[str]:

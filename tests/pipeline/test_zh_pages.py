@@ -45,6 +45,7 @@ CODE_LIKE = [
     re.compile(r"\b[\w-]+\.(csv|xlsx|json|html)\b", re.I),
     re.compile(r"\butm_(source|medium|campaign|content|term)\b"),  # URL parameters to type
     re.compile(r"\bp\d{2}\b"),  # percentiles: p50, p95
+    re.compile(r"\b\d{4}-Q[1-4]\b"),  # a quarter as targets are typed: 2026-Q4
     re.compile(r"\+?\d[\d\s-]{6,}"),
     re.compile(r"/[\w/.{}<>?=&-]*"),  # paths
 ]

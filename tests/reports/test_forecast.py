@@ -20,6 +20,7 @@ from reports.forecast.selectors import (
     stage_outcomes,
 )
 from reports.scorecards import rep_metrics
+from targets.models import Target
 from tests.factories import LeadFactory, TeamFactory, TeamMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +163,23 @@ def test_forecast_per_rep_team_and_company_by_hand(world, manager):
         money("55643.00"),
     )
     assert company["committed"] == money("68000.00")
+
+
+def test_revenue_targets_of_the_period_give_target_and_gap(world, manager):
+    """The targets app's revenue targets (rep, team, company) reach the forecast; another
+    period's, another metric's and a channel's do not."""
+    Target.objects.create(period="2026-12", metric="revenue", user=world["r1"], value=30000)
+    Target.objects.create(period="2026-12", metric="revenue", team=world["A"], value=40000)
+    Target.objects.create(period="2026-12", metric="revenue", value=100000)
+    Target.objects.create(period="2026-11", metric="revenue", user=world["r2"], value=1)
+    Target.objects.create(period="2026-12", metric="won", user=world["r2"], value=2)
+    report = pipeline_forecast(period="2026-12", scope=forecast_scope(manager))
+    rows = {row["username"]: row for row in report["rows"]}
+    assert (rows["r1"]["target"], rows["r1"]["gap"]) == (money("30000"), money("2857.00"))
+    assert (rows["r2"]["target"], rows["r2"]["gap"]) == (None, None)
+    teams = {team["name"]: team for team in report["teams"]}
+    assert (teams["A"]["target"], teams["A"]["gap"]) == (money("40000"), money("-9643.00"))
+    assert report["company"]["gap"] == money("44357.00")
 
 
 def test_quarter_counts_revenue_signed_in_the_whole_quarter(world, manager):

@@ -1,0 +1,369 @@
+"""Attainment: every visible target of a period with its actual, attainment, pace and
+status (DESIGN §11, docs/architecture.md "Targets and attainment").
+
+Actuals come from the report selectors the dashboards and scorecards use — one formula
+per figure, never a second one here. Which selector answers a target depends on its
+metric and scope:
+
+- company: leads, MQLs, SQLs, cost, cost per MQL from the funnel (cohort); won, revenue
+  and win rate of deals signed in the period (``closed_in_period``); desk figures pooled
+  over the whole desk (``desk_metrics(pooled=True)``); first response and follow-up
+  compliance over every rep;
+- channel / campaign: the ROI rows, credit-weighted under the default model (cohort);
+- user: the person's scorecard figures (marketer, desk or rep ones by metric);
+- team: the members' rep figures added up (rates recomputed from the sums).
+
+Pacing: cumulative metrics (counts, revenue, cost) are expected to grow with the share of
+the period's working days elapsed (``reports.calendar``); levels (rates, medians, cost per
+MQL) are expected to hold at the target all along. A target more than ``TARGET_AT_RISK``
+below its pace is ``at_risk``; above it ``ahead``, else ``on_track``; once the period is
+over, ``met`` or ``missed``; a count already at its target is ``met`` early.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from assignment.models import TeamMembership
+from pipeline.roles import Role
+from reports.calendar import Calendar
+from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
+from reports.selectors import campaign_roi, channel_roi, closed_in_period, funnel
+from reports.sla.compliance import compliance, open_owned_by_owner, overdue_now_by_owner
+from reports.sla.config import load_calendar, policies
+from reports.trends import channel_quality
+from targets.choices import (
+    CUMULATIVE_METRICS,
+    DESK_METRICS,
+    MAX_METRICS,
+    Metric,
+    attainment_ratio,
+    parse_period,
+)
+from targets.models import Target
+from targets.selectors import targets_visible_to
+
+T = TypeVar("T")
+
+AHEAD, ON_TRACK, AT_RISK, MISSED, MET = "ahead", "on_track", "at_risk", "missed", "met"
+STATUSES = (AHEAD, ON_TRACK, AT_RISK, MISSED, MET)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _row(report: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], report)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+# --- pacing ---------------------------------------------------------------------------------
+
+
+def elapsed_share(calendar: Calendar, start: dt.date, end: dt.date, today: dt.date) -> float:
+    """The share of the period's working days elapsed by the end of ``today`` (0 before
+    the period, 1 after it)."""
+    if today < start:
+        return 0.0
+    if today >= end:
+        return 1.0
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    working = [day for day in days if calendar.is_working_day(day)]
+    if not working:
+        return 1.0 if today >= end else 0.0
+    return sum(1 for day in working if day <= today) / len(working)
+
+
+def judge(
+    *, metric: str, value: float, actual: float | None, share: float, over: bool, risk: float
+) -> dict[str, Any]:
+    """Attainment, what was expected by now, and the status of one target."""
+    is_max = metric in MAX_METRICS
+    cumulative = metric in CUMULATIVE_METRICS
+    expected = round(value * share, 4) if cumulative else value
+    attainment = attainment_ratio(metric, actual, value)
+    if over:
+        if actual is None:
+            status = MET if is_max else MISSED
+        else:
+            status = MET if (actual <= value if is_max else actual >= value) else MISSED
+        return {"attainment": attainment, "expected_by_now": expected, "status": status}
+    if actual is None:
+        status = ON_TRACK  # nothing to judge yet (a rate with no cases)
+    elif cumulative and not is_max and actual >= value:
+        status = MET
+    else:
+        if is_max:
+            pace = expected / actual if actual else math.inf
+        else:
+            pace = actual / expected if expected else (math.inf if actual else 1.0)
+        status = AHEAD if pace > 1 else ON_TRACK if pace >= 1 - risk else AT_RISK
+    return {"attainment": attainment, "expected_by_now": expected, "status": status}
+
+
+# --- actuals ---------------------------------------------------------------------------------
+
+
+def _sum_rep_rows(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    rows = list(rows)
+    won = sum(r["won"] for r in rows)
+    lost = sum(r["lost"] for r in rows)
+    return {
+        "won": won,
+        "revenue": sum((r["revenue"] for r in rows), Decimal("0")),
+        "win_rate": _ratio(won, won + lost),
+    }
+
+
+def _compliance_of(rows: list[dict[str, Any]]) -> float | None:
+    return _ratio(sum(r["in_time"] for r in rows), sum(r["due"] for r in rows))
+
+
+def _follow_up(
+    owners: Iterable[int] | None, overdue: dict[int, int], owned: dict[int, int]
+) -> float | None:
+    keys = list(owned) if owners is None else list(owners)
+    open_now = sum(owned.get(k, 0) for k in keys)
+    late = sum(overdue.get(k, 0) for k in keys)
+    return None if not open_now else round(1 - late / open_now, 4)
+
+
+class Actuals:
+    """The actual of each target of one period, computed per (metric family, scope kind)
+    in one go: a constant number of queries however many targets there are."""
+
+    def __init__(self, start: dt.date, end: dt.date, targets: list[Target], now: dt.datetime):
+        self.start, self.end, self.now = start, end, now
+        self.targets = targets
+        self._cache: dict[str, Any] = {}
+
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return cast(T, self._cache[key])
+
+    def _ids(self, scope: str, metrics: Iterable[str] | None = None) -> list[int]:
+        wanted = set(metrics) if metrics is not None else None
+        return sorted(
+            {
+                getattr(t, f"{scope}_id")
+                for t in self.targets
+                if getattr(t, f"{scope}_id") is not None and (wanted is None or t.metric in wanted)
+            }
+        )
+
+    def _funnel(self) -> dict[str, Any]:
+        return self._once("funnel", lambda: funnel(start=self.start, end=self.end)["totals"])
+
+    def _closed(self) -> dict[str, Any]:
+        return self._once("closed", lambda: closed_in_period(start=self.start, end=self.end))
+
+    def _compliance(self) -> list[dict[str, Any]]:
+        return self._once(
+            "compliance", lambda: compliance(start=self.start, end=self.end, now=self.now)
+        )
+
+    def _follow(self) -> tuple[dict[int, int], dict[int, int]]:
+        return self._once(
+            "follow",
+            lambda: (
+                overdue_now_by_owner(now=self.now, by_grade=policies()),
+                open_owned_by_owner(),
+            ),
+        )
+
+    def _roi(self, kind: str) -> dict[Any, dict[str, Any]]:
+        def compute() -> dict[Any, dict[str, Any]]:
+            if kind == "channel":
+                report = channel_roi(start=self.start, end=self.end)
+                return {row["channel"]: row for row in report["rows"]}
+            report = campaign_roi(start=self.start, end=self.end)
+            return {row["campaign"]: row for row in report["rows"]}
+
+        return self._once(kind, compute)
+
+    def _users(self, family: str) -> dict[int, dict[str, Any]]:
+        def compute() -> dict[int, dict[str, Any]]:
+            if family == "marketer":
+                ids = self._ids("user", {Metric.LEADS, Metric.MQLS, Metric.SQLS,
+                                         Metric.COST_PER_MQL_MAX, Metric.BUDGET_MAX})  # fmt: skip
+                return marketer_metrics(self.start, self.end, ids) if ids else {}
+            if family == "desk":
+                ids = self._ids("user", DESK_METRICS)
+                return desk_metrics(self.start, self.end, ids) if ids else {}
+            ids = sorted(set(self._ids("user")) | set(self._members()))
+            return rep_metrics(self.start, self.end, ids) if ids else {}
+
+        return self._once(f"users:{family}", compute)
+
+    def _members(self) -> list[int]:
+        def compute() -> dict[int, list[int]]:
+            teams: dict[int, list[int]] = defaultdict(list)
+            for team_id, user_id in TeamMembership.objects.filter(
+                team_id__in=self._ids("team")
+            ).values_list("team_id", "user_id"):
+                teams[team_id].append(user_id)
+            return dict(teams)
+
+        teams = self._once("members", compute)
+        return [uid for ids in teams.values() for uid in ids]
+
+    def _team(self, team_id: int) -> list[int]:
+        self._members()
+        teams: dict[int, list[int]] = self._cache["members"]
+        return teams.get(team_id, [])
+
+    def _quality(self) -> dict[str, Any]:
+        return _row(channel_quality(start=self.start, end=self.end)["totals"])
+
+    def _desk_company(self) -> dict[str, Any]:
+        def compute() -> dict[str, Any]:
+            desk = list(
+                get_user_model()
+                .objects.filter(groups__name=Role.LEAD_DESK)
+                .values_list("pk", flat=True)
+            )
+            return desk_metrics(self.start, self.end, desk, pooled=True)[0]
+
+        return self._once("desk_company", compute)
+
+    def of(self, target: Target) -> float | None:
+        metric, scope = target.metric, target.scope
+        if scope in ("channel", "campaign"):
+            key = target.channel.code if target.channel else target.campaign_id
+            row = self._roi(scope).get(key)
+            return None if row is None else _roi_figure(metric, row)
+        if scope == "company":
+            return self._company(metric)
+        if scope == "user":
+            return self._user(metric, target.user_id)  # type: ignore[arg-type]
+        return self._team_figure(metric, target.team_id)  # type: ignore[arg-type]
+
+    def _company(self, metric: str) -> float | None:
+        if metric in (Metric.WON, Metric.REVENUE, Metric.WIN_RATE):
+            return _number(self._closed()[metric])
+        if metric == Metric.ACCEPTANCE_RATE:
+            # The scoreboard's figure: its verdict is judged against this target.
+            return _number(self._once("quality", self._quality)["acceptance_rate"])
+        if metric in DESK_METRICS:
+            return _number(self._desk_company()[_DESK_KEY[metric]])
+        if metric == Metric.FIRST_RESPONSE_RATE:
+            return _compliance_of(self._compliance())
+        if metric == Metric.FOLLOW_UP_COMPLIANCE:
+            return _follow_up(None, *self._follow())
+        return _roi_figure(metric, self._funnel())
+
+    def _user(self, metric: str, user_id: int) -> float | None:
+        if metric in (Metric.LEADS, Metric.MQLS, Metric.SQLS):
+            return _number(self._users("marketer")[user_id][metric])
+        if metric == Metric.COST_PER_MQL_MAX:
+            return _number(self._users("marketer")[user_id]["cost_per_mql"])
+        if metric == Metric.BUDGET_MAX:
+            return _number(self._users("marketer")[user_id]["cost"])
+        if metric in DESK_METRICS:
+            return _number(self._users("desk")[user_id][_DESK_KEY[metric]])
+        if metric == Metric.FOLLOW_UP_COMPLIANCE:
+            return _follow_up([user_id], *self._follow())
+        row = self._users("rep")[user_id]
+        key = "compliance" if metric == Metric.FIRST_RESPONSE_RATE else metric
+        return _number(row[key])
+
+    def _team_figure(self, metric: str, team_id: int) -> float | None:
+        members = self._team(team_id)
+        if metric == Metric.FIRST_RESPONSE_RATE:
+            wanted = set(members)
+            return _compliance_of([r for r in self._compliance() if r["user"] in wanted])
+        if metric == Metric.FOLLOW_UP_COMPLIANCE:
+            return _follow_up(members, *self._follow())
+        reps = self._users("rep")
+        return _number(_sum_rep_rows(reps[uid] for uid in members)[metric])
+
+
+_DESK_KEY: dict[str, str] = {
+    Metric.QUALIFIED: "qualified",
+    Metric.QUALIFICATION_HOURS_P50_MAX: "median_hours_to_qualify",
+    Metric.ACCEPTANCE_RATE: "acceptance",
+}
+_ROI_KEY: dict[str, str] = {
+    Metric.LEADS: "leads",
+    Metric.MQLS: "mqls",
+    Metric.SQLS: "sqls",
+    Metric.WON: "won",
+    Metric.REVENUE: "revenue",
+    Metric.COST_PER_MQL_MAX: "cost_per_mql",
+    Metric.BUDGET_MAX: "cost",
+}
+
+
+def _roi_figure(metric: str, row: dict[str, Any]) -> float | None:
+    return _number(row[_ROI_KEY[metric]])
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def attainment_rows(
+    targets: QuerySet[Target], *, period: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The attainment of ``targets`` of ``period`` (``2026-12`` or ``2026-Q4``)."""
+    now = now or timezone.now()
+    start, end = parse_period(period)
+    today = timezone.localdate(now)
+    chosen = list(
+        targets.filter(period=period).select_related("user", "team", "channel", "campaign")
+    )
+    share = elapsed_share(load_calendar(around=start), start, end, today)
+    actuals = Actuals(start, end, chosen, now)
+    risk = float(settings.TARGET_AT_RISK)
+    rows = []
+    for target in chosen:
+        actual = actuals.of(target)
+        value = float(target.value)
+        rows.append(
+            {
+                "target": target.pk,
+                "metric": target.metric,
+                "metric_label": str(target.get_metric_display()),
+                "scope": target.scope,
+                "scope_id": target.channel.code if target.channel else target.scope_id,
+                "scope_label": target.scope_label,
+                "value": value,
+                "actual": None if actual is None else round(actual, 4),
+                **judge(
+                    metric=target.metric,
+                    value=value,
+                    actual=actual,
+                    share=share,
+                    over=today > end,
+                    risk=risk,
+                ),
+            }
+        )
+    return {
+        "period": period,
+        "from": start,
+        "to": end,
+        "elapsed": round(share, 4),
+        "at_risk_below": risk,
+        "rows": rows,
+    }
+
+
+def attainment_for(user: User, *, period: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The attainment of every target ``user`` may read in ``period``."""
+    return attainment_rows(targets_visible_to(user), period=period, now=now)

@@ -1,0 +1,197 @@
+"""Attainment pages: the targets of a period with actual, attainment, pace and status,
+per role (a marketer their marketing targets, the desk its speed and acceptance, a rep
+their revenue, compliance and win rate, managers everything), and the marketing–sales
+agreement page with the scoreboard's verdict judged against the agreed targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from pipeline.roles import REPORT_READERS, Role, has_role
+from reports import charts
+from reports.attainment.agreement import agreement_sides
+from reports.attainment.selectors import attainment_for
+from reports.trends import channel_quality, sales_follow_up
+from reports.views.common import fmt, require
+from reports.views.scoreboard import TARGET, headline, verdict
+from targets.choices import (
+    DESK_METRICS,
+    MAX_METRICS,
+    RATE_METRICS,
+    Metric,
+    month_of,
+    parse_period,
+    previous_period,
+    quarter_of,
+)
+
+#: The page's sections: who reads each, and which targets it holds.
+SECTIONS: tuple[tuple[str, Any, frozenset[str], frozenset[str]], ...] = (
+    (
+        "marketing",
+        gettext_lazy("Marketing"),
+        frozenset({Role.MARKETER, Role.MANAGER}),
+        frozenset(
+            {
+                Metric.LEADS,
+                Metric.MQLS,
+                Metric.SQLS,
+                Metric.COST_PER_MQL_MAX,
+                Metric.BUDGET_MAX,
+                Metric.WON,
+                Metric.REVENUE,
+            }
+        ),
+    ),
+    ("desk", gettext_lazy("Lead desk"), frozenset({Role.LEAD_DESK, Role.MANAGER}), DESK_METRICS),
+    (
+        "sales",
+        gettext_lazy("Sales"),
+        frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.MANAGER}),
+        frozenset(
+            {
+                Metric.REVENUE,
+                Metric.WON,
+                Metric.FIRST_RESPONSE_RATE,
+                Metric.FOLLOW_UP_COMPLIANCE,
+                Metric.WIN_RATE,
+            }
+        ),
+    ),
+)
+#: Where revenue and won belong: cohort figures of channels and campaigns are marketing's,
+#: deals signed (company, team, person) are sales'.
+_MARKETING_SCOPES = frozenset({"channel", "campaign"})
+STATUS_LABELS = {
+    "ahead": gettext_lazy("Ahead"),
+    "on_track": gettext_lazy("On track"),
+    "at_risk": gettext_lazy("At risk"),
+    "missed": gettext_lazy("Missed"),
+    "met": gettext_lazy("Met"),
+}
+
+
+def _kind(metric: str) -> str:
+    if metric in RATE_METRICS:
+        return "pct"
+    if metric == Metric.REVENUE or metric == Metric.BUDGET_MAX:
+        return "money"
+    if metric == Metric.COST_PER_MQL_MAX:
+        return "unit_money"
+    if metric == Metric.QUALIFICATION_HOURS_P50_MAX:
+        return "hours"
+    return "count"
+
+
+def present(row: dict[str, Any]) -> dict[str, Any]:
+    kind = _kind(row["metric"])
+    return {
+        **row,
+        "value_text": fmt(row["value"], kind),
+        "actual_text": fmt(row["actual"], kind),
+        "expected_text": fmt(row["expected_by_now"], kind),
+        "attainment_text": fmt(row["attainment"], "pct"),
+        "status_label": STATUS_LABELS[row["status"]],
+        "less_is_better": row["metric"] in MAX_METRICS,
+    }
+
+
+def _signed_in(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required lets only signed-in users through
+        raise PermissionDenied
+    return user
+
+
+def _period(request: HttpRequest) -> tuple[str, str | None]:
+    period = (request.GET.get("period") or "").strip() or month_of(timezone.localdate())
+    try:
+        parse_period(period)
+    except ValueError as error:
+        return month_of(timezone.localdate()), str(error)
+    return period, None
+
+
+def _periods() -> list[str]:
+    today = timezone.localdate()
+    this_month = month_of(today)
+    return [this_month, previous_period(this_month), quarter_of(today)]
+
+
+@login_required
+def attainment_page(request: HttpRequest) -> HttpResponse:
+    period, error = _period(request)
+    report = attainment_for(_signed_in(request), period=period)
+    sections = []
+    for key, label, roles, metrics in SECTIONS:
+        if not has_role(request.user, *roles):
+            continue
+        rows = [
+            present(row)
+            for row in report["rows"]
+            if row["metric"] in metrics
+            and (
+                row["metric"] not in (Metric.REVENUE, Metric.WON)
+                or (row["scope"] in _MARKETING_SCOPES) == (key == "marketing")
+            )
+        ]
+        sections.append({"key": key, "label": label, "rows": rows})
+    context = {
+        "period": period,
+        "error": error,
+        "periods": _periods(),
+        "report": report,
+        "elapsed_text": fmt(report["elapsed"], "pct"),
+        "risk_text": fmt(report["at_risk_below"], "pct"),
+        "sections": sections,
+    }
+    return render(request, "reports/attainment.html", context, status=400 if error else 200)
+
+
+@login_required
+def agreement_page(request: HttpRequest) -> HttpResponse:
+    """市场与销售的服务协议: the agreed targets of both sides, their attainment, and the
+    scoreboard's verdict judged against them."""
+    require(request.user, REPORT_READERS)
+    period, error = _period(request)
+    report = attainment_for(_signed_in(request), period=period)
+    sides = agreement_sides(report)
+    start, end = report["from"], min(report["to"], timezone.localdate())
+    if end < start:
+        end = start
+    acceptance = channel_quality(start=start, end=end)["totals"]["acceptance_rate"]
+    in_time = sales_follow_up(start=start, end=end)["totals"]["compliance"]
+    acceptance_target = sides["acceptance_target"] or TARGET
+    in_time_target = sides["in_time_target"] or TARGET
+    context = {
+        "period": period,
+        "error": error,
+        "periods": _periods(),
+        "marketing": [present(r) for r in sides["marketing"]],
+        "sales": [present(r) for r in sides["sales"]],
+        "agreed": sides["acceptance_target"] is not None or sides["in_time_target"] is not None,
+        "verdict": {
+            "marketing": verdict(acceptance, acceptance_target),
+            "sales": verdict(in_time, in_time_target),
+            "marketing_text": _("Acceptance of marketing's MQLs: %(rate)s (agreed %(target)s)")
+            % {"rate": charts.percent(acceptance), "target": charts.percent(acceptance_target, 0)},
+            "sales_text": _("First responses in time: %(rate)s (agreed %(target)s)")
+            % {"rate": charts.percent(in_time), "target": charts.percent(in_time_target, 0)},
+            "headline": headline(
+                acceptance,
+                in_time,
+                acceptance_target=acceptance_target,
+                in_time_target=in_time_target,
+            ),
+        },
+    }
+    return render(request, "reports/agreement.html", context, status=400 if error else 200)
