@@ -28,6 +28,7 @@ import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
@@ -100,6 +101,8 @@ def celery_worker(tag: str):
             "1",
             "-n",
             f"{tag}@%h",
+            "-Q",
+            ",".join(settings.TASK_QUEUES),
             "--without-gossip",
             "--without-mingle",
         ],
