@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,6 +40,7 @@ from leads.selectors import contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
+from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
@@ -152,7 +152,7 @@ def _tab_counts(user) -> dict[str, int]:
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):
-    paginator = Paginator(queryset, page_size(request))
+    paginator = CappedPaginator(queryset, page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
 
