@@ -575,6 +575,7 @@ class ImportJob(models.Model):
                 condition=Q(status__in=ImportStatus.values), name="import_job_status_valid"
             ),
         ]
+        indexes = [models.Index(fields=["created_at", "id"], name="import_job_created_id")]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.status})"
@@ -727,6 +728,8 @@ class ContactReview(models.Model):
                 condition=Q(status=ReviewStatus.OPEN),
                 name="contact_review_open_idx",
             ),
+            # The API's list of every review (any status), oldest first.
+            models.Index(fields=["created_at", "id"], name="contact_review_created_id"),
         ]
 
     def __str__(self) -> str:

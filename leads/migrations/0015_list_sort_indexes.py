@@ -107,5 +107,13 @@ class Migration(migrations.Migration):
                 name="lead_unowned_mql",
             ),
         ),
+        migrations.AddIndex(
+            model_name="importjob",
+            index=models.Index(fields=["created_at", "id"], name="import_job_created_id"),
+        ),
+        migrations.AddIndex(
+            model_name="contactreview",
+            index=models.Index(fields=["created_at", "id"], name="contact_review_created_id"),
+        ),
         migrations.RunPython(create_collated_indexes, drop_collated_indexes),
     ]
