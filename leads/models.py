@@ -269,6 +269,9 @@ class Lead(models.Model):
             models.Index(fields=["score", "id"], name="lead_score_id"),
             models.Index(fields=["grade", "id"], name="lead_grade_id"),
             models.Index(STAGE_ORDER, F("id"), name="lead_stage_order_id"),
+            # The API's ``?ordering=stage`` and ``?ordering=name`` (codes, database collation).
+            models.Index(fields=["stage", "id"], name="lead_stage_id"),
+            models.Index(fields=["name", "id"], name="lead_name_id"),
             # Nullable: ascending is NULLS LAST (read forwards). Descending NULLS LAST and
             # "new for me" (assigned_at DESC NULLS LAST) have PostgreSQL-only indexes in
             # migration 0015 (SQLite has no NULLS LAST in an index).

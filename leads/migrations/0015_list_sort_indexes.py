@@ -115,5 +115,13 @@ class Migration(migrations.Migration):
             model_name="contactreview",
             index=models.Index(fields=["created_at", "id"], name="contact_review_created_id"),
         ),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(fields=["stage", "id"], name="lead_stage_id"),
+        ),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(fields=["name", "id"], name="lead_name_id"),
+        ),
         migrations.RunPython(create_collated_indexes, drop_collated_indexes),
     ]
