@@ -86,6 +86,14 @@ class CappedPaginator(Paginator):
             raise EmptyPage(self.error_messages["min_page"])
         return number
 
+    def get_page(self, number: Any) -> Page:
+        """Like Django's: a page past the end (known only once read, past the cap) gives
+        the last page of the count."""
+        try:
+            return super().get_page(number)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         if self.count_exact:
