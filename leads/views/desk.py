@@ -143,11 +143,17 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
     return latest
 
 
-def _tab_counts(user) -> dict[str, int]:
+def _count_label(queryset: QuerySet) -> str | int:
+    """A tab's count, capped like the lists': the number, or "10,000+" past the cap."""
+    paginator = CappedPaginator(queryset, 1)
+    return paginator.count if paginator.count_exact else paginator.count_label
+
+
+def _tab_counts(user) -> dict[str, str | int]:
     return {
-        "new": new_queue(user).count(),
-        "rejected": rejected_queue(user).count(),
-        "reviews": open_reviews(user).count(),
+        "new": _count_label(new_queue(user)),
+        "rejected": _count_label(rejected_queue(user)),
+        "reviews": _count_label(open_reviews(user)),
     }
 
 

@@ -139,10 +139,9 @@ def test_import_rows_per_second_vs_copy(tmp_path, report, settings):
                         "phone": "+86" + phone,
                         "email": email,
                         "title": title,
-                        "region": region,
                         "created_at": timezone.now(),
                     }
-                    for name, _company, phone, email, title, _industry, region, _at in reader
+                    for name, _company, phone, email, title, _industry, _region, _at in reader
                 ]
             statement, text = writer.format(Lead, rows)
             statement = statement.replace('"leads_lead"', "copy_bench")
