@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -49,6 +48,7 @@ from leads.models import Lead
 from leads.selectors import contact_for, leads_visible_to
 from leads.selectors import new_for_me as leads_new_for
 from pipeline.errors import ServiceError
+from pipeline.pagination import CappedPaginator
 from pipeline.roles import SALES_ROLES, Role, has_role
 
 User = get_user_model()
@@ -557,6 +557,21 @@ def simulate_page(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
+def routable_ordered(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """The routing page's order: longest-waiting MQL first (index ``lead_unowned_mql``)."""
+    return leads.order_by("mql_at", "id")
+
+
+def pool_ordered(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """The pool's order: best score, then longest in the pool (index ``lead_pool_order``)."""
+    return leads.order_by(F("score").desc(), F("pooled_at").asc(nulls_last=True), "id")
+
+
+def new_for_me_ordered(user) -> QuerySet[Lead]:
+    """ "New for me", newest assignment first (index ``lead_owner_new``, PostgreSQL)."""
+    return leads_new_for(user).order_by(F("assigned_at").desc(nulls_last=True), "-id")
+
+
 def _routable(user) -> QuerySet[Lead]:
     return leads_visible_to(user).filter(stage=Stage.MQL, owner__isnull=True)
 
@@ -595,8 +610,7 @@ def route_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, text)
         return redirect(back)
     leads = filterset.qs if filterset.is_valid() else _routable(user).none()
-    leads = leads.order_by("mql_at", "id")
-    paginator = Paginator(leads, PAGE_SIZE)
+    paginator = CappedPaginator(routable_ordered(leads), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
@@ -629,8 +643,7 @@ def pool_page(request: HttpRequest) -> HttpResponse:
     base = leads_visible_to(user).filter(in_pool=True)
     filterset = _lead_filter(request.GET, base, request)
     leads = filterset.qs if filterset.is_valid() else base
-    leads = leads.order_by(F("score").desc(), F("pooled_at").asc(nulls_last=True), "id")
-    paginator = Paginator(leads, PAGE_SIZE)
+    paginator = CappedPaginator(pool_ordered(leads), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     now = timezone.now()
     rows = []
@@ -705,8 +718,7 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
 def new_for_me(request: HttpRequest) -> HttpResponse:
     """Leads assigned to me that I have not accepted yet (still MQL), newest first."""
     user = _require_sales(request)
-    leads = leads_new_for(user).order_by(F("assigned_at").desc(nulls_last=True), "-id")
-    paginator = Paginator(leads, PAGE_SIZE)
+    paginator = CappedPaginator(new_for_me_ordered(user), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     page_leads = list(page.object_list)
     # Why each lead came to me: its latest decision naming me (one query for the page).

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.forms import CheckboxSelectMultiple
@@ -35,6 +34,7 @@ from leads.choices import Stage, TouchKind
 from leads.models import Lead, LeadTouch
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
+from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name, people_ordering, text_order
 from pipeline.roles import Role, has_role
 from reports.metrics import figures, roi
@@ -159,7 +159,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     filterset = CampaignFilterSet(request.GET, queryset=queryset, request=request)
     _prepare_filter_form(filterset.form)
     sort = _sort_param(request)
-    paginator = Paginator(_sorted(filterset.qs, sort), _page_size(request))
+    paginator = CappedPaginator(_sorted(filterset.qs, sort), _page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     rows = [
         (

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +64,15 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+#: Stages in lifecycle order (new → … → disqualified) for sorting: the lead list's stage
+#: sort and the index that serves it are this one expression.
+STAGE_ORDER = Case(
+    *[When(stage=code, then=Value(index)) for index, code in enumerate(Stage.values)],
+    default=Value(len(Stage.values)),
+    output_field=IntegerField(),
+)
 
 
 class Lead(models.Model):
@@ -253,6 +262,32 @@ class Lead(models.Model):
             # The search box matches a normalised phone or a WeChat id exactly.
             models.Index(fields=["phone"], name="lead_phone_idx"),
             models.Index(fields=["wechat"], name="lead_wechat_idx"),
+            # One index per sort the lists offer, with the tiebreaker ``id`` (read forwards
+            # or backwards), so the first page is an index range, never a sort of the table.
+            # Name and company (collated) are indexed by migration 0015 on PostgreSQL.
+            models.Index(fields=["created_at", "id"], name="lead_created_id"),
+            models.Index(fields=["score", "id"], name="lead_score_id"),
+            models.Index(fields=["grade", "id"], name="lead_grade_id"),
+            models.Index(STAGE_ORDER, F("id"), name="lead_stage_order_id"),
+            # The API's ``?ordering=stage`` and ``?ordering=name`` (codes, database collation).
+            models.Index(fields=["stage", "id"], name="lead_stage_id"),
+            models.Index(fields=["name", "id"], name="lead_name_id"),
+            # Nullable: ascending is NULLS LAST (read forwards). Descending NULLS LAST and
+            # "new for me" (assigned_at DESC NULLS LAST) have PostgreSQL-only indexes in
+            # migration 0015 (SQLite has no NULLS LAST in an index).
+            models.Index(fields=["next_follow_up_at", "id"], name="lead_follow_up_id"),
+            # The desk's new queue, the pool, "new for me", the routing page.
+            models.Index(fields=["stage", "-score", "created_at", "id"], name="lead_desk_queue"),
+            models.Index(
+                fields=["-score", "pooled_at", "id"],
+                condition=Q(in_pool=True),
+                name="lead_pool_order",
+            ),
+            models.Index(
+                fields=["stage", "mql_at", "id"],
+                condition=Q(owner__isnull=True),
+                name="lead_unowned_mql",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -543,6 +578,7 @@ class ImportJob(models.Model):
                 condition=Q(status__in=ImportStatus.values), name="import_job_status_valid"
             ),
         ]
+        indexes = [models.Index(fields=["created_at", "id"], name="import_job_created_id")]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.status})"
@@ -695,6 +731,8 @@ class ContactReview(models.Model):
                 condition=Q(status=ReviewStatus.OPEN),
                 name="contact_review_open_idx",
             ),
+            # The API's list of every review (any status), oldest first.
+            models.Index(fields=["created_at", "id"], name="contact_review_created_id"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from notifications.middleware import remember_in_session
 from notifications.selectors import notifications_of
 from pipeline.errors import ServiceError
 from pipeline.pages import safe_next_url
+from pipeline.pagination import CappedPaginator
 from pipeline.roles import SALES_ROLES, has_role
 
 PAGE_SIZE = 25
@@ -36,7 +36,7 @@ PAGE_SIZE = 25
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The user's notifications, newest first; ``?unread=1`` shows the unread ones."""
     unread = request.GET.get("unread") == "1"
-    paginator = Paginator(notifications_of(request.user, unread=unread), PAGE_SIZE)
+    paginator = CappedPaginator(notifications_of(request.user, unread=unread), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,

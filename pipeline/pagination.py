@@ -1,9 +1,152 @@
+"""Pagination for every list, page and API: counts capped so that a list of a million
+leads answers its first page without counting them all."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from functools import cached_property
+from typing import Any
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import QuerySet
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+#: Lists count their rows up to this many; past it they say "10,000+" (the API: ``count``
+#: 10000 with ``count_exact: false``). Counting stops at the cap, so it reads at most
+#: this many index entries however long the list is.
+COUNT_CAP = 10_000
+
+
+class CappedPage(Page):
+    """A page of a list longer than the cap: whether a next page exists comes from one
+    extra row fetched with the page, not from the count."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def end_index(self) -> int:
+        return self.start_index() + len(self.object_list) - 1 if self.object_list else 0
+
+
+class CappedPaginator(Paginator):
+    """Django's paginator with the count capped at ``COUNT_CAP``.
+
+    Up to the cap everything is as usual (exact count, last page). Past it ``count`` is
+    the cap and ``count_exact`` is False: any page number may be asked for (it is read
+    with ``LIMIT``/``OFFSET`` from the ordered index), ``has_next`` comes from one extra
+    row, and the page links end at the cap."""
+
+    count_cap = COUNT_CAP
+
+    @cached_property
+    def _counted(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            # SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1): stops at the cap.
+            return rows.order_by().values("pk")[: self.count_cap + 1].count()
+        return len(rows)
+
+    @cached_property
+    def count_exact(self) -> bool:
+        return self._counted <= self.count_cap
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.count_cap)
+
+    @property
+    def count_label(self) -> str:
+        """The count for people: "1,234", or "10,000+" past the cap."""
+        return str(intcomma(self.count)) + ("" if self.count_exact else "+")
+
+    @cached_property
+    def num_pages(self) -> int:
+        if self.count_exact:
+            return super().num_pages
+        return math.ceil(self.count / self.per_page)
+
+    def validate_number(self, number: Any) -> int:
+        if self.count_exact:
+            return super().validate_number(number)
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from error
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def get_page(self, number: Any) -> Page:
+        """Like Django's: a page past the end (known only once read, past the cap) gives
+        the last page of the count."""
+        try:
+            return super().get_page(number)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        if self.count_exact:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        return CappedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
 
 class Pagination(PageNumberPagination):
-    """Page-number pagination: ``count``, ``next``, ``previous``, ``results``; up to 500."""
+    """Page-number pagination: ``count``, ``count_exact``, ``next``, ``previous``,
+    ``results``; up to 500 a page. ``count`` is exact up to ``COUNT_CAP``; past it,
+    ``count`` is the cap and ``count_exact`` false (follow ``next`` to the end)."""
 
+    django_paginator_class = CappedPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_paginated_response(self, data: Any) -> Response:
+        paginator = self.page.paginator
+        return Response(
+            OrderedDict(
+                [
+                    ("count", paginator.count),
+                    ("count_exact", paginator.count_exact),
+                    ("next", self.get_next_link()),
+                    ("previous", self.get_previous_link()),
+                    ("results", data),
+                ]
+            )
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count_exact"] = {
+            "type": "boolean",
+            "example": True,
+            "description": f"False when the list is longer than {COUNT_CAP}: count is then "
+            f"{COUNT_CAP}.",
+        }
+        answer["required"] = ["count", "count_exact", "results"]
+        return answer
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=`` with ``id`` as the tiebreaker in the direction of the first
+    field: a stable order across pages, and the one the ``(column, id)`` indexes serve."""
+
+    def get_ordering(self, request: Any, queryset: QuerySet, view: Any) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if ordering and not any(field.lstrip("-") in ("id", "pk") for field in ordering):
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return ordering

@@ -67,8 +67,12 @@ def collated(field: str) -> Collate | F:
     return Collate(F(field), collation) if collation else F(field)
 
 
-def text_order(field: str, *, descending: bool = False) -> OrderBy:
+def text_order(field: str, *, descending: bool = False, nulls_last: bool = True) -> OrderBy:
+    """``field`` collated for people. ``nulls_last=False`` for a NOT NULL column reached
+    without an outer join: a plain ``ASC``/``DESC``, which an index can serve."""
     expression = collated(field)
+    if not nulls_last:
+        return expression.desc() if descending else expression.asc()
     return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
 
 

@@ -162,8 +162,49 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Acknowledge after the task ran: a worker that dies mid-task leaves it to another one
+# (every task is idempotent or claims its rows); one task at a time per worker process
+# (prefetch 1), so a long import never sits reserved behind a process that is busy.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The four queues (DESIGN §14), each consumed by its own workers (docker-compose.yml,
+# README "Production"), so a 100k-row import or a long report never delays a new lead:
+# realtime — one lead: routing, notices and their emails;
+# bulk — imports, rescoring, bulk routing, sweeps and retention;
+# reports — SLA scan, digest, snapshots, report jobs; hooks — webhook deliveries.
+# The one table of routes: a test checks that every registered task has one. A task
+# without a route would go to the default queue, ``realtime`` (never a queue nobody reads).
+# Eager tasks (the embedded default) ignore routes.
+TASK_QUEUES = ("realtime", "bulk", "reports", "hooks")
+CELERY_TASK_DEFAULT_QUEUE = "realtime"
+CELERY_TASK_ROUTES = {
+    "assignment.tasks.route_lead_task": {"queue": "realtime"},
+    "assignment.tasks.reroute_after_sla_task": {"queue": "bulk"},
+    "assignment.tasks.sweep_unrouted_task": {"queue": "bulk"},
+    "notifications.tasks.send_emails_task": {"queue": "realtime"},
+    "notifications.tasks.tell_assigned_task": {"queue": "realtime"},
+    "notifications.tasks.tell_returned_task": {"queue": "realtime"},
+    "notifications.tasks.tell_recycled_task": {"queue": "realtime"},
+    "notifications.tasks.tell_import_duplicates_task": {"queue": "realtime"},
+    "notifications.tasks.tell_import_done_task": {"queue": "realtime"},
+    "leads.tasks.import_run_task": {"queue": "bulk"},
+    "leads.tasks.import_inspect_task": {"queue": "bulk"},
+    "leads.tasks.requeue_stale_imports_task": {"queue": "bulk"},
+    "leads.tasks.import_staging_cleanup_task": {"queue": "bulk"},
+    "leads.tasks.retention_erase_task": {"queue": "bulk"},
+    "scoring.tasks.rescore_job_task": {"queue": "bulk"},
+    "scoring.tasks.rescore_resume_task": {"queue": "bulk"},
+    "reports.tasks.sla_scan_task": {"queue": "reports"},
+    "reports.tasks.overdue_digest_task": {"queue": "reports"},
+    "reports.tasks.compliance_snapshot_task": {"queue": "reports"},
+    "reports.tasks.report_job_task": {"queue": "reports"},
+    "reports.tasks.refresh_report_snapshots_task": {"queue": "reports"},
+    "reports.tasks.targets_at_risk_task": {"queue": "reports"},
+    "webhooks.tasks.deliver_task": {"queue": "hooks"},
+    "webhooks.tasks.sweep_deliveries_task": {"queue": "hooks"},
+    # Celery's own housekeeping tasks (chords, result cleanup), should any ever run.
+    "celery.*": {"queue": "realtime"},
+}
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -342,7 +383,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "pipeline.pagination.StableOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pipeline.api.exception_handler",

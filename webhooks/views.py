@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pipeline.errors import ServiceError
+from pipeline.pagination import CappedPaginator
 from webhooks import selectors, services
 from webhooks.forms import WebhookForm
 from webhooks.models import Webhook
@@ -87,7 +87,7 @@ def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def webhook_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     webhook = get_object_or_404(Webhook.objects.select_related("team"), pk=pk)
-    paginator = Paginator(selectors.deliveries_of(webhook=webhook), 25)
+    paginator = CappedPaginator(selectors.deliveries_of(webhook=webhook), 25)
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "webhook": webhook,

@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,6 +40,7 @@ from leads.selectors import contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
+from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
@@ -102,11 +102,13 @@ def rejected_queue(user) -> QuerySet[Lead]:
         .order_by("-at", "-id")
         .values("at")[:1]
     )
+    # Driven by the rejection events (index on kind, at), not by a look-up per unowned MQL:
+    # a million leads with a hundred thousand waiting MQLs still read only the rejected.
+    rejected = LeadEvent.objects.filter(kind=EventKind.REJECTED).values("lead_id")
     return (
         leads_visible_to(user)
-        .filter(stage=Stage.MQL, owner__isnull=True, in_pool=False)
+        .filter(stage=Stage.MQL, owner__isnull=True, in_pool=False, pk__in=rejected)
         .annotate(rejected_at=Subquery(last_rejection))
-        .filter(rejected_at__isnull=False)
         .order_by(F("rejected_at").desc(), "-id")
     )
 
@@ -143,16 +145,22 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
     return latest
 
 
-def _tab_counts(user) -> dict[str, int]:
+def _count_label(queryset: QuerySet) -> str | int:
+    """A tab's count, capped like the lists': the number, or "10,000+" past the cap."""
+    paginator = CappedPaginator(queryset, 1)
+    return paginator.count if paginator.count_exact else paginator.count_label
+
+
+def _tab_counts(user) -> dict[str, str | int]:
     return {
-        "new": new_queue(user).count(),
-        "rejected": rejected_queue(user).count(),
-        "reviews": open_reviews(user).count(),
+        "new": _count_label(new_queue(user)),
+        "rejected": _count_label(rejected_queue(user)),
+        "reviews": _count_label(open_reviews(user)),
     }
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):
-    paginator = Paginator(queryset, page_size(request))
+    paginator = CappedPaginator(queryset, page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
 

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -51,6 +50,7 @@ from leads.models import ImportJob
 from leads.selectors import leads_visible_to
 from leads.views.lists import sort_param, sorted_leads
 from pipeline.errors import ServiceError
+from pipeline.pagination import CappedPaginator
 from pipeline.roles import Role, has_role
 
 #: Who sees import jobs, and who may start one (the import service's rule).
@@ -202,7 +202,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             campaigns_visible_to(request.user), pk=int(request.GET["campaign"])
         )
         jobs = jobs.filter(campaign=campaign)
-    paginator = Paginator(jobs, 25)
+    paginator = CappedPaginator(jobs, 25)
     page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
@@ -377,7 +377,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = request.GET.get("outcome", "")
     if outcome not in ImportRowOutcome.values:
         outcome = ""
-    rows_page = Paginator(import_rows(job, outcome or None), ROWS_PER_PAGE).get_page(
+    rows_page = CappedPaginator(import_rows(job, outcome or None), ROWS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     counts = {

@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import F, OrderBy, QuerySet
 from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,12 +17,9 @@ from assignment.models import Team
 from campaigns.choices import ChannelKind
 from leads import lifecycle
 from leads.bulk import bulk_bar
-from leads.choices import (
-    Stage,
-    ViewScope,
-)
+from leads.choices import ViewScope
 from leads.filters import LeadFilterSet
-from leads.models import Lead, SavedView
+from leads.models import STAGE_ORDER, Lead, SavedView
 from leads.saved_views import (
     LEAD_LIST_COLUMNS,
     can_share_company_wide,
@@ -39,6 +35,7 @@ from leads.selectors import (
 )
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, page_size, safe_next_url
+from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name, people_ordering, text_order
 
 User = get_user_model()
@@ -50,24 +47,29 @@ SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next
 TEXT_SORT_COLUMNS = {"name": "name", "company": "company__name"}
 DEFAULT_SORT = "-created_at"
 
-_STAGE_ORDER = Case(
-    *[When(stage=code, then=Value(index)) for index, code in enumerate(Stage.values)],
-    default=Value(len(Stage.values)),
-    output_field=IntegerField(),
-)
+#: Sorts on nullable columns: empty values last in both directions (an index per
+#: direction serves them). Every other sortable column is NOT NULL, so its sort is a plain
+#: ``ASC``/``DESC`` that the ``(column, id)`` index serves read forwards or backwards.
+NULLABLE_SORT_COLUMNS = {"next_follow_up_at"}
 
 
 def sorted_leads(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
+    """``queryset`` in the order of ``sort``, then ``id``: one index serves each sort."""
     descending = sort.startswith("-")
     name = sort.removeprefix("-")
+    expression: OrderBy
     if name == "stage":
         # Lifecycle order (new → … → disqualified), not alphabetical codes.
-        queryset = queryset.annotate(stage_order=_STAGE_ORDER)
-        name = "stage_order"
-    if name in TEXT_SORT_COLUMNS:
-        expression = text_order(TEXT_SORT_COLUMNS[name], descending=descending)
-    else:
+        expression = STAGE_ORDER.desc() if descending else STAGE_ORDER.asc()
+    elif name in TEXT_SORT_COLUMNS:
+        # The lead's name is NOT NULL; a lead without a company sorts last either way.
+        expression = text_order(
+            TEXT_SORT_COLUMNS[name], descending=descending, nulls_last=name == "company"
+        )
+    elif name in NULLABLE_SORT_COLUMNS:
         expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    else:
+        expression = F(name).desc() if descending else F(name).asc()
     tie = F("id").desc() if descending else F("id").asc()
     return queryset.order_by(expression, tie)
 
@@ -117,7 +119,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
     _prepare_filter_form(filterset.form)
     sort = sort_param(request)
-    paginator = Paginator(sorted_leads(filterset.qs, sort), page_size(request))
+    paginator = CappedPaginator(sorted_leads(filterset.qs, sort), page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     rows = [(lead, contact_for(user, lead)) for lead in page.object_list]
     columns = _columns(request)

@@ -28,6 +28,7 @@ import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
@@ -100,6 +101,8 @@ def celery_worker(tag: str):
             "1",
             "-n",
             f"{tag}@%h",
+            "-Q",
+            ",".join(settings.TASK_QUEUES),
             "--without-gossip",
             "--without-mingle",
         ],
@@ -240,12 +243,14 @@ def _captures_with_redis_down(report, *, name: str, redis_url: str, stop_redis: 
     assert capture["p95_ms"] < 500, capture
 
 
+@pytest.mark.faults
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_redis_down_during_captures(report):
     """Stops the machine's Redis server (then starts it again): run alone."""
     _captures_with_redis_down(report, name="fault_redis_down", redis_url=REDIS, stop_redis=True)
 
 
+@pytest.mark.faults
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_redis_unreachable_captures(report):
     """The same with ``REDIS_URL`` on a port nothing listens on: safe beside a shared Redis."""
@@ -257,6 +262,7 @@ def test_faults_redis_unreachable_captures(report):
     )
 
 
+@pytest.mark.faults
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_worker_killed_mid_import(tmp_path, report):
     from django.core.files import File
@@ -330,6 +336,7 @@ def test_faults_worker_killed_mid_import(tmp_path, report):
     assert leads.count() == rows == leads.values("phone").distinct().count()
 
 
+@pytest.mark.faults
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_faults_postgres_restart(report):
     version = sorted(os.listdir("/etc/postgresql"))[-1]

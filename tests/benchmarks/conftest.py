@@ -13,6 +13,24 @@ from django.db import connection
 RESULTS = pathlib.Path(os.environ.get("BENCH_RESULTS", "benchmark-results"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "faults: breaks a service (Redis, a worker, PostgreSQL); only with -m faults"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Fault tests (they stop Redis, kill workers, restart PostgreSQL) run only when asked
+    for by marker: ``./scripts/bench -m faults``. ``-k capture`` or ``-k import`` never
+    selects them."""
+    if "faults" in (config.getoption("markexpr") or ""):
+        return
+    faults = [item for item in items if item.get_closest_marker("faults")]
+    if faults:
+        config.hook.pytest_deselected(items=faults)
+        items[:] = [item for item in items if not item.get_closest_marker("faults")]
+
+
 @pytest.fixture(autouse=True)
 def _quiet(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"

@@ -78,3 +78,48 @@ def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = Non
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def celery_worker(tag: str, *, extra_env: dict | None = None, concurrency: int = 2):
+    """A Celery worker on every queue (``TASK_QUEUES``) against the test database."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "pipeline",
+            "worker",
+            "-l",
+            "warning",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{tag}@%h",
+            "-Q",
+            ",".join(settings.TASK_QUEUES),
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()

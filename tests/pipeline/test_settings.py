@@ -136,7 +136,8 @@ def test_every_environment_variable_is_documented():
 def test_docker_compose_passes_every_setting_and_runs_the_checked_commands():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
-    assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(services)
+    workers = ("worker-realtime", "worker-bulk", "worker-reports", "worker-hooks")
+    assert {"postgres", "redis", "migrate", "web", *workers, "beat"} <= set(services)
     # Embedded-mode switches make no sense in the compose deployment.
     not_for_compose = {
         "SQLITE_PATH",
@@ -144,7 +145,7 @@ def test_docker_compose_passes_every_setting_and_runs_the_checked_commands():
         "CELERY_TASK_ALWAYS_EAGER",
         "EMBEDDED_SCHEDULER",
     }
-    for name in ("migrate", "web", "worker", "beat"):
+    for name in ("migrate", "web", *workers, "beat"):
         environment = services[name]["environment"]
         assert SETTINGS_VARIABLES - not_for_compose - set(environment) == set(), name
         assert environment["DEBUG"] == "0"
@@ -153,5 +154,6 @@ def test_docker_compose_passes_every_setting_and_runs_the_checked_commands():
     assert services["web"]["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully"
     )
-    assert services["worker"]["command"][:4] == ["celery", "-A", "pipeline", "worker"]
+    for name in workers:  # one per queue (tests/pipeline/test_queues.py)
+        assert services[name]["command"][:4] == ["celery", "-A", "pipeline", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "pipeline", "beat"]

@@ -1,0 +1,268 @@
+"""Every list's first page at a million leads (issue #17 item 8), on PostgreSQL.
+
+The world is built with ``COPY`` (``pipeline.writers.PostgresCopyWriter``):
+``BENCH_LIST_LEADS`` leads (1,000,000) over the funnel — new, MQLs waiting, owned, pooled,
+closed — owned by ``BENCH_LIST_REPS`` reps (200: about 100 open leads each at a million),
+with reviews, imports and notifications. Then each list page and list endpoint is
+requested in process (``django.test.Client``: the whole view, template or serializer
+included) ``BENCH_LIST_RUNS`` times after a warm-up; the medians of the request time and of
+the database time are reported. The budget, ``BENCH_LIST_BUDGET_MS`` (50), applies to the
+database time of each first page: the part that grows with the data (rendering 25 rows
+costs the same at any size, and this shared machine's CPU figures are noisy).
+
+Baselines, same run, same data: the page's own row query alone (its SQL, executed bare),
+and for the lead list the ordering it had before (``created_at DESC NULLS LAST``, which no
+index serves) and an exact ``COUNT(*)`` of the table (what the paginator did before the cap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import time
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leads.models import ContactReview, ImportJob, Lead, LeadTouch
+from notifications.models import Notification
+from pipeline.writers import PostgresCopyWriter
+from tests.benchmarks import data
+
+N = int(os.environ.get("BENCH_LIST_LEADS", "1000000"))
+BUDGET_MS = float(os.environ.get("BENCH_LIST_BUDGET_MS", "50"))
+RUNS = int(os.environ.get("BENCH_LIST_RUNS", "5"))
+REPS = int(os.environ.get("BENCH_LIST_REPS", "200"))
+BATCH = 50_000
+EXACT_COUNT = "SELECT COUNT(*) FROM leads_lead"
+CAPPED_COUNT = "SELECT COUNT(*) FROM (SELECT id FROM leads_lead LIMIT 10001) capped"
+
+
+def _user(name: str, role: str) -> User:
+    user = User.objects.create(username=name, first_name=name)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def _build(reps: list[User], desk: User) -> None:
+    """``N`` leads by COPY: 15 % new, 10 % unowned MQLs (a fifth of them rejected), 5 %
+    pooled, 40 % owned (MQL, SQL), the rest lost or disqualified."""
+    writer = PostgresCopyWriter()
+    assert writer.available(), "the list benchmark builds its world with COPY (psycopg2)"
+    campaigns = data.campaigns(50)
+    companies = data.companies(5000)
+    rng = random.Random(17)
+    now = timezone.now()
+    owner_ids = [rep.pk for rep in reps]
+    for start in range(0, N, BATCH):
+        rows = []
+        for i in range(start, min(N, start + BATCH)):
+            created = now - dt.timedelta(minutes=rng.randint(1, 60 * 24 * 365))
+            roll = rng.random()
+            row = {
+                "name": f"线索{i}",
+                "phone": f"+86130{i:08d}",
+                "email": f"l{i}@bench.cn",
+                "company_id": companies[i % len(companies)].pk,
+                "source_campaign_id": campaigns[i % len(campaigns)].pk,
+                "grade": rng.choice("ABCD"),
+                "grade_source": "rule",
+                "score": rng.randint(0, 100),
+                "created_at": created,
+                "scored_at": created,
+            }
+            if roll < 0.15:
+                row |= {"stage": "new", "grade": "", "grade_source": ""}
+            else:
+                mql_at = created + dt.timedelta(hours=1)
+                row |= {"stage": "mql", "mql_at": mql_at}
+                if roll < 0.25:
+                    pass  # unowned MQL: the routing page and the desk's rejected queue
+                elif roll < 0.30:
+                    row |= {"in_pool": True, "pooled_at": mql_at}
+                elif roll < 0.70:
+                    # Owned: a few open (MQL, SQL) per rep, most of them closed long ago.
+                    assigned = mql_at + dt.timedelta(minutes=rng.randint(1, 600))
+                    stage = "mql" if roll < 0.31 else "sql" if roll < 0.33 else "lost"
+                    row |= {
+                        "owner_id": owner_ids[i % REPS],
+                        "assigned_at": assigned,
+                        "stage": stage,
+                        "sql_at": None if stage == "mql" else assigned,
+                        "lost_at": assigned if stage == "lost" else None,
+                        "lost_reason": "price" if stage == "lost" else "",
+                        "next_follow_up_at": assigned + dt.timedelta(days=rng.randint(0, 30))
+                        if stage != "lost" and rng.random() < 0.7
+                        else None,
+                    }
+                elif roll < 0.85:
+                    row |= {"stage": "lost", "lost_at": mql_at, "lost_reason": "price"}
+                else:
+                    row |= {
+                        "stage": "disqualified",
+                        "disqualified_at": created,
+                        "disqualify_reason": "no_need",
+                    }
+            rows.append(row)
+        writer.insert(Lead, rows)
+    # A few of everything else the lists show.
+    some = list(Lead.objects.filter(stage="new").values_list("pk", flat=True)[:2000])
+    touches = [
+        {"lead_id": pk, "campaign_id": campaigns[0].pk, "kind": "form", "occurred_at": now}
+        for pk in some
+    ]
+    touch_ids = writer.insert(LeadTouch, touches, return_ids=True) or []
+    writer.insert(
+        ContactReview,
+        [
+            {"lead_id": pk, "touch_id": touch, "created_at": now, "status": "open"}
+            for pk, touch in zip(some, touch_ids, strict=True)
+        ],
+    )
+    ImportJob.objects.bulk_create(
+        ImportJob(
+            campaign=campaigns[0],
+            file="imports/x.csv",
+            original_name=f"x{i}.csv",
+            file_kind="csv",
+            headers=["name"],
+            mapping={"0": "name"},
+            created_by=desk,
+            status="done",
+        )
+        for i in range(500)
+    )
+    writer.insert(
+        Notification,
+        [
+            {"user_id": owner_ids[i % REPS], "event": "lead_assigned", "text": f"n{i}"}
+            for i in range(100_000)
+        ],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _timed(client, url: str) -> tuple[float, float, int, str, str]:
+    """Median request time and database time (ms), queries, the row query, the slowest."""
+    client.get(url)  # warm-up (sessions, caches, plan)
+    times, db_times = [], []
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        db_times.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    slowest = max(captured.captured_queries, key=lambda q: float(q["time"]))
+    return (
+        statistics.median(times),
+        statistics.median(db_times),
+        len(captured.captured_queries),
+        _row_query(captured),
+        f"{float(slowest['time']) * 1000:.1f} ms {slowest['sql'][:90]}",
+    )
+
+
+def _row_query(captured) -> str:
+    queries = [
+        q["sql"]
+        for q in captured.captured_queries
+        if " ORDER BY " in q["sql"] and " LIMIT " in q["sql"]
+    ]
+    return max(queries, key=len) if queries else ""
+
+
+def _sql_ms(sql: str) -> float:
+    """Server execution time of ``sql`` (EXPLAIN ANALYZE), median of RUNS."""
+    if not sql:
+        return float("nan")
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(RUNS):
+            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF) " + sql)
+            last = cursor.fetchall()[-1][0]  # "Execution Time: 0.123 ms"
+            times.append(float(last.split(":")[1].split()[0]))
+    return statistics.median(times)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_list_first_page(report):
+    manager = _user("bench-manager", "manager")
+    desk = _user("bench-desk", "lead_desk")
+    reps = [_user(f"bench-rep-{i}", "sales_rep") for i in range(REPS)]
+    rep = reps[0]
+    started = time.perf_counter()
+    _build(reps, desk)
+    build_seconds = time.perf_counter() - started
+    assert Lead.objects.count() == N
+
+    clients = {}
+    for user in (manager, desk, rep):
+        clients[user.username] = Client()
+        clients[user.username].force_login(user)
+
+    sorts = ["created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at"]
+    pages = [
+        ("bench-manager", f"/leads/?sort={s}") for s in ["", *sorts, *("-" + x for x in sorts)]
+    ]
+    pages += [
+        ("bench-manager", "/leads/?in_pool=true"),
+        ("bench-rep-0", f"/leads/?owner={rep.pk}"),
+        ("bench-rep-0", "/leads/"),
+        ("bench-rep-0", "/assignment/pool/"),
+        ("bench-rep-0", "/assignment/new-for-me/"),
+        ("bench-rep-0", "/sales/"),
+        ("bench-rep-0", "/me/notifications/"),
+        ("bench-desk", "/leads/desk/"),
+        ("bench-desk", "/leads/desk/rejected/"),
+        ("bench-desk", "/leads/desk/reviews/"),
+        ("bench-desk", "/assignment/route/"),
+        ("bench-desk", "/imports/"),
+        ("bench-manager", "/campaigns/"),
+        ("bench-manager", "/api/v1/leads/"),
+        *(
+            ("bench-manager", f"/api/v1/leads/?ordering={o}")
+            for o in ["score", "-score", "grade", "stage", "name", "next_follow_up_at"]
+        ),
+        ("bench-rep-0", "/api/v1/leads/"),
+        ("bench-rep-0", "/api/v1/notifications/"),
+        ("bench-desk", "/api/v1/contact-reviews/"),
+        ("bench-desk", "/api/v1/imports/"),
+        ("bench-manager", "/api/v1/campaigns/"),
+    ]
+    figures: dict[str, object] = {"leads": N, "build_seconds": round(build_seconds, 1)}
+    over = []
+    for who, url in pages:
+        ms, db_ms, queries, sql, slowest = _timed(clients[who], url)
+        bare = _sql_ms(sql)
+        figures[f"{who.removeprefix('bench-')} {url}"] = (
+            f"{ms:.1f} ms request, {db_ms:.1f} ms database ({queries} queries); "
+            f"row query alone {bare:.2f} ms; slowest {slowest}"
+        )
+        if db_ms > BUDGET_MS:
+            over.append(f"{url} ({who}): {db_ms:.0f} ms database")
+
+    # Baselines: what the lead list did before, on the same table.
+    base = "SELECT id FROM leads_lead ORDER BY created_at DESC{} , id DESC LIMIT 25"
+    figures["baseline: lead list rows, created_at DESC NULLS LAST (before)"] = (
+        f"{_sql_ms(base.format(' NULLS LAST')):.1f} ms"
+    )
+    figures["baseline: lead list rows, created_at DESC (now)"] = (
+        f"{_sql_ms(base.format('')):.2f} ms"
+    )
+    figures["baseline: exact COUNT(*) of the leads (before the cap)"] = (
+        f"{_sql_ms(EXACT_COUNT):.1f} ms"
+    )
+    figures["baseline: capped count (10,001 rows)"] = f"{_sql_ms(CAPPED_COUNT):.2f} ms"
+    figures["over budget"] = over or "none"
+    report("lists", figures)
+    with connection.cursor() as cursor:  # leave nothing behind (the flush truncates too)
+        cursor.execute("TRUNCATE leads_lead, leads_leadtouch, notifications_notification CASCADE")
+    assert not over, f"first pages over {BUDGET_MS} ms at {N} leads: {over}"

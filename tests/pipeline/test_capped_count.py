@@ -1,0 +1,55 @@
+"""Lists count up to a cap (``pipeline.pagination.COUNT_CAP``): past it the count says
+"N+" and pages still go on to the end (issue #17 item 8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from leads.models import Lead
+from pipeline.pagination import CappedPaginator
+from tests.factories import LeadFactory
+
+
+@pytest.fixture
+def cap_of_5(monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "count_cap", 5)
+
+
+def test_count_is_exact_up_to_the_cap(db, cap_of_5):
+    LeadFactory.create_batch(5)
+    paginator = CappedPaginator(Lead.objects.order_by("id"), 2)
+    assert (paginator.count, paginator.count_exact, paginator.count_label) == (5, True, "5")
+    assert paginator.num_pages == 3
+    assert not paginator.page(3).has_next()
+
+
+def test_past_the_cap_pages_go_on_to_the_end(db, cap_of_5):
+    leads = LeadFactory.create_batch(9)
+    paginator = CappedPaginator(Lead.objects.order_by("id"), 2)
+    assert (paginator.count, paginator.count_exact, paginator.count_label) == (5, False, "5+")
+    pages = [paginator.page(number) for number in range(1, 6)]
+    assert [lead.pk for page in pages for lead in page.object_list] == [x.pk for x in leads]
+    assert [page.has_next() for page in pages] == [True, True, True, True, False]
+    assert pages[4].start_index() == 9 and pages[4].end_index() == 9
+    assert paginator.get_page(7).number == paginator.num_pages  # past the end: the last known
+
+
+def test_lead_list_page_says_cap_plus(client, manager, cap_of_5):
+    LeadFactory.create_batch(7)
+    client.force_login(manager)
+    page = client.get("/leads/?page_size=25").content.decode()
+    assert "5+ leads" in page
+
+
+def test_api_count_is_capped_and_next_reaches_the_last_row(api, manager, cap_of_5):
+    leads = LeadFactory.create_batch(7)
+    client = api(manager)
+    body = client.get("/api/v1/leads/?page_size=3").json()
+    assert (body["count"], body["count_exact"]) == (5, False)
+    seen = [row["id"] for row in body["results"]]
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        seen += [row["id"] for row in body["results"]]
+    assert sorted(seen) == sorted(lead.pk for lead in leads) and len(seen) == 7
+    small = client.get("/api/v1/leads/?page_size=3&stage=won").json()
+    assert (small["count"], small["count_exact"]) == (0, True)
