@@ -17,7 +17,7 @@ from assignment import services
 from assignment.models import Assignment, AssignmentRule, Team, TeamMembership
 from leads.filters import LeadFilterSet
 from leads.selectors import leads_visible_to
-from pipeline.api import BaseViewSet
+from pipeline.api import BaseViewSet, ServiceSaveMixin
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from scoring.forms import condition_display
@@ -238,6 +238,7 @@ SimulateResponse = inline_serializer(
 
 
 class AssignmentRuleViewSet(
+    ServiceSaveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -274,20 +275,6 @@ class AssignmentRuleViewSet(
         data.setdefault("conditions", [])
         data["conditions"] = [dict(c) for c in data["conditions"]]
         return services.rule_save(actor=self.request.user, rule=rule, **data)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        rule = self._save(serializer)
-        return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        rule = self.get_object()
-        serializer = self.get_serializer(
-            rule, data=request.data, partial=kwargs.pop("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        return Response(self.get_serializer(self._save(serializer, rule)).data)
 
     def perform_destroy(self, instance):
         services.rule_delete(actor=self.request.user, rule=instance)

@@ -59,6 +59,32 @@ class BaseViewSet(viewsets.GenericViewSet):
         return self.scope(super().get_queryset())
 
 
+class ServiceSaveMixin:
+    """Create and update through the app's save service instead of ``serializer.save()``.
+
+    The viewset implements ``_save(serializer, instance=None)``: it merges the validated
+    data over the instance's current values and calls the service that holds the rules;
+    create answers 201 with the saved object, update (PUT and PATCH) 200.
+    """
+
+    def _save(self, serializer, instance=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved = self._save(serializer)
+        return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(
+            instance, data=request.data, partial=kwargs.pop("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        return Response(self.get_serializer(self._save(serializer, instance)).data)
+
+
 def service_response(data, *, created: bool = False) -> Response:
     return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

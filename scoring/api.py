@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipeline.api import BaseViewSet
+from pipeline.api import BaseViewSet, ServiceSaveMixin
 from pipeline.errors import ServiceError
 from pipeline.roles import Role, has_role
 from scoring import services
@@ -46,6 +46,7 @@ class ScoringRuleSerializer(serializers.ModelSerializer):
 
 
 class ScoringRuleViewSet(
+    ServiceSaveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -77,20 +78,6 @@ class ScoringRuleViewSet(
         )
         data = {**current, **serializer.validated_data}
         return services.scoring_rule_save(actor=self.request.user, rule=rule, **data)
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        rule = self._save(serializer)
-        return Response(self.get_serializer(rule).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        rule = self.get_object()
-        serializer = self.get_serializer(
-            rule, data=request.data, partial=kwargs.pop("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        return Response(self.get_serializer(self._save(serializer, rule)).data)
 
     def perform_destroy(self, instance):
         services.scoring_rule_delete(actor=self.request.user, rule=instance)

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from assignment.models import Team
-from pipeline.api import BaseViewSet
+from pipeline.api import BaseViewSet, ServiceSaveMixin
 from webhooks import selectors, services
 from webhooks.choices import DeliveryStatus, Event, WebhookKind
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
@@ -72,6 +72,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 
 class WebhookViewSet(
+    ServiceSaveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -109,20 +110,6 @@ class WebhookViewSet(
             language=merged.get("language"),
             active=merged.get("active", True),
         )
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        webhook = self._save(serializer)
-        return Response(self.get_serializer(webhook).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        webhook = self.get_object()
-        serializer = self.get_serializer(
-            webhook, data=request.data, partial=kwargs.pop("partial", False)
-        )
-        serializer.is_valid(raise_exception=True)
-        return Response(self.get_serializer(self._save(serializer, webhook)).data)
 
     def perform_destroy(self, instance):
         services.webhook_delete(actor=self.request.user, webhook=instance)
