@@ -248,11 +248,6 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["created_at"],
-                condition=Q(scored_at__isnull=True),
-                name="lead_unscored_idx",
-            ),
             models.Index(fields=["stage", "created_at"]),
             models.Index(fields=["owner", "stage"]),
             models.Index(fields=["source_campaign", "created_at"]),
