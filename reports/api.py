@@ -37,7 +37,6 @@ from pipeline.roles import (
 from reports.attainment.selectors import STATUSES, attainment_for
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
-from reports.forecast.engine import forecast_period, period_of
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
@@ -532,7 +531,7 @@ class ForecastQuerySerializer(serializers.Serializer):
 
     def validate_period(self, value: str) -> str:
         try:
-            forecast_period(value)
+            parse_period(value)
         except ValueError:
             raise serializers.ValidationError(
                 _("Use a month like 2026-12 or a quarter like 2026-Q4 (years 2000–2100).")
@@ -625,7 +624,7 @@ class ForecastView(APIView):
         data = serializer.validated_data
         rep = data.get("user")
         scope = forecast_scope(request.user, team=data.get("team"), rep=rep.pk if rep else None)
-        period = data.get("period") or period_of(timezone.localdate())
+        period = data.get("period") or month_of(timezone.localdate())
         report = pipeline_forecast(period=period, scope=scope)
         return Response(_with_definitions(_serialise(report), "forecast"))
 

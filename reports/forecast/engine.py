@@ -1,5 +1,6 @@
-"""The forecast's arithmetic over plain values (no database): the forecast period, the
-historical win rate of a stage, and the three forecasts of a set of deals.
+"""The forecast's arithmetic over plain values (no database): the historical win rate of
+a stage, and the three forecasts of a set of deals. Periods are read by
+``targets.choices.parse_period`` (the one period parser).
 
 Definitions (DESIGN §11, docs/architecture.md §4 "Reports"):
 
@@ -19,8 +20,6 @@ Definitions (DESIGN §11, docs/architecture.md §4 "Reports"):
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,32 +33,7 @@ WIN_RATE_DAYS = 180
 #: A stage whose win rate is at least this counts as committed.
 COMMIT_WIN_RATE = 0.5
 
-_PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 _CENT = Decimal("0.01")
-
-
-def forecast_period(text: str) -> tuple[dt.date, dt.date]:
-    """The first and last day of a month (``2026-12``) or quarter (``2026-Q4``), the
-    syntax of targets. Raises ``ValueError`` for anything else."""
-    match = _PERIOD.match(text.strip()) if text else None
-    if match is None:
-        raise ValueError(text)
-    year = int(match.group(1))
-    if not 2000 <= year <= 2100:
-        raise ValueError(text)
-    if match.group(2):
-        first_month = last_month = int(match.group(2))
-    else:
-        first_month = 3 * int(match.group(3)) - 2
-        last_month = first_month + 2
-    start = dt.date(year, first_month, 1)
-    following = dt.date(year + last_month // 12, last_month % 12 + 1, 1)
-    return start, following - dt.timedelta(days=1)
-
-
-def period_of(day: dt.date) -> str:
-    """The month period (``2026-12``) a day falls in: the forecast's default."""
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 @dataclass(frozen=True)

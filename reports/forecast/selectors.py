@@ -37,12 +37,11 @@ from reports.forecast.engine import (
     StageOutcomes,
     add_up,
     forecast,
-    forecast_period,
     gap,
     win_rates,
 )
 from reports.periods import period_bounds
-from targets.choices import Metric
+from targets.choices import Metric, parse_period
 from targets.models import Target
 
 #: An open deal: open now in an open-deal stage, with an expected amount.
@@ -174,7 +173,7 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
     """The forecast of a period (``2026-12`` or ``2026-Q4``) for a scope: a row per rep,
     the totals of its teams and, for managers, of the company — each with its target and
     gap — and the stage win rates used. Raises ``ValueError`` for a malformed period."""
-    start, end = forecast_period(period)
+    start, end = parse_period(period)
     outcomes = stage_outcomes()
     rates = win_rates(outcomes)
     by_owner = deals_by_owner(start=start, end=end, user_ids=scope.user_ids)

@@ -20,7 +20,8 @@ from leads.choices import Stage
 from pipeline.errors import ServiceError
 from pipeline.roles import FORECAST_READERS, Role, has_role
 from reports.definitions import DEFINITIONS
-from reports.forecast.engine import OPEN_DEAL_STAGES, period_of
+from reports.forecast.engine import OPEN_DEAL_STAGES
+from targets.choices import month_of, quarter_of
 from reports.forecast.selectors import forecast_scope, open_deals, pipeline_forecast
 from reports.forms.reports import ForecastForm
 from reports.views.common import fmt, report_tabs, require
@@ -44,11 +45,6 @@ def _cells(row: dict[str, Any]) -> list[str]:
     return [fmt(row["open_count"], "count")] + [fmt(row[key], "money") for key, _term in FIGURES]
 
 
-def _quarter_of(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year:04d}-Q{(month - 1) // 3 + 1}"
-
-
 def _leads_url(owner_id: int) -> str:
     """The lead list filtered to one rep's open deal stages."""
     query = [("owner", owner_id), *[("stage", stage) for stage in OPEN_DEAL_STAGES]]
@@ -63,7 +59,8 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
     require(user, FORECAST_READERS)
     teams = teams_visible_to(user) if has_role(user, Role.MANAGER, Role.SALES_MANAGER) else None
     form = ForecastForm(request.GET or None, teams=teams)
-    this_month = period_of(timezone.localdate())
+    today = timezone.localdate()
+    this_month = month_of(today)
     context: dict[str, Any] = {
         "form": form,
         "report_tabs": report_tabs(request, "forecast"),
@@ -74,7 +71,7 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
             {"label": _("This month"), "url": "?" + urlencode({"period": this_month})},
             {
                 "label": _("This quarter"),
-                "url": "?" + urlencode({"period": _quarter_of(this_month)}),
+                "url": "?" + urlencode({"period": quarter_of(today)}),
             },
         ],
         "errors": [],

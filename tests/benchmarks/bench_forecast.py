@@ -26,7 +26,8 @@ from django.utils import timezone
 from assignment.models import Team, TeamMembership
 from leads.models import Lead
 from reports import selectors
-from reports.forecast.engine import WIN_RATE_DAYS, forecast_period, period_of
+from reports.forecast.engine import WIN_RATE_DAYS
+from targets.choices import month_of, parse_period
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
 from reports.periods import period_bounds
 from tests.benchmarks import data
@@ -124,8 +125,8 @@ def test_forecast_at_scale(report):
     figures: dict = {"leads": leads, "build_s": round(time.perf_counter() - began, 1)}
 
     today = timezone.localdate()
-    period = period_of(today)
-    start, end = forecast_period(period)
+    period = month_of(today)
+    start, end = parse_period(period)
     manager = User.objects.create(username="bench-boss")
     manager.groups.add(Group.objects.get(name="manager"))
     everyone = forecast_scope(manager)
