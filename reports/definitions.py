@@ -274,6 +274,19 @@ _DEFINITIONS = (
         EVENTS,
     ),
     Definition(
+        "agreement_compliance",
+        _("Sales' side of the agreement: the period's leads"),
+        _(
+            "First responses in time and follow-up compliance of the marketing–sales "
+            "agreement (company targets) count the leads created in the period — the same "
+            "leads as marketing's MQLs, SQLs and acceptance — whenever they were assigned: "
+            "of their assignments whose first-response due time has passed, the share "
+            "answered before it; of those still open and owned, the share not overdue now. "
+            "The scoreboard's verdict judges sales on the same figure."
+        ),
+        COHORT,
+    ),
+    Definition(
         "response_time",
         _("Working hours, assignment to first contact"),
         _(

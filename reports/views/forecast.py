@@ -21,10 +21,10 @@ from pipeline.errors import ServiceError
 from pipeline.roles import FORECAST_READERS, Role, has_role
 from reports.definitions import DEFINITIONS
 from reports.forecast.engine import OPEN_DEAL_STAGES
-from targets.choices import month_of, quarter_of
 from reports.forecast.selectors import forecast_scope, open_deals, pipeline_forecast
 from reports.forms.reports import ForecastForm
 from reports.views.common import fmt, report_tabs, require
+from targets.choices import month_of, quarter_of
 
 #: The figures of a forecast row, with the definition each is shown beside.
 FIGURES = (
