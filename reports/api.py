@@ -548,6 +548,8 @@ _FORECAST_FIGURES = {
     "won": serializers.DecimalField(max_digits=16, decimal_places=2),
     "open_count": serializers.IntegerField(),
     "open_amount": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "undated_count": serializers.IntegerField(),
+    "undated_amount": serializers.DecimalField(max_digits=16, decimal_places=2),
     "best_case": serializers.DecimalField(max_digits=16, decimal_places=2),
     "weighted": serializers.DecimalField(max_digits=16, decimal_places=2),
     "committed": serializers.DecimalField(max_digits=16, decimal_places=2),
@@ -575,6 +577,10 @@ class ForecastView(APIView):
                     "period": serializers.CharField(),
                     "from": serializers.DateField(),
                     "to": serializers.DateField(),
+                    "current": serializers.BooleanField(
+                        help_text="The period holds today: open deals without an expected "
+                        "close date count in it (undated_count, undated_amount)."
+                    ),
                     "win_rate_days": serializers.IntegerField(),
                     "commit_win_rate": serializers.FloatField(),
                     "win_rates": inline_serializer(

@@ -369,10 +369,12 @@ _DEFINITIONS = (
     ),
     Definition(
         "open_deals",
-        _("Open deals now, whatever the period"),
+        _("Open deals expected to close in the period"),
         _(
-            "Leads in stage SQL or opportunity now that have an expected amount. A lead has "
-            "no expected close date, so every open deal counts towards the period asked for."
+            "Leads in stage SQL or opportunity now that have an expected amount and whose "
+            "expected close date falls in the period. Open deals without a close date count "
+            "only towards the current period (the one holding today), shown as “no close "
+            "date”."
         ),
         NOW,
     ),

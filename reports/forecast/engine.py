@@ -6,8 +6,10 @@ Definitions (DESIGN §11, docs/architecture.md §4 "Reports"):
 
 - **won**: the revenue signed in the period (``reports.definitions.won_between``, the
   scoreboard's "signed in the period");
-- **open deals**: leads open *now* in ``sql`` or ``opportunity`` with an expected amount.
-  The lead has no expected close date, so every open deal counts for the period asked;
+- **open deals**: leads open *now* in ``sql`` or ``opportunity`` with an expected amount
+  whose expected close date (``Lead.expected_close_date``) falls in the period; the open
+  deals without a date count only towards the current period (the one holding today),
+  shown apart as "no close date" (``undated_count``, ``undated_amount``);
 - **win rate of a stage** (``stage_win_rate``): of the leads that reached the stage and
   closed in the last ``WIN_RATE_DAYS`` days, won / (won + lost + disqualified); ``None``
   without any such lead (such deals then weigh 0);
@@ -62,11 +64,13 @@ def win_rates(outcomes: Mapping[str, StageOutcomes]) -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class OpenDeals:
-    """Open deals of one stage (of one owner): how many and their expected amounts."""
+    """Open deals of one stage (of one owner): how many and their expected amounts;
+    ``undated``: deals without an expected close date."""
 
     stage: str
     count: int
     amount: Decimal
+    undated: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,17 @@ class Forecast:
     best_case: Decimal
     weighted: Decimal
     committed: Decimal
+    #: Of the open deals, those without an expected close date (current period only).
+    undated_count: int = 0
+    undated_amount: Decimal = Decimal("0")
 
     def as_dict(self) -> dict[str, Decimal | int]:
         return {
             "won": self.won,
             "open_count": self.open_count,
             "open_amount": self.open_amount,
+            "undated_count": self.undated_count,
+            "undated_amount": self.undated_amount,
             "best_case": self.best_case,
             "weighted": self.weighted,
             "committed": self.committed,
@@ -105,10 +114,14 @@ def forecast(
     """Best case, weighted and committed from the revenue won so far and the open deals
     by stage; a stage without a win rate weighs 0 and is not committed."""
     count, amount, weighted, committed = 0, Decimal("0"), Decimal("0"), Decimal("0")
+    undated_count, undated_amount = 0, Decimal("0")
     for deal in deals:
         rate = rates.get(deal.stage)
         count += deal.count
         amount += deal.amount
+        if deal.undated:
+            undated_count += deal.count
+            undated_amount += deal.amount
         if rate is not None:
             weighted += deal.amount * Decimal(str(rate))
             if rate >= commit_rate:
@@ -120,6 +133,8 @@ def forecast(
         best_case=_money(won + amount),
         weighted=_money(won + weighted),
         committed=_money(won + committed),
+        undated_count=undated_count,
+        undated_amount=_money(undated_amount),
     )
 
 
@@ -133,6 +148,8 @@ def add_up(forecasts: Iterable[Forecast]) -> Forecast:
         best_case=sum((f.best_case for f in items), Decimal("0")),
         weighted=sum((f.weighted for f in items), Decimal("0")),
         committed=sum((f.committed for f in items), Decimal("0")),
+        undated_count=sum(f.undated_count for f in items),
+        undated_amount=sum((f.undated_amount for f in items), Decimal("0")),
     )
 
 

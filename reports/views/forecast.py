@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from assignment.selectors import teams_visible_to
 from leads.choices import Stage
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import FORECAST_READERS, Role, has_role
 from reports.definitions import DEFINITIONS
 from reports.forecast.engine import OPEN_DEAL_STAGES
@@ -30,6 +31,7 @@ from targets.choices import month_of, quarter_of
 FIGURES = (
     ("won", "signed_revenue"),
     ("open_amount", "open_deals"),
+    ("undated_amount", "open_deals"),
     ("best_case", "forecast"),
     ("weighted", "forecast"),
     ("committed", "forecast"),
@@ -104,10 +106,12 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
         preset["active"] = preset["url"] == "?" + urlencode({"period": period})
     if scope.user_ids is not None:
         rates = {rate["stage"]: rate["win_rate"] for rate in report["win_rates"]}
-        deals = list(open_deals(user_ids=scope.user_ids, limit=DEALS_SHOWN))
+        deals = list(open_deals(period=period, user_ids=scope.user_ids, limit=DEALS_SHOWN))
         context["deals"] = [
             {
                 "lead": lead,
+                "owner": display_name(lead.owner),
+                "close": lead.expected_close_date,
                 "stage": lead.get_stage_display(),
                 "amount": fmt(lead.expected_amount, "money"),
                 "rate": fmt(rates.get(lead.stage), "pct"),

@@ -1,4 +1,5 @@
-"""The forecast's pure arithmetic: periods (the one parser, ``targets.choices``), stage win rates, the weighting (no database)."""
+"""The forecast's pure arithmetic: periods (the one parser, ``targets.choices``), stage
+win rates, the weighting (no database)."""
 
 from __future__ import annotations
 
@@ -114,17 +115,22 @@ def test_weighted_amounts_round_half_up_to_cents():
 def test_add_up_sums_every_figure():
     one = forecast(
         won=Decimal("1"),
-        deals=[OpenDeals(stage="sql", count=1, amount=Decimal("10"))],
+        deals=[
+            OpenDeals(stage="sql", count=1, amount=Decimal("10")),
+            OpenDeals(stage="sql", count=2, amount=Decimal("4"), undated=True),
+        ],
         rates={"sql": 0.5},
     )
     total = add_up([one, one])
     assert total.as_dict() == {
         "won": Decimal("2.00"),
-        "open_count": 2,
-        "open_amount": Decimal("20.00"),
-        "best_case": Decimal("22.00"),
-        "weighted": Decimal("12.00"),
-        "committed": Decimal("22.00"),
+        "open_count": 6,
+        "open_amount": Decimal("28.00"),
+        "undated_count": 4,
+        "undated_amount": Decimal("8.00"),
+        "best_case": Decimal("30.00"),
+        "weighted": Decimal("16.00"),
+        "committed": Decimal("30.00"),
     }
     assert add_up([]).best_case == 0
 
