@@ -85,19 +85,37 @@ class LeadForm(lead_fields_form()):
         widget=forms.Select(attrs={"data-searchable": ""}),
     )
 
+    expected_close_date = forms.DateField(
+        label=_("Expected close date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("When you expect this deal to close: the forecast counts it in that period."),
+    )
+
     #: Field groups, for the page layout.
     SECTIONS = (
         (_("Contact"), ("name", "title", "phone", "email", "wechat")),
         (_("Company"), ("company_name", "industry", "company_size", "region")),
         (_("Need"), ("product_interest", "budget", "timeline", "decision_role", "need")),
+        (_("Deal"), ("expected_close_date",)),
         (_("Attribution"), ("source_campaign",)),
     )
 
-    def __init__(self, *args: Any, campaigns: QuerySet[Campaign] | None = None, **kwargs: Any):
-        """``campaigns``: the campaigns the picker offers (the user's allowed ones)."""
+    def __init__(
+        self,
+        *args: Any,
+        campaigns: QuerySet[Campaign] | None = None,
+        deal: bool = False,
+        **kwargs: Any,
+    ):
+        """``campaigns``: the campaigns the picker offers (the user's allowed ones);
+        ``deal``: offer the expected close date (an open deal, edited by its owner or
+        their managers: ``leads.lifecycle.editing.may_set_expected_close``)."""
         super().__init__(*args, **kwargs)
         if campaigns is not None:
             self.fields["source_campaign"].queryset = campaigns
+        if not deal:
+            del self.fields["expected_close_date"]
 
     @classmethod
     def initial_for(cls, lead) -> dict:
@@ -109,13 +127,26 @@ class LeadForm(lead_fields_form()):
             for field in LEAD_FIELDS
         }
         initial["source_campaign"] = lead.source_campaign_id
+        initial["expected_close_date"] = lead.expected_close_date
         return initial
 
     def sections(self):
-        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+        shown = [
+            (title, [self[name] for name in names if name in self.fields])
+            for title, names in self.SECTIONS
+        ]
+        return [(title, fields) for title, fields in shown if fields]
 
     def service_fields(self) -> tuple[dict, Campaign | None]:
-        """``(fields, campaign)`` as ``lead_create``/``lead_update`` take them."""
+        """``(fields, campaign)`` as ``lead_create``/``lead_update`` take them (the
+        expected close date apart: ``expected_close``)."""
         data = dict(self.cleaned_data)
         campaign = data.pop("source_campaign", None)
+        data.pop("expected_close_date", None)
         return data, campaign
+
+    def expected_close(self) -> Any:
+        """The expected close date for ``lead_update`` (``...``: not offered)."""
+        if "expected_close_date" not in self.fields:
+            return ...
+        return self.cleaned_data.get("expected_close_date")

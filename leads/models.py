@@ -180,6 +180,9 @@ class Lead(models.Model):
     next_follow_up_at = models.DateTimeField(_("next follow-up at"), null=True, blank=True)
     # deal
     expected_amount = models.DecimalField(_("expected amount"), null=True, blank=True, **MONEY)
+    #: When the owner expects an open deal to close (optional; ``lead_update``): the
+    #: forecast counts the deal in the period it falls in (``reports.forecast``).
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     won_amount = models.DecimalField(_("won amount"), null=True, blank=True, **MONEY)
     signed_at = models.DateField(_("signed on"), null=True, blank=True)
     # reasons (codes; the free text lives on the LeadEvent)

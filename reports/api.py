@@ -37,7 +37,6 @@ from pipeline.roles import (
 from reports.attainment.selectors import STATUSES, attainment_for
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
-from reports.forecast.engine import forecast_period, period_of
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
@@ -532,7 +531,7 @@ class ForecastQuerySerializer(serializers.Serializer):
 
     def validate_period(self, value: str) -> str:
         try:
-            forecast_period(value)
+            parse_period(value)
         except ValueError:
             raise serializers.ValidationError(
                 _("Use a month like 2026-12 or a quarter like 2026-Q4 (years 2000–2100).")
@@ -549,6 +548,8 @@ _FORECAST_FIGURES = {
     "won": serializers.DecimalField(max_digits=16, decimal_places=2),
     "open_count": serializers.IntegerField(),
     "open_amount": serializers.DecimalField(max_digits=16, decimal_places=2),
+    "undated_count": serializers.IntegerField(),
+    "undated_amount": serializers.DecimalField(max_digits=16, decimal_places=2),
     "best_case": serializers.DecimalField(max_digits=16, decimal_places=2),
     "weighted": serializers.DecimalField(max_digits=16, decimal_places=2),
     "committed": serializers.DecimalField(max_digits=16, decimal_places=2),
@@ -576,6 +577,10 @@ class ForecastView(APIView):
                     "period": serializers.CharField(),
                     "from": serializers.DateField(),
                     "to": serializers.DateField(),
+                    "current": serializers.BooleanField(
+                        help_text="The period holds today: open deals without an expected "
+                        "close date count in it (undated_count, undated_amount)."
+                    ),
                     "win_rate_days": serializers.IntegerField(),
                     "commit_win_rate": serializers.FloatField(),
                     "win_rates": inline_serializer(
@@ -625,7 +630,7 @@ class ForecastView(APIView):
         data = serializer.validated_data
         rep = data.get("user")
         scope = forecast_scope(request.user, team=data.get("team"), rep=rep.pk if rep else None)
-        period = data.get("period") or period_of(timezone.localdate())
+        period = data.get("period") or month_of(timezone.localdate())
         report = pipeline_forecast(period=period, scope=scope)
         return Response(_with_definitions(_serialise(report), "forecast"))
 

@@ -274,6 +274,19 @@ _DEFINITIONS = (
         EVENTS,
     ),
     Definition(
+        "agreement_compliance",
+        _("Sales' side of the agreement: the period's leads"),
+        _(
+            "First responses in time and follow-up compliance of the marketing–sales "
+            "agreement (company targets) count the leads created in the period — the same "
+            "leads as marketing's MQLs, SQLs and acceptance — whenever they were assigned: "
+            "of their assignments whose first-response due time has passed, the share "
+            "answered before it; of those still open and owned, the share not overdue now. "
+            "The scoreboard's verdict judges sales on the same figure."
+        ),
+        COHORT,
+    ),
+    Definition(
         "response_time",
         _("Working hours, assignment to first contact"),
         _(
@@ -356,10 +369,12 @@ _DEFINITIONS = (
     ),
     Definition(
         "open_deals",
-        _("Open deals now, whatever the period"),
+        _("Open deals expected to close in the period"),
         _(
-            "Leads in stage SQL or opportunity now that have an expected amount. A lead has "
-            "no expected close date, so every open deal counts towards the period asked for."
+            "Leads in stage SQL or opportunity now that have an expected amount and whose "
+            "expected close date falls in the period. Open deals without a close date count "
+            "only towards the current period (the one holding today), shown as “no close "
+            "date”."
         ),
         NOW,
     ),

@@ -87,9 +87,10 @@ _PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 
 
 def parse_period(period: str) -> tuple[dt.date, dt.date]:
-    """First and last day of ``2026-12`` or ``2026-Q4``; ``ValueError`` with a readable
-    message otherwise."""
-    match = _PERIOD.match(period or "")
+    """First and last day of ``2026-12`` or ``2026-Q4`` (surrounding blanks ignored);
+    ``ValueError`` with a readable message otherwise. The one period parser: targets,
+    attainment, the agreement and the forecast (page, API) all read periods with it."""
+    match = _PERIOD.match((period or "").strip())
     if not match or not 2000 <= int(match.group(1)) <= 2100:
         raise ValueError(_("Use a month like 2026-12 or a quarter like 2026-Q4."))
     year = int(match.group(1))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assignment.models import Team
 from campaigns.models import Campaign, Channel
+from pipeline.people import display_name
 from targets.choices import MAX_METRICS, Metric, parse_period
 
 
@@ -142,9 +143,16 @@ class Target(models.Model):
 
     @property
     def scope_label(self) -> str:
-        if self.scope == "company":
+        """What the pages, API, exports and notices call the scope: "Company", the
+        person's display name (``pipeline.people.display_name``: full name, else
+        username), the team, channel or campaign. Lists ``select_related`` the scope
+        objects, so this costs no query per row."""
+        scope = self.scope
+        if scope == "company":
             return str(_("Company"))
-        return str(getattr(self, self.scope))
+        if scope == "user":
+            return display_name(self.user)
+        return str(getattr(self, scope))
 
     @property
     def is_max(self) -> bool:

@@ -78,6 +78,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "need",
             "source_campaign",
             "channel",
+            "expected_close_date",
             "utm_source",
             "utm_medium",
             "utm_campaign",
@@ -137,9 +138,16 @@ class LeadWriteSerializer(serializers.Serializer):
     source_campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
     )
+    expected_close_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="An open deal's expected close date (owner and their managers; null "
+        "clears it): the forecast counts the deal in the period it falls in.",
+    )
 
     def get_fields(self):
-        """The spec's write fields (``leads.lifecycle.fields``), then ``source_campaign``."""
+        """The spec's write fields (``leads.lifecycle.fields``), then ``source_campaign``
+        and ``expected_close_date``."""
         return {**lead_write_serializer_fields(), **super().get_fields()}
 
 
@@ -257,6 +265,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         campaign = fields.pop("source_campaign", None)
+        if fields.pop("expected_close_date", None) is not None:
+            raise ServiceError(
+                _("A new lead is not a deal yet: set the expected close date once it is."),
+                field="expected_close_date",
+            )
         result = lifecycle.lead_create(actor=request.user, fields=fields, campaign=campaign)
         return self._answer(
             result.lead,
@@ -272,8 +285,13 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         campaign = fields.pop("source_campaign", ...)
+        close = fields.pop("expected_close_date", ...)
         lead = lifecycle.lead_update(
-            lead=lead, actor=request.user, fields=fields, source_campaign=campaign
+            lead=lead,
+            actor=request.user,
+            fields=fields,
+            source_campaign=campaign,
+            expected_close=close,
         )
         return self._answer(lead)
 

@@ -28,7 +28,7 @@ from leads.lifecycle.arrival import (
     find_open_duplicate,
     lead_create,
 )
-from leads.lifecycle.editing import lead_update
+from leads.lifecycle.editing import lead_update, may_set_expected_close
 from leads.lifecycle.fields import (
     LEAD_FIELDS,
     LEAD_OWN_FIELDS,
@@ -102,6 +102,7 @@ __all__ = [
     "lead_win",
     "leads_recycle_bulk",
     "lock_lead",
+    "may_set_expected_close",
     "record_event",
     "require_reason",
     "subscribe",

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from types import EllipsisType
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from leads.choices import CLOSED_STAGES, EventKind
+from leads.choices import CLOSED_STAGES, EventKind, Stage
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.arrival import company_for
 from leads.lifecycle.fields import COMPANY_FIELDS, LEAD_OWN_FIELDS, clean_lead_fields
 from leads.lifecycle.primitives import lock_lead, record_event
-from leads.lifecycle.rules import can_edit_lead, can_use_campaign
+from leads.lifecycle.rules import acts_for_owner, can_edit_lead, can_use_campaign
 from leads.models import Lead
 from leads.selectors import contact_masked, leads_visible_to
 from pipeline.errors import ServiceError
@@ -65,6 +67,57 @@ def _check_contacts_free(*, lead: Lead, actor: User, changed: Mapping[str, Any])
             raise _taken_error(actor=actor, field=field, other=other)
 
 
+#: The stages of an open deal: the only leads with an expected close date to set.
+DEAL_STAGES = (Stage.SQL, Stage.OPPORTUNITY)
+#: An expected close date this many years ahead is a typo, not a plan.
+CLOSE_DATE_YEARS_AHEAD = 5
+
+
+def may_set_expected_close(actor: User | None, lead: Lead) -> bool:
+    """The owner and their managers (``acts_for_owner``) plan when the deal closes, while
+    the lead is an open deal."""
+    return lead.stage in DEAL_STAGES and lead.erased_at is None and acts_for_owner(actor, lead)
+
+
+def _check_expected_close(*, lead: Lead, actor: User, given: Any) -> dt.date | None:
+    """The expected close date as given (``None`` clears it), or a ``ServiceError`` on
+    the field ``expected_close_date``."""
+    if given is None or given == "":
+        return None
+    if isinstance(given, dt.date) and not isinstance(given, dt.datetime):
+        value = given
+    else:
+        try:
+            value = dt.date.fromisoformat(str(given).strip())
+        except ValueError:
+            raise ServiceError(
+                _("Enter a date like 2026-12-31."), field="expected_close_date"
+            ) from None
+    if lead.stage not in DEAL_STAGES:
+        raise ServiceError(
+            _("Only an open deal (SQL or opportunity) has an expected close date."),
+            field="expected_close_date",
+        )
+    if not acts_for_owner(actor, lead):
+        raise ServiceError(
+            _("Only the owner and their managers set when a deal is expected to close."),
+            code="forbidden",
+            field="expected_close_date",
+        )
+    created = timezone.localdate(lead.created_at)
+    if value < created:
+        raise ServiceError(
+            _("The deal cannot close before the lead came in (%(day)s).") % {"day": created},
+            field="expected_close_date",
+        )
+    if value.year > timezone.localdate().year + CLOSE_DATE_YEARS_AHEAD:
+        raise ServiceError(
+            _("Give a date within the next %(years)d years.") % {"years": CLOSE_DATE_YEARS_AHEAD},
+            field="expected_close_date",
+        )
+    return value
+
+
 @transaction.atomic
 def lead_update(
     *,
@@ -72,6 +125,7 @@ def lead_update(
     actor: User,
     fields: Mapping[str, Any],
     source_campaign: Campaign | EllipsisType | None = ...,
+    expected_close: dt.date | str | EllipsisType | None = ...,
 ) -> Lead:
     """Edit contact, company and need fields; one ``updated`` event lists what changed.
 
@@ -79,6 +133,10 @@ def lead_update(
     ``can_use_campaign``. A phone or email that another open lead holds is refused with a
     400 on that field, before anything is written; a parallel edit that takes the value
     between the check and the save hits the unique index, which gives the same answer.
+
+    ``expected_close`` (a date, ``None`` to clear; ``...`` leaves it) is the deal's
+    expected close date: only on an open deal, by its owner or their managers, not before
+    the lead came in (``_check_expected_close``).
     """
     lead = lock_lead(lead)
     if not can_edit_lead(actor, lead):
@@ -124,6 +182,14 @@ def lead_update(
     if source_campaign is not ... and source_campaign != lead.source_campaign:
         changed["source_campaign"] = [lead.source_campaign_id, getattr(source_campaign, "pk", None)]
         lead.source_campaign = source_campaign
+    if expected_close is not ...:
+        close = _check_expected_close(lead=lead, actor=actor, given=expected_close)
+        if close != lead.expected_close_date:
+            changed["expected_close_date"] = [
+                lead.expected_close_date.isoformat() if lead.expected_close_date else "",
+                close.isoformat() if close else "",
+            ]
+            lead.expected_close_date = close
     if not changed:
         return lead
     _check_contacts_free(lead=lead, actor=actor, changed=changed)

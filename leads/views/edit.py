@@ -69,11 +69,22 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(Q(pk__in=usable) | Q(pk=lead.source_campaign_id))
         .order_by("-start_date", "-id")
     )
-    form = LeadForm(request.POST or None, initial=LeadForm.initial_for(lead), campaigns=campaigns)
+    form = LeadForm(
+        request.POST or None,
+        initial=LeadForm.initial_for(lead),
+        campaigns=campaigns,
+        deal=lifecycle.may_set_expected_close(user, lead),
+    )
     if request.method == "POST" and form.is_valid():
         fields, campaign = form.service_fields()
         try:
-            lifecycle.lead_update(lead=lead, actor=user, fields=fields, source_campaign=campaign)
+            lifecycle.lead_update(
+                lead=lead,
+                actor=user,
+                fields=fields,
+                source_campaign=campaign,
+                expected_close=form.expected_close(),
+            )
         except ServiceError as error:
             _apply_service_error(form, error)
         else:

@@ -75,6 +75,7 @@ def _data_labels() -> dict[str, str]:
         "touch_kind": _("Arrived by"),
         "name": _("Name given"),
         "expected_amount": _("Expected amount"),
+        "expected_close_date": _("Expected close date"),
         "amount": _("Amount"),
         "signed_at": _("Signed on"),
         "method": _("Method"),

@@ -8,7 +8,9 @@ metric and scope:
 - company: leads, MQLs, SQLs, cost, cost per MQL from the funnel (cohort); won, revenue
   and win rate of deals signed in the period (``closed_in_period``); desk figures pooled
   over the whole desk (``desk_metrics(pooled=True)``); first response and follow-up
-  compliance over every rep;
+  compliance — the sales side of the marketing–sales agreement — over every rep for the
+  period's marketing cohort (``cohort_first_response``, ``cohort_follow_up``: the
+  compliance selectors narrowed to the leads created in the period);
 - channel / campaign: the ROI rows, credit-weighted under the default model (cohort);
 - user: the person's scorecard figures (marketer, desk or rep ones by metric);
 - team: the members' rep figures added up (rates recomputed from the sums).
@@ -34,10 +36,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from assignment.models import TeamMembership
 from pipeline.roles import Role
 from reports.calendar import Calendar
+from reports.periods import period_bounds
 from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
 from reports.selectors import campaign_roi, channel_roi, closed_in_period, funnel
 from reports.sla.compliance import compliance, open_owned_by_owner, overdue_now_by_owner
@@ -58,6 +62,13 @@ T = TypeVar("T")
 
 AHEAD, ON_TRACK, AT_RISK, MISSED, MET = "ahead", "on_track", "at_risk", "missed", "met"
 STATUSES = (AHEAD, ON_TRACK, AT_RISK, MISSED, MET)
+STATUS_LABELS = {
+    AHEAD: gettext_lazy("Ahead"),
+    ON_TRACK: gettext_lazy("On track"),
+    AT_RISK: gettext_lazy("At risk"),
+    MISSED: gettext_lazy("Missed"),
+    MET: gettext_lazy("Met"),
+}
 
 
 def _number(value: Any) -> float | None:
@@ -141,6 +152,33 @@ def _follow_up(
     open_now = sum(owned.get(k, 0) for k in keys)
     late = sum(overdue.get(k, 0) for k in keys)
     return None if not open_now else round(1 - late / open_now, 4)
+
+
+def cohort_compliance(
+    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """The compliance rows (``reports.sla.compliance.compliance``) of the leads created in
+    [start, end]: the marketing cohort, whenever they were assigned."""
+    return compliance(start=start, end=end, now=now, cohort=True)
+
+
+def cohort_first_response(
+    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+) -> float | None:
+    """First responses in time over the period's cohort, every rep: in time / due."""
+    return _compliance_of(cohort_compliance(start=start, end=end, now=now))
+
+
+def cohort_follow_up(
+    *, start: dt.date, end: dt.date, now: dt.datetime
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per owner: the cohort's open owned leads overdue now, and all of them (the base of
+    follow-up compliance, ``_follow_up``)."""
+    created = period_bounds(start, end)
+    return (
+        overdue_now_by_owner(now=now, by_grade=policies(), created=created),
+        open_owned_by_owner(created=created),
+    )
 
 
 class Actuals:
@@ -262,10 +300,20 @@ class Actuals:
             return _number(self._once("quality", self._quality)["acceptance_rate"])
         if metric in DESK_METRICS:
             return _number(self._desk_company()[_DESK_KEY[metric]])
+        # The agreement's sales side: the period's cohort, as marketing's figures.
         if metric == Metric.FIRST_RESPONSE_RATE:
-            return _compliance_of(self._compliance())
+            return _compliance_of(
+                self._once(
+                    "compliance:cohort",
+                    lambda: cohort_compliance(start=self.start, end=self.end, now=self.now),
+                )
+            )
         if metric == Metric.FOLLOW_UP_COMPLIANCE:
-            return _follow_up(None, *self._follow())
+            follow = self._once(
+                "follow:cohort",
+                lambda: cohort_follow_up(start=self.start, end=self.end, now=self.now),
+            )
+            return _follow_up(None, *follow)
         return _roi_figure(metric, self._funnel())
 
     def _user(self, metric: str, user_id: int) -> float | None:

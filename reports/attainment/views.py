@@ -13,16 +13,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pipeline.roles import REPORT_READERS, Role, has_role
-from reports import charts
-from reports.attainment.agreement import agreement_sides
-from reports.attainment.selectors import attainment_for
-from reports.trends import channel_quality, sales_follow_up
+from reports.attainment.agreement import agreement_sides, agreement_verdict
+from reports.attainment.selectors import STATUS_LABELS, attainment_for, cohort_first_response
+from reports.definitions import DEFINITIONS
+from reports.trends import channel_quality
 from reports.views.common import fmt, require
-from reports.views.scoreboard import TARGET, headline, verdict
+from reports.views.scoreboard import headline, verdict_texts
 from targets.choices import (
     DESK_METRICS,
     MAX_METRICS,
@@ -71,13 +70,6 @@ SECTIONS: tuple[tuple[str, Any, frozenset[str], frozenset[str]], ...] = (
 #: Where revenue and won belong: cohort figures of channels and campaigns are marketing's,
 #: deals signed (company, team, person) are sales'.
 _MARKETING_SCOPES = frozenset({"channel", "campaign"})
-STATUS_LABELS = {
-    "ahead": gettext_lazy("Ahead"),
-    "on_track": gettext_lazy("On track"),
-    "at_risk": gettext_lazy("At risk"),
-    "missed": gettext_lazy("Missed"),
-    "met": gettext_lazy("Met"),
-}
 
 
 def _kind(metric: str) -> str:
@@ -165,33 +157,27 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     report = attainment_for(_signed_in(request), period=period)
     sides = agreement_sides(report)
-    start, end = report["from"], min(report["to"], timezone.localdate())
-    if end < start:
-        end = start
-    acceptance = channel_quality(start=start, end=end)["totals"]["acceptance_rate"]
-    in_time = sales_follow_up(start=start, end=end)["totals"]["compliance"]
-    acceptance_target = sides["acceptance_target"] or TARGET
-    in_time_target = sides["in_time_target"] or TARGET
+    start, end = report["from"], report["to"]
+    # The same figures as the agreement's acceptance and first-response rows (cohort).
+    judged = agreement_verdict(
+        start=start,
+        end=end,
+        acceptance=channel_quality(start=start, end=end)["totals"]["acceptance_rate"],
+        in_time=cohort_first_response(start=start, end=end),
+    )
     context = {
         "period": period,
         "error": error,
         "periods": _periods(),
         "marketing": [present(r) for r in sides["marketing"]],
         "sales": [present(r) for r in sides["sales"]],
-        "agreed": sides["acceptance_target"] is not None or sides["in_time_target"] is not None,
+        "cohort_term": DEFINITIONS["cohort"],
+        "compliance_term": DEFINITIONS["agreement_compliance"],
         "verdict": {
-            "marketing": verdict(acceptance, acceptance_target),
-            "sales": verdict(in_time, in_time_target),
-            "marketing_text": _("Acceptance of marketing's MQLs: %(rate)s (agreed %(target)s)")
-            % {"rate": charts.percent(acceptance), "target": charts.percent(acceptance_target, 0)},
-            "sales_text": _("First responses in time: %(rate)s (agreed %(target)s)")
-            % {"rate": charts.percent(in_time), "target": charts.percent(in_time_target, 0)},
-            "headline": headline(
-                acceptance,
-                in_time,
-                acceptance_target=acceptance_target,
-                in_time_target=in_time_target,
-            ),
+            **verdict_texts(judged),
+            "marketing": judged["marketing"]["verdict"],
+            "sales": judged["sales"]["verdict"],
+            "headline": headline(judged["marketing"]["verdict"], judged["sales"]["verdict"]),
         },
     }
     return render(request, "reports/agreement.html", context, status=400 if error else 200)

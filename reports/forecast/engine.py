@@ -1,12 +1,15 @@
-"""The forecast's arithmetic over plain values (no database): the forecast period, the
-historical win rate of a stage, and the three forecasts of a set of deals.
+"""The forecast's arithmetic over plain values (no database): the historical win rate of
+a stage, and the three forecasts of a set of deals. Periods are read by
+``targets.choices.parse_period`` (the one period parser).
 
 Definitions (DESIGN §11, docs/architecture.md §4 "Reports"):
 
 - **won**: the revenue signed in the period (``reports.definitions.won_between``, the
   scoreboard's "signed in the period");
-- **open deals**: leads open *now* in ``sql`` or ``opportunity`` with an expected amount.
-  The lead has no expected close date, so every open deal counts for the period asked;
+- **open deals**: leads open *now* in ``sql`` or ``opportunity`` with an expected amount
+  whose expected close date (``Lead.expected_close_date``) falls in the period; the open
+  deals without a date count only towards the current period (the one holding today),
+  shown apart as "no close date" (``undated_count``, ``undated_amount``);
 - **win rate of a stage** (``stage_win_rate``): of the leads that reached the stage and
   closed in the last ``WIN_RATE_DAYS`` days, won / (won + lost + disqualified); ``None``
   without any such lead (such deals then weigh 0);
@@ -19,8 +22,6 @@ Definitions (DESIGN §11, docs/architecture.md §4 "Reports"):
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,32 +35,7 @@ WIN_RATE_DAYS = 180
 #: A stage whose win rate is at least this counts as committed.
 COMMIT_WIN_RATE = 0.5
 
-_PERIOD = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
 _CENT = Decimal("0.01")
-
-
-def forecast_period(text: str) -> tuple[dt.date, dt.date]:
-    """The first and last day of a month (``2026-12``) or quarter (``2026-Q4``), the
-    syntax of targets. Raises ``ValueError`` for anything else."""
-    match = _PERIOD.match(text.strip()) if text else None
-    if match is None:
-        raise ValueError(text)
-    year = int(match.group(1))
-    if not 2000 <= year <= 2100:
-        raise ValueError(text)
-    if match.group(2):
-        first_month = last_month = int(match.group(2))
-    else:
-        first_month = 3 * int(match.group(3)) - 2
-        last_month = first_month + 2
-    start = dt.date(year, first_month, 1)
-    following = dt.date(year + last_month // 12, last_month % 12 + 1, 1)
-    return start, following - dt.timedelta(days=1)
-
-
-def period_of(day: dt.date) -> str:
-    """The month period (``2026-12``) a day falls in: the forecast's default."""
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 @dataclass(frozen=True)
@@ -88,11 +64,13 @@ def win_rates(outcomes: Mapping[str, StageOutcomes]) -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class OpenDeals:
-    """Open deals of one stage (of one owner): how many and their expected amounts."""
+    """Open deals of one stage (of one owner): how many and their expected amounts;
+    ``undated``: deals without an expected close date."""
 
     stage: str
     count: int
     amount: Decimal
+    undated: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,12 +83,17 @@ class Forecast:
     best_case: Decimal
     weighted: Decimal
     committed: Decimal
+    #: Of the open deals, those without an expected close date (current period only).
+    undated_count: int = 0
+    undated_amount: Decimal = Decimal("0")
 
     def as_dict(self) -> dict[str, Decimal | int]:
         return {
             "won": self.won,
             "open_count": self.open_count,
             "open_amount": self.open_amount,
+            "undated_count": self.undated_count,
+            "undated_amount": self.undated_amount,
             "best_case": self.best_case,
             "weighted": self.weighted,
             "committed": self.committed,
@@ -131,10 +114,14 @@ def forecast(
     """Best case, weighted and committed from the revenue won so far and the open deals
     by stage; a stage without a win rate weighs 0 and is not committed."""
     count, amount, weighted, committed = 0, Decimal("0"), Decimal("0"), Decimal("0")
+    undated_count, undated_amount = 0, Decimal("0")
     for deal in deals:
         rate = rates.get(deal.stage)
         count += deal.count
         amount += deal.amount
+        if deal.undated:
+            undated_count += deal.count
+            undated_amount += deal.amount
         if rate is not None:
             weighted += deal.amount * Decimal(str(rate))
             if rate >= commit_rate:
@@ -146,6 +133,8 @@ def forecast(
         best_case=_money(won + amount),
         weighted=_money(won + weighted),
         committed=_money(won + committed),
+        undated_count=undated_count,
+        undated_amount=_money(undated_amount),
     )
 
 
@@ -159,6 +148,8 @@ def add_up(forecasts: Iterable[Forecast]) -> Forecast:
         best_case=sum((f.best_case for f in items), Decimal("0")),
         weighted=sum((f.weighted for f in items), Decimal("0")),
         committed=sum((f.committed for f in items), Decimal("0")),
+        undated_count=sum(f.undated_count for f in items),
+        undated_amount=sum((f.undated_amount for f in items), Decimal("0")),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,16 +37,30 @@ from reports.forecast.engine import (
     StageOutcomes,
     add_up,
     forecast,
-    forecast_period,
     gap,
     win_rates,
 )
 from reports.periods import period_bounds
-from targets.choices import Metric
+from targets.choices import Metric, parse_period
 from targets.models import Target
 
 #: An open deal: open now in an open-deal stage, with an expected amount.
 OPEN_DEAL = Q(stage__in=OPEN_DEAL_STAGES, expected_amount__isnull=False)
+
+
+def is_current(start: dt.date, end: dt.date, *, today: dt.date | None = None) -> bool:
+    """Whether the period holds today: the one period undated open deals count in."""
+    today = today or timezone.localdate()
+    return start <= today <= end
+
+
+def open_deals_of(start: dt.date, end: dt.date, *, current: bool) -> Q:
+    """The open deals of a period: expected to close in [start, end], and — in the
+    current period only — those without an expected close date."""
+    dated = Q(expected_close_date__gte=start, expected_close_date__lte=end)
+    return OPEN_DEAL & ((dated | Q(expected_close_date__isnull=True)) if current else dated)
+
+
 #: The leads that reached each open-deal stage.
 REACHED: dict[str, Q] = {Stage.SQL: SQL, Stage.OPPORTUNITY: OPPORTUNITY}
 #: Who sees every rep, every team and the company's forecast.
@@ -137,16 +151,21 @@ class _OwnerDeals:
 
 
 def deals_by_owner(
-    *, start: dt.date, end: dt.date, user_ids: frozenset[int] | None
+    *, start: dt.date, end: dt.date, user_ids: frozenset[int] | None, current: bool
 ) -> dict[int | None, _OwnerDeals]:
-    """Revenue signed in [start, end] and open deals now, per owner (``None``: unowned,
-    pooled) and stage — one ``GROUP BY owner, stage`` query."""
+    """Revenue signed in [start, end] and the period's open deals (``open_deals_of``), per
+    owner (``None``: unowned, pooled), stage and whether dated — one ``GROUP BY`` query."""
     low, high = period_bounds(start, end)
-    leads = Lead.objects.filter(won_between(low, high) | OPEN_DEAL)
+    leads = Lead.objects.filter(won_between(low, high) | open_deals_of(start, end, current=current))
     if user_ids is not None:
         leads = leads.filter(owner_id__in=user_ids)
     rows = (
-        leads.values("owner_id", "stage")
+        leads.annotate(
+            undated=ExpressionWrapper(
+                Q(expected_close_date__isnull=True), output_field=BooleanField()
+            )
+        )
+        .values("owner_id", "stage", "undated")
         .annotate(n=Count("id"), won=Sum("won_amount"), expected=Sum("expected_amount"))
         .order_by()
     )
@@ -157,7 +176,12 @@ def deals_by_owner(
             item.won += row["won"] or Decimal("0")
         else:
             item.deals.append(
-                OpenDeals(stage=row["stage"], count=row["n"], amount=row["expected"] or Decimal(0))
+                OpenDeals(
+                    stage=row["stage"],
+                    count=row["n"],
+                    amount=row["expected"] or Decimal(0),
+                    undated=bool(row["undated"]),
+                )
             )
     return by_owner
 
@@ -174,10 +198,11 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
     """The forecast of a period (``2026-12`` or ``2026-Q4``) for a scope: a row per rep,
     the totals of its teams and, for managers, of the company — each with its target and
     gap — and the stage win rates used. Raises ``ValueError`` for a malformed period."""
-    start, end = forecast_period(period)
+    start, end = parse_period(period)
+    current = is_current(start, end)
     outcomes = stage_outcomes()
     rates = win_rates(outcomes)
-    by_owner = deals_by_owner(start=start, end=end, user_ids=scope.user_ids)
+    by_owner = deals_by_owner(start=start, end=end, user_ids=scope.user_ids, current=current)
     figures: dict[int | None, Forecast] = {
         owner: forecast(won=item.won, deals=item.deals, rates=rates)
         for owner, item in by_owner.items()
@@ -229,6 +254,7 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
         "period": period,
         "from": start,
         "to": end,
+        "current": current,
         "win_rate_days": WIN_RATE_DAYS,
         "commit_win_rate": COMMIT_WIN_RATE,
         "win_rates": [
@@ -247,9 +273,10 @@ def pipeline_forecast(*, period: str, scope: ForecastScope) -> dict[str, Any]:
     }
 
 
-def open_deals(*, user_ids: frozenset[int] | None, limit: int = 200) -> QuerySet[Lead]:
-    """The open deals behind a forecast (the page's drill-down), largest first."""
-    leads = Lead.objects.filter(OPEN_DEAL)
+def open_deals(*, period: str, user_ids: frozenset[int] | None, limit: int = 200) -> QuerySet[Lead]:
+    """The open deals behind a period's forecast (the page's drill-down), largest first."""
+    start, end = parse_period(period)
+    leads = Lead.objects.filter(open_deals_of(start, end, current=is_current(start, end)))
     if user_ids is not None:
         leads = leads.filter(owner_id__in=user_ids)
     return leads.select_related("company", "owner").order_by("-expected_amount", "pk")[:limit]

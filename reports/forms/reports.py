@@ -20,9 +20,9 @@ from assignment.models import Team
 from campaigns.choices import ChannelKind
 from leads.credits import MODELS
 from pipeline.roles import Role
-from reports.forecast.engine import forecast_period, period_of
 from reports.periods import EARLIEST, LATEST, default_period, in_range, period_errors
 from reports.scorecards import ROLES as SCORECARD_ROLES
+from targets.choices import month_of, parse_period
 
 MODEL_LABELS = {
     "first_touch": _("First touch"),
@@ -149,7 +149,7 @@ class ScorecardForm(PeriodForm):
 
 class ForecastForm(forms.Form):
     """The forecast page: a month (``2026-12``) or quarter (``2026-Q4``) — the API's
-    period syntax and check (``reports.forecast.engine.forecast_period``) — and a team
+    period syntax and check (``targets.choices.parse_period``) — and a team
     among those the reader may pick; a rep (``user``) comes from the drill-down links."""
 
     period = forms.CharField(
@@ -173,9 +173,9 @@ class ForecastForm(forms.Form):
     def clean_period(self) -> str:
         value = (self.cleaned_data.get("period") or "").strip()
         if not value:
-            return period_of(timezone.localdate())
+            return month_of(timezone.localdate())
         try:
-            forecast_period(value)
+            parse_period(value)
         except ValueError:
             raise forms.ValidationError(
                 _("Use a month like 2026-12 or a quarter like 2026-Q4 (years 2000–2100).")

@@ -114,6 +114,7 @@ def compliance(
     end: dt.date,
     user_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
+    cohort: bool = False,
 ) -> list[dict[str, Any]]:
     """Per rep: assignments in [start, end] whose first-response SLA has elapsed, the share
     answered in time, median and p95 response (working hours), overdue now, wasted leads,
@@ -125,13 +126,21 @@ def compliance(
     ``response_work_seconds``), so this is aggregation only: a constant number of queries
     whatever the data size. The median interpolates between the two middle values; the
     p95 is the nearest-rank 95th percentile (an observed response time).
+
+    ``cohort=True`` counts the assignments of the leads *created* in [start, end] (the
+    marketing cohort, whenever they were assigned) instead of the assignments made in it:
+    the sales side of the marketing–sales agreement (``reports.attainment.agreement``).
+    The other figures (overdue now, wasted, back-dated) are the same either way.
     """
     now = now or timezone.now()
     low, high = period_bounds(start, end)
     wanted = None if user_ids is None else set(user_ids)
-    assignments = Assignment.objects.filter(at__gte=low, at__lt=high, owner__isnull=False).exclude(
-        strategy="pool"
+    when = (
+        Q(lead__created_at__gte=low, lead__created_at__lt=high)
+        if cohort
+        else Q(at__gte=low, at__lt=high)
     )
+    assignments = Assignment.objects.filter(when, owner__isnull=False).exclude(strategy="pool")
     if wanted is not None:
         assignments = assignments.filter(owner_id__in=wanted)
     elapsed = Q(response_due_at__lte=now)
@@ -208,9 +217,20 @@ def overdue_q(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> Q:
     return Q(owner__isnull=False, stage__in=OWNABLE_STAGES) & condition
 
 
-def overdue_now_by_owner(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) -> dict[int, int]:
+def _created(created: tuple[dt.datetime, dt.datetime] | None) -> Q:
+    return Q() if created is None else Q(created_at__gte=created[0], created_at__lt=created[1])
+
+
+def overdue_now_by_owner(
+    *,
+    now: dt.datetime,
+    by_grade: dict[str, SlaPolicy],
+    created: tuple[dt.datetime, dt.datetime] | None = None,
+) -> dict[int, int]:
+    """Per owner: open owned leads overdue now (``overdue_q``); ``created`` = [low, high)
+    keeps the leads created then (a cohort)."""
     rows = (
-        Lead.objects.filter(overdue_q(now=now, by_grade=by_grade))
+        Lead.objects.filter(overdue_q(now=now, by_grade=by_grade), _created(created))
         .values("owner_id")
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")
@@ -218,11 +238,11 @@ def overdue_now_by_owner(*, now: dt.datetime, by_grade: dict[str, SlaPolicy]) ->
     return dict(rows)
 
 
-def open_owned_by_owner() -> dict[int, int]:
+def open_owned_by_owner(created: tuple[dt.datetime, dt.datetime] | None = None) -> dict[int, int]:
     """Per owner: open leads they own now (the base of follow-up compliance: the share of
-    them not overdue, ``overdue_now_by_owner``)."""
+    them not overdue, ``overdue_now_by_owner``); ``created`` as there."""
     rows = (
-        Lead.objects.filter(owner__isnull=False, stage__in=OWNABLE_STAGES)
+        Lead.objects.filter(_created(created), owner__isnull=False, stage__in=OWNABLE_STAGES)
         .values("owner_id")
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")

@@ -18,17 +18,20 @@ from django.utils.translation import gettext as _
 from assignment.selectors import teams_visible_to
 from leads.choices import Stage
 from pipeline.errors import ServiceError
+from pipeline.people import display_name
 from pipeline.roles import FORECAST_READERS, Role, has_role
 from reports.definitions import DEFINITIONS
-from reports.forecast.engine import OPEN_DEAL_STAGES, period_of
+from reports.forecast.engine import OPEN_DEAL_STAGES
 from reports.forecast.selectors import forecast_scope, open_deals, pipeline_forecast
 from reports.forms.reports import ForecastForm
 from reports.views.common import fmt, report_tabs, require
+from targets.choices import month_of, quarter_of
 
 #: The figures of a forecast row, with the definition each is shown beside.
 FIGURES = (
     ("won", "signed_revenue"),
     ("open_amount", "open_deals"),
+    ("undated_amount", "open_deals"),
     ("best_case", "forecast"),
     ("weighted", "forecast"),
     ("committed", "forecast"),
@@ -42,11 +45,6 @@ DEALS_SHOWN = 200
 
 def _cells(row: dict[str, Any]) -> list[str]:
     return [fmt(row["open_count"], "count")] + [fmt(row[key], "money") for key, _term in FIGURES]
-
-
-def _quarter_of(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year:04d}-Q{(month - 1) // 3 + 1}"
 
 
 def _leads_url(owner_id: int) -> str:
@@ -63,7 +61,8 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
     require(user, FORECAST_READERS)
     teams = teams_visible_to(user) if has_role(user, Role.MANAGER, Role.SALES_MANAGER) else None
     form = ForecastForm(request.GET or None, teams=teams)
-    this_month = period_of(timezone.localdate())
+    today = timezone.localdate()
+    this_month = month_of(today)
     context: dict[str, Any] = {
         "form": form,
         "report_tabs": report_tabs(request, "forecast"),
@@ -74,7 +73,7 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
             {"label": _("This month"), "url": "?" + urlencode({"period": this_month})},
             {
                 "label": _("This quarter"),
-                "url": "?" + urlencode({"period": _quarter_of(this_month)}),
+                "url": "?" + urlencode({"period": quarter_of(today)}),
             },
         ],
         "errors": [],
@@ -107,10 +106,12 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
         preset["active"] = preset["url"] == "?" + urlencode({"period": period})
     if scope.user_ids is not None:
         rates = {rate["stage"]: rate["win_rate"] for rate in report["win_rates"]}
-        deals = list(open_deals(user_ids=scope.user_ids, limit=DEALS_SHOWN))
+        deals = list(open_deals(period=period, user_ids=scope.user_ids, limit=DEALS_SHOWN))
         context["deals"] = [
             {
                 "lead": lead,
+                "owner": display_name(lead.owner),
+                "close": lead.expected_close_date,
                 "stage": lead.get_stage_display(),
                 "amount": fmt(lead.expected_amount, "money"),
                 "rate": fmt(rates.get(lead.stage), "pct"),

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from pipeline.roles import REPORT_READERS
 from reports import charts
+from reports.attainment.agreement import agreement_verdict
+from reports.attainment.selectors import STATUS_LABELS, cohort_first_response
 from reports.charts import GRADE_COLORS, Series
 from reports.definitions import DEFINITIONS
 from reports.exports import Column, Table
@@ -30,9 +32,6 @@ from reports.views.common import (
 )
 from reports.views.drill import quality_links
 from reports.views.roi import why_differ
-
-#: Below this share a scoreboard verdict is flagged (acceptance, first responses in time).
-TARGET = 0.7
 
 
 def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -56,23 +55,9 @@ def _rep_charts(rows: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def verdict(value: float | None, target: float = TARGET) -> str:
-    if value is None:
-        return "none"
-    return "good" if value >= target else "bad"
-
-
-def headline(
-    acceptance: float | None,
-    in_time: float | None,
-    *,
-    acceptance_target: float = TARGET,
-    in_time_target: float = TARGET,
-) -> str:
-    """The scoreboard's verdict; the agreement page (``reports.attainment.views``) passes
-    the period's agreed targets instead of ``TARGET``."""
-    marketing = verdict(acceptance, acceptance_target)
-    sales = verdict(in_time, in_time_target)
+def headline(marketing: str, sales: str) -> str:
+    """The scoreboard's one-line verdict from each side's (``good``, ``bad`` or ``none``,
+    ``reports.attainment.agreement.agreement_verdict``)."""
     if "none" in (marketing, sales):
         return _("Not enough decided leads in this period to compare the two sides.")
     if marketing == "good" and sales == "bad":
@@ -82,6 +67,35 @@ def headline(
     if marketing == "good":
         return _("Both sides are on target.")
     return _("Both sides are below target: lead quality and follow-up.")
+
+
+def _against(side: dict[str, Any]) -> str:
+    """Which target a side was judged against: the agreed one (and its period) or the
+    default, labelled so."""
+    target = charts.percent(side["target"], 0)
+    if side["agreed"]:
+        return _("agreed target %(target)s, %(period)s") % {
+            "target": target,
+            "period": side["period"],
+        }
+    return _("default target %(target)s: none agreed") % {"target": target}
+
+
+def verdict_texts(judged: dict[str, Any]) -> dict[str, str]:
+    """The two verdict lines of the scoreboard and the agreement page: each side's figure
+    (of the period's cohort), its status and the target it was judged against."""
+    texts = {}
+    for side, text in (
+        ("marketing", _("Acceptance of marketing's MQLs: %(rate)s (%(against)s)")),
+        ("sales", _("First responses in time for the period's leads: %(rate)s (%(against)s)")),
+    ):
+        item = judged[side]
+        texts[f"{side}_text"] = text % {
+            "rate": charts.percent(item["actual"]),
+            "against": _against(item),
+        }
+        texts[f"{side}_status"] = str(STATUS_LABELS[item["status"]]) if item["status"] else ""
+    return texts
 
 
 def _quality_table(
@@ -159,7 +173,6 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "presets": preset_links(request, form),
-        "target_text": charts.percent(TARGET, 0),
         "backdate_hours": settings.FOLLOW_UP_BACKDATE_HOURS,
     }
     tables: list[Table] = []
@@ -210,15 +223,22 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
             rep_table,
         ]
         ordered = sorted(quality["rows"], key=lambda r: -r["leads"])
+        judged = agreement_verdict(
+            start=start,
+            end=end,
+            acceptance=totals["acceptance_rate"],
+            in_time=cohort_first_response(start=start, end=end),
+        )
+        texts = verdict_texts(judged)
         terms = DEFINITIONS
         cohort_totals = funnel(**period)["totals"]
         context.update(
             {
                 "why": why_differ(cohort=cohort_totals, closed=sales),
                 "marketing": {
-                    "verdict": verdict(totals["acceptance_rate"]),
-                    "verdict_text": _("Acceptance of marketing's MQLs: %(rate)s")
-                    % {"rate": charts.percent(totals["acceptance_rate"])},
+                    "verdict": judged["marketing"]["verdict"],
+                    "verdict_text": texts["marketing_text"],
+                    "status": texts["marketing_status"],
                     "figures": [
                         (_("Leads"), fmt(totals["leads"], "count"), terms["cohort"]),
                         (_("MQLs"), fmt(totals["mqls"], "count"), terms["funnel_counts"]),
@@ -241,9 +261,9 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                     ],
                 },
                 "sales": {
-                    "verdict": verdict(sales["compliance"]),
-                    "verdict_text": _("First responses in time: %(rate)s")
-                    % {"rate": charts.percent(sales["compliance"])},
+                    "verdict": judged["sales"]["verdict"],
+                    "verdict_text": texts["sales_text"],
+                    "status": texts["sales_status"],
                     "figures": [
                         (
                             _("Responses due / in time"),
@@ -271,7 +291,9 @@ def scoreboard(request: HttpRequest) -> HttpResponse:
                         ),
                     ],
                 },
-                "headline": headline(totals["acceptance_rate"], sales["compliance"]),
+                "headline": headline(judged["marketing"]["verdict"], judged["sales"]["verdict"]),
+                "judged": judged,
+                "compliance_term": terms["agreement_compliance"],
                 "reps_hidden": visible is not None and not visible,
                 "rep_charts": _rep_charts(shown),
                 "grade_chart": charts.share_chart(

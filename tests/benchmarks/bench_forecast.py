@@ -5,7 +5,8 @@ numbers, and the time ratios. Then the page, which always answers live.
 
 The world: ``BENCH_FORECAST_BASE`` leads spread over the funnel by ``data.owned_leads``
 (Python, 40 reps in 5 teams), then copied inside PostgreSQL (``INSERT … SELECT`` over
-``generate_series``) up to ``BENCH_LEADS``; half of the SQL leads get an expected amount.
+``generate_series``) up to ``BENCH_LEADS``; half of the SQL leads get an expected amount,
+a third of those an expected close date in the next 120 days.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from django.utils import timezone
 from assignment.models import Team, TeamMembership
 from leads.models import Lead
 from reports import selectors
-from reports.forecast.engine import WIN_RATE_DAYS, forecast_period, period_of
+from reports.forecast.engine import WIN_RATE_DAYS
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
 from reports.periods import period_bounds
+from targets.choices import month_of, parse_period
 from tests.benchmarks import data
 
 N = int(os.environ.get("BENCH_LEADS", "1000000"))
@@ -61,7 +63,9 @@ SELECT l.owner_id,
              FILTER (WHERE l.stage <> 'won'), 0), 2)
 FROM leads_lead l CROSS JOIN rates r
 WHERE (l.stage = 'won' AND l.won_at >= %(low)s AND l.won_at < %(high)s)
-   OR (l.stage IN ('sql', 'opportunity') AND l.expected_amount IS NOT NULL)
+   OR (l.stage IN ('sql', 'opportunity') AND l.expected_amount IS NOT NULL
+       AND ((l.expected_close_date >= %(start)s AND l.expected_close_date <= %(end)s)
+            OR (%(current)s AND l.expected_close_date IS NULL)))
 GROUP BY l.owner_id
 """
 
@@ -115,6 +119,11 @@ def test_forecast_at_scale(report):
             "UPDATE leads_lead SET expected_amount = (id % 300 + 10) * 1000 "
             "WHERE stage = 'sql' AND id % 2 = 0"
         )
+        # A third of the deals have an expected close date over the next 120 days.
+        cursor.execute(
+            "UPDATE leads_lead SET expected_close_date = CURRENT_DATE + (id % 120) "
+            "WHERE expected_amount IS NOT NULL AND id % 3 = 0"
+        )
     copies = N // BASE - 1
     if copies > 0:
         _copy_leads(copies)
@@ -124,8 +133,8 @@ def test_forecast_at_scale(report):
     figures: dict = {"leads": leads, "build_s": round(time.perf_counter() - began, 1)}
 
     today = timezone.localdate()
-    period = period_of(today)
-    start, end = forecast_period(period)
+    period = month_of(today)
+    start, end = parse_period(period)
     manager = User.objects.create(username="bench-boss")
     manager.groups.add(Group.objects.get(name="manager"))
     everyone = forecast_scope(manager)
@@ -151,6 +160,9 @@ def test_forecast_at_scale(report):
         "now": now,
         "low": low,
         "high": high,
+        "start": start,
+        "end": end,
+        "current": start <= today <= end,
     }
     with connection.cursor() as cursor:
         begin = time.perf_counter()

@@ -368,3 +368,68 @@ def test_won_so_far_is_the_scorecards_revenue_signed_in_the_period(world, manage
     assert {row["user"]: row["won"] for row in report["rows"]} == {
         uid: cards[uid]["revenue"] for uid in ids
     }
+
+
+# --------------------------------------------------------------------------------------
+# Expected close dates
+# --------------------------------------------------------------------------------------
+
+
+def test_open_deals_count_in_the_period_of_their_expected_close(world, manager, client):
+    """A dated deal counts in the period its close date falls in; undated ones only in
+    the current period, shown apart as "no close date"."""
+    r2 = world["r2"]
+    opp = {"sql": "2026-01-05", "opp": "2026-01-06"}
+    deal("opportunity", owner=r2, expected="1000", expected_close_date=dt.date(2026, 12, 31), **opp)
+    deal("opportunity", owner=r2, expected="2000", expected_close_date=dt.date(2027, 1, 1), **opp)
+    deal("sql", owner=r2, sql="2026-12-01", expected="400", expected_close_date=dt.date(2027, 2, 9))
+    deal("opportunity", owner=r2, expected="4000", expected_close_date=dt.date(2026, 11, 30), **opp)
+    everyone = forecast_scope(manager)
+
+    def row(period):
+        report = pipeline_forecast(period=period, scope=everyone)
+        return report, next(r for r in report["rows"] if r["user"] == r2.pk)
+
+    report, december = row("2026-12")
+    assert report["current"] is True
+    # The world's undated 30000 plus the 1000 closing on 31 December.
+    assert (december["open_count"], december["open_amount"]) == (2, money("31000.00"))
+    assert (december["undated_count"], december["undated_amount"]) == (1, money("30000.00"))
+    report, january = row("2027-01")
+    assert report["current"] is False
+    assert (january["open_count"], january["open_amount"]) == (1, money("2000.00"))
+    assert january["undated_count"] == 0
+    assert row("2027-Q1")[1]["open_amount"] == money("2400.00")
+    assert row("2026-11")[1]["open_amount"] == money("4000.00")  # dated, though overdue
+    assert row("2026-Q4")[1]["open_amount"] == money("35000.00")  # current quarter
+    # The company's weighted figure adds up the same deals.
+    company = pipeline_forecast(period="2027-01", scope=everyone)["company"]
+    assert company["open_amount"] == money("2000.00") and company["undated_amount"] == 0
+
+    client.force_login(manager)
+    html = client.get("/reports/forecast/", {"period": "2026-12", "user": r2.pk}).content.decode()
+    undated = '<span class="muted">no close date</span>'
+    assert undated in html and "Of which no close date" in html
+    assert "2026-12-31" in html or "12/31/2026" in html
+    html = client.get("/reports/forecast/", {"period": "2027-01", "user": r2.pk}).content.decode()
+    assert undated not in html
+    assert html.count('data-lead="') == 1
+
+
+def test_forecast_query_count_is_flat_with_dated_deals(world, manager, api, assert_queries_flat):
+    client = api(manager)
+
+    def grow():
+        rep = TeamMembershipFactory(team=world["A"]).user
+        for month in (12, 1):
+            deal(
+                "opportunity", owner=rep, sql="2026-01-05", opp="2026-01-06", expected="10",
+                expected_close_date=dt.date(2026 if month == 12 else 2027, month, 3),
+            )  # fmt: skip
+
+    client.get("/api/v1/reports/forecast/")
+    assert_queries_flat(
+        lambda: client.get("/api/v1/reports/forecast/", {"period": "2027-01"}),
+        grow=grow,
+        max_queries=10,
+    )

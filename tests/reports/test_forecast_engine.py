@@ -1,4 +1,5 @@
-"""The forecast's pure arithmetic: periods, stage win rates, the weighting (no database)."""
+"""The forecast's pure arithmetic: periods (the one parser, ``targets.choices``), stage
+win rates, the weighting (no database)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from reports.forecast.engine import (
     StageOutcomes,
     add_up,
     forecast,
-    forecast_period,
     gap,
-    period_of,
     stage_win_rate,
     win_rates,
 )
+from targets.choices import month_of, parse_period
 
 
 @pytest.mark.parametrize(
@@ -32,20 +32,20 @@ from reports.forecast.engine import (
         (" 2026-Q2 ", dt.date(2026, 4, 1), dt.date(2026, 6, 30)),
     ],
 )
-def test_forecast_period_reads_months_and_quarters(text, start, end):
-    assert forecast_period(text) == (start, end)
+def test_the_one_period_parser_reads_months_and_quarters(text, start, end):
+    assert parse_period(text) == (start, end)
 
 
 @pytest.mark.parametrize(
     "text", ["", "2026", "2026-13", "2026-00", "2026-Q5", "2026-Q0", "26-12", "2026-1", "1999-12"]
 )
-def test_forecast_period_refuses_anything_else(text):
+def test_the_one_period_parser_refuses_anything_else(text):
     with pytest.raises(ValueError):
-        forecast_period(text)
+        parse_period(text)
 
 
 def test_period_of_a_day_is_its_month():
-    assert period_of(dt.date(2026, 3, 9)) == "2026-03"
+    assert month_of(dt.date(2026, 3, 9)) == "2026-03"
 
 
 def test_stage_win_rate_is_won_over_every_close():
@@ -115,17 +115,22 @@ def test_weighted_amounts_round_half_up_to_cents():
 def test_add_up_sums_every_figure():
     one = forecast(
         won=Decimal("1"),
-        deals=[OpenDeals(stage="sql", count=1, amount=Decimal("10"))],
+        deals=[
+            OpenDeals(stage="sql", count=1, amount=Decimal("10")),
+            OpenDeals(stage="sql", count=2, amount=Decimal("4"), undated=True),
+        ],
         rates={"sql": 0.5},
     )
     total = add_up([one, one])
     assert total.as_dict() == {
         "won": Decimal("2.00"),
-        "open_count": 2,
-        "open_amount": Decimal("20.00"),
-        "best_case": Decimal("22.00"),
-        "weighted": Decimal("12.00"),
-        "committed": Decimal("22.00"),
+        "open_count": 6,
+        "open_amount": Decimal("28.00"),
+        "undated_count": 4,
+        "undated_amount": Decimal("8.00"),
+        "best_case": Decimal("30.00"),
+        "weighted": Decimal("16.00"),
+        "committed": Decimal("30.00"),
     }
     assert add_up([]).best_case == 0
 

@@ -324,11 +324,13 @@ def test_scoreboard_puts_lead_quality_beside_follow_up(client, manager, rep, fol
         expected = compliance(start=MONDAY_10.date(), end=MONDAY_10.date())
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Acceptance of marketing&#x27;s MQLs: 50.0%" in html  # 1 accepted, 1 rejected
+    # 1 accepted, 1 rejected; no agreed target for November: the default, labelled so.
+    assert "Acceptance of marketing&#x27;s MQLs: 50.0% (default target 70%: none agreed)" in html
     due = sum(r["due"] for r in expected)
     in_time = sum(r["in_time"] for r in expected)
     assert (due, in_time) == (3, 1)
-    assert "First responses in time: 33.3%" in html
+    # The same leads counted as the period's cohort (created that Monday).
+    assert "First responses in time for the period&#x27;s leads: 33.3%" in html
     website = cells(response, "quality", "Website")
     assert (website["Leads"], website["Grade A"], website["Grade C"]) == ("2", "1", "1")
     assert (website["Sales acceptance"], website["Desk qualification rate"]) == ("50.0%", "100.0%")
@@ -350,7 +352,9 @@ def test_scoreboard_hides_per_rep_rows_from_marketers(client, marketer, follow_u
         response = page(client, marketer, "/reports/scoreboard/", **{"from": "2026-11-23"})
     assert response.status_code == 200
     assert response.context["reps_hidden"] and response.context["tables"]["reps"]["rows"] == []
-    assert "First responses in time: 33.3%" in response.content.decode()
+    assert "First responses in time for the period&#x27;s leads: 33.3%" in (
+        response.content.decode()
+    )
 
 
 # --------------------------------------------------------------------------------------

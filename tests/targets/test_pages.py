@@ -94,7 +94,7 @@ def test_agreement_judges_the_scoreboard_verdict_against_the_agreed_targets(mana
     Target.objects.create(period="2026-12", metric="first_response_rate", value="0.95")
     Target.objects.create(period="2026-12", metric="acceptance_rate", value="0.5")
     html = _client(manager).get("/reports/agreement/?period=2026-12").content.decode()
-    assert "agreed 50%" in html and "agreed 95%" in html
+    assert "agreed target 50%, 2026-12" in html and "agreed target 95%, 2026-12" in html
     assert "Marketing: lead volume and quality" in html and "MQLs" in html
 
 
