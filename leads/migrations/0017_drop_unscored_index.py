@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0015_list_sort_indexes'),
+        ('leads', '0016_lead_expected_close'),
     ]
 
     operations = [
