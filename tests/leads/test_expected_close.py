@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from leads import lifecycle
 from leads.choices import EventKind, Stage
@@ -60,14 +61,14 @@ def test_the_owners_sales_manager_may_set_it_the_desk_may_not(opportunity, sales
     ],
 )
 def test_bad_dates_are_refused_with_a_clear_message(opportunity, rep, value, message):
-    with pytest.raises(ServiceError) as error:
+    with translation.override("en"), pytest.raises(ServiceError) as error:
         lifecycle.lead_update(lead=opportunity, actor=rep, fields={}, expected_close=value)
     assert message in error.value.message and error.value.field == "expected_close_date"
 
 
 def test_only_an_open_deal_has_one(rep):
     lead = lead_in_stage(Stage.MQL, owner=rep)
-    with pytest.raises(ServiceError, match="Only an open deal"):
+    with translation.override("en"), pytest.raises(ServiceError, match="Only an open deal"):
         lifecycle.lead_update(lead=lead, actor=rep, fields={}, expected_close="2027-01-01")
 
 
