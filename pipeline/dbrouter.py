@@ -12,6 +12,7 @@ them on the primary:
   by a signed-in user gets a signed cookie for ``REPLICA_PIN_SECONDS``
   (:class:`ReplicaPinMiddleware`); while it is valid that browser's reads stay on the primary,
   so a user always sees their own changes (read-your-own-writes);
+* users, groups (roles), tokens and sessions: who may read what is decided on the primary;
 * the block already wrote a table: later reads of that table in the same block go to the
   primary (a report job that saved its progress reads it back from where it wrote it);
 * the primary connection is inside ``transaction.atomic`` (a test case's own transaction
@@ -50,6 +51,9 @@ REPLICA = "replica"
 PIN_COOKIE = "ll_primary"
 PIN_SALT = "pipeline.dbrouter.pin"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: Who the user is and what they may do is always read from the primary: a role taken away
+#: a moment ago must not still open a report from a replica that lags.
+PRIMARY_APPS = frozenset({"auth", "authtoken", "sessions", "axes", "contenttypes"})
 
 # One query: is it a standby, does it receive WAL, how many seconds behind is its replay
 # (0 when it replayed everything it received; NULL when unknown). A standby whose primary
@@ -164,7 +168,9 @@ def read_alias(model: type[models.Model] | None = None) -> str:
     reading = _reading.get()
     if reading is None or reading.alias == DEFAULT_DB_ALIAS or _in_transaction():
         return DEFAULT_DB_ALIAS
-    if model is not None and model._meta.db_table in reading.written:
+    if model is not None and (
+        model._meta.app_label in PRIMARY_APPS or model._meta.db_table in reading.written
+    ):
         return DEFAULT_DB_ALIAS
     return reading.alias
 

@@ -25,6 +25,7 @@ from campaigns.choices import ChannelKind
 from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.roles import (
     FORECAST_READERS,
@@ -244,6 +245,7 @@ class ChannelRoiView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.CHANNEL_ROI, p))
@@ -259,6 +261,7 @@ class CampaignRoiView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.CAMPAIGN_ROI, p))
@@ -294,6 +297,7 @@ class FunnelView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.FUNNEL, p))
@@ -442,6 +446,7 @@ class FollowUpComplianceView(_ReportView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         user = request.user
         if not has_role(user, *self.allowed_roles):
@@ -480,6 +485,7 @@ class GradeCalibrationView(_ReportView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         by = request.query_params.get("by", "channel")
@@ -511,6 +517,7 @@ class ScorecardsView(_ReportView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         role = request.query_params.get("role") or None
@@ -617,6 +624,7 @@ class ForecastView(APIView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         if not has_role(request.user, *FORECAST_READERS):
             raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
@@ -670,6 +678,7 @@ class AttainmentView(APIView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         period = request.query_params.get("period") or month_of(timezone.localdate())
         try:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS, Role, has_role
 from reports import charts
 from reports.attainment.agreement import agreement_sides
@@ -128,6 +129,7 @@ def _periods() -> list[str]:
 
 
 @login_required
+@reading_replica()
 def attainment_page(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     report = attainment_for(_signed_in(request), period=period)
@@ -158,6 +160,7 @@ def attainment_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reading_replica()
 def agreement_page(request: HttpRequest) -> HttpResponse:
     """市场与销售的服务协议: the agreed targets of both sides, their attainment, and the
     scoreboard's verdict judged against them."""

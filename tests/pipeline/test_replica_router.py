@@ -15,11 +15,12 @@ import time
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db import OperationalError, connections, router, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory
 
+from campaigns.models import Channel
+from leads.models import Company
 from pipeline import dbrouter
 from pipeline.db import reading_replica
 from tests.factories import UserFactory
@@ -30,14 +31,15 @@ pytestmark = pytest.mark.django_db(databases=["default", ALIAS])
 
 @pytest.fixture(scope="module", autouse=True)
 def _replica_alias(tmp_path_factory, django_db_setup, django_db_blocker):
-    """A second alias: a SQLite file with the two tables these tests read."""
+    """A second alias: a SQLite file with the tables these tests read."""
     path = tmp_path_factory.mktemp("replica") / "replica.sqlite3"
     config = connections.configure_settings(
         {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}}
     )["default"]
     connections.settings[ALIAS] = config
     with django_db_blocker.unblock(), connections[ALIAS].schema_editor() as editor:
-        editor.create_model(ContentType)
+        editor.create_model(Channel)
+        editor.create_model(Company)
         editor.create_model(Group)
     yield
     with django_db_blocker.unblock():
@@ -60,14 +62,14 @@ def replica(monkeypatch, settings):
 
 @pytest.fixture
 def rows():
-    """One group only the primary has, one only the replica has."""
-    Group.objects.using("default").create(name="t-primary")
-    Group.objects.using(ALIAS).create(name="t-replica")
-    ContentType.objects.using(ALIAS).create(app_label="replica_app", model="thing")
+    """One channel only the primary has, one only the replica has."""
+    Channel.objects.using("default").create(code="t-primary", name="P", kind="online")
+    Channel.objects.using(ALIAS).create(code="t-replica", name="R", kind="online")
+    Company.objects.using(ALIAS).create(name="replica-co", normalized_name="replica-co")
 
 
 def names() -> list[str]:
-    return sorted(Group.objects.filter(name__startswith="t-").values_list("name", flat=True))
+    return sorted(Channel.objects.filter(code__startswith="t-").values_list("code", flat=True))
 
 
 @pytest.fixture
@@ -81,14 +83,14 @@ def warnings_logged(caplog):
 
 def test_reads_go_to_the_primary_outside_reading_replica(rows):
     assert names() == ["t-primary"]
-    assert Group.objects.all().db == "default"
+    assert Channel.objects.all().db == "default"
 
 
 def test_reads_inside_reading_replica_are_answered_by_the_replica(rows):
     with reading_replica() as reading:
         assert reading.alias == ALIAS
         assert names() == ["t-replica"]
-        assert ContentType.objects.filter(app_label="replica_app").exists()
+        assert Company.objects.filter(normalized_name="replica-co").exists()
     assert names() == ["t-primary"]
 
 
@@ -101,14 +103,22 @@ def test_without_a_configured_replica_everything_reads_the_primary(rows, monkeyp
 
 def test_writes_go_to_the_primary_and_later_reads_of_that_table_follow(rows):
     with reading_replica():
-        created = Group.objects.create(name="t-written")
+        created = Channel.objects.create(code="t-written", name="W", kind="online")
         # The write landed on the primary only.
-        assert Group.objects.using("default").filter(pk=created.pk).exists()
-        assert not Group.objects.using(ALIAS).filter(name="t-written").exists()
+        assert Channel.objects.using("default").filter(pk=created.pk).exists()
+        assert not Channel.objects.using(ALIAS).filter(code="t-written").exists()
         # The block reads back what it wrote, from where it wrote it...
         assert names() == ["t-primary", "t-written"]
         # ...while tables it did not write are still read from the replica.
-        assert ContentType.objects.filter(app_label="replica_app").exists()
+        assert Company.objects.filter(normalized_name="replica-co").exists()
+
+
+def test_users_and_roles_are_always_read_from_the_primary(rows):
+    Group.objects.using(ALIAS).create(name="t-replica-role")
+    with reading_replica():
+        assert not Group.objects.filter(name="t-replica-role").exists()
+        assert Group.objects.filter(name="manager").exists()
+        assert names() == ["t-replica"]
 
 
 def test_a_transaction_reads_the_primary(rows):
@@ -120,14 +130,14 @@ def test_a_transaction_reads_the_primary(rows):
 
 def test_select_for_update_and_saving_a_replica_row_use_the_primary(rows):
     with reading_replica():
-        replica_group = Group.objects.get(name="t-replica")
-        assert replica_group._state.db == ALIAS
-        assert Group.objects.select_for_update().db == "default"
+        replica_row = Channel.objects.get(code="t-replica")
+        assert replica_row._state.db == ALIAS
+        assert Channel.objects.select_for_update().db == "default"
     # A row read from the replica is saved to the primary, never to the replica.
-    replica_group.pk, replica_group.name = None, "t-saved"
-    replica_group.save()
-    assert Group.objects.using("default").filter(name="t-saved").exists()
-    assert not Group.objects.using(ALIAS).filter(name="t-saved").exists()
+    replica_row.pk, replica_row.code = None, "t-saved"
+    replica_row.save()
+    assert Channel.objects.using("default").filter(code="t-saved").exists()
+    assert not Channel.objects.using(ALIAS).filter(code="t-saved").exists()
 
 
 def test_the_replica_is_never_migrated():
@@ -180,7 +190,7 @@ def report_view(request):
 
 
 def writing_view(request):
-    Group.objects.create(name=f"t-by-{request.method.lower()}")
+    Channel.objects.create(code=f"t-by-{request.method.lower()}", name="N", kind="online")
     return HttpResponse("done")
 
 
@@ -242,7 +252,7 @@ def test_a_streamed_response_reads_its_rows_from_the_replica(rows):
     @reading_replica()
     def export_view(request):
         # Evaluated lazily: the rows are read while the response streams, after the view.
-        queryset = Group.objects.order_by("name").values_list("name", flat=True)
+        queryset = Channel.objects.filter(code__startswith="t-").values_list("code", flat=True)
         return StreamingHttpResponse(f"{name}\n" for name in queryset.iterator())
 
     response = serve(export_view, RequestFactory().get("/export/"), UserFactory())
