@@ -4,7 +4,7 @@ Needs DATABASE_REPLICA_URL pointing at a standby of the primary in DATABASE_URL,
 ``./scripts/replica start`` makes one (CI: the "Read replica" step of .ci/run)::
 
     ./scripts/replica start
-    DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:5433/ll_5 pytest -m replica
+    DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:5433/<DATABASE_URL's name> pytest -m replica
 
 How the test databases line up: the replica alias is a TEST MIRROR of ``default``, so during
 the tests it connects to the standby's copy of the primary's *test* database (the standby
