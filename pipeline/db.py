@@ -104,3 +104,9 @@ class AnyOf(models.Lookup):  # type: ignore[type-arg]
 
 
 models.ForeignObject.register_lookup(AnyOf)  # foreign keys keep their own lookup table
+
+
+# Reports and exports read the optional replica through these (pipeline/dbrouter.py).
+from pipeline.dbrouter import read_alias, reading_replica  # noqa: E402
+
+__all__ = ["AnyOf", "fast_bulk_insert", "read_alias", "reading_replica"]

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a signed-in user's write, their reads stay on the primary (read replica only).
+    "pipeline.dbrouter.ReplicaPinMiddleware",
     # The signed-in user's saved language (after LocaleMiddleware: it wins over the cookie).
     "notifications.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -133,6 +135,34 @@ else:
             },
         }
     }
+# An optional PostgreSQL streaming replica for reports and exports (pipeline/dbrouter.py):
+# only code inside pipeline.db.reading_replica() reads it; a user who wrote reads the primary
+# for REPLICA_PIN_SECONDS; a replica down or more than REPLICA_MAX_LAG_SECONDS behind (checked
+# every REPLICA_CHECK_SECONDS per process) is skipped. In tests its database is the standby's
+# copy of the primary's test database (TEST MIRROR); see tests/pipeline/test_replica_standby.py.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0, minimum=0)
+REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 2.0, minimum=0)
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10, minimum=0)
+if DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL.")
+    if REPLICA_PIN_SECONDS < REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS:
+        raise ImproperlyConfigured(
+            "REPLICA_PIN_SECONDS must be at least REPLICA_MAX_LAG_SECONDS + "
+            "REPLICA_CHECK_SECONDS, or a user could miss their own change on the replica."
+        )
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a postgres:// URL.")
+    # A replica that does not answer is skipped after 2 s, not waited for.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["pipeline.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ---------------------------------------------------------------------

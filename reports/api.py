@@ -25,6 +25,7 @@ from campaigns.choices import ChannelKind
 from campaigns.models import Channel
 from leads.credits import MODELS
 from pipeline.api import BaseViewSet
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.roles import (
     FORECAST_READERS,
@@ -243,6 +244,7 @@ class ChannelRoiView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.CHANNEL_ROI, p))
@@ -258,6 +260,7 @@ class CampaignRoiView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.CAMPAIGN_ROI, p))
@@ -293,6 +296,7 @@ class FunnelView(_ReportView):
             202: REPORT_JOB_ACCEPTED,
         },
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         return self.answer(request, report_key(ReportKind.FUNNEL, p))
@@ -441,6 +445,7 @@ class FollowUpComplianceView(_ReportView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         user = request.user
         if not has_role(user, *self.allowed_roles):
@@ -479,6 +484,7 @@ class GradeCalibrationView(_ReportView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         by = request.query_params.get("by", "channel")
@@ -510,6 +516,7 @@ class ScorecardsView(_ReportView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
+    @reading_replica()
     def get(self, request):
         p = self.period(request)
         role = request.query_params.get("role") or None
@@ -622,6 +629,7 @@ class ForecastView(APIView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         if not has_role(request.user, *FORECAST_READERS):
             raise ServiceError(_("You are not allowed to read this report."), code="forbidden")
@@ -675,6 +683,7 @@ class AttainmentView(APIView):
             )
         },
     )
+    @reading_replica()
     def get(self, request):
         period = request.query_params.get("period") or month_of(timezone.localdate())
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from pipeline.db import reading_replica
 from reports.attainment.alerts import targets_at_risk_notify
 from reports.services import compliance_snapshot_store
 from reports.sla.digest import digest_overdue
@@ -34,6 +35,7 @@ def compliance_snapshot_task() -> int:
 
 
 @shared_task(acks_late=True)
+@reading_replica()
 def report_job_task(job_id: int) -> str | None:
     """Compute the reports of one job into snapshots (claimed: a second delivery is a
     no-op)."""
@@ -42,6 +44,7 @@ def report_job_task(job_id: int) -> str | None:
 
 
 @shared_task(acks_late=True)
+@reading_replica()
 def refresh_report_snapshots_task() -> str | None:
     """Beat: recompute the snapshots of the report pages' quick periods, every model."""
     job = snapshots_refresh_standard()

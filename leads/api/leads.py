@@ -40,6 +40,7 @@ from leads.selectors import (
     mask_text,
 )
 from pipeline.api import BaseViewSet, DisplayNameField
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 
 User = get_user_model()
@@ -417,6 +418,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         responses={(200, "text/csv"): OpenApiResponse(description="The filtered leads")},
     )
     @action(detail=False, methods=["get"], pagination_class=None)
+    @reading_replica()
     def export(self, request):
         """The filtered list as CSV or XLSX (same filters as the list)."""
         file_format = request.query_params.get("file_format", "csv")

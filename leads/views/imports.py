@@ -49,6 +49,7 @@ from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ImportJob
 from leads.selectors import leads_visible_to
 from leads.views.lists import sort_param, sorted_leads
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.pagination import CappedPaginator
 from pipeline.roles import Role, has_role
@@ -434,6 +435,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@reading_replica()
 def lead_export(request: HttpRequest) -> HttpResponse:
     """``/leads/export/?file_format=csv|xlsx&<lead list filters>``, in the list's order."""
     user = request.user

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS, Role, has_role
 from reports.attainment.agreement import agreement_sides, agreement_verdict
 from reports.attainment.selectors import STATUS_LABELS, attainment_for, cohort_first_response
@@ -120,6 +121,7 @@ def _periods() -> list[str]:
 
 
 @login_required
+@reading_replica()
 def attainment_page(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     report = attainment_for(_signed_in(request), period=period)
@@ -150,6 +152,7 @@ def attainment_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reading_replica()
 def agreement_page(request: HttpRequest) -> HttpResponse:
     """市场与销售的服务协议: the agreed targets of both sides, their attainment, and the
     scoreboard's verdict judged against them."""

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from leads.choices import DisqualifyReason, RejectReason
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.exports import Column, Table
@@ -87,6 +88,7 @@ def _grade_chart(rows, *specs: SeriesSpec, label: str, value_format) -> str:
 
 
 @login_required
+@reading_replica()
 def grade_calibration_page(request: HttpRequest) -> HttpResponse:
     """Per grade: acceptance, win rate, revenue and speed, with a warning wherever a grade
     converts worse than the grade below it; why leads bounce, by channel or campaign."""

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Channel
 from pipeline.context_processors import url_or_none
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms.reports import RoiForm
@@ -30,6 +31,7 @@ from reports.views.roi import (
 
 
 @login_required
+@reading_replica()
 def channel_detail(request: HttpRequest, code: str) -> HttpResponse:
     """Drill-down: the campaigns of one channel, each linked to its page and its leads."""
     require(request.user, REPORT_READERS)

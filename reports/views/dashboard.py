@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS
 from reports.exports import Column, Table
 from reports.forms.reports import RoiForm
@@ -30,6 +31,7 @@ from reports.views.roi import (
 
 
 @login_required
+@reading_replica()
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Funnel, KPIs, cost vs revenue and ROI per channel, the monthly trend and the
     channel table, for the cohort of leads created in the period."""

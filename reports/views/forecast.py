@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from assignment.selectors import teams_visible_to
 from leads.choices import Stage
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import FORECAST_READERS, Role, has_role
@@ -54,6 +55,7 @@ def _leads_url(owner_id: int) -> str:
 
 
 @login_required
+@reading_replica()
 def forecast_page(request: HttpRequest) -> HttpResponse:
     """The forecast table (reps, teams, company), the stage win rates, and the open deals
     of the rep or team chosen (or the reader's own, for a rep)."""

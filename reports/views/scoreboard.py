@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS
 from reports import charts
 from reports.attainment.agreement import agreement_verdict
@@ -164,6 +165,7 @@ def _quality_table(
 
 
 @login_required
+@reading_replica()
 def scoreboard(request: HttpRequest) -> HttpResponse:
     """Channel lead quality beside sales follow-up for the same period, each side with a
     one-line verdict: settles "your leads are bad" against "you don't follow up"."""

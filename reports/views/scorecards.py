@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pipeline.db import reading_replica
 from pipeline.roles import SCORECARD_READERS, Role, has_role
 from reports.charts import grouped
 from reports.definitions import DEFINITIONS
@@ -96,6 +97,7 @@ def change(current: Any, previous: Any, kind: str, better: str | None) -> dict[s
 
 
 @login_required
+@reading_replica()
 def scorecards_page(request: HttpRequest) -> HttpResponse:
     """绩效考核: a card per person and role, the previous period beside each figure."""
     user = request.user

@@ -27,6 +27,7 @@ from assignment.models import Team
 from assignment.selectors import team_pages_for, teams_visible_to
 from leads.choices import GRADES
 from leads.exports import neutralise
+from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
@@ -334,6 +335,7 @@ def compliance_csv(table: dict[str, Any], *, start: dt.date, end: dt.date) -> Ht
 
 
 @login_required
+@reading_replica()
 def sla_compliance(request: HttpRequest) -> HttpResponse:
     """Per rep over a period: first-response compliance, median/p95 response, overdue now,
     wasted leads (docs/architecture.md §4), with routing vs rep delay; ``?download=csv`` for
