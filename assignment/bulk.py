@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -52,12 +54,40 @@ from leads.facts import lead_facts
 from leads.lifecycle import OWNABLE_STAGES, OwnerDecision, check_action
 from leads.models import Lead
 from pipeline.errors import ServiceError
+from pipeline.queue import enqueue_on_commit
 from pipeline.roles import SALES_ROLES
 
 logger = logging.getLogger(__name__)
 
 #: Leads routed per transaction (and per hold of a team's locks).
 BATCH_SIZE = 500
+#: The task that routes a set (``assignment.tasks.route_leads_task``, queue ``bulk``).
+ROUTE_SET_TASK = "assignment.tasks.route_leads_task"
+
+_collected: ContextVar[list[int] | None] = ContextVar("routed_as_a_set", default=None)
+
+
+@contextmanager
+def routed_as_a_set() -> Iterator[None]:
+    """Leads qualified inside this block (an import's batch auto-qualifying its rows) are
+    routed after the commit by one set-based task instead of one routing task each."""
+    ids: list[int] = []
+    token = _collected.set(ids)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if ids:
+        enqueue_on_commit(ROUTE_SET_TASK, ids)
+
+
+def collect_for_set_routing(lead_id: int) -> bool:
+    """Inside ``routed_as_a_set``: keep ``lead_id`` for its set and say so."""
+    ids = _collected.get()
+    if ids is None:
+        return False
+    ids.append(lead_id)
+    return True
 
 
 @dataclass
