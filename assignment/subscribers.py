@@ -6,11 +6,12 @@ owner. Connected in ``AssignmentConfig.ready()``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 
 from assignment.bulk import collect_for_set_routing
 from assignment.tasks import reroute_after_sla_task, route_lead_task
 from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
-from pipeline.queue import enqueue, enqueue_on_commit
+from pipeline.queue import enqueue
 
 
 def route_qualified(*, lead_id: int) -> None:
@@ -18,7 +19,7 @@ def route_qualified(*, lead_id: int) -> None:
     up. In the transaction, so that a bulk path qualifying many leads inside
     ``assignment.bulk.routed_as_a_set`` routes them as one set instead."""
     if settings.AUTO_ASSIGN and not collect_for_set_routing(lead_id):
-        enqueue_on_commit(route_lead_task, lead_id)
+        transaction.on_commit(lambda: enqueue(route_lead_task, lead_id))
 
 
 def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -22,6 +23,20 @@ from leads.models import Lead, LeadEvent
 from tests.benchmarks import data
 
 N = int(os.environ.get("BENCH_ROUTE_LEADS", "100000"))
+
+
+@contextlib.contextmanager
+def counted_enqueue(queued: list):
+    """Every ``enqueue`` (the subscribers bind it by name) appends to ``queued``."""
+    record = lambda *args, **kw: queued.append(args)  # noqa: E731
+    with (
+        mock.patch("pipeline.queue.enqueue", record),
+        mock.patch("notifications.subscribers.enqueue", record),
+        mock.patch("assignment.subscribers.enqueue", record),
+    ):
+        yield
+
+
 #: one-by-one routing is ~40 leads/s: timed on a slice, the set-based path on all N
 ONE_BY_ONE = int(os.environ.get("BENCH_ROUTE_ONE_BY_ONE", "2000"))
 REASSIGN = int(os.environ.get("BENCH_REASSIGN_LEADS", "20000"))
@@ -55,7 +70,7 @@ def test_route_leads(report):
     # Notices are queued for the realtime workers in production; here each enqueue is
     # counted instead of run inline (eager), for both paths alike.
     queued = []
-    with mock.patch("pipeline.queue.enqueue", lambda *args, **kw: queued.append(args)):
+    with counted_enqueue(queued):
         start = time.perf_counter()
         for pk in ids[:ONE_BY_ONE]:
             services.lead_route(lead=pk)
@@ -155,7 +170,7 @@ def test_bulk_reassign_to_another_owner(report):
     )
     Lead.objects.filter(pk__in=ids).update(owner=old, assigned_at=timezone.now())
     queued = []
-    with mock.patch("pipeline.queue.enqueue", lambda *args, **kw: queued.append(args)):
+    with counted_enqueue(queued):
         slice_ = ids[:ONE_BY_ONE_REASSIGN]
         start = time.perf_counter()
         run_bulk(name="assign", lead_ids=slice_, actor=desk,
