@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -38,7 +37,7 @@ from assignment.models import (
 )
 from assignment.reasons import DecisionReason
 from assignment.router import Candidate, describe_pick, pick, rule_matches
-from leads.choices import CLOSED_STAGES, OPEN_STAGES, Stage
+from leads.choices import CLOSED_STAGES, OPEN_STAGES
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
 from leads.lifecycle import OWNABLE_STAGES, check_action, lead_assign, lead_send_to_pool
 from leads.models import Lead
@@ -616,58 +615,6 @@ def lead_assign_or_route(
     return lead_route(lead=lead, actor=actor, include_pooled=True)
 
 
-@dataclass
-class BulkRouteResult:
-    total: int
-    assigned: int
-    pooled: int
-    skipped: int
-    errors: list[dict[str, Any]]
-
-
-def leads_route_bulk(*, lead_ids: Iterable[int], actor: User) -> BulkRouteResult:
-    """Route a selection, one transaction per lead; refusals are reported, not fatal.
-
-    Leads that already have an owner or are closed are counted as skipped.
-    """
-    ids = list(dict.fromkeys(lead_ids))
-    result = BulkRouteResult(len(ids), 0, 0, 0, [])
-    routable = set(
-        Lead.objects.filter(pk__in=ids, owner__isnull=True, stage__in=OWNABLE_STAGES).values_list(
-            "pk", flat=True
-        )
-    )
-    for lead_id in ids:
-        if lead_id not in routable:
-            result.skipped += 1
-            continue
-        try:
-            lead = lead_route(lead=lead_id, actor=actor, include_pooled=True)
-        except ServiceError as exc:
-            result.errors.append({"lead": lead_id, "detail": exc.message})
-            continue
-        if lead.owner_id is not None:
-            result.assigned += 1
-        else:
-            result.pooled += 1
-    return result
-
-
-def leads_reroute(*, pairs: Iterable[tuple[int, int]]) -> int:
-    """Route each (lead, previous owner) again by the rules, never back to that owner (the
-    SLA's "reassign" final action). One transaction per lead, as ``lead_route``; a refusal
-    is logged and skipped. Returns how many got a new owner."""
-    routed = 0
-    for lead_id, previous_owner in pairs:
-        try:
-            lead = lead_route(lead=lead_id, include_pooled=True, exclude={previous_owner})
-        except ServiceError as exc:
-            logger.info("SLA reassignment skipped for lead %s: %s", lead_id, exc)
-            continue
-        routed += lead.owner_id is not None
-    return routed
-
-
 # --------------------------------------------------------------------------------------
 # Simulation: replay rules over leads without writing
 # --------------------------------------------------------------------------------------
@@ -756,27 +703,3 @@ def simulate(*, leads: QuerySet[Lead], rules: Sequence[RuleSpec]) -> dict[str, A
             for uid, count in sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
     }
-
-
-def sweep_unrouted(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 1000) -> int:
-    """Route qualified leads whose routing never ran (the broker was down when it was
-    queued): an MQL with no owner, not pooled, and no assignment decision at all (a lead
-    rejected back to the desk has one, so it is left alone). Only with ``AUTO_ASSIGN``.
-    Idempotent. Returns how many were routed."""
-    if not settings.AUTO_ASSIGN:
-        return 0
-    cutoff = timezone.now() - older_than
-    unrouted = list(
-        Lead.objects.filter(
-            stage=Stage.MQL,
-            owner__isnull=True,
-            in_pool=False,
-            mql_at__lt=cutoff,
-            assignments__isnull=True,
-        )
-        .order_by("mql_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in unrouted:
-        lead_route(lead=pk)
-    return len(unrouted)

@@ -6,16 +6,20 @@ owner. Connected in ``AssignmentConfig.ready()``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 
+from assignment.bulk import collect_for_set_routing
 from assignment.tasks import reroute_after_sla_task, route_lead_task
-from leads.lifecycle.announcements import Announcement, subscribe
+from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
 from pipeline.queue import enqueue
 
 
 def route_qualified(*, lead_id: int) -> None:
-    """Queue routing; if the broker is down, ``sweep_unrouted`` catches up."""
-    if settings.AUTO_ASSIGN:
-        enqueue(route_lead_task, lead_id)
+    """Queue routing after the commit; if the broker is down, ``sweep_unrouted`` catches
+    up. In the transaction, so that a bulk path qualifying many leads inside
+    ``assignment.bulk.routed_as_a_set`` routes them as one set instead."""
+    if settings.AUTO_ASSIGN and not collect_for_set_routing(lead_id):
+        transaction.on_commit(lambda: enqueue(route_lead_task, lead_id))
 
 
 def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:
@@ -24,5 +28,5 @@ def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:
 
 
 def connect() -> None:
-    subscribe(Announcement.QUALIFIED, route_qualified)
+    subscribe(Announcement.QUALIFIED, route_qualified, moment=IN_TRANSACTION)
     subscribe(Announcement.RECYCLED, reroute_recycled)

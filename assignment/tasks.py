@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from assignment.services import lead_route, leads_reroute, sweep_unrouted
+from assignment.bulk import leads_reroute, leads_route_set, sweep_unrouted
+from assignment.services import lead_route
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -21,3 +22,10 @@ def reroute_after_sla_task(pairs: list[list[int]]) -> int:
 def sweep_unrouted_task() -> int:
     """Beat: route qualified leads whose queued routing never ran (broker down)."""
     return sweep_unrouted()
+
+
+@shared_task(acks_late=True)
+def route_leads_task(lead_ids: list[int]) -> int:
+    """Route a set of qualified leads set-based (an import's auto-qualified leads); leads
+    routed meanwhile are skipped. Returns how many got an owner."""
+    return leads_route_set(lead_ids=lead_ids).assigned

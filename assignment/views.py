@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from assignment import services
+from assignment import bulk, services
 from assignment.choices import DecisionKind
 from assignment.forms import (
     AssignmentRuleForm,
@@ -87,7 +87,7 @@ def _edits_rules(user) -> bool:
 
 def _routes_leads(user) -> bool:
     """The routing page sends picked MQLs through the rules; each lead is still checked
-    with the ``assign`` rule (``leads_route_bulk``)."""
+    with the ``assign`` rule (``bulk.leads_route_bulk``)."""
     return has_role(user, Role.LEAD_DESK, Role.SALES_MANAGER)
 
 
@@ -592,7 +592,7 @@ def route_page(request: HttpRequest) -> HttpResponse:
         if not ids:
             messages.warning(request, _("No unowned MQL matches the filter."))
             return redirect(back)
-        outcome = services.leads_route_bulk(lead_ids=ids, actor=user)
+        outcome = bulk.leads_route_bulk(lead_ids=ids, actor=user)
         text = _(
             "%(total)d leads routed: %(assigned)d assigned, %(pooled)d sent to the pool, "
             "%(skipped)d skipped, %(refused)d refused."

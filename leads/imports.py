@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from assignment.bulk import routed_as_a_set
 from campaigns.models import Campaign
 from leads.choices import (
     CLOSED_STAGES,
@@ -1572,7 +1573,8 @@ def _relaxed_commit() -> None:
 def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
     if result.lead_ids:  # a new touch can change a known lead's score
         score_leads(sorted(set(result.lead_ids)), event_data={"import": job.pk})
-    auto_qualify(result.new_lead_ids)
+    with routed_as_a_set():  # the qualified rows are routed by one set-based task
+        auto_qualify(result.new_lead_ids)
     job.processed = rows_seen
     job.created += result.created
     job.duplicates += result.duplicates

@@ -209,6 +209,7 @@ TASK_QUEUES = ("realtime", "bulk", "reports", "hooks")
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
 CELERY_TASK_ROUTES = {
     "assignment.tasks.route_lead_task": {"queue": "realtime"},
+    "assignment.tasks.route_leads_task": {"queue": "bulk"},
     "assignment.tasks.reroute_after_sla_task": {"queue": "bulk"},
     "assignment.tasks.sweep_unrouted_task": {"queue": "bulk"},
     "notifications.tasks.send_emails_task": {"queue": "realtime"},

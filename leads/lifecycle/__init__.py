@@ -37,14 +37,17 @@ from leads.lifecycle.fields import (
 )
 from leads.lifecycle.followups import follow_up_log
 from leads.lifecycle.ownership import (
+    OwnerDecision,
+    OwnershipResult,
     claims_today,
     lead_assign,
     lead_claim,
     lead_recycle,
     lead_send_to_pool,
+    leads_assign_bulk,
     leads_recycle_bulk,
 )
-from leads.lifecycle.primitives import lock_lead, record_event, require_reason
+from leads.lifecycle.primitives import lock_lead, lock_leads, record_event, require_reason
 from leads.lifecycle.rules import (
     ACTIONS,
     OWNABLE_STAGES,
@@ -75,6 +78,8 @@ __all__ = [
     "WRITABLE_FIELDS",
     "Announcement",
     "LeadCreateResult",
+    "OwnerDecision",
+    "OwnershipResult",
     "allowed_actions",
     "announce",
     "campaigns_usable_by",
@@ -100,8 +105,10 @@ __all__ = [
     "lead_to_opportunity",
     "lead_update",
     "lead_win",
+    "leads_assign_bulk",
     "leads_recycle_bulk",
     "lock_lead",
+    "lock_leads",
     "may_set_expected_close",
     "record_event",
     "require_reason",

@@ -10,7 +10,8 @@ function runs in one transaction and locks the lead row first (``lock_lead``);
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -38,12 +39,15 @@ from leads.models import Lead, LeadEvent
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import SALES_ROLES, Role, has_role
+from reports.calendar import Calendar, working_seconds_between
 from reports.sla.clock import response_due, working_seconds
+from reports.sla.config import load_calendar
 
 
-def start_sla_clock(lead: Lead, now: dt.datetime) -> None:
-    """A new owner gets the grade's first-response time, in working hours."""
-    lead.response_due_at = response_due(grade=lead.grade, assigned_at=now)
+def start_sla_clock(lead: Lead, now: dt.datetime, *, calendar: Calendar | None = None) -> None:
+    """A new owner gets the grade's first-response time, in working hours (``calendar``:
+    the business calendar around ``now`` if the caller loaded it for a set of leads)."""
+    lead.response_due_at = response_due(grade=lead.grade, assigned_at=now, calendar=calendar)
     lead.responded_at = None
 
 
@@ -83,16 +87,49 @@ def record_assignment(
     """The decision's record: ``why`` as code and parameters (worded in the reader's
     language when shown), ``reason`` as text in the site language (or as given, for a
     decision without a code)."""
+    assignment_row(
+        lead=lead,
+        owner_id=owner.pk if owner is not None else None,
+        previous_owner_id=previous_owner_id,
+        actor=actor,
+        strategy=strategy,
+        why=why,
+        reason=reason,
+        rule=rule,
+        at=at,
+    ).save()
+
+
+def assignment_row(
+    *,
+    lead: Lead,
+    owner_id: int | None,
+    previous_owner_id: int | None,
+    actor: User | None,
+    strategy: str,
+    why: DecisionReason | None,
+    reason: str,
+    rule: AssignmentRule | None = None,
+    at: dt.datetime,
+    calendar: Calendar | None = None,
+) -> Assignment:
+    """The unsaved record of one decision (``record_assignment`` saves one, the set-based
+    ``leads_assign_bulk`` many at once). ``calendar``: the business calendar around ``at``
+    when the caller loaded it already (the same one ``working_seconds`` would load)."""
     clock = {}
-    if owner is not None:
+    if owner_id is not None:
         # The decision keeps its SLA figures; compliance only aggregates them.
         clock = {
             "response_due_at": lead.response_due_at,
-            "routing_work_seconds": working_seconds(lead.created_at, at),
+            "routing_work_seconds": (
+                working_seconds(lead.created_at, at)
+                if calendar is None
+                else working_seconds_between(calendar, lead.created_at, at)
+            ),
         }
-    Assignment.objects.create(
+    return Assignment(
         lead=lead,
-        owner=owner,
+        owner_id=owner_id,
         previous_owner_id=previous_owner_id,
         actor=actor,
         strategy=strategy,
@@ -104,6 +141,24 @@ def record_assignment(
         at=at,
         **clock,
     )
+
+
+def _assign_event_data(
+    *,
+    owner_id: int,
+    previous_owner: int | None,
+    strategy: str,
+    rule: AssignmentRule | None,
+    why: DecisionReason | None,
+) -> dict[str, Any]:
+    """The ``assigned`` / ``reassigned`` event's data (one lead or a set)."""
+    return {
+        "owner": owner_id,
+        "previous_owner": previous_owner,
+        "strategy": strategy,
+        "rule": getattr(rule, "pk", None),
+        **_reason_data(why),
+    }
 
 
 def _reason_data(why: DecisionReason | None) -> dict[str, Any]:
@@ -174,11 +229,13 @@ def lead_assign(
         to_stage=lead.stage,
         reason=reason,
         data={
-            "owner": owner.pk,
-            "previous_owner": previous_owner,
-            "strategy": strategy,
-            "rule": getattr(rule, "pk", None),
-            **_reason_data(why),
+            **_assign_event_data(
+                owner_id=owner.pk,
+                previous_owner=previous_owner,
+                strategy=strategy,
+                rule=rule,
+                why=why,
+            ),
             **dict(data or {}),
         },
     )
@@ -479,3 +536,235 @@ def leads_recycle_bulk(
         if done:
             announce(Announcement.RECYCLED, pairs=done, reroute=reroute)
         return done
+
+
+# --------------------------------------------------------------------------------------
+# Set-based: many ownership decisions in a number of statements that does not grow with
+# the number of leads (bulk routing, bulk assign and reassign)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerDecision:
+    """One lead's ownership decision for ``leads_assign_bulk``: an owner, or the pool
+    (``owner_id`` None). ``lead`` is the row the caller locked (``lock_leads``)."""
+
+    lead: Lead
+    owner_id: int | None
+    strategy: str = "manual"
+    why: DecisionReason | None = None
+    reason: str = ""
+    rule: AssignmentRule | None = None
+
+
+@dataclass
+class OwnershipResult:
+    """What ``leads_assign_bulk`` did: leads done in order, refused ones with the message
+    the one-by-one transition would have given."""
+
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def leads_assign_bulk(
+    *,
+    decisions: Sequence[OwnerDecision],
+    actor: User | None,
+    now: dt.datetime | None = None,
+) -> OwnershipResult:
+    """``lead_assign`` (or ``lead_send_to_pool`` for a decision without owner) for a set
+    of locked leads, with the same rules and the same rows: every lead's transition is
+    checked (``check_action``, ``check_owner_candidate``, "already owns"), refused leads
+    are left untouched and reported, and the others are written by one ``UPDATE … FROM
+    (VALUES …)``, one insert of events and one of assignment records, with the same SLA
+    clock. Then ``assigned`` is announced per lead, as ``lead_assign`` does.
+
+    The caller holds the transaction and the row locks (``lock_leads``). Queries: a
+    constant number per call, plus one per distinct new owner and per distinct previous
+    owner a sales manager moves leads of (the rights checks) — never one per lead.
+    """
+    now = now or timezone.now()
+    result = OwnershipResult()
+    owner_ids = {d.owner_id for d in decisions if d.owner_id is not None}
+    owners = {
+        user.pk: user for user in User.objects.filter(pk__in=owner_ids).prefetch_related("groups")
+    }
+    for user in owners.values():  # has_role reads the roles from this cache
+        user._leadloop_roles = frozenset(g.name for g in user.groups.all())  # type: ignore[attr-defined]
+    # check_action("assign") reads the lead's stage, owner and pool flag only: one check
+    # per distinct combination, the same answer for every lead that has it.
+    lead_checks: dict[tuple[str, int | None, bool], str | None] = {}
+    owner_checks: dict[int, str | None] = {}
+
+    def refusal(decision: OwnerDecision) -> str | None:
+        lead = decision.lead
+        key = (lead.stage, lead.owner_id, lead.in_pool)
+        if key not in lead_checks:
+            lead_checks[key] = _refusal(
+                lambda: check_action(lead=lead, actor=actor, action="assign")
+            )
+        if lead_checks[key] is not None:
+            return lead_checks[key]
+        if decision.owner_id is None:
+            if lead.owner_id is not None or lead.in_pool:
+                return str(_("Only an unowned lead outside the pool can be sent to the pool."))
+            return None
+        owner = owners.get(decision.owner_id)
+        if owner is None:
+            return str(_("User not found."))
+        if owner.pk not in owner_checks:
+            owner_checks[owner.pk] = _refusal(
+                lambda: check_owner_candidate(actor=actor, owner=owner)
+            )
+        if owner_checks[owner.pk] is not None:
+            return owner_checks[owner.pk]
+        if lead.owner_id == owner.pk:
+            return _("%(user)s already owns this lead.") % {"user": display_name(owner)}
+        return None
+
+    calendar = load_calendar(around=now.date())  # response_due's calendar
+    work_calendar = load_calendar(around=timezone.localdate(now))  # working_seconds'
+    assigned: list[tuple[Lead, int | None]] = []
+    pooled: list[Lead] = []
+    events: list[LeadEvent] = []
+    records: list[Assignment] = []
+    for decision in decisions:
+        lead = decision.lead
+        why = refusal(decision)
+        if why is not None:
+            result.refused[lead.pk] = why
+            continue
+        result.done.append(lead.pk)
+        reason, why_ = (decision.reason or "").strip()[:2000], decision.why
+        if decision.owner_id is None:
+            if why_ is not None:
+                reason = why_.stored_text()
+            lead.in_pool, lead.pooled_at = True, now
+            pooled.append(lead)
+            events.append(_event(lead, EventKind.POOLED, actor, now, reason, _reason_data(why_)))
+            records.append(
+                assignment_row(
+                    lead=lead,
+                    owner_id=None,
+                    previous_owner_id=None,
+                    actor=actor,
+                    strategy="pool",
+                    why=why_,
+                    reason=reason,
+                    at=now,
+                )
+            )
+            continue
+        previous_owner = lead.owner_id
+        if decision.strategy == "manual":
+            why_ = reasons.manual(user=display_name(actor), text=reason)
+        if why_ is not None:
+            reason = why_.stored_text()
+        lead.owner_id, lead.in_pool, lead.assigned_at = decision.owner_id, False, now
+        start_sla_clock(lead, now, calendar=calendar)
+        assigned.append((lead, previous_owner))
+        events.append(
+            _event(
+                lead,
+                EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
+                actor,
+                now,
+                reason,
+                _assign_event_data(
+                    owner_id=decision.owner_id,
+                    previous_owner=previous_owner,
+                    strategy=decision.strategy,
+                    rule=decision.rule,
+                    why=why_,
+                ),
+            )
+        )
+        records.append(
+            assignment_row(
+                lead=lead,
+                owner_id=decision.owner_id,
+                previous_owner_id=previous_owner,
+                actor=actor,
+                strategy=decision.strategy,
+                why=why_,
+                reason=reason,
+                rule=decision.rule,
+                at=now,
+                calendar=work_calendar,
+            )
+        )
+    with transaction.atomic():
+        if assigned:
+            _update_owners([lead for lead, _previous in assigned], now)
+        if pooled:
+            Lead.objects.filter(pk__in=[lead.pk for lead in pooled]).update(
+                in_pool=True, pooled_at=now, updated_at=now
+            )
+        LeadEvent.objects.bulk_create(events)
+        Assignment.objects.bulk_create(records)
+        for lead, previous_owner in assigned:
+            announce(
+                Announcement.ASSIGNED,
+                lead_id=lead.pk,
+                owner_id=lead.owner_id,
+                previous_owner_id=previous_owner,
+            )
+    return result
+
+
+def _refusal(check: Any) -> str | None:
+    try:
+        check()
+    except ServiceError as error:
+        return str(error.message)
+    return None
+
+
+def _event(
+    lead: Lead, kind: str, actor: User | None, at: dt.datetime, reason: str, data: dict[str, Any]
+) -> LeadEvent:
+    """An unsaved event, as ``record_event`` writes it (inserted with the set)."""
+    return LeadEvent(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        at=at,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        reason=reason,
+        data=data,
+    )
+
+
+def _update_owners(leads: Sequence[Lead], now: dt.datetime) -> None:
+    """One ``UPDATE … FROM (VALUES …)`` giving each lead its owner and due time (the other
+    assignment fields are the same for all). PostgreSQL and SQLite (3.33+) both run it."""
+    qn = connection.ops.quote_name
+    table = qn(Lead._meta.db_table)
+    fields = {
+        n: cast("Field[Any, Any]", Lead._meta.get_field(n))
+        for n in ("id", "owner", "response_due_at", "in_pool", "assigned_at", "updated_at")
+    }
+
+    def param(name: str, value: Any) -> Any:
+        return fields[name].get_db_prep_save(value, connection)
+
+    def typed(name: str) -> str:
+        if connection.vendor != "postgresql":
+            return "%s"
+        return f"CAST(%s AS {fields[name].db_type(connection)})"
+
+    row = f"({typed('id')}, {typed('owner')}, {typed('response_due_at')})"
+    values = ", ".join([row] * len(leads))
+    params: list[Any] = []
+    for lead in leads:
+        params += [lead.pk, lead.owner_id, param("response_due_at", lead.response_due_at)]
+    sql = (
+        f"WITH v (id, owner_id, due) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE {table} SET {qn('owner_id')} = v.owner_id, {qn('response_due_at')} = v.due, "
+        f"{qn('in_pool')} = %s, {qn('assigned_at')} = %s, {qn('responded_at')} = NULL, "
+        f"{qn('updated_at')} = %s FROM v WHERE {table}.{qn('id')} = v.id"
+    )
+    params += [param("in_pool", False), param("assigned_at", now), param("updated_at", now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -38,6 +38,16 @@ def lock_lead(lead: Lead | int) -> Lead:
         raise ServiceError(_("Lead not found."), code="not_found") from exc
 
 
+def lock_leads(ids: Iterable[int], *, related: Iterable[str] = ()) -> list[Lead]:
+    """Re-read many leads under row locks (``select_for_update``) in id order, so two
+    set-based writers lock in the same order and never deadlock; ids not found are left
+    out. ``related``: what to load with them (``select_related``)."""
+    queryset = Lead.objects.select_for_update(of=("self",)).filter(pk__in=list(ids))
+    if related:
+        queryset = queryset.select_related(*related)
+    return list(queryset.order_by("pk"))
+
+
 def save_lead(lead: Lead, fields: Iterable[str]) -> None:
     """Save the named fields (and ``updated_at``) of a locked lead."""
     lead.save(update_fields=[*fields, "updated_at"])

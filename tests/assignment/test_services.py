@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from assignment import services
+from assignment import bulk, services
 from assignment.models import Assignment, AssignmentRule, RotationCursor
 from leads.choices import EventKind, Stage
 from leads.models import Lead
@@ -283,5 +283,5 @@ def test_bulk_route_reports_each_outcome(desk, squad, rep):
     make_rule(desk, team, "round_robin")
     fresh = [lead_in_stage(Stage.MQL) for _ in range(3)]
     won = lead_in_stage(Stage.WON, owner=rep)
-    result = services.leads_route_bulk(lead_ids=[x.pk for x in fresh] + [won.pk], actor=desk)
+    result = bulk.leads_route_bulk(lead_ids=[x.pk for x in fresh] + [won.pk], actor=desk)
     assert (result.total, result.assigned, result.skipped) == (4, 3, 1)

@@ -99,7 +99,31 @@ def test_credits_and_scores_are_written_in_the_transaction_and_side_effects_afte
         (Announcement.RETURNED, IN_TRANSACTION),
         (Announcement.CHANGED, IN_TRANSACTION),
     }
+    # Routing's subscriber runs in the transaction only to see whether a bulk path routes
+    # the lead as part of a set (assignment.bulk.routed_as_a_set); its side effect, the
+    # queued task, still waits for the commit (test below).
+    in_transaction_ok = {"assignment.subscribers"}
     for announcement, subs in subscriptions().items():
         for sub in subs:
-            if sub.subscriber.__module__ not in {"leads.subscribers", "scoring.subscribers"}:
+            module = sub.subscriber.__module__
+            if module not in {"leads.subscribers", "scoring.subscribers"} | in_transaction_ok:
                 assert sub.moment == AFTER_COMMIT, (announcement, sub.name)
+
+
+@pytest.mark.django_db
+def test_routing_is_queued_only_after_the_commit(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from assignment import subscribers
+
+    settings.AUTO_ASSIGN = True
+    queued = []
+    monkeypatch.setattr("assignment.subscribers.enqueue", lambda *args, **kw: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        subscribers.route_qualified(lead_id=1)
+        transaction.set_rollback(True)
+    assert queued == []  # rolled back: nothing queued
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        subscribers.route_qualified(lead_id=2)
+        assert queued == []  # not before the commit
+    assert [args[1:] for args in queued] == [(2,)]

@@ -13,7 +13,7 @@ from django.test import TestCase
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from assignment.services import sweep_unrouted
+from assignment.bulk import sweep_unrouted
 from leads.choices import EventKind, Stage
 from leads.models import Lead, LeadTouch
 from tests.factories import CampaignFactory, lead_in_stage
