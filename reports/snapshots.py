@@ -45,6 +45,7 @@ from reports import selectors
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
 from reports.periods import period_bounds, period_presets
+from reports.rollups import read as rollups
 from reports.trends import monthly_trend
 
 logger = logging.getLogger(__name__)
@@ -219,6 +220,15 @@ def _from_snapshots(
     )
 
 
+#: Kinds the daily rollups answer (``reports.rollups``); the trend still uses snapshots.
+ROLLED_UP = frozenset({ReportKind.FUNNEL, ReportKind.CHANNEL_ROI, ReportKind.CAMPAIGN_ROI})
+
+
+def _from_rollups(key: ReportKey) -> bool:
+    """Whether the rollups serve this report now (its selector then reads them)."""
+    return key.kind in ROLLED_UP and rollups.plan(key.start, key.end) is not None
+
+
 def is_cheap(keys: Iterable[ReportKey]) -> bool:
     """Whether these reports may be computed inside the request.
 
@@ -248,9 +258,11 @@ def report_answer(
        that job, so the page keeps showing its progress or its error; once it is done,
        the snapshots computed since it was queued, however old (the user waited for
        them: a short ``REPORT_SNAPSHOT_MAX_AGE`` must not send them round in circles);
-    2. fresh snapshots of every report asked for: them (one query);
-    3. a cheap period (``is_cheap``): computed live, nothing stored;
-    4. otherwise: the job computing them (queued now, or the one already active). In the
+    2. reports the daily rollups serve (``reports.rollups``: funnel and ROI, any period and
+       model, once built): computed from them now, never stale;
+    3. fresh snapshots of every report asked for: them (one query);
+    4. a cheap period (``is_cheap``): computed live, nothing stored;
+    5. otherwise: the job computing them (queued now, or the one already active). In the
        embedded setup (tasks run eagerly) it has already finished when it is returned
        outside a transaction; the answer then holds the new snapshots.
     """
@@ -262,6 +274,8 @@ def report_answer(
             answer = _from_snapshots(keys, since=followed.created_at)
             if answer is not None:
                 return answer
+    if keys and all(_from_rollups(key) for key in keys):
+        return Answer(reports={key: key.compute() for key in keys})
     answer = _from_snapshots(keys)
     if answer is not None:
         return answer
