@@ -364,4 +364,9 @@ class ReportJob(models.Model):
 
 # The rollup tables live in their own package (``reports.rollups``); importing them here
 # registers them with the reports app.
-from reports.rollups.models import RollupDay, RollupFunnel, RollupMark  # noqa: E402, F401
+from reports.rollups.models import (  # noqa: E402, F401
+    RollupChannelDay,
+    RollupDay,
+    RollupFunnel,
+    RollupMark,
+)

@@ -141,9 +141,10 @@ def _touch_rows(
     return rows
 
 
-def day_touch_rows(*, day: dt.date, model: str) -> dict[int, dict[str, float]]:
-    """One cohort day's credit-weighted sums per campaign, live: a ROI rollup's rows."""
-    return _live_touch_rows(start=day, end=day, model=model, key="campaign_id", channel_kind=None)
+def day_touch_rows(*, day: dt.date, model: str, key: str) -> dict[Any, dict[str, float]]:
+    """One cohort day's credit-weighted sums per ``key`` (``campaign_id`` or
+    ``campaign__channel_id``), live: a ROI rollup's rows."""
+    return _live_touch_rows(start=day, end=day, model=model, key=key, channel_kind=None)
 
 
 def _live_touch_rows(
@@ -293,10 +294,10 @@ _FUNNEL_FIGURES = (*FUNNEL, "lost", "disqualified")
 
 
 def day_funnel_rows(*, day: dt.date) -> list[dict[str, Any]]:
-    """One cohort day's funnel counts per source campaign, live: a funnel rollup's rows."""
+    """One cohort day's funnel counts per source channel, live: a funnel rollup's rows."""
     return list(
         cohort(start=day, end=day)
-        .values("source_campaign_id")
+        .values("source_campaign__channel_id")
         .annotate(**funnel_counts(*_FUNNEL_FIGURES))
         .order_by()
     )

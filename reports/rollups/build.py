@@ -23,7 +23,7 @@ from django.utils import timezone
 from leads.credits import MODELS
 from leads.models import Lead
 from reports.rollups.marks import cohort_day
-from reports.rollups.models import RollupDay, RollupFunnel, RollupMark
+from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, RollupMark
 from reports.rollups.read import FUNNEL_FIELDS, ROI_FIELDS
 from reports.selectors import day_funnel_rows, day_touch_rows
 
@@ -53,24 +53,37 @@ def compute_day(day: dt.date, mark_ids: Iterable[int] = ()) -> int:
                 **{name: float(row[name] or 0) for name in ROI_FIELDS},
             )
             for model in MODELS
-            for campaign_id, row in day_touch_rows(day=day, model=model).items()
+            for campaign_id, row in day_touch_rows(day=day, model=model, key="campaign_id").items()
+        ]
+        channels = [
+            RollupChannelDay(
+                day=day,
+                channel_id=channel_id,
+                model=model,
+                **{name: float(row[name] or 0) for name in ROI_FIELDS},
+            )
+            for model in MODELS
+            for channel_id, row in day_touch_rows(
+                day=day, model=model, key="campaign__channel_id"
+            ).items()
         ]
         funnel = [
             RollupFunnel(
                 day=day,
-                source_campaign_id=row["source_campaign_id"],
+                channel_id=row["source_campaign__channel_id"],
                 **{name: row[name] or 0 for name in FUNNEL_FIELDS},
             )
             for row in day_funnel_rows(day=day)
         ]
-        RollupDay.objects.filter(day=day).delete()
-        RollupFunnel.objects.filter(day=day).delete()
+        for table in (RollupDay, RollupChannelDay, RollupFunnel):
+            table.objects.filter(day=day).delete()
         RollupDay.objects.bulk_create(roi)
+        RollupChannelDay.objects.bulk_create(channels)
         RollupFunnel.objects.bulk_create(funnel)
         ids = list(mark_ids)
         if ids:
             RollupMark.objects.filter(pk__in=ids).delete()
-    return len(roi) + len(funnel)
+    return len(roi) + len(channels) + len(funnel)
 
 
 def refresh_marked() -> int:
@@ -97,8 +110,8 @@ def rebuild_rollups(*, progress: Callable[[int, int], object] | None = None) -> 
     today = timezone.localdate()
     low = cohort_day(first) if first else today
     high = max(cohort_day(last), today) if last else today
-    RollupDay.objects.exclude(day__gte=low, day__lte=high).delete()
-    RollupFunnel.objects.exclude(day__gte=low, day__lte=high).delete()
+    for table in (RollupDay, RollupChannelDay, RollupFunnel):
+        table.objects.exclude(day__gte=low, day__lte=high).delete()
     total = (high - low).days + 1
     for offset in range(total):
         compute_day(low + dt.timedelta(days=offset))

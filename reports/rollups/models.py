@@ -36,18 +36,49 @@ class RollupDay(models.Model):
         return f"{self.day} {self.campaign_id} {self.model}"
 
 
-class RollupFunnel(models.Model):
-    """The funnel counts of the leads created on ``day`` whose source campaign is
-    ``source_campaign`` (null: none): what ``reports.selectors.funnel`` counts for that day."""
+class RollupChannelDay(models.Model):
+    """The same figures per channel (``reports.selectors.channel_roi`` for that one day):
+    the dashboard and the channel pages sum a few rows per day whatever the number of
+    campaigns."""
 
     day = models.DateField(_("day"))
-    source_campaign = models.ForeignKey(
-        "campaigns.Campaign",
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.CASCADE, related_name="+", verbose_name=_("channel")
+    )
+    model = models.CharField(_("attribution model"), max_length=20)
+    leads = models.FloatField(_("leads"), default=0)
+    mqls = models.FloatField(_("MQLs"), default=0)
+    sqls = models.FloatField(_("SQLs"), default=0)
+    opportunities = models.FloatField(_("opportunities"), default=0)
+    won = models.FloatField(_("won"), default=0)
+    revenue = models.FloatField(_("revenue"), default=0)
+
+    class Meta:
+        verbose_name = _("daily channel ROI rollup")
+        verbose_name_plural = _("daily channel ROI rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "day", "channel"], name="rollup_channel_day_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel_id} {self.model}"
+
+
+class RollupFunnel(models.Model):
+    """The funnel counts of the leads created on ``day`` whose source campaign is of
+    ``channel`` (null: no source campaign): what ``reports.selectors.funnel`` counts for
+    that day."""
+
+    day = models.DateField(_("day"))
+    channel = models.ForeignKey(
+        "campaigns.Channel",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("source campaign"),
+        verbose_name=_("channel"),
     )
     leads = models.PositiveIntegerField(_("leads"), default=0)
     mqls = models.PositiveIntegerField(_("MQLs"), default=0)
@@ -64,7 +95,7 @@ class RollupFunnel(models.Model):
         indexes = [models.Index(fields=["day"], name="rollup_funnel_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.source_campaign_id}"
+        return f"{self.day} {self.channel_id}"
 
 
 class RollupMark(models.Model):

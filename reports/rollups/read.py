@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
-from reports.rollups.models import RollupDay, RollupFunnel, RollupMark
+from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, RollupMark
 
 #: The counts and revenue a ROI rollup row holds (``reports.selectors._touch_rows``).
 ROI_FIELDS = ("leads", "mqls", "sqls", "opportunities", "won", "revenue")
@@ -76,13 +76,29 @@ def roi_rows(
 ) -> dict[Any, dict[str, float]]:
     """The ROI sums per ``key`` (``campaign_id`` or ``campaign__channel__code``) over the
     rollup rows of [start, end] but the days in ``skip``."""
+    if key == "campaign__channel__code" and extra is None:  # per channel: its own rows
+        return _summed(
+            RollupChannelDay.objects.filter(model=model, day__gte=start, day__lte=end),
+            key="channel__code",
+            kind="channel__kind",
+            channel_kind=channel_kind,
+            skip=skip,
+        )
     rows = RollupDay.objects.filter(model=model, day__gte=start, day__lte=end)
+    if extra is not None:
+        rows = rows.filter(extra)
+    return _summed(
+        rows, key=key, kind="campaign__channel__kind", channel_kind=channel_kind, skip=skip
+    )
+
+
+def _summed(
+    rows: Any, *, key: str, kind: str, channel_kind: str | None, skip: frozenset[dt.date]
+) -> dict[Any, dict[str, float]]:
     if skip:
         rows = rows.exclude(day__in=sorted(skip))
     if channel_kind:
-        rows = rows.filter(campaign__channel__kind=channel_kind)
-    if extra is not None:
-        rows = rows.filter(extra)
+        rows = rows.filter(**{kind: channel_kind})
     summed = rows.values(key).annotate(**{name: Sum(name) for name in ROI_FIELDS}).order_by()
     return {row[key]: row for row in summed}
 
@@ -100,9 +116,9 @@ def funnel_sums(
     if skip:
         rows = rows.exclude(day__in=sorted(skip))
     if channel_kind:
-        rows = rows.filter(source_campaign__channel__kind=channel_kind)
+        rows = rows.filter(channel__kind=channel_kind)
     if channel:
-        rows = rows.filter(source_campaign__channel__code=channel)
+        rows = rows.filter(channel__code=channel)
     sums = rows.aggregate(**{name: Sum(name) for name in FUNNEL_FIELDS})
     return {
         name: (sums[name] or (Decimal("0") if name == "revenue" else 0)) for name in FUNNEL_FIELDS

@@ -1,5 +1,6 @@
 """What marks rollup days stale (``reports.rollups.marks``): model signals of leads and
-touches (every save and delete through the ORM, whoever makes it) and the lifecycle's
+touches (every save and delete through the ORM, whoever makes it), of campaigns (a move
+to another channel), and the lifecycle's
 ``TOUCHES_CHANGED`` announcement (touches moved in bulk). Writers that bypass both (an
 import's ``COPY``, set-based updates) set ``updated_at``, which the beat sweep reads
 (``reports.rollups.build.sweep_recent``). Connected in ``ReportsConfig.ready()``; the
@@ -12,9 +13,11 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_init, post_save
 
+from campaigns.models import Campaign
 from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
 from leads.models import Lead, LeadTouch
 from reports.rollups.marks import cohort_day, mark_days, mark_leads
+from reports.rollups.models import RollupDay
 
 #: The ``created_at`` a lead was loaded with, so a change of cohort day marks both days.
 _LOADED = "_rollup_created_at"
@@ -57,7 +60,34 @@ def touches_changed(*, lead_ids: list[int]) -> None:
     mark_leads(lead_ids)
 
 
+_CHANNEL = "_rollup_channel_id"
+
+
+def remember_channel(*, instance: Campaign, **_: Any) -> None:
+    if "channel_id" in instance.__dict__:
+        setattr(instance, _CHANNEL, instance.channel_id)
+
+
+def campaign_saved(
+    *, instance: Campaign, created: bool = False, raw: bool = False, **_: Any
+) -> None:
+    """A campaign moved to another channel: the channel and funnel rollups of every day
+    its touches or its sourced leads are in."""
+    before = getattr(instance, _CHANNEL, None)
+    setattr(instance, _CHANNEL, instance.channel_id)
+    if raw or created or before is None or before == instance.channel_id:
+        return
+    days: set[Any] = set(
+        RollupDay.objects.filter(campaign=instance).values_list("day", flat=True).distinct()
+    )
+    sourced = Lead.objects.filter(source_campaign=instance).order_by()
+    days.update(cohort_day(at) for at in sourced.values_list("created_at", flat=True))
+    mark_days(days)
+
+
 def connect() -> None:
+    post_init.connect(remember_channel, sender=Campaign, dispatch_uid="rollups-campaign-init")
+    post_save.connect(campaign_saved, sender=Campaign, dispatch_uid="rollups-campaign-saved")
     post_init.connect(remember_cohort, sender=Lead, dispatch_uid="rollups-lead-init")
     post_save.connect(lead_saved, sender=Lead, dispatch_uid="rollups-lead-saved")
     post_delete.connect(lead_deleted, sender=Lead, dispatch_uid="rollups-lead-deleted")

@@ -230,7 +230,7 @@ def test_lifecycle_changes_keep_rollups_current(desk, rep):
         lifecycle.lead_win(lead=lead, actor=rep, amount="1234.56", signed_at=today)
     row = RollupDay.objects.get(day=today, campaign=campaign, model="linear")
     assert (row.sqls, row.won, row.revenue) == (1, 1, 1234.56)
-    funnel = RollupFunnel.objects.get(day=today, source_campaign=campaign)
+    funnel = RollupFunnel.objects.get(day=today, channel=campaign.channel)
     assert (funnel.leads, funnel.won, funnel.revenue) == (1, 1, Decimal("1234.56"))
     report = selectors.campaign_roi(start=today, end=today, model="u_shaped")
     assert report == selectors.campaign_roi(start=today, end=today, model="u_shaped", live=True)
@@ -247,3 +247,17 @@ def test_rebuild_command_and_mark_everything():
     with TestCase.captureOnCommitCallbacks(execute=True):
         rollup_marks.mark_everything()  # eager: the rebuild ran after commit
     assert plan() is not None and not RollupMark.objects.exists()
+
+
+def test_a_campaign_moved_to_another_channel_marks_its_days():
+    rng = random.Random(11)
+    world = _world(rng)
+    rebuild_rollups()
+    campaign = world["campaigns"][0]
+    other = Channel.objects.exclude(pk=campaign.channel_id).order_by("code").first()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        campaign = Campaign.objects.get(pk=campaign.pk)
+        campaign.channel = other
+        campaign.save()
+    assert not RollupMark.objects.exists()
+    _assert_same(rng, world)
