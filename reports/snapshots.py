@@ -220,13 +220,19 @@ def _from_snapshots(
     )
 
 
-#: Kinds the daily rollups answer (``reports.rollups``); the trend still uses snapshots.
-ROLLED_UP = frozenset({ReportKind.FUNNEL, ReportKind.CHANNEL_ROI, ReportKind.CAMPAIGN_ROI})
+#: Kinds the daily rollups answer (``reports.rollups``): every kind of report key.
+ROLLED_UP = frozenset(
+    {ReportKind.FUNNEL, ReportKind.CHANNEL_ROI, ReportKind.CAMPAIGN_ROI, ReportKind.TREND}
+)
 
 
-def _from_rollups(key: ReportKey) -> bool:
-    """Whether the rollups serve this report now (its selector then reads them)."""
-    return key.kind in ROLLED_UP and rollups.plan(key.start, key.end) is not None
+def _from_rollups(keys: Sequence[ReportKey]) -> bool:
+    """Whether the rollups serve these reports now (their selectors then read them): one
+    query, none when a kind is not rolled up."""
+    if not keys or any(key.kind not in ROLLED_UP for key in keys):
+        return False
+    start, end = min(key.start for key in keys), max(key.end for key in keys)
+    return rollups.plan(start, end) is not None
 
 
 def is_cheap(keys: Iterable[ReportKey]) -> bool:
@@ -258,8 +264,8 @@ def report_answer(
        that job, so the page keeps showing its progress or its error; once it is done,
        the snapshots computed since it was queued, however old (the user waited for
        them: a short ``REPORT_SNAPSHOT_MAX_AGE`` must not send them round in circles);
-    2. reports the daily rollups serve (``reports.rollups``: funnel and ROI, any period and
-       model, once built): computed from them now, never stale;
+    2. reports the daily rollups serve (``reports.rollups``: funnel, ROI and trend, any
+       period and model, once built): computed from them now, never stale;
     3. fresh snapshots of every report asked for: them (one query);
     4. a cheap period (``is_cheap``): computed live, nothing stored;
     5. otherwise: the job computing them (queued now, or the one already active). In the
@@ -274,7 +280,7 @@ def report_answer(
             answer = _from_snapshots(keys, since=followed.created_at)
             if answer is not None:
                 return answer
-    if keys and all(_from_rollups(key) for key in keys):
+    if _from_rollups(keys):
         return Answer(reports={key: key.compute() for key in keys})
     answer = _from_snapshots(keys)
     if answer is not None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth
 
 from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, RollupMark
 
@@ -123,6 +124,32 @@ def funnel_sums(
     return {
         name: (sums[name] or (Decimal("0") if name == "revenue" else 0)) for name in FUNNEL_FIELDS
     }
+
+
+def funnel_by_month(
+    *,
+    start: dt.date,
+    end: dt.date,
+    channel_kind: str | None,
+    channel: str | None,
+    skip: frozenset[dt.date],
+) -> list[dict[str, Any]]:
+    """The funnel counts per month (``month``: its first day) over the rollup rows of
+    [start, end] but the days in ``skip`` (the monthly trend)."""
+    rows = RollupFunnel.objects.filter(day__gte=start, day__lte=end)
+    if skip:
+        rows = rows.exclude(day__in=sorted(skip))
+    if channel_kind:
+        rows = rows.filter(channel__kind=channel_kind)
+    if channel:
+        rows = rows.filter(channel__code=channel)
+    names = ("leads", "mqls", "sqls", "won", "revenue")
+    return list(
+        rows.annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(**{name: Sum(name) for name in names})
+        .order_by()
+    )
 
 
 def revenue_rows(model: str, skip: frozenset[dt.date]) -> Any:

@@ -30,6 +30,7 @@ from reports.rollups import marks as rollup_marks
 from reports.rollups.build import rebuild_rollups, refresh_marked
 from reports.rollups.models import RollupDay, RollupFunnel, RollupMark
 from reports.rollups.read import plan
+from reports.trends import monthly_trend
 from tests.factories import CampaignCostFactory, CampaignFactory, UserFactory, lead_in_stage
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +122,10 @@ def _assert_same(rng: random.Random, world: dict) -> int:
                 assert rolled["totals"] == live["totals"]
                 for mine, theirs in zip(rolled["rows"], live["rows"], strict=True):
                     assert mine == theirs
+        kind = rng.choice([None, *kinds])
+        assert monthly_trend(start=start, end=end, channel_kind=kind) == monthly_trend(
+            start=start, end=end, channel_kind=kind, live=True
+        )
     for model in MODELS:
         assert _revenues(model, live=False) == _revenues(model, live=True)
     return compared
