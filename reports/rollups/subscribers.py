@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_init, post_save
 
 from campaigns.models import Campaign
-from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
+from leads.lifecycle.announcements import Announcement, subscribe
 from leads.models import Lead, LeadTouch
 from reports.rollups.marks import cohort_day, mark_days, mark_leads
 from reports.rollups.models import RollupDay
@@ -56,7 +56,8 @@ def touch_changed(*, instance: LeadTouch, raw: bool = False, **_: Any) -> None:
 
 
 def touches_changed(*, lead_ids: list[int]) -> None:
-    """Touches moved between leads in bulk (a review merge): the days of those leads."""
+    """Touches moved between leads in bulk (a review merge): the days of those leads
+    (after the commit: the marks are written at once)."""
     mark_leads(lead_ids)
 
 
@@ -93,4 +94,4 @@ def connect() -> None:
     post_delete.connect(lead_deleted, sender=Lead, dispatch_uid="rollups-lead-deleted")
     post_save.connect(touch_changed, sender=LeadTouch, dispatch_uid="rollups-touch-saved")
     post_delete.connect(touch_changed, sender=LeadTouch, dispatch_uid="rollups-touch-deleted")
-    subscribe(Announcement.TOUCHES_CHANGED, touches_changed, moment=IN_TRANSACTION)
+    subscribe(Announcement.TOUCHES_CHANGED, touches_changed)
