@@ -144,9 +144,9 @@ class ReportKey:
             "end": self.end,
         }
 
-    def compute(self) -> Any:
-        """The report, live, from its selector: the only place a snapshot's content comes
-        from."""
+    def compute(self, *, live: bool = False) -> Any:
+        """The report, from its selector: the only place a snapshot's content comes from
+        (the selector reads the daily rollups where they serve; ``live``: never)."""
         common: _Filters = {
             "start": self.start,
             "end": self.end,
@@ -154,12 +154,12 @@ class ReportKey:
         }
         channel = self.channel or None
         if self.kind == ReportKind.CHANNEL_ROI:
-            return selectors.channel_roi(model=self.model, **common)
+            return selectors.channel_roi(model=self.model, live=live, **common)
         if self.kind == ReportKind.CAMPAIGN_ROI:
-            return selectors.campaign_roi(model=self.model, channel=channel, **common)
+            return selectors.campaign_roi(model=self.model, channel=channel, live=live, **common)
         if self.kind == ReportKind.FUNNEL:
-            return selectors.funnel(channel=channel, **common)
-        return monthly_trend(channel=channel, **common)
+            return selectors.funnel(channel=channel, live=live, **common)
+        return monthly_trend(channel=channel, live=live, **common)
 
 
 # --------------------------------------------------------------------------------------
@@ -285,8 +285,8 @@ def report_answer(
     answer = _from_snapshots(keys)
     if answer is not None:
         return answer
-    if is_cheap(keys):
-        return Answer(reports={key: key.compute() for key in keys})
+    if is_cheap(keys):  # the rollups do not serve these (above): live, no second look
+        return Answer(reports={key: key.compute(live=True) for key in keys})
     job = report_job_request(keys=keys, actor=actor, origin=ReportJobOrigin.ON_DEMAND)
     job.refresh_from_db()
     if job.status == ReportJobStatus.DONE:
