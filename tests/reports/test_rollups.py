@@ -266,3 +266,37 @@ def test_a_campaign_moved_to_another_channel_marks_its_days():
         campaign.save()
     assert not RollupMark.objects.exists()
     _assert_same(rng, world)
+
+
+def test_dashboard_from_rollups_takes_a_constant_number_of_queries(
+    client, manager, marketer, assert_queries_flat
+):
+    """Served from the rollups (no snapshot, no job), the dashboard's queries do not grow
+    with leads, campaigns or days; its figures are the live ones."""
+    today = timezone.localdate()
+    rebuild_rollups()
+
+    def build(n, batch):
+        for index in range(n):
+            campaign = CampaignFactory(owner=marketer)
+            CampaignCostFactory(campaign=campaign, date=today, amount=Decimal("10"))
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                lifecycle.lead_create(
+                    actor=marketer,
+                    fields={"name": "x", "phone": f"139{batch}000{n:02d}{index:02d}"},
+                    campaign=campaign,
+                )
+
+    build(3, batch=1)
+    client.force_login(manager)
+    period = {"from": (today - dt.timedelta(days=40)).isoformat(), "to": today.isoformat()}
+    client.get("/reports/", period)
+    response = assert_queries_flat(
+        lambda: client.get("/reports/", period), grow=lambda: build(12, batch=2), max_queries=22
+    )
+    assert response.context["snapshot"]["computed_at"] is None  # not a snapshot
+    start = today - dt.timedelta(days=40)
+    assert plan(start, today) is not None and not RollupMark.objects.exists()
+    assert selectors.channel_roi(start=start, end=today) == selectors.channel_roi(
+        start=start, end=today, live=True
+    )
