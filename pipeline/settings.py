@@ -231,6 +231,9 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.report_job_task": {"queue": "reports"},
     "reports.tasks.refresh_report_snapshots_task": {"queue": "reports"},
     "reports.tasks.targets_at_risk_task": {"queue": "reports"},
+    "reports.tasks.rollup_refresh_task": {"queue": "realtime"},
+    "reports.tasks.rollup_rebuild_task": {"queue": "reports"},
+    "reports.tasks.rollup_sweep_task": {"queue": "reports"},
     "webhooks.tasks.deliver_task": {"queue": "hooks"},
     "webhooks.tasks.sweep_deliveries_task": {"queue": "hooks"},
     # Celery's own housekeeping tasks (chords, result cleanup), should any ever run.
@@ -279,6 +282,11 @@ CELERY_BEAT_SCHEDULE = {
     "report-snapshots": {
         "task": "reports.tasks.refresh_report_snapshots_task",
         "schedule": float(env_int("REPORT_SNAPSHOT_REFRESH_SECONDS", 1800, minimum=60)),
+    },
+    # Report rollups: days changed by writers without a signal, and lost refreshes.
+    "rollup-sweep": {
+        "task": "reports.tasks.rollup_sweep_task",
+        "schedule": float(env_int("ROLLUP_SWEEP_SECONDS", 60, minimum=10)),
     },
     # Webhook deliveries that are due: first tries a broker outage skipped, retries.
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries_task", "schedule": 60.0},
@@ -485,6 +493,10 @@ IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 600, minimum=5)
 REPORT_SNAPSHOT_MAX_AGE = env_int("REPORT_SNAPSHOT_MAX_AGE", 3600, minimum=0)
 #: Without a snapshot, a period with at most this many leads is computed in the request;
 #: a larger one is computed by a background job the page follows.
+# Report rollups (reports/rollups/): a change to a lead refreshes its day's rollup this
+# many seconds after the first change of a burst; the sweep runs this often.
+ROLLUP_DEBOUNCE_SECONDS = env_int("ROLLUP_DEBOUNCE_SECONDS", 2, minimum=0)
+ROLLUP_SWEEP_SECONDS = env_int("ROLLUP_SWEEP_SECONDS", 60, minimum=10)
 REPORT_LIVE_MAX_LEADS = env_int("REPORT_LIVE_MAX_LEADS", 50_000, minimum=0)
 #: A report job without a heartbeat (one per report computed) for this long is taken over.
 REPORT_JOB_STALE_SECONDS = env_int("REPORT_JOB_STALE_SECONDS", 900, minimum=30)

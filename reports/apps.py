@@ -11,3 +11,7 @@ class ReportsConfig(AppConfig):
         # Register the report tasks in every process, web included: the snapshot service
         # queues its job task by name (tasks import models, so only once they are ready).
         from reports import tasks  # noqa: F401
+        from reports.rollups import subscribers
+
+        # Changes to leads and touches mark their cohort days' rollups stale.
+        subscribers.connect()

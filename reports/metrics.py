@@ -9,6 +9,13 @@ from typing import Any
 COUNTS = ("leads", "mqls", "sqls", "opportunities", "won")
 
 
+def _exact(value: float | Decimal) -> float | Decimal:
+    """A credit-weighted sum without float noise: summed in another order (by the database,
+    or day by day from the rollups) it differs in the 12th decimal, which must not move a
+    ratio or an amount across a half cent. Nine decimals keep every real difference."""
+    return round(value, 9) if isinstance(value, float) else value
+
+
 def _money(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -33,7 +40,7 @@ def _money_ratio(numerator: Decimal, denominator: float) -> Decimal | None:
 
 def money(value: float | Decimal | None) -> Decimal:
     """An amount as the reports give it: rounded to the cent, half up."""
-    return _money(value or 0)
+    return _money(_exact(value or 0))
 
 
 def roi(*, revenue: float | Decimal | None, cost: Decimal | None) -> float | None:
@@ -54,7 +61,9 @@ def figures(
 ) -> dict[str, Any]:
     """One row of a funnel/ROI table with every derived figure."""
     cost = _money(cost or 0)
-    revenue = _money(revenue or 0)
+    revenue = _money(_exact(revenue or 0))
+    leads, mqls, sqls = _exact(leads), _exact(mqls), _exact(sqls)
+    opportunities, won = _exact(opportunities), _exact(won)
     return {
         "cost": cost,
         "leads": _count(leads),

@@ -360,3 +360,13 @@ class ReportJob(models.Model):
         if self.status == ReportJobStatus.DONE:
             return 100
         return min(100, self.processed * 100 // self.total) if self.total else 0
+
+
+# The rollup tables live in their own package (``reports.rollups``); importing them here
+# registers them with the reports app.
+from reports.rollups.models import (  # noqa: E402, F401
+    RollupChannelDay,
+    RollupDay,
+    RollupFunnel,
+    RollupMark,
+)

@@ -44,6 +44,7 @@ from reports.definitions import (
 )
 from reports.metrics import add_up, figures
 from reports.periods import period_bounds
+from reports.rollups import read as rollups
 
 
 def _credited(model: str, condition: Q | None = None) -> Sum:
@@ -89,7 +90,64 @@ def credited_revenue(model: str) -> Sum:
     )
 
 
+def _add(
+    into: dict[Any, dict[str, Any]], rows: dict[Any, dict[str, Any]], names: tuple[str, ...]
+) -> None:
+    """Add ``rows`` (per key) into ``into``, figure by figure."""
+    for key, row in rows.items():
+        if key not in into:
+            into[key] = {name: row[name] or 0 for name in names}
+        else:
+            into[key] = {name: (into[key][name] or 0) + (row[name] or 0) for name in names}
+
+
 def _touch_rows(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str,
+    key: str,
+    channel_kind: str | None,
+    extra: Q | None = None,
+    live: bool = False,
+) -> dict[Any, dict[str, float]]:
+    """The credit-weighted sums per ``key``: from the daily rollups (``reports.rollups``)
+    where they are current, the stale days and everything with ``live`` by
+    ``_live_touch_rows``, the definition the rollups are computed by."""
+    plan = None if live else rollups.plan(start, end)
+    if plan is None:
+        return _live_touch_rows(
+            start=start, end=end, model=model, key=key, channel_kind=channel_kind, extra=extra
+        )
+    rows: dict[Any, dict[str, Any]] = {}
+    _add(
+        rows,
+        rollups.roi_rows(
+            start=start,
+            end=end,
+            model=model,
+            key=key,
+            channel_kind=channel_kind,
+            extra=extra,
+            skip=plan.stale,
+        ),
+        rollups.ROI_FIELDS,
+    )
+    for low, high in plan.stretches():
+        stale = _live_touch_rows(
+            start=low, end=high, model=model, key=key, channel_kind=channel_kind, extra=extra
+        )
+        _add(rows, stale, rollups.ROI_FIELDS)
+    return rows
+
+
+def day_touch_rows(*, day: dt.date, model: str, key: str) -> dict[Any, dict[str, float]]:
+    """One cohort day's credit-weighted sums per ``key`` (``campaign_id`` or
+    ``campaign__channel_id``), live: a ROI rollup's rows."""
+    return _live_touch_rows(start=day, end=day, model=model, key=key, channel_kind=None)
+
+
+def _live_touch_rows(
     *,
     start: dt.date,
     end: dt.date,
@@ -149,12 +207,20 @@ def _rows(
 
 
 def channel_roi(
-    *, start: dt.date, end: dt.date, model: str = "first_touch", channel_kind: str | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str = "first_touch",
+    channel_kind: str | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
-    """One row per channel with cost or leads in the period, and totals."""
+    """One row per channel with cost or leads in the period, and totals (``live``: never
+    from the rollups)."""
     key = "campaign__channel__code"
     rows = _rows(
-        _touch_rows(start=start, end=end, model=model, key=key, channel_kind=channel_kind),
+        _touch_rows(
+            start=start, end=end, model=model, key=key, channel_kind=channel_kind, live=live
+        ),
         _cost_rows(start=start, end=end, key=key, channel_kind=channel_kind),
     )
     channels = {c.code: c for c in Channel.objects.filter(code__in=rows)}
@@ -178,14 +244,22 @@ def campaign_roi(
     model: str = "first_touch",
     channel_kind: str | None = None,
     channel: str | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
-    """One row per campaign with cost or leads in the period, and totals."""
+    """One row per campaign with cost or leads in the period, and totals (``live``: never
+    from the rollups)."""
     key = "campaign_id"
     touch_extra = Q(campaign__channel__code=channel) if channel else None
     cost_extra = Q(campaign__channel__code=channel) if channel else None
     rows = _rows(
         _touch_rows(
-            start=start, end=end, model=model, key=key, channel_kind=channel_kind, extra=touch_extra
+            start=start,
+            end=end,
+            model=model,
+            key=key,
+            channel_kind=channel_kind,
+            extra=touch_extra,
+            live=live,
         ),
         _cost_rows(start=start, end=end, key=key, channel_kind=channel_kind, extra=cost_extra),
     )
@@ -216,12 +290,52 @@ def cohort(
     return leads
 
 
-def funnel(
-    *, start: dt.date, end: dt.date, channel_kind: str | None = None, channel: str | None = None
+_FUNNEL_FIGURES = (*FUNNEL, "lost", "disqualified")
+
+
+def day_funnel_rows(*, day: dt.date) -> list[dict[str, Any]]:
+    """One cohort day's funnel counts per source channel, live: a funnel rollup's rows."""
+    return list(
+        cohort(start=day, end=day)
+        .values("source_campaign__channel_id")
+        .annotate(**funnel_counts(*_FUNNEL_FIGURES))
+        .order_by()
+    )
+
+
+def _funnel_counts(
+    *, start: dt.date, end: dt.date, channel_kind: str | None, channel: str | None, live: bool
 ) -> dict[str, Any]:
-    """How far the period's leads have got, stage by stage (one query), with cost."""
-    counts = cohort(start=start, end=end, channel_kind=channel_kind, channel=channel).aggregate(
-        **funnel_counts(*FUNNEL, "lost", "disqualified")
+    """The funnel counts of the period: from the daily rollups where current, the stale
+    days (and everything with ``live``) counted live."""
+    plan = None if live else rollups.plan(start, end)
+    if plan is None:
+        return cohort(start=start, end=end, channel_kind=channel_kind, channel=channel).aggregate(
+            **funnel_counts(*_FUNNEL_FIGURES)
+        )
+    counts = rollups.funnel_sums(
+        start=start, end=end, channel_kind=channel_kind, channel=channel, skip=plan.stale
+    )
+    for low, high in plan.stretches():
+        stale = cohort(start=low, end=high, channel_kind=channel_kind, channel=channel).aggregate(
+            **funnel_counts(*_FUNNEL_FIGURES)
+        )
+        counts = {name: counts[name] + (stale[name] or 0) for name in _FUNNEL_FIGURES}
+    return counts
+
+
+def funnel(
+    *,
+    start: dt.date,
+    end: dt.date,
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    live: bool = False,
+) -> dict[str, Any]:
+    """How far the period's leads have got, stage by stage, with cost (``live``: never
+    from the rollups)."""
+    counts = _funnel_counts(
+        start=start, end=end, channel_kind=channel_kind, channel=channel, live=live
     )
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
     if channel_kind:
@@ -264,23 +378,53 @@ def closed_in_period(
     return {**row, "win_rate": round(row["won"] / decided, 4) if decided else None}
 
 
+def _live_revenue(model: str, where: Q | None = None) -> Subquery:
+    per_campaign = credited_touches(model=model).filter(campaign=OuterRef("pk"))
+    if where is not None:
+        per_campaign = per_campaign.filter(where)
+    return Subquery(
+        per_campaign.order_by()
+        .values("campaign")
+        .annotate(total=credited_revenue(model))
+        .values("total"),
+        output_field=FloatField(),
+    )
+
+
+def _revenue(model: str, live: bool) -> Coalesce | Any:
+    """Each campaign's all-time credit-weighted revenue: summed from the daily rollups
+    (the stale days live), or live when the rollups cannot serve (``reports.rollups``)."""
+    plan = None if live else rollups.plan()
+    if plan is None:
+        return Coalesce(_live_revenue(model), Value(0.0))
+    summed = (
+        rollups.revenue_rows(model, plan.stale)
+        .filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Sum("revenue"))
+        .values("total")
+    )
+    revenue = Coalesce(Subquery(summed, output_field=FloatField()), Value(0.0))
+    if not plan.stale:
+        return revenue
+    stale = Q()
+    for start, end in plan.stretches():
+        low, high = period_bounds(start, end)
+        stale |= Q(lead__created_at__gte=low, lead__created_at__lt=high)
+    return revenue + Coalesce(_live_revenue(model, stale), Value(0.0))
+
+
 def with_revenue(
-    campaigns: QuerySet[Campaign], *, model: str = "first_touch"
+    campaigns: QuerySet[Campaign], *, model: str = "first_touch", live: bool = False
 ) -> QuerySet[Campaign]:
     """Each campaign annotated with ``revenue``: the credit-weighted revenue of every lead
     it touched, whenever created (``campaign_roi`` over all time, same sum), one
     correlated subquery so the list's query count does not grow with its length; and,
     for sorting, ``roi`` over ``actual_cost_sum`` (``campaigns.selectors.with_figures``),
-    null without cost. Shown figures come from ``reports.metrics.figures``."""
-    per_campaign = (
-        credited_touches(model=model)
-        .filter(campaign=OuterRef("pk"))
-        .order_by()
-        .values("campaign")
-        .annotate(total=credited_revenue(model))
-        .values("total")
-    )
-    revenue = Coalesce(Subquery(per_campaign, output_field=FloatField()), Value(0.0))
+    null without cost. Shown figures come from ``reports.metrics.figures``. From the
+    daily rollups where they are current (``live``: never)."""
+    revenue = _revenue(model, live)
     cost = Cast("actual_cost_sum", FloatField())
     return campaigns.annotate(revenue=revenue).annotate(
         roi=Case(

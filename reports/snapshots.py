@@ -45,6 +45,7 @@ from reports import selectors
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
 from reports.periods import period_bounds, period_presets
+from reports.rollups import read as rollups
 from reports.trends import monthly_trend
 
 logger = logging.getLogger(__name__)
@@ -143,9 +144,9 @@ class ReportKey:
             "end": self.end,
         }
 
-    def compute(self) -> Any:
-        """The report, live, from its selector: the only place a snapshot's content comes
-        from."""
+    def compute(self, *, live: bool = False) -> Any:
+        """The report, from its selector: the only place a snapshot's content comes from
+        (the selector reads the daily rollups where they serve; ``live``: never)."""
         common: _Filters = {
             "start": self.start,
             "end": self.end,
@@ -153,12 +154,12 @@ class ReportKey:
         }
         channel = self.channel or None
         if self.kind == ReportKind.CHANNEL_ROI:
-            return selectors.channel_roi(model=self.model, **common)
+            return selectors.channel_roi(model=self.model, live=live, **common)
         if self.kind == ReportKind.CAMPAIGN_ROI:
-            return selectors.campaign_roi(model=self.model, channel=channel, **common)
+            return selectors.campaign_roi(model=self.model, channel=channel, live=live, **common)
         if self.kind == ReportKind.FUNNEL:
-            return selectors.funnel(channel=channel, **common)
-        return monthly_trend(channel=channel, **common)
+            return selectors.funnel(channel=channel, live=live, **common)
+        return monthly_trend(channel=channel, live=live, **common)
 
 
 # --------------------------------------------------------------------------------------
@@ -219,6 +220,21 @@ def _from_snapshots(
     )
 
 
+#: Kinds the daily rollups answer (``reports.rollups``): every kind of report key.
+ROLLED_UP = frozenset(
+    {ReportKind.FUNNEL, ReportKind.CHANNEL_ROI, ReportKind.CAMPAIGN_ROI, ReportKind.TREND}
+)
+
+
+def _from_rollups(keys: Sequence[ReportKey]) -> bool:
+    """Whether the rollups serve these reports now (their selectors then read them): one
+    query, none when a kind is not rolled up."""
+    if not keys or any(key.kind not in ROLLED_UP for key in keys):
+        return False
+    start, end = min(key.start for key in keys), max(key.end for key in keys)
+    return rollups.plan(start, end) is not None
+
+
 def is_cheap(keys: Iterable[ReportKey]) -> bool:
     """Whether these reports may be computed inside the request.
 
@@ -248,9 +264,11 @@ def report_answer(
        that job, so the page keeps showing its progress or its error; once it is done,
        the snapshots computed since it was queued, however old (the user waited for
        them: a short ``REPORT_SNAPSHOT_MAX_AGE`` must not send them round in circles);
-    2. fresh snapshots of every report asked for: them (one query);
-    3. a cheap period (``is_cheap``): computed live, nothing stored;
-    4. otherwise: the job computing them (queued now, or the one already active). In the
+    2. reports the daily rollups serve (``reports.rollups``: funnel, ROI and trend, any
+       period and model, once built): computed from them now, never stale;
+    3. fresh snapshots of every report asked for: them (one query);
+    4. a cheap period (``is_cheap``): computed live, nothing stored;
+    5. otherwise: the job computing them (queued now, or the one already active). In the
        embedded setup (tasks run eagerly) it has already finished when it is returned
        outside a transaction; the answer then holds the new snapshots.
     """
@@ -262,11 +280,13 @@ def report_answer(
             answer = _from_snapshots(keys, since=followed.created_at)
             if answer is not None:
                 return answer
+    if _from_rollups(keys):
+        return Answer(reports={key: key.compute() for key in keys})
     answer = _from_snapshots(keys)
     if answer is not None:
         return answer
-    if is_cheap(keys):
-        return Answer(reports={key: key.compute() for key in keys})
+    if is_cheap(keys):  # the rollups do not serve these (above): live, no second look
+        return Answer(reports={key: key.compute(live=True) for key in keys})
     job = report_job_request(keys=keys, actor=actor, origin=ReportJobOrigin.ON_DEMAND)
     job.refresh_from_db()
     if job.status == ReportJobStatus.DONE:

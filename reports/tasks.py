@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from pipeline.db import reading_replica
 from reports.attainment.alerts import targets_at_risk_notify
+from reports.rollups.build import rebuild_rollups, refresh_marked, sweep_recent
 from reports.services import compliance_snapshot_store
 from reports.sla.digest import digest_overdue
 from reports.sla.scan import sla_scan
@@ -55,3 +57,22 @@ def refresh_report_snapshots_task() -> str | None:
 def targets_at_risk_task() -> int:
     """Beat, weekly: tell the owners and managers of at-risk targets (once a week each)."""
     return targets_at_risk_notify()
+
+
+@shared_task(acks_late=True)
+def rollup_refresh_task() -> int:
+    """Recompute the rollups of the days marked stale (debounced, realtime queue)."""
+    return refresh_marked()
+
+
+@shared_task(acks_late=True)
+def rollup_rebuild_task() -> int:
+    """Recompute every day's rollups (``manage.py rebuild_rollups``; reports queue)."""
+    return rebuild_rollups()
+
+
+@shared_task(acks_late=True)
+def rollup_sweep_task() -> int:
+    """Beat: mark the days of leads updated since the last sweeps (writers without a
+    signal) and refresh every marked day, including marks whose queueing was lost."""
+    return sweep_recent(seconds=3 * settings.ROLLUP_SWEEP_SECONDS)

@@ -23,6 +23,7 @@ from campaigns.models import CampaignCost
 from leads.choices import GRADES as LEAD_GRADES
 from pipeline.roles import Role, has_role
 from reports.definitions import funnel_counts, with_rejected
+from reports.rollups import read as rollups
 from reports.scorecards import rep_metrics
 from reports.selectors import cohort
 from reports.sla.compliance import compliance, delays
@@ -50,27 +51,44 @@ def _month_key(value: dt.date | dt.datetime) -> dt.date:
     return value.replace(day=1)
 
 
-def monthly_trend(
-    *,
-    start: dt.date,
-    end: dt.date,
-    channel_kind: str | None = None,
-    channel: str | None = None,
+def _live_months(
+    *, start: dt.date, end: dt.date, channel_kind: str | None, channel: str | None
 ) -> list[dict[str, Any]]:
-    """Per month of [start, end]: the cohort's leads, MQLs, SQLs, won and revenue (by the
-    month the lead was created, like every period report) and the cost dated in it.
-
-    Two queries: leads grouped by ``TruncMonth(created_at)`` in the business time zone,
-    costs grouped by ``TruncMonth(date)``. Months without anything are zeros.
-    """
     tz = timezone.get_current_timezone()
-    leads = (
+    return list(
         cohort(start=start, end=end, channel_kind=channel_kind, channel=channel)
         .annotate(month=TruncMonth("created_at", tzinfo=tz))
         .values("month")
         .annotate(**funnel_counts("leads", "mqls", "sqls", "won", "revenue"))
         .order_by()
     )
+
+
+def monthly_trend(
+    *,
+    start: dt.date,
+    end: dt.date,
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    live: bool = False,
+) -> list[dict[str, Any]]:
+    """Per month of [start, end]: the cohort's leads, MQLs, SQLs, won and revenue (by the
+    month the lead was created, like every period report) and the cost dated in it.
+
+    Two queries: leads grouped by ``TruncMonth(created_at)`` in the business time zone,
+    costs grouped by ``TruncMonth(date)``. Months without anything are zeros. The lead
+    counts come from the daily funnel rollups grouped by month where current, the stale
+    days live (``reports.rollups``; ``live``: all live).
+    """
+    plan = None if live else rollups.plan(start, end)
+    stretches = [(start, end)] if plan is None else list(plan.stretches())
+    leads: list[dict[str, Any]] = []
+    if plan is not None:
+        leads += rollups.funnel_by_month(
+            start=start, end=end, channel_kind=channel_kind, channel=channel, skip=plan.stale
+        )
+    for low, high in stretches:
+        leads += _live_months(start=low, end=high, channel_kind=channel_kind, channel=channel)
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
     if channel_kind:
         costs = costs.filter(campaign__channel__kind=channel_kind)

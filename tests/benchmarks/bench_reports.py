@@ -47,15 +47,17 @@ def timed(fn):
     return value, round(time.perf_counter() - start, 2)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_reports_at_scale(report):
+def build_world(n: int, n_campaigns: int) -> dict:
+    """The reports' world: 40 reps, ``n_campaigns`` campaigns with three costs each over the
+    last year, ``n`` leads over the funnel, a first touch plus two more on average each,
+    credits computed. Also used by ``bench_rollups``."""
     sales = Group.objects.get(name="sales_rep")
     owners = []
     for i in range(40):
         user = User.objects.create(username=f"rep-bench-{i}")
         user.groups.add(sales)
         owners.append(user.pk)
-    campaigns = data.campaigns(CAMPAIGNS)
+    campaigns = data.campaigns(n_campaigns)
     rng = random.Random(3)
     today = timezone.localdate()
     fast_bulk_insert(
@@ -70,7 +72,7 @@ def test_reports_at_scale(report):
             for _ in range(3)
         ],
     )
-    data.owned_leads(N, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000))
+    data.owned_leads(n, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000))
     rows = Lead.objects.values_list("pk", "source_campaign_id", "created_at")
     touch_count, _touch_s = timed(
         lambda: data.touches(list(rows.iterator(chunk_size=50_000)), campaigns_=campaigns)
@@ -78,6 +80,13 @@ def test_reports_at_scale(report):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     _, credits_s = timed(recompute_all_credits)
+    return {"today": today, "touches": touch_count, "credits_s": credits_s}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reports_at_scale(report):
+    world = build_world(N, CAMPAIGNS)
+    today, touch_count, credits_s = world["today"], world["touches"], world["credits_s"]
 
     start, end = today - dt.timedelta(days=364), today
     figures = {

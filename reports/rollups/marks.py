@@ -1,0 +1,100 @@
+"""Marking the cohort days whose rollups a change made stale, and asking for the refresh.
+
+A mark is one inserted row (``RollupMark``): concurrent writers never wait for each other.
+After the marking transaction commits, the refresh job (``reports.tasks.rollup_refresh_task``,
+on the realtime queue) is queued ``ROLLUP_DEBOUNCE_SECONDS`` later, once per debounce window
+(a cache key): a burst of changes makes one refresh of the days they marked. With eager
+tasks (the embedded default, no broker) the refresh runs right after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Lead
+from pipeline.queue import enqueue
+from reports.rollups.models import RollupMark
+
+#: The refresh task, by its registered name (the task module imports this one).
+REFRESH_TASK = "reports.tasks.rollup_refresh_task"
+#: The rebuild task (``rebuild_rollups``), on the reports queue.
+REBUILD_TASK = "reports.tasks.rollup_rebuild_task"
+_QUEUED_KEY = "reports:rollup-refresh-queued"
+
+
+def cohort_day(at: dt.datetime) -> dt.date:
+    """The cohort day of a lead created at ``at``: its date in the business time zone
+    (``reports.periods.period_bounds``)."""
+    return timezone.localtime(at).date()
+
+
+class _Flush:
+    """The days marked in one transaction: written as marks in one insert once it commits
+    (a rolled-back transaction marks nothing), then the refresh is asked for."""
+
+    def __init__(self) -> None:
+        self.days: set[dt.date | None] = set()
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        if self.days:
+            RollupMark.objects.bulk_create([RollupMark(day=day) for day in self.days])
+            request_refresh()
+
+
+def mark_days(days: Iterable[dt.date | None]) -> None:
+    """Mark these days stale (``None``: every day), once the current transaction commits
+    (at once outside one); the refresh is asked for then."""
+    wanted = set(days)
+    if not wanted:
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _Flush) and not func.done:
+                func.days |= wanted
+                return
+    flush = _Flush()
+    flush.days = wanted
+    transaction.on_commit(flush)
+
+
+def mark_leads(lead_ids: Iterable[int]) -> None:
+    """Mark the cohort days of these leads."""
+    ids = sorted(set(lead_ids))
+    days: set[dt.date | None] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        days.update(
+            cohort_day(at)
+            for at in Lead.objects.filter(pk__in=chunk).values_list("created_at", flat=True)
+        )
+    mark_days(days)
+
+
+def mark_everything() -> None:
+    """Every day is stale (the attribution rules changed): reports answer live until
+    ``rebuild_rollups`` has run; the rebuild is queued on the reports queue."""
+    mark_days([None])
+    transaction.on_commit(lambda: enqueue(REBUILD_TASK))
+
+
+def request_refresh() -> None:
+    """Queue the refresh of the marked days, debounced (see the module's docstring)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        enqueue(REFRESH_TASK)
+        return
+    delay = settings.ROLLUP_DEBOUNCE_SECONDS
+    try:
+        first = cache.add(_QUEUED_KEY, 1, timeout=delay) if delay else True
+    except Exception:  # a cache outage: queue anyway (the refresh is idempotent)
+        first = True
+    if first:
+        enqueue(REFRESH_TASK, countdown=delay or None)
