@@ -737,3 +737,49 @@ class ContactReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} ({self.status})"
+
+
+class ExportJob(models.Model):
+    """A lead export too large for one request (more than ``EXPORT_SYNC_MAX_ROWS`` rows),
+    written by a worker on the ``bulk`` queue: the filters and sort it was asked with,
+    progress, then the file, which only ``requested_by`` may download until
+    ``expires_at`` (``EXPORT_FILE_DAYS``)."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    #: ``page`` (the list's ``?sort=``) or ``api`` (DRF's ``?ordering=``): which order.
+    source = models.CharField(_("source"), max_length=4, default="page")
+    #: The list's filters as a query string (the same the request had).
+    query = models.TextField(_("filters"), blank=True)
+    file_format = models.CharField(_("file format"), max_length=4)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+        indexes = [models.Index(fields=["requested_by", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="export_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(file_format__in=["csv", "xlsx"]), name="export_job_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.file_format} {self.status}"
