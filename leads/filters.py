@@ -201,7 +201,7 @@ API_DEFAULT_ORDERING = ["-created_at", "-id"]
 #: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending).
 SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at")
 #: Text columns, ordered for people (pinyin for Chinese on PostgreSQL: ``text_order``).
-TEXT_SORT_COLUMNS = {"name": "name", "company": "company__name"}
+TEXT_SORT_COLUMNS = {"name": "name", "company": "company_name"}
 DEFAULT_SORT = "-created_at"
 
 #: Sorts on nullable columns: empty values last in both directions (an index per

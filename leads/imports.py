@@ -72,6 +72,7 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadTouch,
+    company_name_of,
 )
 from leads.normalize import normalize_company_name
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
@@ -1228,6 +1229,7 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
                 data,
                 campaign_id=campaign.pk,
                 company_id=company.pk if company else None,
+                company_name=company_name_of(company),
                 actor_id=job.created_by_id,
                 now=now,
             )

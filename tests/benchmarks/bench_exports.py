@@ -5,7 +5,7 @@ The world is built with ``COPY`` (leads with a company, a source campaign, an ow
 half of them, a tenth pooled). The export is requested as the manager through
 ``/api/v1/leads/export/`` with ``EXPORT_SYNC_MAX_ROWS`` above the size (so the request
 writes the whole file: the synchronous path is what is timed), the whole streamed body is
-read, and the file is parsed back and checked: one row per lead, in id order, the
+read, and the file is parsed back and checked: one row per lead, in the API's order, the
 owners and companies as the database has them. The baseline is the same query's rows
 (the same joins, in the same order) as CSV by ``COPY … TO STDOUT``.
 """
@@ -43,7 +43,7 @@ COPY (
   LEFT JOIN auth_user u ON u.id = l.owner_id
   LEFT JOIN campaigns_campaign k ON k.id = l.source_campaign_id
   LEFT JOIN campaigns_channel ch ON ch.id = k.channel_id
-  ORDER BY l.id
+  ORDER BY l.created_at DESC, l.id DESC
 ) TO STDOUT WITH (FORMAT csv)
 """
 
@@ -65,6 +65,7 @@ def _build(reps: list[User]) -> None:
             "email": f"e{i}@bench.cn",
             "wechat": f"wx{i}",
             "company_id": companies[i % len(companies)].pk,
+            "company_name": companies[i % len(companies)].name,
             "source_campaign_id": campaigns[i % len(campaigns)].pk,
             "stage": "mql",
             "grade": rng.choice("ABCD"),
@@ -113,8 +114,9 @@ def test_export_csv_and_xlsx_against_copy(report, settings):
             out = io.StringIO()
             cursor.cursor.copy_expert(BASELINE, out)
             copy_seconds = time.perf_counter() - start
-        # The outcome checked against the database: every lead, in id order, with its owner.
-        ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
+        # The outcome checked against the database: every lead, in the API's default order
+        # (newest first, then id descending), with its owner.
+        ids = list(Lead.objects.order_by("-created_at", "-pk").values_list("pk", flat=True))
         rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))
         assert [int(row[0]) for row in rows[1:]] == ids
         owned = Lead.objects.filter(owner__isnull=False).count()

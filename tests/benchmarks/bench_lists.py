@@ -70,6 +70,7 @@ def _build(reps: list[User], desk: User) -> None:
                 "phone": f"+86130{i:08d}",
                 "email": f"l{i}@bench.cn",
                 "company_id": companies[i % len(companies)].pk,
+                "company_name": companies[i % len(companies)].name,
                 "source_campaign_id": campaigns[i % len(campaigns)].pk,
                 "grade": rng.choice("ABCD"),
                 "grade_source": "rule",

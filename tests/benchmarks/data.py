@@ -78,6 +78,7 @@ def leads(
                     phone=f"+86139{i:08d}",
                     email=f"b{i}@bench.cn",
                     company_id=companies_[i % len(companies_)].pk,
+                    company_name=companies_[i % len(companies_)].name,
                     source_campaign_id=campaigns_[i % len(campaigns_)].pk,
                     title=rng.choice(["采购经理", "总经理", "Engineer", "IT Director"]),
                     budget=Decimal(rng.choice([0, 50_000, 200_000, 800_000])),
