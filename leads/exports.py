@@ -7,9 +7,8 @@ import io
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -22,23 +21,14 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Channel
 from leads.choices import ImportStatus, Stage
-from leads.filters import (
-    API_DEFAULT_ORDERING,
-    API_ORDERING_FIELDS,
-    LeadFilterSet,
-    lead_sort,
-    sorted_leads,
-)
 from leads.models import ExportJob, Lead
 from leads.selectors import (
-    leads_visible_to,
     mask_email,
     mask_phone,
     mask_text,
     pool_contacts_masked,
 )
 from pipeline.errors import ServiceError
-from pipeline.pagination import StableOrderingFilter
 from pipeline.people import display_name
 from pipeline.queue import enqueue_on_commit
 
@@ -70,10 +60,7 @@ def _columns() -> list[tuple[str, str]]:
 
 def _when(value, zone) -> str:
     """``timezone.localtime(value).strftime("%Y-%m-%d %H:%M")``, without strftime."""
-    if not value:
-        return ""
-    v = value.astimezone(zone)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}"
+    return value.astimezone(zone).isoformat(" ", "minutes")[:16] if value else ""
 
 
 #: What one export row reads: columns of the lead and of its joined company, owner and
@@ -143,7 +130,7 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
     yield "\ufeff"
     batch: list[list[str]] = []
     for row in rows:
-        batch.append([neutralise(cell) if cell[:1] in _FORMULA_CHARS else cell for cell in row])
+        batch.append(["'" + cell if cell.startswith(FORMULA_START) else cell for cell in row])
         if len(batch) == CSV_BATCH:
             writer.writerows(batch)
             batch.clear()
@@ -154,7 +141,6 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-_FORMULA_CHARS = frozenset(FORMULA_START)
 #: Characters XML 1.0 (and so XLSX) cannot hold: control characters but tab, LF and CR.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -312,31 +298,15 @@ def export_response(
 PROGRESS_EVERY = 5000
 
 
-class _Caller:
-    """What the lead filters and DRF's ordering read of a request, for a job's worker."""
-
-    def __init__(self, user, params: QueryDict):
-        self.user = user
-        self.GET = self.query_params = params
+#: ``(user, params, source) -> leads``: the list's filters and sort, which live in the pages
+#: layer (``leads.filters.export_queryset``), connected by ``LeadsConfig.ready``.
+ExportQueryset = Callable[..., QuerySet[Lead]]
+_export_queryset: list[ExportQueryset] = []
 
 
-def export_queryset(user, params: QueryDict, *, source: str) -> QuerySet[Lead]:
-    """The leads an export of the lead list writes, in order: ``user``'s visible leads
-    through the list's filters (``LeadFilterSet``), sorted as the page (``?sort=``) or the
-    API (``?ordering=``) sorts them. Invalid filters raise ``ServiceError``. The request
-    and the job both build the export with this."""
-    caller = _Caller(user, params)
-    filterset = LeadFilterSet(params, queryset=leads_visible_to(user), request=caller)
-    if not filterset.is_valid():
-        lines = [
-            f"{name}: {' '.join(str(e) for e in errors)}"
-            for name, errors in filterset.errors.items()
-        ]
-        raise ServiceError(" ".join(lines) or _("Invalid filters."), code="invalid")
-    if source == "api":
-        view = SimpleNamespace(ordering_fields=API_ORDERING_FIELDS, ordering=API_DEFAULT_ORDERING)
-        return StableOrderingFilter().filter_queryset(caller, filterset.qs, view)
-    return sorted_leads(filterset.qs, lead_sort(params.get("sort", "")))
+def connect_export_queryset(builder: ExportQueryset) -> None:
+    """Set how a job builds its leads (``leads.filters.export_queryset``)."""
+    _export_queryset[:] = [builder]
 
 
 def export_needs_job(leads: QuerySet[Lead]) -> bool:
@@ -377,7 +347,7 @@ def export_run(*, job_id: int) -> None:
     now = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, processed=0)
     try:
-        leads = export_queryset(user, QueryDict(job.query), source=job.source)
+        leads = _export_queryset[0](user, QueryDict(job.query), source=job.source)
         total = leads.order_by().count()
         ExportJob.objects.filter(pk=job.pk).update(total=total)
         rows = _counted(lead_rows(leads, user), job)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import django_filters
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import F, OrderBy, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
@@ -15,7 +17,8 @@ from leads.choices import Grade, ReviewStatus, Stage
 from leads.credits import MODELS
 from leads.models import STAGE_ORDER, ContactReview, Lead
 from leads.normalize import phone_search_key
-from leads.selectors import lead_campaign_choices, lead_owner_choices
+from leads.selectors import lead_campaign_choices, lead_owner_choices, leads_visible_to
+from pipeline.errors import ServiceError
 from pipeline.people import text_order
 from pipeline.roles import sees_all_leads
 from reports.definitions import CONDITIONS, REACHED
@@ -234,3 +237,32 @@ def sorted_leads(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
         expression = F(name).desc() if descending else F(name).asc()
     tie = F("id").desc() if descending else F("id").asc()
     return queryset.order_by(expression, tie)
+
+
+class _Caller:
+    """What the lead filters and DRF's ordering read of a request, for a job's worker."""
+
+    def __init__(self, user, params: QueryDict):
+        self.user = user
+        self.GET = self.query_params = params
+
+
+def export_queryset(user, params: QueryDict, *, source: str) -> QuerySet[Lead]:
+    """The leads an export of the lead list writes, in order: ``user``'s visible leads
+    through the list's filters (``LeadFilterSet``), sorted as the page (``?sort=``) or the
+    API (``?ordering=``) sorts them. Invalid filters raise ``ServiceError``. The request
+    and the job both build the export with this."""
+    caller = _Caller(user, params)
+    filterset = LeadFilterSet(params, queryset=leads_visible_to(user), request=caller)
+    if not filterset.is_valid():
+        lines = [
+            f"{name}: {' '.join(str(e) for e in errors)}"
+            for name, errors in filterset.errors.items()
+        ]
+        raise ServiceError(" ".join(lines) or _("Invalid filters."), code="invalid")
+    if source == "api":
+        from pipeline.pagination import StableOrderingFilter
+
+        view = SimpleNamespace(ordering_fields=API_ORDERING_FIELDS, ordering=API_DEFAULT_ORDERING)
+        return StableOrderingFilter().filter_queryset(caller, filterset.qs, view)
+    return sorted_leads(filterset.qs, lead_sort(params.get("sort", "")))

@@ -76,8 +76,9 @@ class Company(models.Model):
             Lead.objects.filter(company_id=self.pk).update(company_name=company_name_of(self))
 
 
-def company_name_of(company: Company | None) -> str | None:
-    """The lead's sortable company name (``Lead.company_name``): the one definition."""
+def company_name_of(company: Any) -> str | None:
+    """The lead's sortable company name (``Lead.company_name``) for a company (or the
+    import's look-alike of one, with ``name``) or ``None``: the one definition."""
     return company.name if company is not None else None
 
 

@@ -38,11 +38,11 @@ from leads.exports import (
     XLSX_CONTENT_TYPE,
     export_file_for,
     export_needs_job,
-    export_queryset,
     export_response,
     export_start,
     lead_rows,
 )
+from leads.filters import export_queryset
 from leads.imports import (
     IMPORT_FIELDS,
     ImportUploadHandler,
