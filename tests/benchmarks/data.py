@@ -146,6 +146,7 @@ def owned_leads(
                 phone=f"+86138{i:08d}",
                 email=f"o{i}@bench.cn",
                 company_id=companies_[i % len(companies_)].pk,
+                company_name=companies_[i % len(companies_)].name,
                 source_campaign_id=campaigns_[rng.randrange(len(campaigns_))].pk,
                 stage=stage,
                 grade=rng.choice("ABCD"),
