@@ -13,3 +13,8 @@ class LeadsConfig(AppConfig):
         from leads import subscribers, tasks  # noqa: F401
 
         subscribers.connect()
+        # Export jobs build their leads with the list's filters (a layer above exports).
+        from leads.exports import connect_export_queryset
+        from leads.filters import export_queryset
+
+        connect_export_queryset(export_queryset)

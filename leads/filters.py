@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import django_filters
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.db.models import F, OrderBy, Q, QuerySet
+from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
 from campaigns.models import Campaign, Channel
 from leads.choices import Grade, ReviewStatus, Stage
 from leads.credits import MODELS
-from leads.models import ContactReview, Lead
+from leads.models import STAGE_ORDER, ContactReview, Lead
 from leads.normalize import phone_search_key
-from leads.selectors import lead_campaign_choices, lead_owner_choices
+from leads.selectors import lead_campaign_choices, lead_owner_choices, leads_visible_to
+from pipeline.errors import ServiceError
+from pipeline.people import text_order
 from pipeline.roles import sees_all_leads
 from reports.definitions import CONDITIONS, REACHED
 from reports.selectors import credited_touches
@@ -191,3 +195,74 @@ def search_q(value: str | None, user: User | None) -> Q:
         | Q(pk__in=flagged.filter(touch__given__email__icontains=text.lower()).values("lead_id"))
     ) & unmasked
     return condition | contact
+
+
+#: The lead API's ``?ordering=`` (``LeadViewSet``, and its exports run as jobs).
+API_ORDERING_FIELDS = ["created_at", "score", "grade", "stage", "name", "next_follow_up_at"]
+API_DEFAULT_ORDERING = ["-created_at", "-id"]
+
+#: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending).
+SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at")
+#: Text columns, ordered for people (pinyin for Chinese on PostgreSQL: ``text_order``).
+TEXT_SORT_COLUMNS = {"name": "name", "company": "company_name"}
+DEFAULT_SORT = "-created_at"
+
+#: Sorts on nullable columns: empty values last in both directions (an index per
+#: direction serves them). Every other sortable column is NOT NULL, so its sort is a plain
+#: ``ASC``/``DESC`` that the ``(column, id)`` index serves read forwards or backwards.
+NULLABLE_SORT_COLUMNS = {"next_follow_up_at"}
+
+
+def lead_sort(value: str) -> str:
+    """``value`` if it names an offered sort (``-`` for descending), else the default."""
+    return value if value.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
+
+
+def sorted_leads(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
+    """``queryset`` in the order of ``sort``, then ``id``: one index serves each sort."""
+    descending = sort.startswith("-")
+    name = sort.removeprefix("-")
+    expression: OrderBy
+    if name == "stage":
+        # Lifecycle order (new → … → disqualified), not alphabetical codes.
+        expression = STAGE_ORDER.desc() if descending else STAGE_ORDER.asc()
+    elif name in TEXT_SORT_COLUMNS:
+        # The lead's name is NOT NULL; a lead without a company sorts last either way.
+        expression = text_order(
+            TEXT_SORT_COLUMNS[name], descending=descending, nulls_last=name == "company"
+        )
+    elif name in NULLABLE_SORT_COLUMNS:
+        expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    else:
+        expression = F(name).desc() if descending else F(name).asc()
+    tie = F("id").desc() if descending else F("id").asc()
+    return queryset.order_by(expression, tie)
+
+
+class _Caller:
+    """What the lead filters and DRF's ordering read of a request, for a job's worker."""
+
+    def __init__(self, user, params: QueryDict):
+        self.user = user
+        self.GET = self.query_params = params
+
+
+def export_queryset(user, params: QueryDict, *, source: str) -> QuerySet[Lead]:
+    """The leads an export of the lead list writes, in order: ``user``'s visible leads
+    through the list's filters (``LeadFilterSet``), sorted as the page (``?sort=``) or the
+    API (``?ordering=``) sorts them. Invalid filters raise ``ServiceError``. The request
+    and the job both build the export with this."""
+    caller = _Caller(user, params)
+    filterset = LeadFilterSet(params, queryset=leads_visible_to(user), request=caller)
+    if not filterset.is_valid():
+        lines = [
+            f"{name}: {' '.join(str(e) for e in errors)}"
+            for name, errors in filterset.errors.items()
+        ]
+        raise ServiceError(" ".join(lines) or _("Invalid filters."), code="invalid")
+    if source == "api":
+        from pipeline.pagination import StableOrderingFilter
+
+        view = SimpleNamespace(ordering_fields=API_ORDERING_FIELDS, ordering=API_DEFAULT_ORDERING)
+        return StableOrderingFilter().filter_queryset(caller, filterset.qs, view)
+    return sorted_leads(filterset.qs, lead_sort(params.get("sort", "")))

@@ -73,6 +73,7 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadTouch,
+    company_name_of,
 )
 from leads.normalize import normalize_company_name
 from pipeline.db import fast_bulk_insert  # also registers the __any_of lookup
@@ -958,11 +959,30 @@ def _clean_all(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return {}, problems
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """The time zone that reads a list's dates and the latest believable check-in, taken
+    once per batch of rows (asking Django for the current zone costs more than parsing)."""
+
+    zone: str
+    horizon: dt.datetime
+
+    @classmethod
+    def now(cls) -> _Clock:
+        return cls(timezone.get_current_timezone_name(), timezone.now() + dt.timedelta(days=1))
+
+
 def _row_fields(
-    row: list[str], mapping: Mapping[str, str], headers: list[str], row_no: int, result: RowResult
+    row: list[str],
+    mapping: Mapping[str, str],
+    headers: list[str],
+    row_no: int,
+    result: RowResult,
+    clock: _Clock | None = None,
 ) -> tuple[dict[str, Any], dt.datetime | None] | None:
     """One row as clean lead fields, or ``None`` after recording every reason it is refused
     (each with its column)."""
+    clock = clock or _Clock.now()
     raw = {target: (row[int(i)] if int(i) < len(row) else "") for i, target in mapping.items()}
     column = {target: headers[int(i)] for i, target in mapping.items()}
     if not any(raw.values()):
@@ -976,7 +996,7 @@ def _row_fields(
     when = None
     if raw.get("touched_at"):
         try:
-            when = _parse_when(raw["touched_at"])
+            when = _parse_when_in(raw["touched_at"], clock.zone)
         except ValueError:
             problems.append(
                 {
@@ -989,7 +1009,7 @@ def _row_fields(
                 }
             )
         else:
-            if when > timezone.now() + dt.timedelta(days=1):
+            if when > clock.horizon:
                 when = None
     fields = {k: v for k, v in raw.items() if k != "touched_at" and v != ""}
     if "company_size" in fields:
@@ -1229,6 +1249,7 @@ def _write_batch(job: ImportJob, batch: list[CleanRow], result: RowResult) -> No
                 data,
                 campaign_id=campaign.pk,
                 company_id=company.pk if company else None,
+                company_name=company_name_of(company),
                 actor_id=job.created_by_id,
                 now=now,
             )
@@ -1620,16 +1641,17 @@ def _parsed_batches(
     batch may be empty; it carries the final count."""
     rows_seen, result = 0, RowResult()
     batch: list[CleanRow] = []
+    clock = _Clock.now()
     for row in iter_rows(handle, shape):
         rows_seen += 1
         if rows_seen <= skip:
             continue
-        parsed = _row_fields(row, job.mapping, job.headers, rows_seen, result)
+        parsed = _row_fields(row, job.mapping, job.headers, rows_seen, result, clock)
         if parsed is not None:
             batch.append((rows_seen, *parsed))
         if len(batch) >= BATCH_SIZE or (rows_seen - skip) % (BATCH_SIZE * 2) == 0:
             yield batch, result, rows_seen
-            batch, result = [], RowResult()
+            batch, result, clock = [], RowResult(), _Clock.now()
     yield batch, result, max(rows_seen, skip)
 
 

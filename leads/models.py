@@ -65,6 +65,22 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A rename reaches the leads' sortable copy (``Lead.company_name``)."""
+        renamed = (
+            self.pk is not None
+            and Company.objects.filter(pk=self.pk).exclude(name=self.name).exists()
+        )
+        super().save(*args, **kwargs)
+        if renamed:
+            Lead.objects.filter(company_id=self.pk).update(company_name=company_name_of(self))
+
+
+def company_name_of(company: Any) -> str | None:
+    """The lead's sortable company name (``Lead.company_name``) for a company (or the
+    import's look-alike of one, with ``name``) or ``None``: the one definition."""
+    return company.name if company is not None else None
+
 
 #: Stages in lifecycle order (new → … → disqualified) for sorting: the lead list's stage
 #: sort and the index that serves it are this one expression.
@@ -92,6 +108,14 @@ class Lead(models.Model):
         related_name="leads",
         db_index=False,  # the composite index below starts with it
         verbose_name=_("company"),
+    )
+    #: The company's name, copied onto the lead so the list's company sort is read from an
+    #: index of the lead table (no join): ``None`` without a company. Kept in sync by
+    #: ``Lead.save``, ``Company.save`` (a rename) and the bulk writers
+    #: (``new_lead_values``); see ``company_name_of``.
+    #: NULL (not "") without a company, so such leads sort last in both directions.
+    company_name = models.CharField(  # noqa: DJ001
+        _("company name"), max_length=200, null=True, blank=True, editable=False
     )
     # need
     product_interest = models.CharField(_("product interest"), max_length=200, blank=True)
@@ -270,6 +294,7 @@ class Lead(models.Model):
             # The API's ``?ordering=stage`` and ``?ordering=name`` (codes, database collation).
             models.Index(fields=["stage", "id"], name="lead_stage_id"),
             models.Index(fields=["name", "id"], name="lead_name_id"),
+            models.Index(fields=["company_name", "id"], name="lead_company_name_id"),
             # Nullable: ascending is NULLS LAST (read forwards). Descending NULLS LAST and
             # "new for me" (assigned_at DESC NULLS LAST) have PostgreSQL-only indexes in
             # migration 0015 (SQLite has no NULLS LAST in an index).
@@ -292,6 +317,16 @@ class Lead(models.Model):
         if self.erased_at is not None and not self.name:
             return str(_("(erased)"))
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep ``company_name`` equal to the linked company's name."""
+        name = company_name_of(self.company) if self.company_id else None
+        if name != self.company_name:
+            self.company_name = name
+            fields = kwargs.get("update_fields")
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "company_name"}
+        super().save(*args, **kwargs)
 
     @property
     def is_erased(self) -> bool:
@@ -735,3 +770,49 @@ class ContactReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} ({self.status})"
+
+
+class ExportJob(models.Model):
+    """A lead export too large for one request (more than ``EXPORT_SYNC_MAX_ROWS`` rows),
+    written by a worker on the ``bulk`` queue: the filters and sort it was asked with,
+    progress, then the file, which only ``requested_by`` may download until
+    ``expires_at`` (``EXPORT_FILE_DAYS``)."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    #: ``page`` (the list's ``?sort=``) or ``api`` (DRF's ``?ordering=``): which order.
+    source = models.CharField(_("source"), max_length=4, default="page")
+    #: The list's filters as a query string (the same the request had).
+    query = models.TextField(_("filters"), blank=True)
+    file_format = models.CharField(_("file format"), max_length=4)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    file = models.FileField(_("file"), upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+        indexes = [models.Index(fields=["requested_by", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="export_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(file_format__in=["csv", "xlsx"]), name="export_job_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.file_format} {self.status}"

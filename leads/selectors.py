@@ -90,9 +90,15 @@ def lead_campaign_choices(user: User | AnonymousUser | None) -> QuerySet[Campaig
     return Campaign.objects.filter(pk__in=owned.values("source_campaign_id"))
 
 
+def pool_contacts_masked(user: User | AnonymousUser | None) -> bool:
+    """Whether ``user`` sees the contact details of pooled leads masked (``contact_masked``
+    for a lead in hand; exports ask once per file)."""
+    return not sees_all_leads(user)
+
+
 def contact_masked(user: User | AnonymousUser | None, lead: Lead) -> bool:
     """Contact details of a pooled lead are hidden from sales until someone claims it."""
-    return lead.in_pool and not sees_all_leads(user)
+    return lead.in_pool and pool_contacts_masked(user)
 
 
 def mask_phone(phone: str) -> str:

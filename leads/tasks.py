@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from leads.exports import export_cleanup, export_run
 from leads.imports import import_inspect, import_run, requeue_stale_imports, staging_cleanup
 from leads.privacy import retention_erase
 
@@ -34,3 +35,15 @@ def import_staging_cleanup_task() -> int:
 def retention_erase_task() -> int:
     """Beat, daily: erase leads lost or disqualified longer than ``RETENTION_DAYS`` ago."""
     return retention_erase()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def export_run_task(job_id: int) -> None:
+    """Write a large lead export's file (``bulk`` queue); redelivered, it starts over."""
+    export_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def export_cleanup_task() -> int:
+    """Beat: delete the export files past their expiry."""
+    return export_cleanup()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.views import bulk, detail, edit, lists, privacy, search
+from leads.views import bulk, detail, edit, imports, lists, privacy, search
 
 app_name = "leads"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("search/", search.global_search, name="search"),
     path("views/", lists.saved_view_create_page, name="saved_view_create"),
     path("views/<int:pk>/delete/", lists.saved_view_delete_page, name="saved_view_delete"),
+    path("exports/<int:pk>/", imports.export_job, name="export-job"),
+    path("exports/<int:pk>/download/", imports.export_download, name="export-download"),
     path("<int:pk>/", detail.lead_detail, name="detail"),
     path("<int:pk>/edit/", edit.lead_edit, name="edit"),
     # Data-subject requests (PIPL): before the actions, whose pattern would match them.

@@ -18,6 +18,7 @@ class Event(models.TextChoices):
     IMPORT_DONE = "import_done", _("Import finished")
     REPORT_READY = "report_ready", _("Report ready")
     TARGET_AT_RISK = "target_at_risk", _("Target at risk")
+    EXPORT_READY = "export_ready", _("Export ready")
 
 
 class Channel(models.TextChoices):

@@ -234,6 +234,17 @@ def _report_ready(p: Params) -> Message:
     )
 
 
+def _export_ready(p: Params) -> Message:
+    if p.get("error"):
+        return Message(_("Your export failed"), str(p["error"]))
+    n = int(p.get("n") or 0)
+    return Message(
+        ngettext("Your export is ready (%(n)d lead)", "Your export is ready (%(n)d leads)", n)
+        % {"n": n},
+        _("The download link works for you only, for %(days)d days.") % {"days": p["days"]},
+    )
+
+
 def _target_at_risk(p: Params) -> Message:
     text = _("Target %(target)s is at risk") % {"target": p["target"]}
     detail = _("%(actual)s reached of %(goal)s; %(expected)s expected by now.") % {
@@ -254,6 +265,7 @@ RENDERERS: dict[str, Callable[[Params], Message]] = {
     Event.IMPORT_DONE: _import_done,
     Event.REPORT_READY: _report_ready,
     Event.TARGET_AT_RISK: _target_at_risk,
+    Event.EXPORT_READY: _export_ready,
 }
 
 

@@ -14,6 +14,7 @@ STATUS_FOR_CODE: dict[str, int] = {
     "conflict": 409,
     "invalid": 400,
     "too_large": 413,
+    "gone": 410,
 }
 
 

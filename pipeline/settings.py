@@ -223,6 +223,8 @@ CELERY_TASK_ROUTES = {
     "leads.tasks.requeue_stale_imports_task": {"queue": "bulk"},
     "leads.tasks.import_staging_cleanup_task": {"queue": "bulk"},
     "leads.tasks.retention_erase_task": {"queue": "bulk"},
+    "leads.tasks.export_run_task": {"queue": "bulk"},
+    "leads.tasks.export_cleanup_task": {"queue": "bulk"},
     "scoring.tasks.rescore_job_task": {"queue": "bulk"},
     "scoring.tasks.rescore_resume_task": {"queue": "bulk"},
     "reports.tasks.sla_scan_task": {"queue": "reports"},
@@ -270,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
     "import-staging-cleanup": {
         "task": "leads.tasks.import_staging_cleanup_task",
         "schedule": crontab(hour=3, minute=0),
+    },
+    "export-cleanup": {
+        "task": "leads.tasks.export_cleanup_task",
+        "schedule": crontab(hour=3, minute=20),
     },
     "overdue-digest": {
         "task": "reports.tasks.overdue_digest_task",
@@ -484,6 +490,11 @@ IMPORT_XLSX_MAX_SHARED_STRINGS_MB = env_int("IMPORT_XLSX_MAX_SHARED_STRINGS_MB",
 IMPORT_XLSX_MAX_CELLS = env_int("IMPORT_XLSX_MAX_CELLS", 10_000_000, minimum=1)
 #: Largest unpacked-to-packed ratio of a part of the workbook (text compresses ~5-20x).
 IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200, minimum=10)
+#: A lead export of more rows than this is written by a job on the ``bulk`` queue (the
+#: request answers 202 and the user is notified with a download link); the file is kept
+#: for EXPORT_FILE_DAYS days.
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 20_000, minimum=1)
+EXPORT_FILE_DAYS = env_int("EXPORT_FILE_DAYS", 7, minimum=1)
 #: A change of scoring rules or thresholds rescores the open leads this many seconds after
 #: the last change of a burst (one rescore, not one per edit). Eager tasks: at once.
 RESCORE_DEBOUNCE_SECONDS = env_int("RESCORE_DEBOUNCE_SECONDS", 10, minimum=0)

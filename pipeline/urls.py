@@ -11,6 +11,7 @@ from campaigns.api import CampaignViewSet, ChannelViewSet
 from leads.api import (
     CaptureView,
     ContactReviewViewSet,
+    ExportJobViewSet,
     ImportViewSet,
     LeadViewSet,
     SavedViewViewSet,
@@ -43,6 +44,7 @@ router.register("channels", ChannelViewSet, basename="channel")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("imports", ImportViewSet, basename="import")
+router.register("lead-exports", ExportJobViewSet, basename="lead-export")
 router.register("saved-views", SavedViewViewSet, basename="saved-view")
 router.register("contact-reviews", ContactReviewViewSet, basename="contact-review")
 router.register("teams", TeamViewSet, basename="team")

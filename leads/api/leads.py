@@ -20,13 +20,14 @@ from campaigns.models import Campaign
 from leads import lifecycle
 from leads.actions import run_action
 from leads.api.actions import action_schema, action_serializer
+from leads.api.exports import ExportJobSerializer
 from leads.api.fields import lead_write_serializer_fields
 from leads.bulk import BULK_ACTIONS, BULK_CAP, bulk_run
 from leads.choices import (
     FollowUpMethod,
 )
-from leads.exports import EXPORT_FORMATS, export_response, lead_rows
-from leads.filters import LeadFilterSet
+from leads.exports import EXPORT_FORMATS, export_needs_job, export_response, export_start, lead_rows
+from leads.filters import API_DEFAULT_ORDERING, API_ORDERING_FIELDS, LeadFilterSet
 from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
 from leads.privacy import person_erase, personal_data_export
@@ -240,8 +241,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
-    ordering_fields = ["created_at", "score", "grade", "stage", "name", "next_follow_up_at"]
-    ordering = ["-created_at", "-id"]
+    ordering_fields = API_ORDERING_FIELDS
+    ordering = API_DEFAULT_ORDERING
 
     def get_queryset(self):
         return leads_visible_to(self.request.user)
@@ -415,16 +416,33 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"])],
-        responses={(200, "text/csv"): OpenApiResponse(description="The filtered leads")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="The filtered leads"),
+            202: OpenApiResponse(
+                response=ExportJobSerializer,
+                description="More than EXPORT_SYNC_MAX_ROWS leads: a job on the bulk queue "
+                "(follow /api/v1/lead-exports/<id>/; its requester is notified when done)",
+            ),
+        },
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     @reading_replica()
     def export(self, request):
-        """The filtered list as CSV or XLSX (same filters as the list)."""
+        """The filtered list as CSV or XLSX (same filters as the list); above
+        ``EXPORT_SYNC_MAX_ROWS`` leads, 202 with the export job to follow."""
         file_format = request.query_params.get("file_format", "csv")
         if file_format not in EXPORT_FORMATS:
             raise ServiceError(_("file_format must be csv or xlsx."), field="file_format")
         queryset = self.filter_queryset(self.get_queryset())
+        if export_needs_job(queryset):
+            job = export_start(
+                user=request.user,
+                params=request.query_params,
+                source="api",
+                file_format=file_format,
+            )
+            data = ExportJobSerializer(job, context=self.get_serializer_context()).data
+            return Response(data, status=status.HTTP_202_ACCEPTED)
         rows = lead_rows(queryset, request.user)
         return export_response(rows, file_format=file_format)
 

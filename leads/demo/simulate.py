@@ -404,6 +404,7 @@ class LeadSimulator:
             self._person(index, position, quality),
             campaign_id=campaign.id,
             company_id=company.id,
+            company_name=company.name,
             actor_id=created_by,
             now=created_at,
             utm=utm,

@@ -37,7 +37,7 @@ from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
 from leads.lifecycle.primitives import lock_lead, record_event, save_lead
 from leads.lifecycle.rules import can_create_lead
-from leads.models import Company, Lead, LeadTouch
+from leads.models import Company, Lead, LeadTouch, company_name_of
 from leads.normalize import normalize_company_name
 from pipeline.errors import ServiceError
 
@@ -66,11 +66,16 @@ def new_lead_values(
     now: dt.datetime,
     utm: Mapping[str, str] | None = None,
     landing_page: str = "",
+    company_name: str | None = None,
 ) -> dict[str, Any]:
-    """The column values of a new lead from clean fields (``clean_lead_fields``)."""
+    """The column values of a new lead from clean fields (``clean_lead_fields``);
+    ``company_name`` is the company's name (``company_name_of``), with ``company_id``."""
+    if (company_id is None) != (company_name is None):
+        raise ValueError("company_id and company_name go together")
     return {
         **{key: data[key] for key in LEAD_OWN_FIELDS if key in data},
         "company_id": company_id,
+        "company_name": company_name,
         "source_campaign_id": campaign_id,
         "created_by_id": actor_id,
         "created_at": now,
@@ -310,6 +315,7 @@ def _arrive_new(
             data,
             campaign_id=campaign_id,
             company_id=company.pk if company else None,
+            company_name=company_name_of(company),
             actor_id=actor.pk if actor is not None else None,
             now=now,
             utm=utm,

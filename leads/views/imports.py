@@ -17,6 +17,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -31,8 +33,16 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
 from leads.choices import IMPORT_TOUCH_KINDS, ImportRowOutcome, ImportStatus, LegalBasis, TouchKind
-from leads.exports import EXPORT_FORMATS, export_response, lead_rows
-from leads.filters import LeadFilterSet
+from leads.exports import (
+    EXPORT_FORMATS,
+    XLSX_CONTENT_TYPE,
+    export_file_for,
+    export_needs_job,
+    export_response,
+    export_start,
+    lead_rows,
+)
+from leads.filters import export_queryset
 from leads.imports import (
     IMPORT_FIELDS,
     ImportUploadHandler,
@@ -46,9 +56,7 @@ from leads.imports import (
 from leads.imports import import_upload as store_upload
 from leads.lifecycle import campaigns_usable_by
 from leads.lifecycle.fields import LEAD_FIELDS
-from leads.models import ImportJob
-from leads.selectors import leads_visible_to
-from leads.views.lists import sort_param, sorted_leads
+from leads.models import ExportJob, ImportJob
 from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.pagination import CappedPaginator
@@ -437,11 +445,65 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @reading_replica()
 def lead_export(request: HttpRequest) -> HttpResponse:
-    """``/leads/export/?file_format=csv|xlsx&<lead list filters>``, in the list's order."""
+    """``/leads/export/?file_format=csv|xlsx&<lead list filters>``, in the list's order.
+
+    Up to ``EXPORT_SYNC_MAX_ROWS`` leads the file is the answer; a larger export becomes a
+    job on the bulk queue and the page follows it (the user is notified when it is ready).
+    """
     user = request.user
     file_format = request.GET.get("file_format", "csv")
     if file_format not in EXPORT_FORMATS:
         return HttpResponseBadRequest(_("file_format must be csv or xlsx."))
-    filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
-    rows = lead_rows(sorted_leads(filterset.qs, sort_param(request)), user)
-    return export_response(rows, file_format=file_format)
+    try:
+        leads = export_queryset(user, request.GET, source="page")
+    except ServiceError as error:
+        return HttpResponseBadRequest(error.message)
+    if export_needs_job(leads):
+        job = export_start(user=user, params=request.GET, source="page", file_format=file_format)
+        messages.info(
+            request,
+            _(
+                "More than %(n)d leads: the export runs in the background. You will be "
+                "notified when the file is ready."
+            )
+            % {"n": settings.EXPORT_SYNC_MAX_ROWS},
+        )
+        return redirect("leads:export-job", pk=job.pk)
+    return export_response(lead_rows(leads, user), file_format=file_format)
+
+
+@login_required
+def export_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background export's progress, then its download link (its requester only)."""
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+    finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
+    expired = bool(job.expires_at and job.expires_at <= timezone.now())
+    return render(
+        request,
+        "leads/export_job.html",
+        {
+            "job": job,
+            "finished": finished,
+            "expired": expired or (finished and not job.file and not job.error),
+            "percent": min(100, round(100 * job.processed / job.total)) if job.total else 0,
+            "refresh_seconds": 0 if finished else 3,
+        },
+    )
+
+
+@login_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file of a finished export, for the user who asked for it only."""
+    try:
+        job = export_file_for(request.user, pk)
+    except ServiceError as error:
+        if error.code == "not_found":
+            raise Http404(error.message) from error
+        messages.error(request, error.message)
+        return redirect("leads:export-job", pk=pk)
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.file.name.rsplit("/", 1)[-1],
+        content_type=XLSX_CONTENT_TYPE if job.file_format == "xlsx" else "text/csv",
+    )

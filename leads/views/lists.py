@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db.models import F, OrderBy, QuerySet
 from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,8 +17,15 @@ from campaigns.choices import ChannelKind
 from leads import lifecycle
 from leads.bulk import bulk_bar
 from leads.choices import ViewScope
-from leads.filters import LeadFilterSet
-from leads.models import STAGE_ORDER, Lead, SavedView
+from leads.filters import (  # noqa: F401  (the sorts are the list's; tests import them here)
+    DEFAULT_SORT,
+    SORT_FIELDS,
+    TEXT_SORT_COLUMNS,
+    LeadFilterSet,
+    lead_sort,
+    sorted_leads,
+)
+from leads.models import SavedView
 from leads.saved_views import (
     LEAD_LIST_COLUMNS,
     can_share_company_wide,
@@ -36,47 +42,13 @@ from leads.selectors import (
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, page_size, safe_next_url
 from pipeline.pagination import CappedPaginator
-from pipeline.people import display_name, people_ordering, text_order
+from pipeline.people import display_name, people_ordering
 
 User = get_user_model()
 
 
-#: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending).
-SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at")
-#: Text columns, ordered for people (pinyin for Chinese on PostgreSQL: ``text_order``).
-TEXT_SORT_COLUMNS = {"name": "name", "company": "company__name"}
-DEFAULT_SORT = "-created_at"
-
-#: Sorts on nullable columns: empty values last in both directions (an index per
-#: direction serves them). Every other sortable column is NOT NULL, so its sort is a plain
-#: ``ASC``/``DESC`` that the ``(column, id)`` index serves read forwards or backwards.
-NULLABLE_SORT_COLUMNS = {"next_follow_up_at"}
-
-
-def sorted_leads(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
-    """``queryset`` in the order of ``sort``, then ``id``: one index serves each sort."""
-    descending = sort.startswith("-")
-    name = sort.removeprefix("-")
-    expression: OrderBy
-    if name == "stage":
-        # Lifecycle order (new → … → disqualified), not alphabetical codes.
-        expression = STAGE_ORDER.desc() if descending else STAGE_ORDER.asc()
-    elif name in TEXT_SORT_COLUMNS:
-        # The lead's name is NOT NULL; a lead without a company sorts last either way.
-        expression = text_order(
-            TEXT_SORT_COLUMNS[name], descending=descending, nulls_last=name == "company"
-        )
-    elif name in NULLABLE_SORT_COLUMNS:
-        expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
-    else:
-        expression = F(name).desc() if descending else F(name).asc()
-    tie = F("id").desc() if descending else F("id").asc()
-    return queryset.order_by(expression, tie)
-
-
 def sort_param(request: HttpRequest) -> str:
-    sort = request.GET.get("sort", "")
-    return sort if sort.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
+    return lead_sort(request.GET.get("sort", ""))
 
 
 def _prepare_filter_form(form) -> None:

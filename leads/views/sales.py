@@ -15,7 +15,21 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -30,9 +44,16 @@ from leads.actions import ActionForm, action_form, allowed, run_action
 from leads.bulk import bulk_bar
 from leads.lifecycle import OWNABLE_STAGES
 from leads.models import Lead
-from leads.selectors import Contact, contact_for, is_new_for_owner, leads_visible_to
+from leads.selectors import (
+    Contact,
+    contact_for,
+    is_new_for_owner,
+    leads_visible_to,
+    new_for_owner_q,
+)
 from pipeline.errors import ServiceError
-from pipeline.pages import safe_next_url
+from pipeline.pages import page_size, safe_next_url
+from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 from reports.calendar import Calendar, working_duration_text, working_hours_between
@@ -174,26 +195,76 @@ class LeadRow:
     contact: Contact | None = None
 
 
-def _section(lead: Lead, *, today_end: dt.datetime, today_start: dt.datetime) -> str:
-    if lead.is_overdue:
-        return "overdue"
-    planned = lead.next_follow_up_at
-    if planned is not None and today_start <= planned < today_end:
-        return "today"
-    if lead.responded_at is None and lead.response_due_at and lead.response_due_at < today_end:
-        return "today"
-    if is_new_for_owner(lead):
-        return "new"
-    return "rest"
+#: Most urgent first; leads with no due date last; then by id.
+URGENCY_ORDER = (F("urgency").asc(nulls_last=True), F("pk").asc())
 
 
-def _urgency(row: LeadRow) -> tuple:
-    lead = row.lead
-    first_due = lead.response_due_at if lead.responded_at is None else None
-    candidates = [d for d in (first_due, row.follow_up_due) if d is not None]
+def with_urgency(queryset: QuerySet[Lead], *, by_grade: dict[str, SlaPolicy]) -> QuerySet[Lead]:
+    """Annotate ``urgency``: the earlier of the first response due (while none was logged)
+    and the follow-up due (``follow_up_due_at``: the planned one, else the grade's
+    cadence since the last follow-up or the assignment); ``None`` when neither is due."""
+    since = Coalesce(F("last_follow_up_at"), F("assigned_at"))
+    cadence = [
+        When(
+            grade__in=[grade, ""] if grade == "D" else [grade],
+            then=ExpressionWrapper(
+                since + dt.timedelta(days=policy.follow_up_every_days),
+                output_field=DateTimeField(),
+            ),
+        )
+        for grade, policy in by_grade.items()
+    ]
+    follow_up_due = Coalesce(
+        F("next_follow_up_at"),
+        Case(*cadence, default=Value(None), output_field=DateTimeField())
+        if cadence
+        else Value(None, output_field=DateTimeField()),
+        output_field=DateTimeField(),
+    )
+    first_due = Case(
+        When(responded_at__isnull=True, then=F("response_due_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+    return queryset.annotate(first_due=first_due, follow_up_due=follow_up_due).annotate(
+        urgency=Case(
+            When(first_due__isnull=True, then=F("follow_up_due")),
+            When(follow_up_due__isnull=True, then=F("first_due")),
+            When(first_due__lt=F("follow_up_due"), then=F("first_due")),
+            default=F("follow_up_due"),
+            output_field=DateTimeField(),
+        )
+    )
+
+
+def _section_and_urgency(
+    queryset: QuerySet[Lead], *, now: dt.datetime, by_grade: dict[str, SlaPolicy]
+) -> QuerySet[Lead]:
+    """Annotate ``section`` (overdue, today, new, rest — the first that applies) and
+    ``urgency`` (the earlier of the first response due, while none was logged, and the
+    follow-up due: ``follow_up_due_at``), and order by section, urgency, then id — in the
+    database, so a page of the list reads only its rows."""
+    today_start, today_end = _day_bounds(now)
+    section = Case(
+        When(is_overdue=True, then=Value("overdue")),
+        When(
+            Q(next_follow_up_at__gte=today_start, next_follow_up_at__lt=today_end)
+            | Q(responded_at__isnull=True, response_due_at__lt=today_end),
+            then=Value("today"),
+        ),
+        When(new_for_owner_q(F("owner_id")), then=Value("new")),
+        default=Value("rest"),
+        output_field=CharField(),
+    )
+    rank = Case(
+        *[When(section=key, then=Value(index)) for index, (key, *_rest) in enumerate(SECTIONS)],
+        output_field=IntegerField(),
+    )
     return (
-        min(candidates) if candidates else dt.datetime.max.replace(tzinfo=dt.timezone.utc),
-        lead.pk,
+        with_urgency(queryset, by_grade=by_grade)
+        .annotate(section=section)
+        .annotate(section_rank=rank)
+        .order_by("section_rank", *URGENCY_ORDER)
     )
 
 
@@ -202,19 +273,23 @@ def _allowed(lead: Lead, user, names) -> frozenset[str]:
     return frozenset(allowed(lead=lead, actor=user, names=names))
 
 
-def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
-    """The user's open owned leads, most urgent first, with their SLA clocks.
-
-    A constant number of queries: the leads (with company), the policies, the calendar.
-    """
+def my_open_leads(user, *, now: dt.datetime) -> QuerySet[Lead]:
+    """The user's open owned leads, by section (overdue, due today, new for them, the
+    rest), most urgent first in each."""
     by_grade = policies()
-    calendar = load_calendar()
-    today_start, today_end = _day_bounds(now)
     leads = with_overdue_flag(
         leads_visible_to(user).filter(owner=user, stage__in=OWNABLE_STAGES),
         now=now,
         by_grade=by_grade,
-    ).order_by("pk")
+    )
+    return _section_and_urgency(leads, now=now, by_grade=by_grade)
+
+
+def lead_rows_for(user, leads, *, now: dt.datetime) -> list[LeadRow]:
+    """``leads`` (from ``my_open_leads``) as rows with their SLA clocks and actions. A
+    constant number of queries: the policies and the calendar."""
+    by_grade = policies()
+    calendar = load_calendar()
     names = ("accept", "follow_up", *(name for name, _label in QUICK_LINKS))
     rows = []
     for lead in leads:
@@ -222,7 +297,7 @@ def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
         actions = _allowed(lead, user, names)
         row = LeadRow(
             lead=lead,
-            section=_section(lead, today_end=today_end, today_start=today_start),
+            section=lead.section,
             clock=sla_clock(lead, now=now, calendar=calendar, follow_up_due=due),
             follow_up_due=due,
             actions=actions,
@@ -232,16 +307,30 @@ def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
         if "follow_up" in actions:
             row.follow_up_form = action_form("follow_up", lead=lead, auto_id=f"id_fu{lead.pk}_%s")
         rows.append(row)
-    rows.sort(key=_urgency)
     return rows
+
+
+def my_lead_rows(user, *, now: dt.datetime) -> list[LeadRow]:
+    """Every open owned lead of the user as rows, by section, most urgent first (the
+    Today page's sections)."""
+    return lead_rows_for(user, my_open_leads(user, now=now), now=now)
 
 
 @login_required
 def my_leads(request: HttpRequest) -> HttpResponse:
-    """A rep's open leads: overdue, due today, new for them, then the rest."""
+    """A rep's open leads: overdue, due today, new for them, then the rest — a page at a
+    time (``CappedPaginator``), the sections' counts from one query."""
     user = request.user
     now = timezone.now()
-    rows = my_lead_rows(user, now=now)
+    leads = my_open_leads(user, now=now)
+    counts = leads.order_by().aggregate(
+        total=Count("pk"),
+        new_total=Count("pk", filter=new_for_owner_q(user.pk)),
+        **{key: Count("pk", filter=Q(section=key)) for key, *_rest in SECTIONS},
+    )
+    paginator = CappedPaginator(leads, page_size(request))
+    page = paginator.get_page(request.GET.get("page"))
+    rows = lead_rows_for(user, page.object_list, now=now)
     sections = [
         {
             "key": key,
@@ -253,21 +342,23 @@ def my_leads(request: HttpRequest) -> HttpResponse:
     ]
     # "New for you" counts every lead new for the user (``leads.selectors.new_for_owner_q``,
     # the "New for me" page's set), also those listed higher up because they are urgent.
-    new = [row for row in rows if is_new_for_owner(row.lead)]
     for section in sections:
-        section["count"] = len(new) if section["key"] == "new" else len(section["rows"])
-        if section["key"] == "new":
-            section["elsewhere"] = len(new) - len(section["rows"])
+        key = section["key"]
+        section["count"] = counts["new_total"] if key == "new" else counts[key]
+        if key == "new":
+            section["elsewhere"] = counts["new_total"] - counts["new"]
     return render(
         request,
         "sales/my_leads.html",
         {
             "sections": sections,
-            "total": len(rows),
-            "new_total": len(new),
+            "total": counts["total"],
+            "new_total": counts["new_total"],
             "now": now,
             "is_sales": has_role(user, Role.SALES_REP, Role.SALES_MANAGER),
             "bulk": bulk_bar(request, names=("accept", "recycle")),
+            "page_obj": page,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2),
         },
     )
 
@@ -345,9 +436,9 @@ def team_page(request: HttpRequest) -> HttpResponse:
         leads_visible_to(user).filter(owner_id__in=member_ids, stage__in=OWNABLE_STAGES),
         now=now,
         by_grade=by_grade,
-    ).order_by("pk")
+    )
     rows = []
-    for lead in leads:
+    for lead in with_urgency(leads, by_grade=by_grade).order_by(*URGENCY_ORDER):
         due = follow_up_due_at(lead, by_grade)
         rows.append(
             LeadRow(
@@ -358,7 +449,6 @@ def team_page(request: HttpRequest) -> HttpResponse:
                 actions=frozenset(),
             )
         )
-    rows.sort(key=_urgency)
     position = {pk: index for index, pk in enumerate(member_ids)}
     by_rep = sorted(rows, key=lambda row: position.get(row.lead.owner_id, len(position)))
     table = compliance_table(start=start, end=end, user_ids=member_ids, users=members, now=now)

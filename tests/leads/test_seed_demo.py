@@ -334,6 +334,7 @@ def test_lead_and_touch_rows_are_the_ones_the_arrival_rule_builds(monkeypatch):
                 {key: f[key] for key in LEAD_OWN_FIELDS},
                 campaign_id=f["source_campaign_id"],
                 company_id=f["company_id"],
+                company_name=f["company_name"],
                 actor_id=f["created_by_id"],
                 now=f["created_at"],
                 utm=utm,

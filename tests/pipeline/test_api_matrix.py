@@ -24,7 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from leads.choices import Stage
-from leads.models import ImportJob, SavedView
+from leads.models import ExportJob, ImportJob, SavedView
 from notifications.models import Notification
 from reports.choices import ReportJobOrigin, ReportJobStatus
 from reports.models import ReportJob
@@ -132,6 +132,10 @@ row("get", "/api/v1/imports/{id}/", "401 200 200 404 404 200 200")
 row("get", "/api/v1/imports/{id}/errors/", "401 200 200 404 404 200 200")
 row("get", "/api/v1/imports/{id}/rows/", "401 200 200 404 404 200 200")
 row("get", "/api/v1/imports/{id}/rows/export/", "401 200 200 404 404 200 200")
+# Export jobs: the requester's own only (the rep's, still running: its file is not ready).
+row("get", "/api/v1/lead-exports/", "401 200 200 200 200 200 200")
+row("get", "/api/v1/lead-exports/{id}/", "401 404 404 200 404 404 404")
+row("get", "/api/v1/lead-exports/{id}/download/", "401 404 404 409 404 404 404")
 # --- contact reviews: read as imports; the desk and administrators decide -------------------
 row("get", "/api/v1/contact-reviews/", "401 200 200 200 200 200 200")  # empty for sales
 row("get", "/api/v1/contact-reviews/{id}/", "401 200 200 404 404 200 200")
@@ -345,6 +349,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
         events=["lead_assigned"],
     )  # fmt: skip
     notification = Notification.objects.create(user=rep, event="lead_assigned", text="yours")
+    export = ExportJob.objects.create(requested_by=rep, file_format="csv", status="running")
     target = target_save(actor=manager, period="2026-12", metric="revenue", value=9, user=rep)
     return {
         "users": {"anon": None, "marketer": marketer, "desk": desk, "rep": rep,
@@ -359,6 +364,7 @@ def world(marketer, desk, rep, other_rep, sales_manager, manager, team):
             "/api/v1/saved-views/": view.pk,
             "/api/v1/webhooks/": hook.pk,
             "/api/v1/notifications/": notification.pk,
+            "/api/v1/lead-exports/": export.pk,
             "/api/v1/targets/": target.pk,
         },
         "lead": lead.pk,

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from leads.choices import Stage
-from leads.models import ImportJob, SavedView
+from leads.models import ExportJob, ImportJob, SavedView
 from notifications.models import Notification
 from targets.services import target_save
 from tests.factories import (
@@ -81,6 +81,8 @@ def world(marketer, desk, rep, sales_manager, manager, team):
         "token": uuid.UUID(int=1), "review": conflict_review(LeadFactory()).pk,
         "view": SavedView.objects.create(owner=rep, name="Mine", query="grade=A").pk,
         "hook": hook.pk,
+        "export": ExportJob.objects.create(requested_by=rep, file_format="csv",
+                                           status="running").pk,
         "notification": Notification.objects.create(user=rep, event="lead_assigned", text="x").pk,
         "target": target_save(actor=manager, period="2026-12", metric="revenue", value=9,
                               user=rep).pk,
@@ -137,6 +139,15 @@ PAGES = {
     # docs/architecture.md §1)
     "leads:list": ("get", "/leads/", None, "302 200 200 200 200 200 200"),
     "export-leads": ("get", "/leads/export/", None, "302 200 200 200 200 200 200"),
+    # an export job is its requester's only (the rep's, still running: the download sends
+    # them back to the job's page)
+    "leads:export-job": ("get", "/leads/exports/{export}/", None, "302 404 404 200 404 404 404"),
+    "leads:export-download": (
+        "get",
+        "/leads/exports/{export}/download/",
+        None,
+        "302 404 404 302 404 404 404",
+    ),
     "leads:create": ("get", "/leads/new/", None, "302 200 200 403 403 403 200"),
     # the global search: everyone signed in, results within their own visibility
     "leads:search": ("get", "/leads/search/?q=Lead", None, "302 200 200 200 200 200 200"),
