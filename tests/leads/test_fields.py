@@ -89,7 +89,12 @@ def test_serializer_exposes_the_spec(serializer_class):
 
 
 def test_lead_write_serializer_has_the_spec_and_the_source_campaign():
-    assert list(LeadWriteSerializer().fields) == [*WRITABLE_FIELDS, "source_campaign"]
+    # The deal's expected close date is the update service's own argument, not the spec's.
+    assert list(LeadWriteSerializer().fields) == [
+        *WRITABLE_FIELDS,
+        "source_campaign",
+        "expected_close_date",
+    ]
 
 
 @pytest.mark.parametrize("serializer_class", [LeadWriteSerializer, CaptureSerializer])
@@ -115,7 +120,7 @@ def test_serializer_refuses_a_value_outside_the_choices(field):
 
 def test_lead_form_exposes_the_spec():
     fields = LeadForm.base_fields
-    assert list(fields) == [*WRITABLE_FIELDS, "source_campaign"]
+    assert list(fields) == [*WRITABLE_FIELDS, "source_campaign", "expected_close_date"]
     for field in LEAD_FIELDS:
         assert fields[field.name].label == field.label
         assert fields[field.name].help_text == field.help_text
@@ -125,7 +130,7 @@ def test_lead_form_exposes_the_spec():
     for field in CHOICES:
         assert _choice_values(fields[field.name]) == field.choices.values
     sections = [name for _title, names in LeadForm.SECTIONS for name in names]
-    assert sorted(sections) == sorted([*WRITABLE_FIELDS, "source_campaign"])
+    assert sorted(sections) == sorted([*WRITABLE_FIELDS, "source_campaign", "expected_close_date"])
 
 
 @pytest.mark.parametrize("field", LIMITED, ids=lambda field: field.name)
