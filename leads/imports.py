@@ -59,6 +59,7 @@ from leads.choices import (
 )
 from leads.credits import recompute_credits, sole_touch_credits
 from leads.lifecycle import can_create_lead, clean_lead_fields, lead_create
+from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.arrival import (
     created_event_data,
     new_lead_values,
@@ -1596,6 +1597,11 @@ def _finish_batch(job: ImportJob, result: RowResult, rows_seen: int) -> None:
         score_leads(sorted(set(result.lead_ids)), event_data={"import": job.pk})
     with routed_as_a_set():  # the qualified rows are routed by one set-based task
         auto_qualify(result.new_lead_ids)
+    if result.lead_ids or result.new_lead_ids:
+        announce(
+            Announcement.IMPORTED,
+            lead_ids=sorted(set(result.lead_ids) | set(result.new_lead_ids)),
+        )
     job.processed = rows_seen
     job.created += result.created
     job.duplicates += result.duplicates

@@ -45,6 +45,9 @@ class Announcement(str, enum.Enum):
     #: The touches of these leads changed (a new lead's first touch, a returning person's
     #: touch). ``lead_ids``.
     TOUCHES_CHANGED = "touches_changed"
+    #: An import batch created these leads or added touches to them, written set-based
+    #: (scored, credits recomputed, no per-lead announcement). ``lead_ids``.
+    IMPORTED = "imported"
     #: Fields that describe the person or their need were edited on an open lead.
     #: ``lead_id``.
     CHANGED = "changed"

@@ -55,6 +55,12 @@ def touch_changed(*, instance: LeadTouch, raw: bool = False, **_: Any) -> None:
         mark_leads([instance.lead_id])
 
 
+def leads_imported(*, lead_ids: list[int]) -> None:
+    """An import batch wrote these leads and their touches set-based (no model signals):
+    the days of those leads (after the commit)."""
+    mark_leads(lead_ids)
+
+
 def touches_changed(*, lead_ids: list[int]) -> None:
     """Touches moved between leads in bulk (a review merge): the days of those leads
     (after the commit: the marks are written at once)."""
@@ -95,3 +101,4 @@ def connect() -> None:
     post_save.connect(touch_changed, sender=LeadTouch, dispatch_uid="rollups-touch-saved")
     post_delete.connect(touch_changed, sender=LeadTouch, dispatch_uid="rollups-touch-deleted")
     subscribe(Announcement.TOUCHES_CHANGED, touches_changed)
+    subscribe(Announcement.IMPORTED, leads_imported)

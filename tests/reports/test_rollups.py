@@ -300,3 +300,33 @@ def test_dashboard_from_rollups_takes_a_constant_number_of_queries(
     assert selectors.channel_roi(start=start, end=today) == selectors.channel_roi(
         start=start, end=today, live=True
     )
+
+
+def test_an_import_marks_the_days_of_the_leads_it_touched(api, marketer, settings, tmp_path):
+    """The import writes touches set-based (no model signal) and recomputes the credits of
+    known people whose lead already has a source campaign (so ``updated_at`` stays): its
+    ``imported`` announcement marks those leads' days, and the rollups follow."""
+    from tests.leads.test_imports import csv_bytes, upload
+
+    settings.MEDIA_ROOT = tmp_path
+    first, fair = CampaignFactory(owner=marketer), CampaignFactory(owner=marketer)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        known = lifecycle.lead_create(
+            actor=marketer, fields={"name": "张伟", "phone": "13900001001"}, campaign=first
+        ).lead
+    Lead.objects.filter(pk=known.pk).update(created_at=known.created_at - dt.timedelta(days=9))
+    day = timezone.localtime(known.created_at - dt.timedelta(days=9)).date()
+    rebuild_rollups()
+    assert RollupDay.objects.get(day=day, campaign=first, model="linear").leads == 1
+
+    rows = [["张伟", "", "13900001001", "", "", "", "", ""], ["李娜", "", "13900001002"] + [""] * 5]
+    assert upload(api, marketer, fair, csv_bytes(rows)).status_code == 201
+
+    assert not RollupMark.objects.exists()  # marked, then refreshed after the commit
+    linear = RollupDay.objects.get(day=day, campaign=fair, model="linear")
+    assert linear.leads == 0.5  # the known lead's credit is now shared with the fair
+    today = timezone.localdate()
+    for model in MODELS:
+        assert selectors.campaign_roi(start=day, end=today, model=model) == (
+            selectors.campaign_roi(start=day, end=today, model=model, live=True)
+        )
