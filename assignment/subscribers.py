@@ -12,10 +12,12 @@ from leads.lifecycle.announcements import Announcement, subscribe
 from pipeline.queue import enqueue
 
 
-def route_qualified(*, lead_id: int) -> None:
-    """Queue routing; if the broker is down, ``sweep_unrouted`` catches up."""
+def route_qualified(*, lead_id: int, bulk: bool = False) -> None:
+    """Queue routing; if the broker is down, ``sweep_unrouted`` catches up. A lead qualified
+    by a bulk path (an import) is routed from the ``bulk`` queue, so 100,000 imported leads
+    never stand in front of a new web lead on ``realtime``."""
     if settings.AUTO_ASSIGN:
-        enqueue(route_lead_task, lead_id)
+        enqueue(route_lead_task, lead_id, queue="bulk" if bulk else None)
 
 
 def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:
