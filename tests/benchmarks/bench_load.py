@@ -28,7 +28,7 @@ from leads.models import Lead
 from tests.benchmarks import data, loadgen
 from tests.benchmarks.server import gunicorn
 
-RATES = [float(r) for r in os.environ.get("BENCH_LOAD_RATES", "10,20,40").split(",")]
+RATES = [float(r) for r in os.environ.get("BENCH_LOAD_RATES", "5,10,20,40").split(",")]
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
 P95_MS = float(os.environ.get("BENCH_LOAD_P95_MS", "300"))
 CONFIGS = os.environ.get("BENCH_LOAD_CONFIGS", "sync:5x1,gthread:3x4").split(",")
@@ -93,8 +93,8 @@ def test_open_loop_load(report):
     broker = redis.Redis.from_url(REDIS)
     broker.flushdb()
     results: dict[str, dict[str, dict]] = {config: {} for config in CONFIGS}
-    sent_captures = 0
     captured_201 = 0
+    capture_failures = 0  # timed out or dropped: a timed-out one may have stored its lead
     try:
         with contextlib.ExitStack() as stack:
             ports = {}
@@ -112,7 +112,7 @@ def test_open_loop_load(report):
                         port=port, rate=rate, seconds=SECONDS, make=make
                     )
                     stats = outcome.summary(took)
-                    sent_captures += stats.get("capture", {}).get("requests", 0)
+                    capture_failures += sum(e.startswith("capture:") for e in outcome.errors)
                     captured_201 += stats.get("capture", {}).get("statuses", {}).get(201, 0)
                     results[config][f"{rate:g}/s"] = {
                         **{
@@ -154,9 +154,9 @@ def test_open_loop_load(report):
             "captured_leads_stored": stored,
         },
     )
-    # Every 201 is a stored lead; at the lowest rate every answer of every configuration
-    # is a success.
-    assert stored == captured_201 > 0
+    # Every 201 is a stored lead (a capture that timed out may have stored one too); at the
+    # lowest rate every answer of every configuration is a success.
+    assert 0 < captured_201 <= stored <= captured_201 + capture_failures
     lowest = f"{min(RATES):g}/s"
     for config in CONFIGS:
         row = results[config][lowest]

@@ -115,13 +115,17 @@ def open_loop(
     for ``seconds``, whatever the server does; ``senders`` threads with keep-alive
     connections send them. Each latency runs from the request's due time to its answer,
     so a request that waited for a free sender or connection is charged for the wait.
-    Returns the outcome and the scheduled duration. Stops by itself: no request is sent
-    after ``seconds``, and the senders are given ``timeout`` more to finish."""
+
+    Bounded: ``timeout`` seconds after the last due time every sender stops; a request
+    not sent by then counts as an error ("not sent"), and nothing is added to the outcome
+    after this returns (the next run starts on a quiet server). Returns the outcome and
+    the scheduled duration."""
     outcome = Outcome()
     lock = threading.Lock()
     due: queue.Queue[tuple[int, float] | None] = queue.Queue()
     count = int(rate * seconds)
     start = time.monotonic() + 0.2
+    stop_at = start + count / rate + timeout
 
     def sender(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -129,6 +133,10 @@ def open_loop(
             n, at = item
             request = make(index, n)
             name, method, path, body, headers = request
+            if time.monotonic() >= stop_at:
+                with lock:
+                    outcome.errors.append(f"{name}: not sent within {timeout:g} s of the end")
+                continue
             payload = json.dumps(body).encode() if body is not None else None
             if payload is not None:
                 headers = {"Content-Type": "application/json", **headers}
@@ -160,7 +168,7 @@ def open_loop(
         due.put((n, at))
     for _ in threads:
         due.put(None)
-    finish = time.monotonic() + timeout
+    # A request sent just before ``stop_at`` may take ``timeout`` more (the socket's).
     for thread in threads:
-        thread.join(max(0.0, finish - time.monotonic()))
+        thread.join(max(0.0, stop_at + timeout + 1 - time.monotonic()))
     return outcome, count / rate
