@@ -14,12 +14,15 @@ from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscrib
 from pipeline.queue import enqueue
 
 
-def route_qualified(*, lead_id: int) -> None:
+def route_qualified(*, lead_id: int, bulk: bool = False) -> None:
     """Queue routing after the commit; if the broker is down, ``sweep_unrouted`` catches
     up. In the transaction, so that a bulk path qualifying many leads inside
-    ``assignment.bulk.routed_as_a_set`` routes them as one set instead."""
+    ``assignment.bulk.routed_as_a_set`` routes them as one set instead. A lead qualified by
+    a bulk path outside such a set is routed from the ``bulk`` queue, so imported leads
+    never stand in front of a new web lead on ``realtime``."""
     if settings.AUTO_ASSIGN and not collect_for_set_routing(lead_id):
-        transaction.on_commit(lambda: enqueue(route_lead_task, lead_id))
+        queue = "bulk" if bulk else None
+        transaction.on_commit(lambda: enqueue(route_lead_task, lead_id, queue=queue))
 
 
 def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:

@@ -59,7 +59,11 @@ class CaptureAnswer:
         may see that lead."""
         body = {"received": True, "reference": self.record["reference"]}
         lead_id = self.record.get("lead")
-        if lead_id is not None and leads_visible_to(viewer).filter(pk=lead_id).exists():
+        if (
+            lead_id is not None
+            and viewer is not None  # the public caller: nothing to look up
+            and leads_visible_to(viewer).filter(pk=lead_id).exists()
+        ):
             body.update(lead=lead_id, duplicate=bool(self.record.get("duplicate")))
         return body
 

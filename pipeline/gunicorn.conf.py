@@ -28,6 +28,8 @@ bind = [env_str("GUNICORN_BIND") or f"0.0.0.0:{env_int('PORT', 8000, minimum=1)}
 # Two processes per core plus one is the usual sizing for a mostly I/O-bound Django app;
 # capped so a large host does not exhaust PostgreSQL connections by default.
 workers = env_int("WEB_CONCURRENCY", min(2 * (os.cpu_count() or 1) + 1, 8), minimum=1)
+# Sync workers by default: measured against gthread (3 workers × 4 threads) with the
+# open-loop load test (tests/benchmarks/bench_load.py), gthread did not win.
 threads = env_int("GUNICORN_THREADS", 1, minimum=1)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = env_int("GUNICORN_TIMEOUT", 60, minimum=1)

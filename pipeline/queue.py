@@ -70,7 +70,9 @@ class Task(Protocol):
 
     def delay(self, *args: object) -> object: ...
 
-    def apply_async(self, args: tuple[object, ...], countdown: float) -> object: ...
+    def apply_async(
+        self, args: tuple[object, ...], countdown: float | None, queue: str | None
+    ) -> object: ...
 
 
 #: The Celery broker, as seen from this process.
@@ -88,11 +90,15 @@ def task_named(name: str) -> Task:
     return task
 
 
-def enqueue(task: Task | str, *args: object, countdown: float | None = None) -> bool:
+def enqueue(
+    task: Task | str, *args: object, countdown: float | None = None, queue: str | None = None
+) -> bool:
     """``task.delay(*args)``; if the broker is unreachable, log and return False.
 
     ``task`` is a task, or its registered name (see ``task_named``). With ``countdown``,
-    a worker runs it that many seconds later (eager tasks run at once).
+    a worker runs it that many seconds later (eager tasks run at once). ``queue``
+    overrides the task's route (``CELERY_TASK_ROUTES``) for this one message: a bulk path
+    sends a task that is realtime for one lead to ``bulk``.
 
     The data is already committed; periodic sweeps redo what was not queued, so a broker
     outage delays side effects but never loses a lead or fails the request. Publishing
@@ -107,10 +113,10 @@ def enqueue(task: Task | str, *args: object, countdown: float | None = None) -> 
         logger.info("Broker skipped (recent failure): %s%r left to the sweep", task.name, args)
         return False
     try:
-        if countdown is None:
+        if countdown is None and queue is None:
             task.delay(*args)
         else:
-            task.apply_async(args=args, countdown=countdown)
+            task.apply_async(args=args, countdown=countdown, queue=queue)
     except BROKER_ERRORS:
         if eager:
             logger.exception("Task %s%r failed; the sweep will redo it", task.name, args)

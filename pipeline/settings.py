@@ -205,19 +205,29 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The one table of routes: a test checks that every registered task has one. A task
 # without a route would go to the default queue, ``realtime`` (never a queue nobody reads).
 # Eager tasks (the embedded default) ignore routes.
+# On realtime, routing goes first: notices and emails are sent with a lower priority (the
+# Redis transport keeps one list per priority and reads priority 0 first), so a burst of
+# notices never stands between a new lead and its owner.
 TASK_QUEUES = ("realtime", "bulk", "reports", "hooks")
 CELERY_TASK_DEFAULT_QUEUE = "realtime"
+NOTICE_PRIORITY = 6
 CELERY_TASK_ROUTES = {
     "assignment.tasks.route_lead_task": {"queue": "realtime"},
     "assignment.tasks.route_leads_task": {"queue": "bulk"},
     "assignment.tasks.reroute_after_sla_task": {"queue": "bulk"},
     "assignment.tasks.sweep_unrouted_task": {"queue": "bulk"},
-    "notifications.tasks.send_emails_task": {"queue": "realtime"},
-    "notifications.tasks.tell_assigned_task": {"queue": "realtime"},
-    "notifications.tasks.tell_returned_task": {"queue": "realtime"},
-    "notifications.tasks.tell_recycled_task": {"queue": "realtime"},
-    "notifications.tasks.tell_import_duplicates_task": {"queue": "realtime"},
-    "notifications.tasks.tell_import_done_task": {"queue": "realtime"},
+    "notifications.tasks.send_emails_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
+    "notifications.tasks.tell_assigned_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
+    "notifications.tasks.tell_returned_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
+    "notifications.tasks.tell_recycled_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
+    "notifications.tasks.tell_import_duplicates_task": {
+        "queue": "realtime",
+        "priority": NOTICE_PRIORITY,
+    },
+    "notifications.tasks.tell_import_done_task": {
+        "queue": "realtime",
+        "priority": NOTICE_PRIORITY,
+    },
     "leads.tasks.import_run_task": {"queue": "bulk"},
     "leads.tasks.import_inspect_task": {"queue": "bulk"},
     "leads.tasks.requeue_stale_imports_task": {"queue": "bulk"},

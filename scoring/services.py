@@ -427,7 +427,7 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
     ).order_by("pk")
     for lead in candidates:
         if _qualifies_automatically(lead, thresholds):
-            lead_qualify(lead=lead, actor=None)
+            lead_qualify(lead=lead, actor=None, bulk=True)
             done += 1
     return done
 

@@ -51,7 +51,8 @@ class Announcement(str, enum.Enum):
     #: Fields that describe the person or their need were edited on an open lead.
     #: ``lead_id``.
     CHANGED = "changed"
-    #: new → mql. ``lead_id``.
+    #: new → mql. ``lead_id``, ``bulk`` (True when a bulk path qualified it, e.g. an
+    #: import's auto-qualification: its side effects go to the bulk queue).
     QUALIFIED = "qualified"
     #: Sales accepted the lead (mql → sql): ``sql_at`` is set. ``lead_id``.
     ACCEPTED = "accepted"

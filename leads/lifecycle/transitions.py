@@ -41,9 +41,18 @@ from pipeline.errors import ServiceError
 
 @transaction.atomic
 def lead_qualify(
-    *, lead: Lead | int, actor: User | None, grade: str | None = None, reason: str = ""
+    *,
+    lead: Lead | int,
+    actor: User | None,
+    grade: str | None = None,
+    reason: str = "",
+    bulk: bool = False,
 ) -> Lead:
-    """new → mql with a grade: the rule grade, or a manual grade with a reason."""
+    """new → mql with a grade: the rule grade, or a manual grade with a reason.
+
+    ``bulk``: one of many leads qualified by a bulk path (an import's auto-qualification);
+    the announcement says so, and its routing waits on the ``bulk`` queue instead of
+    delaying a new web lead on ``realtime``."""
     lead = lock_lead(lead)
     check_action(lead=lead, actor=actor, action="qualify")
     reason = (reason or "").strip()
@@ -75,7 +84,7 @@ def lead_qualify(
         reason=reason,
         data={"grade": grade, "previous_grade": previous_grade, "grade_source": lead.grade_source},
     )
-    announce(Announcement.QUALIFIED, lead_id=lead.pk)
+    announce(Announcement.QUALIFIED, lead_id=lead.pk, bulk=bulk)
     return lead
 
 

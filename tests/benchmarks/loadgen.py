@@ -1,10 +1,17 @@
 """A small, bounded HTTP load generator for 127.0.0.1 (threads with keep-alive
-connections). Used by the capture benchmark and the mixed load test."""
+connections). Used by the capture benchmarks and the open-loop load test.
+
+``run`` is closed-loop (each client sends its next request when the last one answered):
+right for the highest throughput, wrong for latency, since a slow server slows the
+clients down and hides its own queueing. ``open_loop`` sends at a fixed arrival rate
+and measures every latency from the time the request was due, so time spent waiting for a
+free connection counts (no coordinated omission)."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import queue
 import statistics
 import threading
 import time
@@ -30,6 +37,7 @@ class Outcome:
             ordered = sorted(values)
             out[name] = {
                 "requests": len(values),
+                "errors": sum(e.startswith(f"{name}:") for e in self.errors),
                 "rps": round(len(values) / duration, 1),
                 "p50_ms": round(statistics.median(ordered) * 1000, 1),
                 "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
@@ -86,3 +94,81 @@ def run(
     for thread in threads:
         thread.join(seconds + 60)
     return outcome, time.monotonic() - began
+
+
+#: What ``open_loop`` calls after each answer: (request, status, body, monotonic time of
+#: the answer). Runs in a sender thread: keep it short.
+OnAnswer = Callable[[tuple[str, str, str, dict | None, dict], int, bytes, float], None]
+
+
+def open_loop(
+    *,
+    port: int,
+    rate: float,
+    seconds: float,
+    make: Request,
+    senders: int = 64,
+    on_answer: OnAnswer | None = None,
+    timeout: float = 30,
+) -> tuple[Outcome, float]:
+    """Send ``make(sender, n)`` for n = 0, 1, … with request n due at start + n / rate,
+    for ``seconds``, whatever the server does; ``senders`` threads with keep-alive
+    connections send them. Each latency runs from the request's due time to its answer,
+    so a request that waited for a free sender or connection is charged for the wait.
+
+    Bounded: ``timeout`` seconds after the last due time every sender stops; a request
+    not sent by then counts as an error ("not sent"), and nothing is added to the outcome
+    after this returns (the next run starts on a quiet server). Returns the outcome and
+    the scheduled duration."""
+    outcome = Outcome()
+    lock = threading.Lock()
+    due: queue.Queue[tuple[int, float] | None] = queue.Queue()
+    count = int(rate * seconds)
+    start = time.monotonic() + 0.2
+    stop_at = start + count / rate + timeout
+
+    def sender(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        while (item := due.get()) is not None:
+            n, at = item
+            request = make(index, n)
+            name, method, path, body, headers = request
+            if time.monotonic() >= stop_at:
+                with lock:
+                    outcome.errors.append(f"{name}: not sent within {timeout:g} s of the end")
+                continue
+            payload = json.dumps(body).encode() if body is not None else None
+            if payload is not None:
+                headers = {"Content-Type": "application/json", **headers}
+            try:
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                with lock:
+                    outcome.errors.append(f"{name}: {exc!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+                continue
+            done = time.monotonic()
+            with lock:
+                outcome.add(name, response.status, done - at)
+            if on_answer is not None:
+                on_answer(request, response.status, data, done)
+        conn.close()
+
+    threads = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(senders)]
+    for thread in threads:
+        thread.start()
+    for n in range(count):
+        at = start + n / rate
+        pause = at - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        due.put((n, at))
+    for _ in threads:
+        due.put(None)
+    # A request sent just before ``stop_at`` may take ``timeout`` more (the socket's).
+    for thread in threads:
+        thread.join(max(0.0, stop_at + timeout + 1 - time.monotonic()))
+    return outcome, count / rate

@@ -1,4 +1,6 @@
-"""Start the real app under gunicorn on 127.0.0.1 for a benchmark, and stop it."""
+"""Start the real app under gunicorn on 127.0.0.1 for a benchmark, and Celery workers on
+chosen queues, and stop them. Every benchmark that needs a server or a worker uses these
+(never a copy)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ import pathlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 from django.db import connection
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+#: How long a Celery worker may take to say it is ready (a loaded 2-core machine is slow).
+READY_TIMEOUT = 120
 
 
 def free_port() -> int:
@@ -28,7 +33,17 @@ def database_url() -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = None):
+def gunicorn(
+    *,
+    workers: int = 4,
+    threads: int = 1,
+    extra_env: dict | None = None,
+    settings_module: str = "pipeline.settings",
+):
+    """The app under gunicorn with ``pipeline/gunicorn.conf.py``; yields the port.
+
+    ``settings_module="tests.benchmarks.bench_settings"`` serves the benchmark-only
+    baseline views too (``tests/benchmarks/bench_urls.py``), on the same server."""
     from django.conf import settings
 
     port = free_port()
@@ -44,6 +59,7 @@ def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = Non
         "STATIC_MANIFEST": "0",  # no collectstatic here: serve static files from the finders
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         **(extra_env or {}),
     }
     process = subprocess.Popen(
@@ -81,8 +97,16 @@ def gunicorn(*, workers: int = 4, threads: int = 1, extra_env: dict | None = Non
 
 
 @contextlib.contextmanager
-def celery_worker(tag: str, *, extra_env: dict | None = None, concurrency: int = 2):
-    """A Celery worker on every queue (``TASK_QUEUES``) against the test database."""
+def celery_worker(
+    tag: str,
+    *,
+    extra_env: dict | None = None,
+    concurrency: int = 2,
+    queues: tuple[str, ...] | None = None,
+):
+    """A Celery worker on ``queues`` (default: every queue, ``TASK_QUEUES``) against the
+    test database, started as docker-compose starts one (``-O fair``); yields once the
+    worker consumes (its "ready" log line)."""
     from django.conf import settings
 
     env = {
@@ -100,26 +124,40 @@ def celery_worker(tag: str, *, extra_env: dict | None = None, concurrency: int =
             "pipeline",
             "worker",
             "-l",
-            "warning",
+            "info",
             "-c",
             str(concurrency),
             "-n",
             f"{tag}@%h",
             "-Q",
-            ",".join(settings.TASK_QUEUES),
+            ",".join(queues or settings.TASK_QUEUES),
+            "-O",
+            "fair",
             "--without-gossip",
             "--without-mingle",
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    ready = threading.Event()
+
+    def drain() -> None:  # the log goes nowhere, once the worker said it is ready
+        for line in process.stderr or ():
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(READY_TIMEOUT) and process.poll() is not None:
+        raise RuntimeError(f"Celery worker {tag} did not start")
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
