@@ -6,12 +6,11 @@ owner. Connected in ``AssignmentConfig.ready()``.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
 from assignment.bulk import collect_for_set_routing
 from assignment.tasks import reroute_after_sla_task, route_lead_task
 from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
-from pipeline.queue import enqueue
+from pipeline.queue import enqueue, enqueue_on_commit
 
 
 def route_qualified(*, lead_id: int, bulk: bool = False) -> None:
@@ -21,8 +20,7 @@ def route_qualified(*, lead_id: int, bulk: bool = False) -> None:
     a bulk path outside such a set is routed from the ``bulk`` queue, so imported leads
     never stand in front of a new web lead on ``realtime``."""
     if settings.AUTO_ASSIGN and not collect_for_set_routing(lead_id):
-        queue = "bulk" if bulk else None
-        transaction.on_commit(lambda: enqueue(route_lead_task, lead_id, queue=queue))
+        enqueue_on_commit(route_lead_task, lead_id, queue="bulk" if bulk else None)
 
 
 def reroute_recycled(*, pairs: list[tuple[int, int]], reroute: bool) -> None:

@@ -130,5 +130,8 @@ def enqueue(
     return True
 
 
-def enqueue_on_commit(task: Task | str, *args: object, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: enqueue(task, *args, countdown=countdown))
+def enqueue_on_commit(
+    task: Task | str, *args: object, countdown: float | None = None, queue: str | None = None
+) -> None:
+    """``enqueue`` once the current transaction commits (nothing if it rolls back)."""
+    transaction.on_commit(lambda: enqueue(task, *args, countdown=countdown, queue=queue))

@@ -243,7 +243,8 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.report_job_task": {"queue": "reports"},
     "reports.tasks.refresh_report_snapshots_task": {"queue": "reports"},
     "reports.tasks.targets_at_risk_task": {"queue": "reports"},
-    "reports.tasks.rollup_refresh_task": {"queue": "realtime"},
+    # Debounced and over days, not one lead: on realtime, but behind routing.
+    "reports.tasks.rollup_refresh_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
     "reports.tasks.rollup_rebuild_task": {"queue": "reports"},
     "reports.tasks.rollup_sweep_task": {"queue": "reports"},
     "webhooks.tasks.deliver_task": {"queue": "hooks"},

@@ -41,8 +41,10 @@ def lead_saved(*, instance: Lead, raw: bool = False, **_: Any) -> None:
 
 
 def lead_deleted(*, instance: Lead, **_: Any) -> None:
-    if instance.created_at is not None:
-        mark_days([cohort_day(instance.created_at)])
+    """A deleted lead: its cohort day. A lead deleted with ``created_at`` deferred (a
+    set-based delete through ``.only("pk")``) cannot be read any more: every day."""
+    created_at = instance.__dict__.get("created_at", getattr(instance, _LOADED, None))
+    mark_days([cohort_day(created_at) if created_at is not None else None])
 
 
 def touch_changed(*, instance: LeadTouch, raw: bool = False, **_: Any) -> None:

@@ -91,7 +91,9 @@ def test_api_qualify_names_the_owner_when_a_rule_matched(api, desk, team, rep):
 
 def test_with_a_worker_routing_is_pending_and_says_so(api, desk, region_rule, monkeypatch):
     queued = []
-    monkeypatch.setattr(subscribers, "enqueue", lambda task, *args: queued.append(args))
+    monkeypatch.setattr(
+        subscribers, "enqueue_on_commit", lambda task, *args, **_: queued.append(args)
+    )
     lead = _form_lead()
     body = api(desk).post(f"/api/v1/leads/{lead.pk}/qualify/", {}, format="json").json()
     assert queued == [(lead.pk,)]
