@@ -118,7 +118,7 @@ def test_routing_is_queued_only_after_the_commit(
 
     settings.AUTO_ASSIGN = True
     queued = []
-    monkeypatch.setattr("assignment.subscribers.enqueue", lambda *args, **kw: queued.append(args))
+    monkeypatch.setattr("pipeline.queue.enqueue", lambda *args, **kw: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         subscribers.route_qualified(lead_id=1)
         transaction.set_rollback(True)
