@@ -61,9 +61,17 @@ def _closed_breakers():
     cache_breaker.reset()
 
 
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory):
+    """One media folder per test run, so two runs side by side (CI runs the SQLite and the
+    PostgreSQL suites at once) never read each other's export or import files."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _settings_for_tests(settings):
+def _settings_for_tests(settings, _media_root):
     settings.AUTO_ASSIGN = False
+    settings.MEDIA_ROOT = _media_root
     # Real hashing costs ~0.3 s per user; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
