@@ -365,22 +365,41 @@ def _roi_figure(metric: str, row: dict[str, Any]) -> float | None:
 # --- rows ------------------------------------------------------------------------------------
 
 
-def attainment_rows(
-    targets: QuerySet[Target], *, period: str, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """The attainment of ``targets`` of ``period`` (``2026-12`` or ``2026-Q4``)."""
+def actual_key(target: Target) -> str:
+    """What a target's actual depends on: its metric and scope (``leads|team|7``), the key
+    of the actuals a snapshot stores (``attainment_actuals``)."""
+    scope_id = target.scope_id
+    return f"{target.metric}|{target.scope}|{'' if scope_id is None else scope_id}"
+
+
+def attainment_actuals(period: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The actual of every target of ``period``, company-wide, keyed by ``actual_key``:
+    what an attainment snapshot stores (``reports.snapshots``). Each viewer's rows are then
+    built from the targets they may read (``reports.attainment.served``)."""
     now = now or timezone.now()
     start, end = parse_period(period)
-    today = timezone.localdate(now)
-    chosen = list(
-        targets.filter(period=period).select_related("user", "team", "channel", "campaign")
-    )
-    share = elapsed_share(load_calendar(around=start), start, end, today)
+    chosen = visible_targets(Target.objects.all(), period)
     actuals = Actuals(start, end, chosen, now)
+    return {"period": period, "actuals": {actual_key(t): actuals.of(t) for t in chosen}}
+
+
+def attainment_report(
+    chosen: list[Target],
+    *,
+    period: str,
+    now: dt.datetime,
+    actual_of: Callable[[Target], float | None],
+) -> dict[str, Any]:
+    """The attainment rows of ``chosen`` (targets of ``period``, their scope objects
+    selected), each judged at ``now`` against the actual ``actual_of`` gives: the one row
+    builder, live (``attainment_rows``) and from a snapshot (``reports.attainment.served``)."""
+    start, end = parse_period(period)
+    today = timezone.localdate(now)
+    share = elapsed_share(load_calendar(around=start), start, end, today)
     risk = float(settings.TARGET_AT_RISK)
     rows = []
     for target in chosen:
-        actual = actuals.of(target)
+        actual = actual_of(target)
         value = float(target.value)
         rows.append(
             {
@@ -410,6 +429,22 @@ def attainment_rows(
         "at_risk_below": risk,
         "rows": rows,
     }
+
+
+def visible_targets(targets: QuerySet[Target], period: str) -> list[Target]:
+    """The targets of ``period`` among ``targets``, with their scope objects (one query)."""
+    return list(targets.filter(period=period).select_related("user", "team", "channel", "campaign"))
+
+
+def attainment_rows(
+    targets: QuerySet[Target], *, period: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The attainment of ``targets`` of ``period`` (``2026-12`` or ``2026-Q4``), live."""
+    now = now or timezone.now()
+    start, end = parse_period(period)
+    chosen = visible_targets(targets, period)
+    actuals = Actuals(start, end, chosen, now)
+    return attainment_report(chosen, period=period, now=now, actual_of=actuals.of)
 
 
 def attainment_for(user: User, *, period: str, now: dt.datetime | None = None) -> dict[str, Any]:
