@@ -26,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from reports.attainment.selectors import AT_RISK, MISSED, cohort_first_response, judge
+from reports.sla.compliance import StateNow
 from reports.trends import channel_quality
 from targets.choices import Metric, month_of, parse_period, quarter_of
 from targets.models import Target
@@ -55,14 +56,19 @@ def agreement_sides(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def agreement_figures(
-    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
 ) -> dict[str, float | None]:
     """The two figures the verdict judges for [start, end], company-wide: marketing's
     acceptance (the scoreboard's, ``channel_quality``) and sales' first responses in time
-    of the cohort (``cohort_first_response``) — what an agreement snapshot stores."""
+    of the cohort (``cohort_first_response``) — what an agreement snapshot stores.
+    ``state``: the overdue-now figures already read in this request (``state_now_once``)."""
     return {
         "acceptance": channel_quality(start=start, end=end)["totals"]["acceptance_rate"],
-        "in_time": cohort_first_response(start=start, end=end, now=now),
+        "in_time": cohort_first_response(start=start, end=end, now=now, state=state),
     }
 
 

@@ -44,7 +44,13 @@ from reports.calendar import Calendar
 from reports.periods import period_bounds
 from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
 from reports.selectors import campaign_roi, channel_roi, closed_in_period, funnel
-from reports.sla.compliance import compliance, open_owned_by_owner, overdue_now_by_owner
+from reports.sla.compliance import (
+    StateNow,
+    compliance,
+    open_owned_by_owner,
+    overdue_now_by_owner,
+    state_now_once,
+)
 from reports.sla.config import load_calendar, policies
 from reports.trends import channel_quality
 from targets.choices import (
@@ -155,18 +161,26 @@ def _follow_up(
 
 
 def cohort_compliance(
-    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
 ) -> list[dict[str, Any]]:
     """The compliance rows (``reports.sla.compliance.compliance``) of the leads created in
     [start, end]: the marketing cohort, whenever they were assigned."""
-    return compliance(start=start, end=end, now=now, cohort=True)
+    return compliance(start=start, end=end, now=now, cohort=True, state=state)
 
 
 def cohort_first_response(
-    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
 ) -> float | None:
     """First responses in time over the period's cohort, every rep: in time / due."""
-    return _compliance_of(cohort_compliance(start=start, end=end, now=now))
+    return _compliance_of(cohort_compliance(start=start, end=end, now=now, state=state))
 
 
 def cohort_follow_up(
@@ -189,6 +203,8 @@ class Actuals:
         self.start, self.end, self.now = start, end, now
         self.targets = targets
         self._cache: dict[str, Any] = {}
+        # Overdue now and open owned leads: read once for every figure that needs them.
+        self.state = state_now_once(now)
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
         if key not in self._cache:
@@ -213,17 +229,12 @@ class Actuals:
 
     def _compliance(self) -> list[dict[str, Any]]:
         return self._once(
-            "compliance", lambda: compliance(start=self.start, end=self.end, now=self.now)
+            "compliance",
+            lambda: compliance(start=self.start, end=self.end, now=self.now, state=self.state),
         )
 
     def _follow(self) -> tuple[dict[int, int], dict[int, int]]:
-        return self._once(
-            "follow",
-            lambda: (
-                overdue_now_by_owner(now=self.now, by_grade=policies()),
-                open_owned_by_owner(),
-            ),
-        )
+        return self.state.overdue(), self.state.open_owned()
 
     def _roi(self, kind: str) -> dict[Any, dict[str, Any]]:
         def compute() -> dict[Any, dict[str, Any]]:
@@ -305,7 +316,9 @@ class Actuals:
             return _compliance_of(
                 self._once(
                     "compliance:cohort",
-                    lambda: cohort_compliance(start=self.start, end=self.end, now=self.now),
+                    lambda: cohort_compliance(
+                        start=self.start, end=self.end, now=self.now, state=self.state
+                    ),
                 )
             )
         if metric == Metric.FOLLOW_UP_COMPLIANCE:

@@ -78,7 +78,9 @@ def _serve(user: User, period: str, now: dt.datetime, *, agreement: bool) -> Ser
     start, end = parse_period(period)
     live = Actuals(start, end, chosen, now)
     report = attainment_report(chosen, period=period, now=now, actual_of=live.of)
-    figures = agreement_figures(start=start, end=end, now=now) if agreement else None
+    figures = (
+        agreement_figures(start=start, end=end, now=now, state=live.state) if agreement else None
+    )
     return Served(report=report, figures=figures)
 
 
