@@ -410,6 +410,8 @@ def attainment_report(
     today = timezone.localdate(now)
     share = elapsed_share(load_calendar(around=start), start, end, today)
     risk = float(settings.TARGET_AT_RISK)
+    # The metrics' labels once (``get_metric_display`` per row hashes every choice).
+    labels = {value: str(label) for value, label in Metric.choices}
     rows = []
     for target in chosen:
         actual = actual_of(target)
@@ -418,7 +420,7 @@ def attainment_report(
             {
                 "target": target.pk,
                 "metric": target.metric,
-                "metric_label": str(target.get_metric_display()),
+                "metric_label": labels.get(target.metric, target.metric),
                 "scope": target.scope,
                 "scope_id": target.channel.code if target.channel else target.scope_id,
                 "scope_label": target.scope_label,
