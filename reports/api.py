@@ -35,7 +35,8 @@ from pipeline.roles import (
     Role,
     has_role,
 )
-from reports.attainment.selectors import STATUSES, attainment_for
+from reports.attainment.selectors import STATUSES
+from reports.attainment.served import attainment_served
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
@@ -690,10 +691,14 @@ class AttainmentView(APIView):
             parse_period(period)
         except ValueError as error:
             raise ServiceError(str(error), field="period") from None
-        report = attainment_for(request.user, period=period)
+        served = attainment_served(request.user, period=period)
+        report = served.report
         metric = request.query_params.get("metric")
         if metric:
             if metric not in Metric.values:
                 raise ServiceError(_("Unknown metric."), field="metric")
             report["rows"] = [row for row in report["rows"] if row["metric"] == metric]
-        return Response(_serialise(report))
+        response = Response(_serialise(report))
+        if served.computed_at is not None:
+            response["X-Report-Computed-At"] = served.computed_at.isoformat()
+        return response

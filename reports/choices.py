@@ -13,6 +13,8 @@ class ReportKind(models.TextChoices):
     CHANNEL_ROI = "channel_roi", _("Channel ROI")
     CAMPAIGN_ROI = "campaign_roi", _("Campaign ROI")
     TREND = "trend", _("Monthly trend")
+    ATTAINMENT = "attainment", _("Attainment")
+    AGREEMENT = "agreement", _("Marketing–sales agreement")
 
 
 class ReportJobStatus(models.TextChoices):

@@ -42,11 +42,14 @@ from leads.models import Lead
 from notifications.events import tell_report_ready
 from pipeline.queue import enqueue, enqueue_on_commit
 from reports import selectors
+from reports.attainment.agreement import agreement_figures, agreement_period
+from reports.attainment.selectors import attainment_actuals
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.models import ReportJob, ReportSnapshot
 from reports.periods import period_bounds, period_presets
 from reports.rollups import read as rollups
 from reports.trends import monthly_trend
+from targets.choices import month_of, parse_period, previous_period, quarter_of
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +147,15 @@ class ReportKey:
             "end": self.end,
         }
 
+    @property
+    def period(self) -> str:
+        """The target period (``2026-12``, ``2026-Q4``) of an attainment or agreement key,
+        whose [start, end] is exactly one month or quarter; ``ValueError`` otherwise."""
+        period = agreement_period(self.start, self.end)
+        if period is None or parse_period(period) != (self.start, self.end):
+            raise ValueError(f"{self.start}–{self.end} is not a month or a quarter")
+        return period
+
     def compute(self, *, live: bool = False) -> Any:
         """The report, from its selector: the only place a snapshot's content comes from
         (the selector reads the daily rollups where they serve; ``live``: never)."""
@@ -153,6 +165,11 @@ class ReportKey:
             "channel_kind": self.channel_kind or None,
         }
         channel = self.channel or None
+        if self.kind == ReportKind.ATTAINMENT:
+            return attainment_actuals(self.period)
+        if self.kind == ReportKind.AGREEMENT:
+            start, end = parse_period(self.period)
+            return agreement_figures(start=start, end=end)
         if self.kind == ReportKind.CHANNEL_ROI:
             return selectors.channel_roi(model=self.model, live=live, **common)
         if self.kind == ReportKind.CAMPAIGN_ROI:
@@ -439,7 +456,31 @@ def standard_report_keys(*, today: dt.date | None = None) -> list[ReportKey]:
         for model in MODELS:
             keys.append(ReportKey.of(ReportKind.CHANNEL_ROI, model=model, **period))
             keys.append(ReportKey.of(ReportKind.CAMPAIGN_ROI, model=model, **period))
+    keys += attainment_report_keys(today=today)
     return list(dict.fromkeys(keys))  # two presets may be the same period (1 January)
+
+
+def attainment_periods(today: dt.date) -> list[str]:
+    """The periods the attainment and agreement pages offer and their snapshots cover:
+    this month, the previous one and this quarter."""
+    this_month = month_of(today)
+    return [this_month, previous_period(this_month), quarter_of(today)]
+
+
+def attainment_key(kind: str, period: str) -> ReportKey:
+    """The snapshot key of a period's attainment actuals or agreement figures."""
+    start, end = parse_period(period)
+    return ReportKey.of(kind, start=start, end=end)
+
+
+def attainment_report_keys(*, today: dt.date | None = None) -> list[ReportKey]:
+    """The attainment actuals and agreement figures of every period the pages offer."""
+    today = today or timezone.localdate()
+    return [
+        attainment_key(kind, period)
+        for period in attainment_periods(today)
+        for kind in (ReportKind.ATTAINMENT, ReportKind.AGREEMENT)
+    ]
 
 
 def report_jobs_resume() -> int:

@@ -144,6 +144,10 @@ def seed_demo(
 
     recompute_all_credits()  # attribution credits of every touch, by the one SQL rule
     backfill_sla_clocks()  # first-response due times, by the business calendar
+    # Open deals' expected close dates (the forecast), from a stream of their own.
+    demo_world.date_open_deals(
+        rng=demo_world.demo_rng(seed, "close_dates"), today=today, batch_size=batch_size
+    )
     # Targets of this month and the last, set around the world's own figures.
     create_targets(
         users=world.users, team_ids=[team.id for team in world.teams], today=today, seed=seed

@@ -559,3 +559,37 @@ def local_day_starts(today: dt.date, days: int) -> list[dt.datetime]:
 
 def lognormal_hours(rng: random.Random, median: float, sigma: float, cap: float) -> dt.timedelta:
     return dt.timedelta(hours=min(cap, rng.lognormvariate(math.log(median), sigma)))
+
+
+#: How far ahead an open deal is expected to close, in days, by stage: opportunities (an
+#: amount agreed) sooner than fresh SQLs; a share of opportunities closes within the rest of
+#: this month (the forecast's current period). A few are left undated, as in real
+#: pipelines (the forecast counts those in the current period).
+CLOSE_IN_DAYS = {"opportunity": (1, 60), "sql": (10, 100)}
+P_THIS_MONTH = 0.4
+P_UNDATED = 0.1
+
+
+def date_open_deals(*, rng: random.Random, today: dt.date, batch_size: int = 5000) -> int:
+    """Give the open SQL and opportunity leads an expected close date
+    (``Lead.expected_close_date``) so the forecast page has dated deals this month and
+    the next ones. Its own random stream (``demo_rng(seed, "close_dates")``): the rest of
+    the world stays identical. Returns how many leads got a date."""
+    after = dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    rest = (after - today).days - 1  # days left in this month after today
+    dated = []
+    for pk, stage in (
+        Lead.objects.filter(stage__in=tuple(CLOSE_IN_DAYS), expected_close_date__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "stage")
+        .iterator(chunk_size=batch_size)
+    ):
+        if rng.random() < P_UNDATED:
+            continue
+        if stage == "opportunity" and rng.random() < P_THIS_MONTH:
+            days = rng.randint(0, rest)
+        else:
+            days = rng.randint(*CLOSE_IN_DAYS[stage])
+        dated.append(Lead(pk=pk, expected_close_date=today + dt.timedelta(days=days)))
+    Lead.objects.bulk_update(dated, ["expected_close_date"], batch_size=batch_size)
+    return len(dated)

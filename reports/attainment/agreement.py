@@ -25,7 +25,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from reports.attainment.selectors import AT_RISK, MISSED, judge
+from reports.attainment.selectors import AT_RISK, MISSED, cohort_first_response, judge
+from reports.sla.compliance import StateNow
+from reports.trends import channel_quality
 from targets.choices import Metric, month_of, parse_period, quarter_of
 from targets.models import Target
 from targets.selectors import COMPANY
@@ -51,6 +53,23 @@ def agreement_sides(report: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the verdict ------------------------------------------------------------------------------
+
+
+def agreement_figures(
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
+) -> dict[str, float | None]:
+    """The two figures the verdict judges for [start, end], company-wide: marketing's
+    acceptance (the scoreboard's, ``channel_quality``) and sales' first responses in time
+    of the cohort (``cohort_first_response``) — what an agreement snapshot stores.
+    ``state``: the overdue-now figures already read in this request (``state_now_once``)."""
+    return {
+        "acceptance": channel_quality(start=start, end=end)["totals"]["acceptance_rate"],
+        "in_time": cohort_first_response(start=start, end=end, now=now, state=state),
+    }
 
 
 def agreement_period(start: dt.date, end: dt.date) -> str | None:

@@ -44,7 +44,13 @@ from reports.calendar import Calendar
 from reports.periods import period_bounds
 from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
 from reports.selectors import campaign_roi, channel_roi, closed_in_period, funnel
-from reports.sla.compliance import compliance, open_owned_by_owner, overdue_now_by_owner
+from reports.sla.compliance import (
+    StateNow,
+    compliance,
+    open_owned_by_owner,
+    overdue_now_by_owner,
+    state_now_once,
+)
 from reports.sla.config import load_calendar, policies
 from reports.trends import channel_quality
 from targets.choices import (
@@ -155,18 +161,26 @@ def _follow_up(
 
 
 def cohort_compliance(
-    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
 ) -> list[dict[str, Any]]:
     """The compliance rows (``reports.sla.compliance.compliance``) of the leads created in
     [start, end]: the marketing cohort, whenever they were assigned."""
-    return compliance(start=start, end=end, now=now, cohort=True)
+    return compliance(start=start, end=end, now=now, cohort=True, state=state)
 
 
 def cohort_first_response(
-    *, start: dt.date, end: dt.date, now: dt.datetime | None = None
+    *,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+    state: StateNow | None = None,
 ) -> float | None:
     """First responses in time over the period's cohort, every rep: in time / due."""
-    return _compliance_of(cohort_compliance(start=start, end=end, now=now))
+    return _compliance_of(cohort_compliance(start=start, end=end, now=now, state=state))
 
 
 def cohort_follow_up(
@@ -189,6 +203,8 @@ class Actuals:
         self.start, self.end, self.now = start, end, now
         self.targets = targets
         self._cache: dict[str, Any] = {}
+        # Overdue now and open owned leads: read once for every figure that needs them.
+        self.state = state_now_once(now)
 
     def _once(self, key: str, compute: Callable[[], T]) -> T:
         if key not in self._cache:
@@ -213,17 +229,12 @@ class Actuals:
 
     def _compliance(self) -> list[dict[str, Any]]:
         return self._once(
-            "compliance", lambda: compliance(start=self.start, end=self.end, now=self.now)
+            "compliance",
+            lambda: compliance(start=self.start, end=self.end, now=self.now, state=self.state),
         )
 
     def _follow(self) -> tuple[dict[int, int], dict[int, int]]:
-        return self._once(
-            "follow",
-            lambda: (
-                overdue_now_by_owner(now=self.now, by_grade=policies()),
-                open_owned_by_owner(),
-            ),
-        )
+        return self.state.overdue(), self.state.open_owned()
 
     def _roi(self, kind: str) -> dict[Any, dict[str, Any]]:
         def compute() -> dict[Any, dict[str, Any]]:
@@ -305,7 +316,9 @@ class Actuals:
             return _compliance_of(
                 self._once(
                     "compliance:cohort",
-                    lambda: cohort_compliance(start=self.start, end=self.end, now=self.now),
+                    lambda: cohort_compliance(
+                        start=self.start, end=self.end, now=self.now, state=self.state
+                    ),
                 )
             )
         if metric == Metric.FOLLOW_UP_COMPLIANCE:
@@ -365,28 +378,49 @@ def _roi_figure(metric: str, row: dict[str, Any]) -> float | None:
 # --- rows ------------------------------------------------------------------------------------
 
 
-def attainment_rows(
-    targets: QuerySet[Target], *, period: str, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """The attainment of ``targets`` of ``period`` (``2026-12`` or ``2026-Q4``)."""
+def actual_key(target: Target) -> str:
+    """What a target's actual depends on: its metric and scope (``leads|team|7``), the key
+    of the actuals a snapshot stores (``attainment_actuals``)."""
+    scope_id = target.scope_id
+    return f"{target.metric}|{target.scope}|{'' if scope_id is None else scope_id}"
+
+
+def attainment_actuals(period: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The actual of every target of ``period``, company-wide, keyed by ``actual_key``:
+    what an attainment snapshot stores (``reports.snapshots``). Each viewer's rows are then
+    built from the targets they may read (``reports.attainment.served``)."""
     now = now or timezone.now()
     start, end = parse_period(period)
-    today = timezone.localdate(now)
-    chosen = list(
-        targets.filter(period=period).select_related("user", "team", "channel", "campaign")
-    )
-    share = elapsed_share(load_calendar(around=start), start, end, today)
+    chosen = visible_targets(Target.objects.all(), period)
     actuals = Actuals(start, end, chosen, now)
+    return {"period": period, "actuals": {actual_key(t): actuals.of(t) for t in chosen}}
+
+
+def attainment_report(
+    chosen: list[Target],
+    *,
+    period: str,
+    now: dt.datetime,
+    actual_of: Callable[[Target], float | None],
+) -> dict[str, Any]:
+    """The attainment rows of ``chosen`` (targets of ``period``, their scope objects
+    selected), each judged at ``now`` against the actual ``actual_of`` gives: the one row
+    builder, live (``attainment_rows``) and from a snapshot (``reports.attainment.served``)."""
+    start, end = parse_period(period)
+    today = timezone.localdate(now)
+    share = elapsed_share(load_calendar(around=start), start, end, today)
     risk = float(settings.TARGET_AT_RISK)
+    # The metrics' labels once (``get_metric_display`` per row hashes every choice).
+    labels = {value: str(label) for value, label in Metric.choices}
     rows = []
     for target in chosen:
-        actual = actuals.of(target)
+        actual = actual_of(target)
         value = float(target.value)
         rows.append(
             {
                 "target": target.pk,
                 "metric": target.metric,
-                "metric_label": str(target.get_metric_display()),
+                "metric_label": labels.get(target.metric, target.metric),
                 "scope": target.scope,
                 "scope_id": target.channel.code if target.channel else target.scope_id,
                 "scope_label": target.scope_label,
@@ -410,6 +444,22 @@ def attainment_rows(
         "at_risk_below": risk,
         "rows": rows,
     }
+
+
+def visible_targets(targets: QuerySet[Target], period: str) -> list[Target]:
+    """The targets of ``period`` among ``targets``, with their scope objects (one query)."""
+    return list(targets.filter(period=period).select_related("user", "team", "channel", "campaign"))
+
+
+def attainment_rows(
+    targets: QuerySet[Target], *, period: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The attainment of ``targets`` of ``period`` (``2026-12`` or ``2026-Q4``), live."""
+    now = now or timezone.now()
+    start, end = parse_period(period)
+    chosen = visible_targets(targets, period)
+    actuals = Actuals(start, end, chosen, now)
+    return attainment_report(chosen, period=period, now=now, actual_of=actuals.of)
 
 
 def attainment_for(user: User, *, period: str, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy
 from pipeline.db import reading_replica
 from pipeline.roles import REPORT_READERS, Role, has_role
 from reports.attainment.agreement import agreement_sides, agreement_verdict
-from reports.attainment.selectors import STATUS_LABELS, attainment_for, cohort_first_response
+from reports.attainment.selectors import STATUS_LABELS
+from reports.attainment.served import agreement_served, attainment_periods, attainment_served
 from reports.definitions import DEFINITIONS
-from reports.trends import channel_quality
 from reports.views.common import fmt, require
 from reports.views.scoreboard import headline, verdict_texts
 from targets.choices import (
@@ -30,8 +30,6 @@ from targets.choices import (
     Metric,
     month_of,
     parse_period,
-    previous_period,
-    quarter_of,
 )
 
 #: The page's sections: who reads each, and which targets it holds.
@@ -115,16 +113,20 @@ def _period(request: HttpRequest) -> tuple[str, str | None]:
 
 
 def _periods() -> list[str]:
-    today = timezone.localdate()
-    this_month = month_of(today)
-    return [this_month, previous_period(this_month), quarter_of(today)]
+    return attainment_periods(timezone.localdate())
+
+
+def _snapshot(served: Any) -> dict[str, Any]:
+    """The "Computed at …" note (``reports/_snapshot.html``): the snapshot's time, or live."""
+    return {"computed_at": served.computed_at, "refresh": None}
 
 
 @login_required
 @reading_replica()
 def attainment_page(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
-    report = attainment_for(_signed_in(request), period=period)
+    served = attainment_served(_signed_in(request), period=period)
+    report = served.report
     sections = []
     for key, label, roles, metrics in SECTIONS:
         if not has_role(request.user, *roles):
@@ -147,6 +149,7 @@ def attainment_page(request: HttpRequest) -> HttpResponse:
         "elapsed_text": fmt(report["elapsed"], "pct"),
         "risk_text": fmt(report["at_risk_below"], "pct"),
         "sections": sections,
+        "snapshot": _snapshot(served),
     }
     return render(request, "reports/attainment.html", context, status=400 if error else 200)
 
@@ -158,15 +161,15 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
     scoreboard's verdict judged against them."""
     require(request.user, REPORT_READERS)
     period, error = _period(request)
-    report = attainment_for(_signed_in(request), period=period)
+    served = agreement_served(_signed_in(request), period=period)
+    report, figures = served.report, served.figures or {}
     sides = agreement_sides(report)
-    start, end = report["from"], report["to"]
     # The same figures as the agreement's acceptance and first-response rows (cohort).
     judged = agreement_verdict(
-        start=start,
-        end=end,
-        acceptance=channel_quality(start=start, end=end)["totals"]["acceptance_rate"],
-        in_time=cohort_first_response(start=start, end=end),
+        start=report["from"],
+        end=report["to"],
+        acceptance=figures["acceptance"],
+        in_time=figures["in_time"],
     )
     context = {
         "period": period,
@@ -176,6 +179,7 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
         "sales": [present(r) for r in sides["sales"]],
         "cohort_term": DEFINITIONS["cohort"],
         "compliance_term": DEFINITIONS["agreement_compliance"],
+        "snapshot": _snapshot(served),
         "verdict": {
             **verdict_texts(judged),
             "marketing": judged["marketing"]["verdict"],

@@ -115,6 +115,7 @@ def compliance(
     user_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
     cohort: bool = False,
+    state: StateNow | None = None,
 ) -> list[dict[str, Any]]:
     """Per rep: assignments in [start, end] whose first-response SLA has elapsed, the share
     answered in time, median and p95 response (working hours), overdue now, wasted leads,
@@ -131,8 +132,11 @@ def compliance(
     marketing cohort, whenever they were assigned) instead of the assignments made in it:
     the sales side of the marketing–sales agreement (``reports.attainment.agreement``).
     The other figures (overdue now, wasted, back-dated) are the same either way.
+
+    ``state``: the open owned leads overdue at ``now`` as read once for the whole request
+    (``state_now_once``), so several calls scan them once; read here when not given.
     """
-    now = now or timezone.now()
+    now = now or (state.now if state is not None else timezone.now())
     low, high = period_bounds(start, end)
     wanted = None if user_ids is None else set(user_ids)
     when = (
@@ -155,7 +159,7 @@ def compliance(
         )
     }
     responses = _response_stats(assignments.filter(elapsed), "response_work_seconds", "owner_id")
-    overdue = overdue_now_by_owner(now=now, by_grade=policies())
+    overdue = state_now_once(now, state=state).overdue()
     wasted = dict(
         SlaBreach.objects.filter(kind=SlaBreach.Kind.NEGLECT, at__gte=low, at__lt=high)
         .values("owner_id")
@@ -187,6 +191,38 @@ def compliance(
             }
         )
     return result
+
+
+class StateNow:
+    """The open owned leads per owner at one instant (``now``), and those overdue for
+    follow-up among them (``overdue_q``): each read at most once, on first use, so one
+    request's figures — compliance for the period and for the cohort, follow-up
+    compliance — share one scan of the open leads instead of one each."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self._overdue: dict[int, int] | None = None
+        self._open: dict[int, int] | None = None
+
+    def overdue(self) -> dict[int, int]:
+        """Per owner: open owned leads overdue now (``overdue_now_by_owner``)."""
+        if self._overdue is None:
+            self._overdue = overdue_now_by_owner(now=self.now, by_grade=policies())
+        return self._overdue
+
+    def open_owned(self) -> dict[int, int]:
+        """Per owner: open leads they own now (``open_owned_by_owner``)."""
+        if self._open is None:
+            self._open = open_owned_by_owner()
+        return self._open
+
+
+def state_now_once(now: dt.datetime, *, state: StateNow | None = None) -> StateNow:
+    """``state`` when it is the state at ``now`` (read once, shared), else a new one: the
+    per-request helper of every caller of the overdue-now figures."""
+    if state is not None and state.now == now:
+        return state
+    return StateNow(now)
 
 
 def backdated_by_author(

@@ -1,7 +1,9 @@
 """Attainment at scale (issue #16 item 7): targets for every role and scope of this month
 over a million leads, timed next to the dashboards' own figures computed in the same run
 (the report selectors the dashboards, scorecards and scoreboard call), with the actuals
-asserted equal; then the attainment and agreement pages (server time, query count).
+asserted equal; then the attainment and agreement pages (server time, query count), live
+and then served from the snapshots the scheduled refresh stores (``reports.attainment.served``,
+the refresh itself timed), a manager's and a rep's, and the attainment API.
 
 The world: ``bench_forecast``'s (``BENCH_ATTAINMENT_BASE`` leads by ``data.owned_leads``,
 40 reps in 5 teams, copied inside PostgreSQL up to ``BENCH_ATTAINMENT_LEADS``, default
@@ -30,9 +32,13 @@ from campaigns.models import Campaign, CampaignCost, Channel
 from leads.models import Lead, LeadTouch
 from reports import selectors
 from reports.attainment.selectors import attainment_rows, cohort_compliance
+from reports.attainment.served import attainment_served
+from reports.choices import ReportJobOrigin, ReportJobStatus
+from reports.models import ReportSnapshot
 from reports.periods import period_bounds
 from reports.scorecards import desk_metrics, marketer_metrics, rep_metrics
 from reports.sla.compliance import compliance
+from reports.snapshots import attainment_report_keys, report_job_request, report_job_run
 from reports.trends import channel_quality
 from targets.choices import (
     ALLOWED_SCOPES,
@@ -44,6 +50,7 @@ from targets.choices import (
     previous_period,
 )
 from targets.models import Target
+from targets.selectors import targets_visible_to
 from tests.benchmarks import data
 from tests.benchmarks.bench_forecast import _copy_leads, timed
 
@@ -354,4 +361,53 @@ def test_attainment_at_scale(report):
         assert response.status_code == 200, name
         figures[f"{name}_queries"] = len(queries)
     figures["report_live_max_leads"] = settings.REPORT_LIVE_MAX_LEADS
+
+    # Served from snapshots: the scheduled refresh's attainment and agreement keys (this
+    # month, last month, this quarter), computed as the beat job computes them; then the
+    # same pages, and the API, read them.
+    keys = attainment_report_keys(today=today)
+    job = report_job_request(keys=keys, origin=ReportJobOrigin.SCHEDULED, queue=False)
+    done, figures["snapshot_refresh_s"] = timed(lambda: report_job_run(job_id=job.pk))
+    assert done is not None and done.status == ReportJobStatus.DONE, done and done.error
+    figures["snapshot_refresh_by_key_s"] = {
+        f"{s.kind}:{s.start}": round(s.seconds, 3)
+        for s in ReportSnapshot.objects.filter(kind__in=[k.kind for k in keys])
+    }
+    served = attainment_served(manager, period=period, now=now)
+    assert served.computed_at is not None
+    live_rows = {r["target"]: r["actual"] for r in ours["rows"]}
+    assert {r["target"]: r["actual"] for r in served.report["rows"]} == live_rows
+    a_rep = User.objects.get(pk=reps[0])
+    rep_served = attainment_served(a_rep, period=period, now=now)
+    assert rep_served.computed_at is not None
+    assert {r["target"] for r in rep_served.report["rows"]} == {
+        r["target"] for r in attainment_rows(targets_visible_to(a_rep), period=period)["rows"]
+    }
+    figures["rep_rows"] = len(rep_served.report["rows"])
+    rep_client = Client()
+    rep_client.force_login(a_rep)
+    for name, who, url in (
+        ("snapshot_attainment_page", client, f"/reports/attainment/?period={period}"),
+        ("snapshot_agreement_page", client, f"/reports/agreement/?period={period}"),
+        ("snapshot_attainment_api", client, f"/api/v1/reports/attainment/?period={period}"),
+        ("snapshot_rep_attainment_page", rep_client, f"/reports/attainment/?period={period}"),
+        ("snapshot_last_month_attainment_page", client, f"/reports/attainment/?period={last}"),
+        ("snapshot_last_month_agreement_page", client, f"/reports/agreement/?period={last}"),
+    ):
+        who.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            response, figures[f"{name}_s"] = timed(lambda who=who, url=url: who.get(url))
+        assert response.status_code == 200, name
+        if name.endswith("_api"):
+            assert response["X-Report-Computed-At"], name
+        else:
+            assert b"data-snapshot" in response.content and b"Computed live" not in response.content
+        figures[f"{name}_queries"] = len(queries)
+    for page in ("attainment_page", "agreement_page"):
+        figures[f"snapshot_{page}_vs_live"] = round(
+            figures[f"snapshot_{page}_s"] / max(figures[f"{page}_s"], 0.001), 4
+        )
+        figures[f"snapshot_{page}_vs_dashboards"] = round(
+            figures[f"snapshot_{page}_s"] / max(figures["dashboards_s"], 0.001), 4
+        )
     report("attainment", figures)

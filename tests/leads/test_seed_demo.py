@@ -37,6 +37,7 @@ from leads.lifecycle.fields import LEAD_OWN_FIELDS
 from leads.models import Company, FollowUp, Lead, LeadEvent, LeadTouch
 from leads.normalize import normalize_phone
 from scoring.scorer import Thresholds, grade_for
+from targets.models import Target
 from tests.conftest import ROLES
 
 pytestmark = pytest.mark.django_db
@@ -567,3 +568,51 @@ def test_the_demo_rules_end_with_a_catch_all_so_a_lead_without_region_reaches_a_
         company=CompanyFactory(region=""), grade="D", stage=Stage.MQL, mql_at=timezone.now()
     )
     assert assignment_services.lead_route(lead=d_lead).in_pool  # D leads still go to the pool
+
+
+def test_open_deals_have_expected_close_dates_for_the_forecast(seeded):
+    open_deals = Lead.objects.filter(stage__in=[Stage.SQL, Stage.OPPORTUNITY])
+    assert open_deals.count() > 10
+    dated = open_deals.filter(expected_close_date__isnull=False)
+    assert 0.7 * open_deals.count() <= dated.count() < open_deals.count()  # a few undated
+    span = dated.aggregate(first=Min("expected_close_date"), last=Max("expected_close_date"))
+    assert span["first"] >= TODAY and span["last"] <= TODAY + dt.timedelta(days=100)
+    # Opportunities (they carry the amounts) close sooner, some within this month.
+    opps = dated.filter(stage=Stage.OPPORTUNITY, expected_amount__isnull=False)
+    assert opps.filter(expected_close_date__lte=TODAY + dt.timedelta(days=60)).count() == (
+        opps.count()
+    )
+    assert opps.filter(expected_close_date=TODAY).exists()  # TODAY ends its month
+    assert not Lead.objects.exclude(stage__in=[Stage.SQL, Stage.OPPORTUNITY]).filter(
+        expected_close_date__isnull=False
+    )
+
+
+def test_close_dates_come_from_their_own_stream_the_rest_of_the_world_is_the_same(
+    monkeypatch,
+):
+    # Every own column (ids and foreign keys are new after a flush).
+    fields = [
+        f.attname
+        for f in Lead._meta.concrete_fields
+        if not f.primary_key and not f.is_relation and f.attname != "updated_at"
+    ]
+
+    def everything(exclude: str | None = None) -> list[tuple]:
+        wanted = [f for f in fields if f != exclude]
+        return list(Lead.objects.order_by("pk").values_list(*wanted))
+
+    seed()
+    with_dates = everything()
+    targets = list(Target.objects.order_by("pk").values_list("period", "metric", "value"))
+    monkeypatch.setattr(seed_module.demo_world, "date_open_deals", lambda **kwargs: 0)
+    seed(flush=True)
+    assert not Lead.objects.filter(expected_close_date__isnull=False).exists()
+    without = everything()
+    assert everything("expected_close_date") == [
+        tuple(v for f, v in zip(fields, row, strict=True) if f != "expected_close_date")
+        for row in with_dates
+    ]
+    assert without != with_dates
+    after = list(Target.objects.order_by("pk").values_list("period", "metric", "value"))
+    assert after == targets

@@ -103,6 +103,18 @@ def test_beat_schedule_runs_the_refresh_task():
 
 def test_standard_keys_are_the_page_presets_under_every_model():
     keys = standard_report_keys(today=dt.date(2026, 5, 20))
+    # The attainment and agreement pages' periods: this month, last month, this quarter.
+    targets = {(k.kind, k.start, k.end) for k in keys if k.kind in ("attainment", "agreement")}
+    assert targets == {
+        (kind, start, end)
+        for kind in ("attainment", "agreement")
+        for start, end in (
+            (dt.date(2026, 5, 1), dt.date(2026, 5, 31)),
+            (dt.date(2026, 4, 1), dt.date(2026, 4, 30)),
+            (dt.date(2026, 4, 1), dt.date(2026, 6, 30)),
+        )
+    }
+    keys = [k for k in keys if k.kind not in ("attainment", "agreement")]
     assert len(keys) == len(set(keys)) == 5 * 10
     periods = {(k.start, k.end) for k in keys}
     assert (dt.date(2026, 5, 1), dt.date(2026, 5, 20)) in periods  # this month
@@ -111,7 +123,7 @@ def test_standard_keys_are_the_page_presets_under_every_model():
     roi = [k for k in keys if k.kind == ReportKind.CHANNEL_ROI]
     assert {k.model for k in roi} == {"first_touch", "last_touch", "linear", "u_shaped"}
     # On 1 January this month, this quarter and this year are one period: computed once.
-    assert len(standard_report_keys(today=dt.date(2026, 1, 1))) == 3 * 10
+    assert len(standard_report_keys(today=dt.date(2026, 1, 1))) == 3 * 10 + 6
 
 
 def test_refresh_task_stores_every_standard_report_as_the_live_selector_returns_it(world):

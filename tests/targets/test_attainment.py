@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -18,6 +20,7 @@ from campaigns.models import Channel
 from leads.demo.seed import seed_demo
 from reports.attainment.selectors import attainment_for, elapsed_share, judge
 from reports.calendar import Calendar
+from reports.sla.compliance import compliance, state_now_once
 from targets.models import Target
 from tests.factories import LeadFactory, TeamMembershipFactory, UserFactory
 
@@ -260,3 +263,52 @@ def test_scorecards_show_attainment_next_to_figures_with_a_target(manager, rep):
     assert card["targets"]["compliance"]["attainment"] is None  # no response due yet
     assert "won" not in card["targets"]
     assert "target" in html and "1,000" in html
+
+
+def _overdue_scans(queries) -> int:
+    """Scans of the open owned leads overdue now (``reports.sla.compliance.overdue_q``)."""
+    return sum(1 for q in queries if "next_follow_up_at" in q["sql"])
+
+
+def test_overdue_now_is_read_once_per_request(manager, team, rep):
+    """Attainment needs the overdue-now figures three times (period compliance of a team,
+    the company's cohort compliance, a rep's follow-up compliance): one scan."""
+    now = timezone.now()
+    LeadFactory(
+        owner=rep,
+        stage="mql",
+        mql_at=now,
+        assigned_at=now,
+        last_follow_up_at=now,
+        next_follow_up_at=now - dt.timedelta(days=1),
+    )
+    LeadFactory(
+        owner=rep,
+        stage="mql",
+        mql_at=now,
+        assigned_at=now,
+        last_follow_up_at=now,
+        next_follow_up_at=now + dt.timedelta(days=1),
+    )
+    Target.objects.create(period="2026-12", metric="first_response_rate", value="0.8", team=team)
+    Target.objects.create(period="2026-12", metric="first_response_rate", value="0.8")
+    Target.objects.create(period="2026-12", metric="follow_up_compliance", value="0.8", user=rep)
+    with CaptureQueriesContext(connection) as queries:
+        rows = attainment_for(manager, period="2026-12", now=now)["rows"]
+    assert _overdue_scans(queries) == 1
+    follow = next(r for r in rows if r["metric"] == "follow_up_compliance")
+    assert follow["actual"] == 0.5  # one of the rep's two open leads is overdue
+    start, end = dt.date(2026, 12, 1), dt.date(2026, 12, 31)
+    state = state_now_once(now)
+    with CaptureQueriesContext(connection) as queries:
+        shared = compliance(start=start, end=end, now=now, state=state)
+        cohort = compliance(start=start, end=end, now=now, cohort=True, state=state)
+        assert state_now_once(now, state=state) is state
+    assert _overdue_scans(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert compliance(start=start, end=end, now=now) == shared
+        assert compliance(start=start, end=end, now=now, cohort=True) == cohort
+    assert _overdue_scans(queries) == 2  # without a shared state: one scan per call
+    assert [r["overdue_now"] for r in shared if r["user"] == rep.pk] == [1]
+    # A state of another instant is not reused.
+    assert state_now_once(now + dt.timedelta(seconds=1), state=state) is not state
