@@ -222,7 +222,10 @@ def _empties(queryset: QuerySet, order: KeysetOrder, ascending: bool, after: int
     rows = queryset.filter(**{f"{_column(order)}__isnull": True})
     if after is not None:
         rows = rows.filter(**{"id__gt" if ascending else "id__lt": after})
-    return rows.order_by("id" if ascending else "-id")
+    # Ordered by (key, id), not by id alone: the key is empty on every row, so the order
+    # is the same, and the planner sees the ``(key, id)`` index's order (``IS NULL`` is
+    # no equality it could drop the key from the order with).
+    return _ordered(rows, order, ascending=ascending)
 
 
 def keyset_page(queryset: QuerySet, order: KeysetOrder, *, size: int, cursor: Cursor) -> KeysetPage:
