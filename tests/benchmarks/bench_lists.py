@@ -228,7 +228,7 @@ def test_every_list_first_page(report):
         ("bench-desk", "/assignment/route/"),
         ("bench-desk", "/imports/"),
         ("bench-manager", "/campaigns/"),
-        ("bench-manager", "/search/?q=%E7%BA%BF%E7%B4%A21"),  # 线索1: a common prefix
+        ("bench-manager", "/leads/search/?q=%E7%BA%BF%E7%B4%A21"),  # 线索1: a common prefix
         ("bench-manager", "/api/v1/leads/"),
         *(
             ("bench-manager", f"/api/v1/leads/?ordering={o}")
