@@ -219,3 +219,12 @@ def test_cursor_with_a_value_of_an_unknown_kind_is_invalid(db):
     token = signing.dumps({"o": "score", "v": 1, "i": "1"}, salt=SALT)
     with pytest.raises(InvalidCursor):
         parse_cursor(token, LEAD_ORDERS["score"])
+
+
+def test_page_cursor_query_count_does_not_grow(client, manager, world, assert_queries_flat):
+    LeadFactory.create_batch(30)
+    client.force_login(manager)
+    url = "/leads/" + client.get("/leads/?sort=-score").context["page_next_url"]
+    assert_queries_flat(
+        lambda: client.get(url), grow=lambda: LeadFactory.create_batch(30, score=1), max_queries=14
+    )
