@@ -91,11 +91,11 @@ class RowCompare(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [*self.left, *self.right]
 
-    def set_source_expressions(self, expressions: list[Any]) -> None:
-        self.left = expressions[: len(self.left)]
-        self.right = expressions[len(self.left) :]
+    def set_source_expressions(self, expressions: Sequence[Any]) -> None:
+        self.left = list(expressions[: len(self.left)])
+        self.right = list(expressions[len(self.left) :])
 
-    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):  # fmt: skip  # noqa: E501
+    def resolve_expression(self, query: Any = None, allow_joins: bool = True, reuse: Any = None, summarize: bool = False, for_save: bool = False) -> RowCompare:  # fmt: skip  # noqa: E501
         clone = self.copy()
         clone.left = [
             side.resolve_expression(query, allow_joins, reuse, summarize, for_save)
@@ -109,7 +109,7 @@ class RowCompare(Expression):
         ]
         return clone
 
-    def as_sql(self, compiler, connection):  # type: ignore[override]
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         sql: list[str] = []
         params: list[Any] = []
         for side in (self.left, self.right):
@@ -200,24 +200,28 @@ def _column(order: KeysetOrder) -> str:
     return order.attribute or getattr(order.key, "name", "")
 
 
-def _ordered(queryset: QuerySet, order: KeysetOrder, *, ascending: bool) -> QuerySet:
+def _ordered(queryset: QuerySet[Any], order: KeysetOrder, *, ascending: bool) -> QuerySet[Any]:
     direction = "asc" if ascending else "desc"
     return queryset.order_by(getattr(order.key, direction)(), getattr(F("id"), direction)())
 
 
-def _values_from(queryset: QuerySet, order: KeysetOrder, cursor: Cursor, ascending: bool):
+def _values_from(
+    queryset: QuerySet[Any], order: KeysetOrder, cursor: Cursor, ascending: bool
+) -> QuerySet[Any]:
     """Rows with a key value past ``cursor`` (towards ``ascending``), nearest first."""
     after = RowCompare([order.key, F("id")], [cursor.value, cursor.id], greater=ascending)
     return _ordered(queryset.filter(after), order, ascending=ascending)
 
 
-def _all_values(queryset: QuerySet, order: KeysetOrder, ascending: bool) -> QuerySet:
+def _all_values(queryset: QuerySet[Any], order: KeysetOrder, ascending: bool) -> QuerySet[Any]:
     """Every row with a key value, from the end ``ascending`` starts at."""
     rows = queryset.filter(**{f"{_column(order)}__isnull": False})
     return _ordered(rows, order, ascending=ascending)
 
 
-def _empties(queryset: QuerySet, order: KeysetOrder, ascending: bool, after: int | None):
+def _empties(
+    queryset: QuerySet[Any], order: KeysetOrder, ascending: bool, after: int | None
+) -> QuerySet[Any]:
     """Rows without a key value (by ``id``), past ``after`` towards ``ascending``."""
     rows = queryset.filter(**{f"{_column(order)}__isnull": True})
     if after is not None:
@@ -228,7 +232,9 @@ def _empties(queryset: QuerySet, order: KeysetOrder, ascending: bool, after: int
     return _ordered(rows, order, ascending=ascending)
 
 
-def keyset_page(queryset: QuerySet, order: KeysetOrder, *, size: int, cursor: Cursor) -> KeysetPage:
+def keyset_page(
+    queryset: QuerySet[Any], order: KeysetOrder, *, size: int, cursor: Cursor
+) -> KeysetPage:
     """The ``size`` rows after (or before) ``cursor`` in ``order``, in the list's order.
 
     One query of ``size + 1`` rows (the extra one says whether there is more); two where
