@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import django_filters
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import F, OrderBy, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +17,8 @@ from leads.models import STAGE_ORDER, ContactReview, Lead
 from leads.normalize import phone_search_key
 from leads.selectors import lead_campaign_choices, lead_owner_choices, leads_visible_to
 from pipeline.errors import ServiceError
-from pipeline.people import text_order
+from pipeline.keyset import KeysetOrder
+from pipeline.people import collated
 from pipeline.roles import sees_all_leads
 from reports.definitions import CONDITIONS, REACHED
 from reports.selectors import credited_touches
@@ -197,11 +196,8 @@ def search_q(value: str | None, user: User | None) -> Q:
     return condition | contact
 
 
-#: The lead API's ``?ordering=`` (``LeadViewSet``, and its exports run as jobs).
-API_ORDERING_FIELDS = ["created_at", "score", "grade", "stage", "name", "next_follow_up_at"]
-API_DEFAULT_ORDERING = ["-created_at", "-id"]
-
-#: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending).
+#: Sortable columns (``?sort=score`` ascending, ``?sort=-score`` descending on the page;
+#: the same names as ``?ordering=`` in the API, ``LeadViewSet``, and its exports).
 SORT_FIELDS = ("created_at", "name", "company", "score", "grade", "stage", "next_follow_up_at")
 #: Text columns, ordered for people (pinyin for Chinese on PostgreSQL: ``text_order``).
 TEXT_SORT_COLUMNS = {"name": "name", "company": "company_name"}
@@ -210,33 +206,55 @@ DEFAULT_SORT = "-created_at"
 #: Sorts on nullable columns: empty values last in both directions (an index per
 #: direction serves them). Every other sortable column is NOT NULL, so its sort is a plain
 #: ``ASC``/``DESC`` that the ``(column, id)`` index serves read forwards or backwards.
-NULLABLE_SORT_COLUMNS = {"next_follow_up_at"}
+NULLABLE_SORT_COLUMNS = {"next_follow_up_at", "company"}
+
+
+def _stage_position(lead: Lead) -> int:
+    """``STAGE_ORDER`` of a loaded lead (its lifecycle position), without a query."""
+    values = list(Stage.values)
+    return values.index(lead.stage) if lead.stage in values else len(values)
+
+
+def _lead_order(sort: str) -> KeysetOrder:
+    descending = sort.startswith("-")
+    name = sort.removeprefix("-")
+    if name == "stage":
+        # Lifecycle order (new → … → disqualified), not alphabetical codes.
+        return KeysetOrder(sort, STAGE_ORDER, descending, read=_stage_position)
+    if name in TEXT_SORT_COLUMNS:
+        # The lead's name is NOT NULL; a lead without a company sorts last either way.
+        column = TEXT_SORT_COLUMNS[name]
+        nullable = name in NULLABLE_SORT_COLUMNS
+        return KeysetOrder(sort, collated(column), descending, nullable, attribute=column)
+    return KeysetOrder(sort, F(name), descending, name in NULLABLE_SORT_COLUMNS)
+
+
+#: Every order the lead list and the lead API offer, by name (``-`` for descending): the
+#: one definition of each, read by the page's ``?sort=``, the API's ``?ordering=``, the
+#: exports, and their keyset cursors (``pipeline.keyset``). An index serves each one
+#: (the EXPLAIN test, ``tests/pipeline/test_list_plans.py``).
+LEAD_ORDERS: dict[str, KeysetOrder] = {
+    sort: _lead_order(sort) for name in SORT_FIELDS for sort in (name, f"-{name}")
+}
+
+#: The lead API's ``?ordering=``: the list page's sorts, and nothing else (anything else
+#: is a 400, not a silent default).
+API_ORDERING_FIELDS = list(SORT_FIELDS)
 
 
 def lead_sort(value: str) -> str:
     """``value`` if it names an offered sort (``-`` for descending), else the default."""
-    return value if value.removeprefix("-") in SORT_FIELDS else DEFAULT_SORT
+    return value if value in LEAD_ORDERS else DEFAULT_SORT
+
+
+def lead_order(sort: str) -> KeysetOrder:
+    """The named order ``sort`` (``lead_sort`` first: the default for anything else)."""
+    return LEAD_ORDERS[lead_sort(sort)]
 
 
 def sorted_leads(queryset: QuerySet[Lead], sort: str) -> QuerySet[Lead]:
     """``queryset`` in the order of ``sort``, then ``id``: one index serves each sort."""
-    descending = sort.startswith("-")
-    name = sort.removeprefix("-")
-    expression: OrderBy
-    if name == "stage":
-        # Lifecycle order (new → … → disqualified), not alphabetical codes.
-        expression = STAGE_ORDER.desc() if descending else STAGE_ORDER.asc()
-    elif name in TEXT_SORT_COLUMNS:
-        # The lead's name is NOT NULL; a lead without a company sorts last either way.
-        expression = text_order(
-            TEXT_SORT_COLUMNS[name], descending=descending, nulls_last=name == "company"
-        )
-    elif name in NULLABLE_SORT_COLUMNS:
-        expression = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
-    else:
-        expression = F(name).desc() if descending else F(name).asc()
-    tie = F("id").desc() if descending else F("id").asc()
-    return queryset.order_by(expression, tie)
+    return queryset.order_by(*lead_order(sort).order_by())
 
 
 class _Caller:
@@ -260,9 +278,5 @@ def export_queryset(user, params: QueryDict, *, source: str) -> QuerySet[Lead]:
             for name, errors in filterset.errors.items()
         ]
         raise ServiceError(" ".join(lines) or _("Invalid filters."), code="invalid")
-    if source == "api":
-        from pipeline.pagination import StableOrderingFilter
-
-        view = SimpleNamespace(ordering_fields=API_ORDERING_FIELDS, ordering=API_DEFAULT_ORDERING)
-        return StableOrderingFilter().filter_queryset(caller, filterset.qs, view)
-    return sorted_leads(filterset.qs, lead_sort(params.get("sort", "")))
+    sort = params.get("ordering" if source == "api" else "sort", "")
+    return sorted_leads(filterset.qs, sort)

@@ -291,7 +291,8 @@ class Lead(models.Model):
             models.Index(fields=["score", "id"], name="lead_score_id"),
             models.Index(fields=["grade", "id"], name="lead_grade_id"),
             models.Index(STAGE_ORDER, F("id"), name="lead_stage_order_id"),
-            # The API's ``?ordering=stage`` and ``?ordering=name`` (codes, database collation).
+            # Stage codes and names in the database collation (the name sort where there
+            # is no people's collation, e.g. SQLite); the API orders as the page does now.
             models.Index(fields=["stage", "id"], name="lead_stage_id"),
             models.Index(fields=["name", "id"], name="lead_name_id"),
             models.Index(fields=["company_name", "id"], name="lead_company_name_id"),

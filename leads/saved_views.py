@@ -39,7 +39,7 @@ LEAD_LIST_COLUMNS: tuple[tuple[str, Promise], ...] = (
 )
 COLUMN_KEYS = tuple(key for key, _label in LEAD_LIST_COLUMNS)
 #: Query parameters that are not filters: never stored in a view.
-_NOT_FILTERS = frozenset({"page", "view", "cols", "csrfmiddlewaretoken"})
+_NOT_FILTERS = frozenset({"page", "cursor", "view", "cols", "csrfmiddlewaretoken"})
 QUERY_MAX_LENGTH = 2000
 #: Who may share a view with the whole company.
 COMPANY_SHARERS = (Role.MANAGER, Role.SALES_MANAGER)
@@ -54,7 +54,7 @@ def clean_columns(columns: Iterable[str] | None) -> list[str]:
 
 
 def clean_query(query: str) -> str:
-    """The filter part of a list querystring (no page, view or column parameters)."""
+    """The filter part of a list querystring (no page, cursor, view or column parameters)."""
     pairs = parse_qsl((query or "").lstrip("?"), keep_blank_values=False)
     return urlencode([(key, value) for key, value in pairs if key not in _NOT_FILTERS])
 

@@ -11,9 +11,14 @@ from typing import Any
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
-from rest_framework.filters import OrderingFilter
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend, OrderingFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from pipeline.keyset import InvalidCursor, KeysetOrder, cursor_for, keyset_page, parse_cursor
 
 #: Lists count their rows up to this many; past it they say "10,000+" (the API: ``count``
 #: 10000 with ``count_exact: false``). Counting stops at the cap, so it reads at most
@@ -150,3 +155,116 @@ class StableOrderingFilter(OrderingFilter):
         if ordering and not any(field.lstrip("-") in ("id", "pk") for field in ordering):
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         return ordering
+
+
+class KeysetOrderingFilter(BaseFilterBackend):
+    """``?ordering=`` as one of the view's named orders (``view.keyset_orders``, a dict of
+    ``pipeline.keyset.KeysetOrder``; ``view.keyset_default`` without the parameter). Any
+    other value is a 400 naming the orders offered: each of them is index-served and can
+    be continued with a cursor, a combination of columns could be neither."""
+
+    ordering_param = "ordering"
+
+    @classmethod
+    def order_for(cls, request: Any, view: Any) -> KeysetOrder:
+        orders: dict[str, KeysetOrder] = view.keyset_orders
+        name = request.query_params.get(cls.ordering_param, "") or view.keyset_default
+        if name not in orders:
+            raise ValidationError(
+                {
+                    cls.ordering_param: [
+                        _("Unknown ordering “%(name)s”. Offered: %(names)s.")
+                        % {"name": name, "names": ", ".join(orders)}
+                    ]
+                }
+            )
+        return orders[name]
+
+    def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
+        return queryset.order_by(*self.order_for(request, view).order_by())
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "One of the named orders (`-` for descending), then `id` in "
+                f"the same direction; empty values last. Default `{view.keyset_default}`.",
+                "schema": {"type": "string", "enum": list(view.keyset_orders)},
+            }
+        ]
+
+
+class KeysetPagination(Pagination):
+    """``Pagination`` whose ``next`` and ``previous`` links follow signed cursors
+    (``?cursor=``, ``pipeline.keyset``): page numbers still open any page up to the cap,
+    and following ``next`` reads each page from the index of the order however deep it is
+    (no ``OFFSET``). A cursor page answers the same fields; an altered cursor, or one of
+    another ordering, is a 400. The view uses ``KeysetOrderingFilter``."""
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset: QuerySet, request: Any, view: Any = None) -> Any:
+        self.order = KeysetOrderingFilter.order_for(request, view)
+        token = request.query_params.get(self.cursor_query_param)
+        self.keyset = None
+        if not token:
+            rows = super().paginate_queryset(queryset, request, view)
+            self.rows = list(rows or [])
+            return rows
+        try:
+            cursor = parse_cursor(token, self.order)
+        except InvalidCursor as error:
+            raise ValidationError({self.cursor_query_param: [str(error)]}) from error
+        self.request = request
+        self.page = None  # type: ignore[assignment]
+        self.paginator = CappedPaginator(queryset, self.get_page_size(request) or self.page_size)
+        self.keyset = keyset_page(queryset, self.order, size=self.paginator.per_page, cursor=cursor)
+        return self.keyset.rows
+
+    def _cursor_link(self, token: str | None) -> str | None:
+        if token is None:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, token)
+
+    def get_next_link(self) -> str | None:
+        if self.keyset is not None:
+            return self._cursor_link(self.keyset.next_cursor)
+        if not self.page.has_next() or not self.rows:
+            return None
+        return self._cursor_link(cursor_for(self.order, self.rows[-1]))
+
+    def get_previous_link(self) -> str | None:
+        if self.keyset is not None:
+            return self._cursor_link(self.keyset.previous_cursor)
+        return super().get_previous_link()
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if self.keyset is None:
+            return super().get_paginated_response(data)
+        return Response(
+            OrderedDict(
+                [
+                    ("count", self.paginator.count),
+                    ("count_exact", self.paginator.count_exact),
+                    ("next", self.get_next_link()),
+                    ("previous", self.get_previous_link()),
+                    ("results", data),
+                ]
+            )
+        )
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A position in the list, as the `next` and `previous` links "
+                "carry it (signed; it belongs to the ordering it was made with).",
+                "schema": {"type": "string"},
+            },
+        ]

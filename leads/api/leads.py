@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -27,7 +28,7 @@ from leads.choices import (
     FollowUpMethod,
 )
 from leads.exports import EXPORT_FORMATS, export_needs_job, export_response, export_start, lead_rows
-from leads.filters import API_DEFAULT_ORDERING, API_ORDERING_FIELDS, LeadFilterSet
+from leads.filters import DEFAULT_SORT, LEAD_ORDERS, LeadFilterSet
 from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
 from leads.privacy import person_erase, personal_data_export
@@ -43,6 +44,7 @@ from leads.selectors import (
 from pipeline.api import BaseViewSet, DisplayNameField
 from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
+from pipeline.pagination import KeysetOrderingFilter, KeysetPagination
 
 User = get_user_model()
 
@@ -241,8 +243,12 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     queryset = Lead.objects.all()
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
-    ordering_fields = API_ORDERING_FIELDS
-    ordering = API_DEFAULT_ORDERING
+    # The lead list's named orders, each index-served and continued by signed cursors
+    # (``next``/``previous``): deep pages never OFFSET through a million leads.
+    filter_backends = [DjangoFilterBackend, KeysetOrderingFilter]
+    pagination_class = KeysetPagination
+    keyset_orders = LEAD_ORDERS
+    keyset_default = DEFAULT_SORT
 
     def get_queryset(self):
         return leads_visible_to(self.request.user)

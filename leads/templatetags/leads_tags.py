@@ -60,6 +60,7 @@ def sort_header(context, field: str, label: str):
     params = request.GET.copy()
     params["sort"] = target
     params.pop("page", None)
+    params.pop("cursor", None)  # a cursor belongs to one sort
     return format_html(
         '<th class="sortable" aria-sort="{}" data-col="{}">'
         '<a href="?{}">{}<span class="arrow" aria-hidden="true">{}</span></a></th>',

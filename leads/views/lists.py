@@ -22,6 +22,7 @@ from leads.filters import (  # noqa: F401  (the sorts are the list's; tests impo
     SORT_FIELDS,
     TEXT_SORT_COLUMNS,
     LeadFilterSet,
+    lead_order,
     lead_sort,
     sorted_leads,
 )
@@ -40,6 +41,7 @@ from leads.selectors import (
     leads_visible_to,
 )
 from pipeline.errors import ServiceError
+from pipeline.keyset import InvalidCursor, cursor_for, keyset_page, parse_cursor
 from pipeline.pages import PAGE_SIZES, page_size, safe_next_url
 from pipeline.pagination import CappedPaginator
 from pipeline.people import display_name, people_ordering
@@ -84,16 +86,43 @@ def _list_title(request: HttpRequest) -> str:
 def lead_list(request: HttpRequest) -> HttpResponse:
     """The lead list with the API's filters, sortable columns and pagination.
 
+    Page numbers open any page up to the count's cap; "Next" and "Previous" follow signed
+    keyset cursors (``?cursor=``, ``pipeline.keyset``), so paging on through a million
+    leads reads each page from the index of its sort, never ``OFFSET``. An altered cursor
+    (or one of another sort) gives the first page with an error, answered 400.
+
     Query count does not depend on the number of leads: related rows come with
-    ``select_related`` (``leads_visible_to``) and the paginator counts once.
+    ``select_related`` (``leads_visible_to``) and the paginator counts once (capped).
     """
     user = request.user
     filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
     _prepare_filter_form(filterset.form)
     sort = sort_param(request)
-    paginator = CappedPaginator(sorted_leads(filterset.qs, sort), page_size(request))
-    page = paginator.get_page(request.GET.get("page"))
-    rows = [(lead, contact_for(user, lead)) for lead in page.object_list]
+    order = lead_order(sort)
+    leads = filterset.qs
+    paginator = CappedPaginator(sorted_leads(leads, sort), page_size(request))
+    status = 200
+    keyset = None
+    token = request.GET.get("cursor", "")
+    if token:
+        try:
+            cursor = parse_cursor(token, order)
+        except InvalidCursor as error:
+            messages.error(request, str(error))
+            status = 400
+        else:
+            keyset = keyset_page(leads, order, size=paginator.per_page, cursor=cursor)
+    if keyset is not None:
+        page = None
+        objects = keyset.rows
+        next_url = _cursor_url(request, keyset.next_cursor)
+        previous_url = _cursor_url(request, keyset.previous_cursor)
+    else:
+        page = paginator.get_page(request.GET.get("page") if not token else 1)
+        objects = list(page.object_list)
+        next_url = _cursor_url(request, cursor_for(order, objects[-1]) if page.has_next() else None)
+        previous_url = None
+    rows = [(lead, contact_for(user, lead)) for lead in objects]
     columns = _columns(request)
     views = list(saved_views_for(user))
     return render(
@@ -104,7 +133,15 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page_obj": page,
             "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "page_range": (
+                paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+                if page is not None
+                else []
+            ),
+            "keyset": keyset,
+            "page_next_url": next_url,
+            "page_previous_url": previous_url,
+            "page_first_url": _cursor_url(request, ""),
             "rows": rows,
             "sort": sort,
             "page_sizes": PAGE_SIZES,
@@ -122,7 +159,20 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "view_teams": list(shareable_teams(user)),
             "bulk": bulk_bar(request, matching=paginator.count),
         },
+        status=status,
     )
+
+
+def _cursor_url(request: HttpRequest, cursor: str | None) -> str | None:
+    """This list (filters, sort, page size kept) at ``cursor``; ``""``: its first page."""
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("cursor", None)
+    if cursor:
+        params["cursor"] = cursor
+    return f"?{params.urlencode()}"
 
 
 #: Where a user's last column choice is kept between visits (``?cols=``).

@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from campaigns.selectors import campaigns_visible_to
 from leads.filters import search_q
 from leads.selectors import contact_for, leads_visible_to
+from pipeline.pagination import CappedPaginator
 
 #: How many leads and campaigns the results page shows; the rest are in the lead list.
 SEARCH_SHOWN = 50
@@ -25,11 +26,13 @@ def global_search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()[:100]
     leads: list = []
     campaigns: list = []
-    total = 0
+    counted = None
     if text:
         matches = leads_visible_to(user).filter(search_q(text, user)).order_by("-created_at", "-id")
-        total = matches.count()
-        leads = [(lead, contact_for(user, lead)) for lead in matches[:SEARCH_SHOWN]]
+        # Counted up to the cap (``CappedPaginator``): a common word among a million leads
+        # reads at most COUNT_CAP index entries and says "10,000+".
+        counted = CappedPaginator(matches, SEARCH_SHOWN)
+        leads = [(lead, contact_for(user, lead)) for lead in counted.page(1).object_list]
         campaigns = list(
             campaigns_visible_to(user)
             .filter(name__icontains=text)
@@ -41,7 +44,9 @@ def global_search(request: HttpRequest) -> HttpResponse:
         {
             "q": text,
             "rows": leads,
-            "total": total,
+            "total": counted.count if counted else 0,
+            "total_exact": counted.count_exact if counted else True,
+            "total_label": counted.count_label if counted else "0",
             "shown": SEARCH_SHOWN,
             "campaigns": campaigns,
             "list_url": f"{reverse('leads:list')}?{urlencode({'q': text})}",

@@ -228,6 +228,7 @@ def test_every_list_first_page(report):
         ("bench-desk", "/assignment/route/"),
         ("bench-desk", "/imports/"),
         ("bench-manager", "/campaigns/"),
+        ("bench-manager", "/leads/search/?q=%E7%BA%BF%E7%B4%A21"),  # 线索1: a common prefix
         ("bench-manager", "/api/v1/leads/"),
         *(
             ("bench-manager", f"/api/v1/leads/?ordering={o}")
@@ -251,6 +252,30 @@ def test_every_list_first_page(report):
         if db_ms > BUDGET_MS:
             over.append(f"{url} ({who}): {db_ms:.0f} ms database")
 
+    # Deep pages (keyset, ``pipeline.keyset``): the page after the lead halfway down each
+    # order, read through a cursor, next to the same page read by page number (OFFSET).
+    from leads.filters import LEAD_ORDERS, sorted_leads
+    from pipeline.keyset import cursor_for
+
+    deep = N // 2
+    size = 50
+    for name, order in LEAD_ORDERS.items():
+        middle = sorted_leads(Lead.objects.all(), name)[deep - 1]
+        token = cursor_for(order, middle)
+        ms, db_ms, queries, _sql, _slowest = _timed(
+            clients["bench-manager"], f"/api/v1/leads/?ordering={name}&cursor={token}"
+        )
+        offset_ms, offset_db_ms, _q, _s, _sl = _timed(
+            clients["bench-manager"], f"/api/v1/leads/?ordering={name}&page={deep // size + 1}"
+        )
+        figures[f"deep page at row {deep} /api/v1/leads/?ordering={name}"] = (
+            f"cursor {ms:.1f} ms request, {db_ms:.1f} ms database ({queries} queries); "
+            f"baseline page number (OFFSET {deep}) {offset_ms:.1f} ms request, "
+            f"{offset_db_ms:.1f} ms database; ratio {offset_db_ms / max(db_ms, 0.1):.0f}x"
+        )
+        if db_ms > BUDGET_MS:
+            over.append(f"deep cursor page ?ordering={name}: {db_ms:.0f} ms database")
+
     # Baselines: what the lead list did before, on the same table.
     base = "SELECT id FROM leads_lead ORDER BY created_at DESC{} , id DESC LIMIT 25"
     figures["baseline: lead list rows, created_at DESC NULLS LAST (before)"] = (
@@ -269,6 +294,13 @@ def test_every_list_first_page(report):
     )
     figures["baseline: exact COUNT(*) of the leads (before the cap)"] = (
         f"{_sql_ms(EXACT_COUNT):.1f} ms"
+    )
+    from leads.filters import search_q
+
+    started = time.perf_counter()
+    exact = Lead.objects.filter(search_q("线索1", manager)).count()
+    figures["baseline: global search, exact count of its matches (before the cap)"] = (
+        f"{(time.perf_counter() - started) * 1000:.1f} ms ({exact} matches)"
     )
     figures["baseline: capped count (10,001 rows)"] = f"{_sql_ms(CAPPED_COUNT):.2f} ms"
     figures["over budget"] = over or "none"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from leads.models import Lead
 from pipeline.pagination import CappedPaginator
@@ -53,3 +54,17 @@ def test_api_count_is_capped_and_next_reaches_the_last_row(api, manager, cap_of_
     assert sorted(seen) == sorted(lead.pk for lead in leads) and len(seen) == 7
     small = client.get("/api/v1/leads/?page_size=3&stage=won").json()
     assert (small["count"], small["count_exact"]) == (0, True)
+
+
+def test_global_search_counts_up_to_the_cap(client, manager, cap_of_5):
+    LeadFactory.create_batch(7, name="Zhang Wei")
+    LeadFactory(name="Someone else")
+    client.force_login(manager)
+    page = client.get(reverse("leads:search"), {"q": "Zhang"})
+    html = page.content.decode()
+    assert page.context["total_label"] == "5+" and not page.context["total_exact"]
+    assert "5+ leads match “Zhang”" in html
+    assert len(page.context["rows"]) == 7  # the rows shown are not cut by the count's cap
+    exact = client.get(reverse("leads:search"), {"q": "Someone"})
+    assert (exact.context["total"], exact.context["total_exact"]) == (1, True)
+    assert "1 lead matches “Someone”" in exact.content.decode()

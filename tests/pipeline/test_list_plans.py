@@ -13,9 +13,11 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from leads.choices import Stage
-from leads.models import ImportJob
+from leads.filters import LEAD_ORDERS
+from leads.models import ImportJob, Lead
 from leads.views.lists import SORT_FIELDS
 from notifications.models import Notification
 from tests.factories import CampaignFactory, LeadFactory, conflict_review, lead_in_stage
@@ -29,6 +31,12 @@ INDEXED_SORTS = list(SORT_FIELDS)
 
 def _page_query(queries: list[dict], table: str) -> str:
     """The statement that reads the rows of the page from ``table`` (ordered, limited)."""
+    return _page_queries(queries, table)[0]
+
+
+def _page_queries(queries: list[dict], table: str) -> list[str]:
+    """Every statement reading rows of the page from ``table`` (a keyset page that crosses
+    from a nullable key's values to its empty ones reads two segments)."""
     found = [
         query["sql"]
         for query in queries
@@ -38,7 +46,7 @@ def _page_query(queries: list[dict], table: str) -> str:
         and not query["sql"].lstrip().startswith("SELECT COUNT")
     ]
     assert found, f"no ordered page query on {table}"
-    return found[0]
+    return found
 
 
 def _plan(sql: str) -> str:
@@ -96,12 +104,49 @@ def test_every_lead_list_sort_is_index_served(client, manager, world, sort):
     _served(client, f"/leads/?sort={sort}", "leads_lead")
 
 
-@pytest.mark.parametrize(
-    "ordering", ["", "score", "-score", "grade", "-grade", "created_at", "next_follow_up_at"]
-)
+@pytest.mark.parametrize("ordering", ["", *LEAD_ORDERS])
 def test_every_api_lead_ordering_is_index_served(api, manager, world, ordering):
     query = f"?ordering={ordering}" if ordering else ""
     _served(api(manager), f"/api/v1/leads/{query}", "leads_lead")
+
+
+@pytest.mark.parametrize("ordering", list(LEAD_ORDERS))
+def test_every_cursor_page_is_index_served(api, manager, world, ordering):
+    """Keyset pages (``pipeline.keyset``): forwards through the whole list, including a
+    nullable key's crossing into its empty values, and backwards from the last page."""
+    # Some leads with a follow-up and a company name, some without: the nullable keys'
+    # pages cross from values to empty ones.
+    for number, lead in enumerate(Lead.objects.order_by("id")):
+        lead.next_follow_up_at = timezone.now() if number % 2 else None
+        lead.company_name = lead.company.name if lead.company_id and number % 3 else None
+        lead.save(update_fields=["next_follow_up_at", "company_name"])
+    client = api(manager)
+    url = f"/api/v1/leads/?ordering={ordering}&page_size=1"
+    pages = []
+    while url:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get(url).json()
+        pages.append(body)
+        if "cursor=" in url:
+            for sql in _page_queries(captured.captured_queries, "leads_lead"):
+                _assert_index_served(_plan(sql), "leads_lead")
+        url = body["next"]
+    assert len(pages) == Lead.objects.count()  # every lead of the world, one a page
+    url = pages[-1]["previous"]
+    while url and "cursor=" in url:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get(url).json()
+        for sql in _page_queries(captured.captured_queries, "leads_lead"):
+            _assert_index_served(_plan(sql), "leads_lead")
+        url = body["previous"]
+
+
+def test_lead_list_page_cursor_is_index_served(client, manager, world):
+    LeadFactory.create_batch(30)
+    client.force_login(manager)
+    for sort in ("-created_at", "company", "-next_follow_up_at"):
+        first = client.get(f"/leads/?sort={sort}")
+        _served(client, "/leads/" + first.context["page_next_url"], "leads_lead")
 
 
 def test_pool_my_leads_and_new_for_me_are_index_served(client, rep, world):
