@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.choices import CampaignStatus
@@ -32,7 +32,7 @@ from campaigns.models import Campaign
 from leads.choices import TouchKind
 from leads.lifecycle import lead_create
 from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields
-from leads.models import IdempotencyKey, Lead
+from leads.models import IdempotencyKey
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.text import clean_text
@@ -143,12 +143,6 @@ def find_campaign(*, campaign_key: str = "", utm_campaign: str = "") -> Campaign
     raise ServiceError(_("Give the campaign_key of the form."), field="campaign_key")
 
 
-def record_consent(*, lead: Lead, at: Any, version: str) -> None:
-    """Keep the latest consent on the lead: a known person arriving again with consent to a
-    newer notice replaces the older one (single conditional-free UPDATE; last write wins)."""
-    Lead.objects.filter(pk=lead.pk).update(consent_at=at, consent_version=version)
-
-
 def _submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAnswer:
     campaign = find_campaign(
         campaign_key=str(data.get("campaign_key") or "").strip(),
@@ -168,16 +162,17 @@ def _submit(*, data: Mapping[str, Any], idempotency_key: str = "") -> CaptureAns
         )
     utm = {k: clean_text(str(data.get(k) or "")) for k in UTM_FIELDS}
     utm["utm_campaign"] = utm["utm_campaign"] or campaign.utm_campaign
-    with transaction.atomic():
-        result = lead_create(
-            actor=None,
-            fields=fields,
-            campaign=campaign,
-            touch_kind=TouchKind.FORM,
-            utm=utm,
-            landing_page=clean_text(str(data.get("landing_page") or "")),
-        )
-        record_consent(lead=result.lead, at=timezone.now(), version=settings.PRIVACY_NOTICE_VERSION)
+    # One transaction (``lead_create``'s): the lead, or the touch on the known person's
+    # lead, with the consent to the notice in force.
+    result = lead_create(
+        actor=None,
+        fields=fields,
+        campaign=campaign,
+        touch_kind=TouchKind.FORM,
+        utm=utm,
+        landing_page=clean_text(str(data.get("landing_page") or "")),
+        consent_version=settings.PRIVACY_NOTICE_VERSION,
+    )
     return CaptureAnswer(
         201,
         {

@@ -10,6 +10,7 @@ The rule lives in one SQL statement, used for one lead and for millions alike.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
@@ -98,8 +99,16 @@ def recompute_all_credits(
 
 def sole_touch_credits() -> dict[str, float]:
     """The credit fields of a lead's only touch (before any SQL stage), as the rule gives
-    them: bulk writers of brand-new leads store these instead of recomputing each lead."""
+    them: writers of brand-new leads (an arrival, an import batch) store these with the
+    touch instead of recomputing each lead. Asked of the rule once per process."""
+    return dict(_sole_touch_credits())
+
+
+@functools.cache
+def _sole_touch_credits() -> tuple[tuple[str, float], ...]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_credits('1', '1')}")
         row = cursor.fetchone()
-    return {CREDIT_FIELD[model]: float(value) for model, value in zip(MODELS, row, strict=True)}
+    return tuple(
+        (CREDIT_FIELD[model], float(value)) for model, value in zip(MODELS, row, strict=True)
+    )

@@ -7,6 +7,7 @@ The arithmetic is in ``scoring.scorer`` (pure); this module loads facts, calls i
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -98,16 +99,34 @@ def clean_scoring_rule(
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The active rules and thresholds as plain values, with the version they belong to."""
+    """The active rules and thresholds as plain values, with the version they belong to,
+    and the auto-qualify score (``None`` when auto-qualification is off)."""
 
     version: int
     rules: tuple[Rule, ...]
     thresholds: Thresholds
+    auto_qualify_score: int | None = None
 
 
-def _version_row(*, hold: bool) -> tuple[int, Thresholds]:
-    """The rule set version and the thresholds, from their one row (created if missing)."""
-    sql = f"SELECT version, a, b, c FROM {GradeThresholds._meta.db_table} WHERE id = 1"  # noqa: S608 - no input
+def _rules_fingerprint_sql() -> str:
+    """A subquery naming every stored rule's content (all of them, active or not), in id
+    order: what the cached rules were built from (``_cached_rules``)."""
+    table = ScoringRule._meta.db_table
+    columns = ("id", "name", "dimension", "field", "operator", "value", "points", "active")
+    if connection.vendor == "postgresql":
+        row = f"concat_ws(chr(31), {', '.join(columns)})"
+        return f"(SELECT md5(string_agg({row}, chr(30) ORDER BY id)) FROM {table})"  # noqa: S608 - no input
+    row = " || char(31) || ".join(f"COALESCE({c}, '')" for c in columns)
+    return f"(SELECT group_concat(r, char(30)) FROM (SELECT {row} AS r FROM {table} ORDER BY id))"  # noqa: S608 - no input
+
+
+def _version_row(*, hold: bool) -> tuple[int, Thresholds, int | None, str]:
+    """From the rule set's one row (created if missing), in one statement: the version,
+    the thresholds, the auto-qualify score (``None`` when off) and the rules' fingerprint."""
+    sql = (
+        "SELECT version, a, b, c, auto_qualify, auto_qualify_score, "  # noqa: S608 - no input
+        f"{_rules_fingerprint_sql()} FROM {GradeThresholds._meta.db_table} WHERE id = 1"
+    )
     if hold and connection.vendor == "postgresql" and connection.in_atomic_block:
         sql += " FOR KEY SHARE"
     with connection.cursor() as cursor:
@@ -116,7 +135,40 @@ def _version_row(*, hold: bool) -> tuple[int, Thresholds]:
     if row is None:
         GradeThresholds.current()
         return _version_row(hold=hold)
-    return int(row[0]), Thresholds(a=row[1], b=row[2], c=row[3])
+    version, a, b, c, auto_qualify, auto_score, fingerprint = row
+    return (
+        int(version),
+        Thresholds(a=a, b=b, c=c),
+        int(auto_score) if auto_qualify else None,
+        hashlib.sha256(str(fingerprint or "").encode()).hexdigest(),
+    )
+
+
+#: The validated active rules of the last rule set read, by (version, fingerprint): one
+#: entry per process, replaced when either changes (``_cached_rules``).
+_rules_cache: tuple[tuple[int, str], tuple[Rule, ...]] | None = None
+
+
+def _cached_rules(version: int, fingerprint: str, *, store: bool) -> tuple[Rule, ...]:
+    """The active rules of rule set ``version``, read and validated once per process.
+
+    Every change through the services bumps the version in the same transaction
+    (``_publish``), so a version names its rules; the fingerprint (the stored rules'
+    content, read in the version's statement) also catches rows written around the
+    services, so a cached rule set is never one the table no longer holds. The caller read
+    the version under the rule set's hold (``rule_set``), so the rules read here are the
+    version's own; without the hold (``store`` false) an edit may commit between the two
+    reads, so what is read then is used but not kept.
+    """
+    global _rules_cache
+    key = (version, fingerprint)
+    cached = _rules_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    rules = tuple(active_rules())
+    if store:
+        _rules_cache = (key, rules)
+    return rules
 
 
 def current_version() -> int:
@@ -139,8 +191,13 @@ def rule_set(*, hold: bool = True) -> RuleSet:
     rules: an edit committed in between makes the label older than the rules, never newer,
     so a later rescore redoes that lead and nothing looks fresher than it is.
     """
-    version, thresholds = _version_row(hold=hold)
-    return RuleSet(version=version, rules=tuple(active_rules()), thresholds=thresholds)
+    version, thresholds, auto_qualify_score, fingerprint = _version_row(hold=hold)
+    return RuleSet(
+        version=version,
+        rules=_cached_rules(version, fingerprint, store=hold),
+        thresholds=thresholds,
+        auto_qualify_score=auto_qualify_score,
+    )
 
 
 #: How long a rules or thresholds edit waits for the scoring transactions in flight (an
@@ -318,10 +375,15 @@ def _touch_facts(lead_ids: Sequence[int]) -> dict[int, tuple[int, list[str]]]:
 
 
 def score_of(
-    lead: Lead, *, rules: Iterable[Rule] | None = None, thresholds: Thresholds | None = None
+    lead: Lead,
+    *,
+    rules: Iterable[Rule] | None = None,
+    thresholds: Thresholds | None = None,
+    touches: tuple[int, list[str]] | None = None,
 ) -> ScoreResult:
-    """The lead's score now, without saving (for previews and explanations)."""
-    count, kinds = _touch_facts([lead.pk])[lead.pk]
+    """The lead's score now, without saving (for previews and explanations); ``touches``
+    (count, kinds) when the caller knows them, else they are counted."""
+    count, kinds = touches if touches is not None else _touch_facts([lead.pk])[lead.pk]
     facts = lead_facts(lead, touch_count=count, touch_kinds=kinds)
     return score_lead(
         facts, active_rules() if rules is None else rules, thresholds or current_thresholds()
@@ -356,8 +418,7 @@ def _store_score(lead: Lead, result: ScoreResult, *, version: int) -> bool:
     return True
 
 
-@transaction.atomic
-def lead_score(*, lead: Lead | int) -> Lead | None:
+def lead_score(*, lead: Lead | int, touches: tuple[int, list[str]] | None = None) -> Lead | None:
     """Recompute and save one lead's score in the caller's transaction; the grade follows
     unless it was set by hand.
 
@@ -368,22 +429,38 @@ def lead_score(*, lead: Lead | int) -> Lead | None:
     is conditional (``_store_score``). Writes a ``graded`` event when the grade changes,
     and qualifies automatically when the setting is on and the lead reaches the score.
     ``None`` if there is no such lead.
+
+    A lead this transaction already holds (marked ``_row_locked`` — a new lead, just
+    inserted, whose arrival announces it) is scored as it is, without reading it again and
+    without a savepoint; ``touches`` (count, kinds) are its touch facts when the caller
+    knows them (a new lead has its one first touch).
     """
-    pk = lead.pk if isinstance(lead, Lead) else lead
-    locked = (
-        Lead.objects.select_for_update(of=("self",))
-        .select_related("company", "source_campaign__channel")
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
-        return None
+    if isinstance(lead, Lead) and getattr(lead, "_row_locked", False):
+        return _score_locked(lead, touches=touches)
+    with transaction.atomic():
+        locked = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("company", "source_campaign__channel")
+            .filter(pk=lead.pk if isinstance(lead, Lead) else lead)
+            .first()
+        )
+        if locked is None:
+            return None
+        locked._row_locked = True  # type: ignore[attr-defined]  # for lead_qualify
+        try:
+            return _score_locked(locked, touches=touches)
+        finally:
+            locked._row_locked = False  # type: ignore[attr-defined]  # the lock ends here
+
+
+def _score_locked(locked: Lead, *, touches: tuple[int, list[str]] | None) -> Lead:
+    """``lead_score`` of a lead whose row the caller's transaction holds."""
     if locked.erased_at is not None:
         # Erased (PIPL, ``leads.privacy``): its fields are wiped, so a new score would only
         # measure the erasure; the score and grade it had stay, as the reports need.
         return locked
     current = rule_set()
-    result = score_of(locked, rules=current.rules, thresholds=current.thresholds)
+    result = score_of(locked, rules=current.rules, thresholds=current.thresholds, touches=touches)
     previous_grade = locked.grade
     if not _store_score(locked, result, version=current.version):
         return locked
@@ -401,17 +478,18 @@ def lead_score(*, lead: Lead | int) -> Lead | None:
                 "source": "rule",
             },
         )
-    thresholds_row = GradeThresholds.current()
-    if _qualifies_automatically(locked, thresholds_row):
+    if _qualifies_automatically(locked, current.auto_qualify_score):
         locked = lead_qualify(lead=locked, actor=None)
     return locked
 
 
-def _qualifies_automatically(lead: Lead, thresholds: GradeThresholds) -> bool:
+def _qualifies_automatically(lead: Lead, auto_qualify_score: int | None) -> bool:
+    """Auto-qualification is on (``auto_qualify_score`` is its score) and this new lead
+    reached it."""
     return (
-        thresholds.auto_qualify
+        auto_qualify_score is not None
         and lead.stage == Stage.NEW
-        and lead.score >= thresholds.auto_qualify_score
+        and lead.score >= auto_qualify_score
     )
 
 
@@ -426,7 +504,7 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
         pk__in=lead_ids, stage=Stage.NEW, score__gte=thresholds.auto_qualify_score
     ).order_by("pk")
     for lead in candidates:
-        if _qualifies_automatically(lead, thresholds):
+        if _qualifies_automatically(lead, thresholds.auto_qualify_score):
             lead_qualify(lead=lead, actor=None, bulk=True)
             done += 1
     return done

@@ -7,12 +7,20 @@ whatever the queues are doing. Connected in ``ScoringConfig.ready()``.
 from __future__ import annotations
 
 from leads.lifecycle.announcements import IN_TRANSACTION, Announcement, subscribe
+from leads.models import Lead
 from scoring.services import lead_score
 
 
-def score(*, lead_id: int, **_payload: object) -> None:
-    """Score the lead now, in the announcing transaction (``scoring.services.lead_score``)."""
-    lead_score(lead=lead_id)
+def score(
+    *, lead_id: int, lead: Lead | None = None, touch_kind: str = "", **_payload: object
+) -> None:
+    """Score the lead now, in the announcing transaction (``scoring.services.lead_score``):
+    the row itself when the arrival hands over the new lead it holds (``lead``; its only
+    touch is of ``touch_kind``), else read again by id."""
+    if lead is not None:
+        lead_score(lead=lead, touches=(1, [touch_kind]) if touch_kind else None)
+    else:
+        lead_score(lead=lead_id)
 
 
 def connect() -> None:

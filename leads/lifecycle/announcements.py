@@ -18,8 +18,9 @@ Two moments:
   credits of touches). They run at once, inside the announcing transaction; an error
   rolls the change back.
 
-Payloads are plain values (ids, flags), never model instances: an after-commit subscriber
-re-reads what it needs.
+Payloads are plain values (ids, flags), never model instances — except the new lead that
+``ARRIVED`` hands to in-transaction subscribers, the row its transaction holds: an
+after-commit subscriber re-reads what it needs.
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ class Announcement(str, enum.Enum):
     """Something that happened to leads. Payload keys are listed per member."""
 
     #: A new lead was created by an arrival (capture, page, API, import row).
-    #: ``lead_id``.
+    #: ``lead_id``; ``lead``: the new row, which the announcing transaction inserted and so
+    #: holds (an in-transaction subscriber writes through it instead of reading it again;
+    #: after the commit it is stale); ``touch_kind``: the kind of its one first touch.
     ARRIVED = "arrived"
     #: A known person arrived again: a touch was added to their open lead.
     #: ``lead_id``, ``owner_id`` (or None).
     RETURNED = "returned"
-    #: The touches of these leads changed (a new lead's first touch, a returning person's
-    #: touch). ``lead_ids``.
+    #: The touches of these leads changed (a returning person's touch, touches moved by a
+    #: review). A new lead's first touch is written with its credits and announces only
+    #: ``ARRIVED``. ``lead_ids``.
     TOUCHES_CHANGED = "touches_changed"
     #: An import batch created these leads or added touches to them, written set-based
     #: (scored, credits recomputed, no per-lead announcement). ``lead_ids``.

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
 from leads.choices import CLOSED_STAGES, EventKind, Stage, TouchKind
+from leads.credits import sole_touch_credits
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
 from leads.lifecycle.primitives import lock_lead, record_event, save_lead
@@ -213,8 +214,13 @@ def lead_create(
     occurred_at: dt.datetime | None = None,
     utm: Mapping[str, str] | None = None,
     landing_page: str = "",
+    consent_version: str = "",
 ) -> LeadCreateResult:
     """Create a lead, or add a touch to the open lead of the same person.
+
+    ``consent_version``: the privacy notice the person agreed to with this arrival (web
+    capture); kept on the lead with the arrival's time (``consent_at``), written with the
+    new lead's row, or over an older consent of the known person's lead.
 
     Arrivals of one phone/email are serialised with an advisory lock so two parallel
     captures of one new person make one lead and one touch, not two leads. Bulk imports do
@@ -223,8 +229,10 @@ def lead_create(
     arrival becomes a touch on the imported lead.
 
     ``arrived`` and ``returned`` have an ``in_transaction`` subscriber (scoring), so the
-    lead is committed already scored and graded (DESIGN §5); the returned lead is read
-    again after it ran.
+    lead is committed already scored and graded (DESIGN §5). A new lead is handed to it
+    with ``arrived`` as the row this transaction holds (inserted here: no other transaction
+    sees it yet), so scoring and auto-qualification write through the returned instance
+    and nothing is read again; a known person's lead is read again after it ran.
     """
     if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
@@ -256,6 +264,7 @@ def lead_create(
                     now=now,
                     utm=utm,
                     landing_page=landing_page,
+                    consent_version=consent_version,
                 )
         except IntegrityError:
             existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
@@ -274,9 +283,15 @@ def lead_create(
             landing_page=landing_page,
         ),
     )
+    changed = []
     if lead.source_campaign_id is None and campaign is not None:
         lead.source_campaign = campaign
-        save_lead(lead, ["source_campaign"])
+        changed.append("source_campaign")
+    if consent_version:  # the latest consent replaces an older one
+        lead.consent_at, lead.consent_version = now, consent_version
+        changed += ["consent_at", "consent_version"]
+    if changed:
+        save_lead(lead, changed)
     record_event(
         lead=lead,
         kind=EventKind.DUPLICATE,
@@ -302,7 +317,11 @@ def _arrive_new(
     now: dt.datetime,
     utm: Mapping[str, str] | None,
     landing_page: str,
+    consent_version: str,
 ) -> LeadCreateResult:
+    """A new lead with its first touch and ``created`` event: one insert each. The touch
+    is written with its credits (a lead's only touch before SQL: ``sole_touch_credits``),
+    so nothing recomputes them."""
     company = company_for(
         name=data.get("company_name", "") or "",
         industry=data.get("industry", "") or "",
@@ -310,7 +329,7 @@ def _arrive_new(
         region=data.get("region", "") or "",
     )
     campaign_id = campaign.pk if campaign is not None else None
-    lead = Lead.objects.create(
+    lead = Lead(
         **new_lead_values(
             data,
             campaign_id=campaign_id,
@@ -320,8 +339,12 @@ def _arrive_new(
             now=now,
             utm=utm,
             landing_page=landing_page,
-        )
+        ),
+        **({"consent_at": now, "consent_version": consent_version} if consent_version else {}),
     )
+    # The objects at hand, so neither the save nor the scorer reads them again.
+    lead.company, lead.source_campaign = company, campaign
+    lead.save(force_insert=True)
     LeadTouch.objects.create(
         lead=lead,
         **touch_values(
@@ -332,6 +355,7 @@ def _arrive_new(
             utm=utm,
             landing_page=landing_page,
         ),
+        **sole_touch_credits(),
     )
     record_event(
         lead=lead,
@@ -341,7 +365,10 @@ def _arrive_new(
         to_stage=Stage.NEW,
         data=created_event_data(campaign_id=campaign_id, touch_kind=touch_kind),
     )
-    announce(Announcement.TOUCHES_CHANGED, lead_ids=[lead.pk])
-    announce(Announcement.ARRIVED, lead_id=lead.pk)
-    lead.refresh_from_db()  # in-transaction subscribers (scoring) wrote to it
+    lead._row_locked = True  # type: ignore[attr-defined]  # inserted by this transaction
+    try:
+        announce(Announcement.ARRIVED, lead_id=lead.pk, lead=lead, touch_kind=touch_kind)
+    finally:
+        # The caller may keep the instance past this transaction: lock it again then.
+        lead._row_locked = False  # type: ignore[attr-defined]
     return LeadCreateResult(lead=lead, duplicate=False)

@@ -6,6 +6,13 @@ inserts one lead row in one transaction (``bench_urls.bare_insert``: the real li
 write here), in alternating rounds so both see the same machine. Every 201 is a stored
 row; every capture queued its routing task.
 
+``test_capture_in_process`` (item 6, the quick check while working on capture): the same
+comparison without a server — the capture view and the bare insert view called in this
+process through Django's test client (middleware, view, database, commit), one request at
+a time, ``BENCH_INPROC_REQUESTS`` of each in alternating rounds. It measures what the
+request itself costs (statements, Python) without the HTTP and worker noise of a shared
+machine; routing is queued in Redis, as in production.
+
 ``test_speed_to_lead`` (item 4): captures at a steady rate (``BENCH_STL_RATE`` per second
 for ``BENCH_STL_SECONDS``), auto-qualified and routed by a real Celery worker on the
 ``realtime`` queue (workers per queue as in docker-compose), timed from each 201 to the
@@ -18,6 +25,7 @@ Every captured lead must be owned, by a rep of the team.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pathlib
 import statistics
@@ -51,6 +59,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 STL_RATE = float(os.environ.get("BENCH_STL_RATE", "5"))
 STL_SECONDS = float(os.environ.get("BENCH_STL_SECONDS", "60"))
 STL_POLL = float(os.environ.get("BENCH_STL_POLL", "0.02"))
+INPROC_REQUESTS = int(os.environ.get("BENCH_INPROC_REQUESTS", "600"))
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 #: How long the worker may take, after the load, to give every captured lead an owner.
 OWNER_WAIT = float(os.environ.get("BENCH_OWNER_WAIT", "60"))
@@ -79,6 +88,16 @@ def _queued(client: redis.Redis, queues=None) -> int:
         client.llen(name if step == 0 else f"{name}\x06\x16{step}")
         for name in queues or settings.TASK_QUEUES
         for step in (0, 3, 6, 9)
+    )
+
+
+def _queued_tasks(client: redis.Redis, queue: str, task: str) -> int:
+    """Messages of ``task`` waiting in ``queue`` (every priority step)."""
+    names = [queue if step == 0 else f"{queue}\x06\x16{step}" for step in (0, 3, 6, 9)]
+    return sum(
+        json.loads(message)["headers"]["task"] == task
+        for name in names
+        for message in client.lrange(name, 0, -1)
     )
 
 
@@ -157,7 +176,9 @@ def test_capture_throughput(report):
                     port=port, clients=CLIENTS, seconds=SECONDS / ROUNDS / 3, make=trivial
                 )
                 totals["healthz"].append((outcome, took))
-        queued_routings = _queued(broker, ["realtime"])
+        # Routing tasks only: the rollup refresh is queued on realtime too (once per
+        # debounce window), so counting every message there overcounts.
+        queued_routings = _queued_tasks(broker, "realtime", "assignment.tasks.route_lead_task")
     finally:
         broker.flushdb()
     stats = {}
@@ -212,6 +233,76 @@ def test_capture_throughput(report):
     for name in ("capture", "bare"):
         assert not outcomes[name].errors, outcomes[name].errors[:3]
         assert set(stats[name]["statuses"]) == {201}, stats[name]["statuses"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_capture_in_process(report, settings, queued_not_eager):
+    from django.test import Client
+
+    settings.ROOT_URLCONF = "tests.benchmarks.bench_urls"
+    settings.CAPTURE_RATE = "1000000/min"
+    settings.AUTO_ASSIGN = True
+    campaign = _campaign("in-process")
+    run_id = uuid.uuid4().hex[:6]
+    _routing_world()
+    broker = redis.Redis.from_url(REDIS)
+    broker.flushdb()
+    client = Client()
+    took = {"capture": 0.0, "bare": 0.0}
+    statuses: dict[str, dict[int, int]] = {"capture": {}, "bare": {}}
+    rounds = max(ROUNDS, 2)
+    per_round = max(1, INPROC_REQUESTS // rounds)
+
+    def post(name: str, n: int) -> None:
+        if name == "capture":
+            _n, _m, url, body, _h = _capture_request(campaign, f"{run_id}-{n}@inproc.example", n)
+        else:
+            url, body = "/bench/bare-insert/", {"name": f"访客{n}", "email": f"bare-{run_id}-{n}@x"}
+        status = client.post(url, body, content_type="application/json").status_code
+        statuses[name][status] = statuses[name].get(status, 0) + 1
+
+    try:
+        for n in range(20):  # warm up both views (imports, caches): not measured
+            post("capture", -1 - n)
+            post("bare", -1 - n)
+        n = 0
+        for round_ in range(rounds):
+            order = ["bare", "capture"] if round_ % 2 == 0 else ["capture", "bare"]
+            for name in order:
+                start = time.perf_counter()
+                for i in range(per_round):
+                    post(name, n + i)
+                took[name] += time.perf_counter() - start
+            n += per_round
+        queued_routings = _queued_tasks(broker, "realtime", "assignment.tasks.route_lead_task")
+    finally:
+        broker.flushdb()
+    requests = per_round * rounds
+    rate = {name: round(requests / seconds, 1) for name, seconds in took.items()}
+    captured = Lead.objects.filter(email__endswith="@inproc.example", email__startswith=run_id)
+    report(
+        "capture_in_process",
+        {
+            "requests_each": requests,
+            "rounds": rounds,
+            "machine_load_average_1_5_15_min": os.getloadavg(),  # shared machine
+            "capture_per_s": rate["capture"],
+            "bare_insert_per_s": rate["bare"],
+            "capture_ms": round(1000 * took["capture"] / requests, 2),
+            "bare_insert_ms": round(1000 * took["bare"] / requests, 2),
+            "capture_vs_bare_insert_ratio": round(rate["capture"] / rate["bare"], 3),
+            "statuses": statuses,
+            "leads_stored": captured.count(),
+            "routings_queued": queued_routings,
+        },
+    )
+    assert statuses == {"capture": {201: requests + 20}, "bare": {201: requests + 20}}
+    # Every capture stored its lead, scored, qualified, with its consent, and queued routing.
+    assert captured.count() == requests + 20
+    assert not captured.filter(scored_at__isnull=True).exists()
+    assert not captured.exclude(stage="mql").exists()
+    assert not captured.filter(consent_at__isnull=True).exists()
+    assert queued_routings == requests + 20
 
 
 class OwnerWatch:

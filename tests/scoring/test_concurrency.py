@@ -124,13 +124,14 @@ def test_manual_grade_racing_a_returning_arrival_survives(round_):
 
 def test_a_rule_edit_waits_for_a_creation_holding_the_rule_set():
     """A creation that read version v commits before the edit publishes v+1, so the
-    rescore at v+1 sees it: no lead is left scored with the old rules."""
+    rescore at v+1 sees it: no lead is left scored with the old rules — also when the
+    rules of v come from the process's cache."""
     desk = UserFactory(roles=["lead_desk"])
     holding, creator = threading.Event(), {}
-    real = services.active_rules
+    real = services._cached_rules  # called once the version is read, cached or not
 
-    def slow_rules():
-        rules = real()
+    def slow_rules(*args, **kwargs):
+        rules = real(*args, **kwargs)
         if threading.current_thread() is creator.get("thread"):
             holding.set()  # version v read, rule set held
             time.sleep(0.5)
@@ -150,8 +151,10 @@ def test_a_rule_edit_waits_for_a_creation_holding_the_rule_set():
                                    points=40)  # fmt: skip
         return time.monotonic() - began
 
+    with transaction.atomic():
+        services.rule_set()  # the rules of version v are cached: the creation reads none
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "active_rules", slow_rules)
+        patch.setattr(services, "_cached_rules", slow_rules)
         results = race([create, edit])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert results[1] > 0.2  # it waited for the creation's commit
