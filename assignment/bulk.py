@@ -155,6 +155,9 @@ class _Batch:
     taken: dict[int, int] = field(default_factory=dict)
     #: company id → (owner id, display name) of its earliest-assigned open lead
     sticky: dict[int, tuple[int, str]] = field(default_factory=dict)
+    #: user id → (the base candidate, it with this batch's counts): made again only when
+    #: the batch gives that user a lead, not for every candidate of every lead
+    current: dict[int, tuple[Candidate, Candidate]] = field(default_factory=dict)
 
     def remember(self, candidates: Iterable[Candidate]) -> None:
         """Counts read from the database never include this batch's decisions (written at
@@ -164,15 +167,21 @@ class _Batch:
             self.open_leads.setdefault(c.user_id, c.open_leads)
 
     def now_of(self, base: Candidate) -> Candidate:
+        known = self.current.get(base.user_id)
+        if known is not None and known[0] is base:
+            return known[1]
         extra = self.taken.get(base.user_id, 0)
-        return replace(
+        now = replace(
             base,
             assigned_today=self.assigned_today[base.user_id] + extra,
             open_leads=self.open_leads[base.user_id] + extra,
         )
+        self.current[base.user_id] = (base, now)
+        return now
 
     def took(self, user_id: int) -> None:
         self.taken[user_id] = self.taken.get(user_id, 0) + 1
+        self.current.pop(user_id, None)
 
 
 def _route_batch(
