@@ -38,18 +38,19 @@ from assignment import reasons
 from assignment.choices import DecisionKind, Strategy
 from assignment.models import AssignmentRule, RotationCursor
 from assignment.reasons import DecisionReason
-from assignment.router import Candidate, describe_pick, pick, rule_matches
+from assignment.router import Candidate, describe_pick, rule_matches
 from assignment.services import (
     RuleSpec,
     _empty_rule_fields,
     _name,
-    _team_rows,
-    _user_rows,
     active_rule_specs,
-    load_candidates,
+    lock_cursor,
+    pick_for_rule,
+    rule_members,
+    sticky_owner_leads,
 )
 from leads import lifecycle
-from leads.choices import CLOSED_STAGES, Stage
+from leads.choices import Stage
 from leads.facts import lead_facts
 from leads.lifecycle import OWNABLE_STAGES, OwnerDecision, check_action
 from leads.models import Lead
@@ -155,6 +156,9 @@ class _Batch:
     taken: dict[int, int] = field(default_factory=dict)
     #: company id → (owner id, display name) of its earliest-assigned open lead
     sticky: dict[int, tuple[int, str]] = field(default_factory=dict)
+    #: user id → (the base candidate, it with this batch's counts): made again only when
+    #: the batch gives that user a lead, not for every candidate of every lead
+    current: dict[int, tuple[Candidate, Candidate]] = field(default_factory=dict)
 
     def remember(self, candidates: Iterable[Candidate]) -> None:
         """Counts read from the database never include this batch's decisions (written at
@@ -164,15 +168,21 @@ class _Batch:
             self.open_leads.setdefault(c.user_id, c.open_leads)
 
     def now_of(self, base: Candidate) -> Candidate:
+        known = self.current.get(base.user_id)
+        if known is not None and known[0] is base:
+            return known[1]
         extra = self.taken.get(base.user_id, 0)
-        return replace(
+        now = replace(
             base,
             assigned_today=self.assigned_today[base.user_id] + extra,
             open_leads=self.open_leads[base.user_id] + extra,
         )
+        self.current[base.user_id] = (base, now)
+        return now
 
     def took(self, user_id: int) -> None:
         self.taken[user_id] = self.taken.get(user_id, 0) + 1
+        self.current.pop(user_id, None)
 
 
 def _route_batch(
@@ -258,20 +268,10 @@ def _decide(
             cursor = _cursor(spec.rule_id, batch)
             position = cursor.position
         candidates = [batch.now_of(team.base[uid]) for uid in team.user_ids if uid in team.base]
-        if exclude:
-            candidates = [c for c in candidates if c.user_id not in exclude]
-        if not candidates:
-            notes.append(DecisionReason(reasons.RULE_NO_CANDIDATES, {"rule": spec.name}))
-            logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
-            continue
-        picked = pick(spec.strategy, candidates, position=position, today=batch.today)
-        if picked.candidate is None:
-            notes.append(
-                DecisionReason(
-                    reasons.RULE_NONE_ELIGIBLE,
-                    {"rule": spec.name, "skipped": reasons.skipped_data(picked.skipped)},
-                )
-            )
+        picked = pick_for_rule(
+            spec, candidates, position=position, today=batch.today, exclude=exclude, notes=notes
+        )
+        if picked is None or picked.candidate is None:
             continue
         if cursor is not None:
             cursor.position = picked.position
@@ -300,61 +300,47 @@ def _decide(
 
 
 def _candidates(spec: RuleSpec, batch: _Batch) -> _Team:
-    """The rule's candidates, loaded (and for a team locked) once per batch."""
-    if spec.strategy == Strategy.USER:
-        user_id = cast(int, spec.user_id)
-        if user_id not in batch.users:
-            rows = _user_rows(user_id)
-            batch.users[user_id] = _load(rows, batch)
-        return batch.users[user_id]
-    team_id = cast(int, spec.team_id)
-    if team_id not in batch.teams:
-        batch.teams[team_id] = _load(_team_rows(team_id, lock=True), batch)
-    return batch.teams[team_id]
-
-
-def _load(rows: Mapping[int, Mapping[str, Any]], batch: _Batch) -> _Team:
-    candidates = load_candidates(list(rows), rows)
-    batch.remember(candidates)
-    fresh = [uid for uid in rows if uid not in batch.sticky_ok]
-    if fresh:  # who may become a company's sticky owner (sticky_owner_for's filter)
-        for uid in (
-            User.objects.filter(pk__in=fresh, is_active=True)
-            .filter(Q(groups__name__in=SALES_ROLES) | Q(is_superuser=True))
-            .values_list("pk", flat=True)
-            .distinct()
-        ):
-            batch.sticky_ok[uid] = rows[uid].get("name") or rows[uid]["username"]
-    return _Team(list(rows), {c.user_id: c for c in candidates})
+    """The rule's candidates (``services.rule_members``), loaded (and for a team locked)
+    once per batch."""
+    known = batch.users if spec.strategy == Strategy.USER else batch.teams
+    key = cast(int, spec.user_id if spec.strategy == Strategy.USER else spec.team_id)
+    if key not in known:
+        rows, candidates = rule_members(spec)
+        batch.remember(candidates)
+        fresh = [uid for uid in rows if uid not in batch.sticky_ok]
+        if fresh:  # who may become a company's sticky owner (sticky_owner_leads' owners)
+            for uid in (
+                User.objects.filter(pk__in=fresh, is_active=True)
+                .filter(Q(groups__name__in=SALES_ROLES) | Q(is_superuser=True))
+                .values_list("pk", flat=True)
+                .distinct()
+            ):
+                batch.sticky_ok[uid] = rows[uid].get("name") or rows[uid]["username"]
+        known[key] = _Team(list(rows), {c.user_id: c for c in candidates})
+    return known[key]
 
 
 def _cursor(rule_id: int, batch: _Batch) -> RotationCursor:
     if rule_id not in batch.cursors:
-        cursor = RotationCursor.objects.select_for_update().filter(rule_id=rule_id).first()
-        if cursor is None:  # rules saved through rule_save already have one
-            RotationCursor.objects.get_or_create(rule_id=rule_id)
-            cursor = RotationCursor.objects.select_for_update().get(rule_id=rule_id)
-        batch.cursors[rule_id] = cursor
+        batch.cursors[rule_id] = lock_cursor(rule_id)
     return batch.cursors[rule_id]
 
 
 def _company_owners(company_ids: set[int]) -> dict[int, tuple[int, str]]:
     """``sticky_owner_for`` for many companies in one query: the owner of each company's
-    earliest-assigned open lead whose owner is an active salesperson."""
+    earliest-assigned lead among ``services.sticky_owner_leads``."""
     if not company_ids:
         return {}
     rows = (
-        Lead.objects.filter(company_id__in=company_ids, owner__isnull=False, owner__is_active=True)
-        .filter(Q(owner__groups__name__in=SALES_ROLES) | Q(owner__is_superuser=True))
-        .exclude(stage__in=CLOSED_STAGES)
+        sticky_owner_leads()
+        .filter(company_id__in=company_ids)
+        .order_by("company_id", "assigned_at", "id")
         .values_list(
             "company_id", "owner_id", "owner__username", "owner__first_name", "owner__last_name"
         )
     )
     if connection.vendor == "postgresql":
-        rows = rows.order_by("company_id", "assigned_at", "id").distinct("company_id")
-    else:
-        rows = rows.order_by("company_id", "assigned_at", "id")
+        rows = rows.distinct("company_id")
     found: dict[int, tuple[int, str]] = {}
     for company_id, owner_id, username, first, last in rows:
         if company_id not in found:

@@ -112,6 +112,8 @@ class DecisionReason:
         """The text kept in the ``reason`` column beside the code, for readers of the plain
         column (admin, exports, old clients): always the site language ``LANGUAGE_CODE``,
         whichever language the request or worker that made the decision was using."""
+        if translation.get_language() == settings.LANGUAGE_CODE:
+            return str(self)  # a set's caller switched once for all its reasons
         with translation.override(settings.LANGUAGE_CODE):
             return str(self)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from assignment import reasons
@@ -64,17 +65,23 @@ def weighted_schedule(candidates: Sequence[Candidate], *, weighted: bool) -> lis
 
     The cycle has Σ weights slots; member i appears weight_i times, spread out.
     """
-    weights = [max(1, c.weight) if weighted else 1 for c in candidates]
+    return list(_schedule(tuple(max(1, c.weight) if weighted else 1 for c in candidates)))
+
+
+@lru_cache(maxsize=256)
+def _schedule(weights: tuple[int, ...]) -> tuple[int, ...]:
+    """The cycle for these weights, computed once per distinct make-up of a team (a set
+    routed to one team asks for the same cycle for every lead)."""
     total = sum(weights)
-    current = [0] * len(candidates)
+    current = [0] * len(weights)
     schedule = []
     for _slot in range(total):
         for i, w in enumerate(weights):
             current[i] += w
-        best = max(range(len(candidates)), key=lambda i: (current[i], -i))
+        best = max(range(len(weights)), key=lambda i: (current[i], -i))
         current[best] -= total
         schedule.append(best)
-    return schedule
+    return tuple(schedule)
 
 
 def pick(strategy: str, candidates: Sequence[Candidate], *, position: int, today: dt.date) -> Pick:
@@ -84,7 +91,8 @@ def pick(strategy: str, candidates: Sequence[Candidate], *, position: int, today
     if not ordered:
         return Pick(None, position, skipped)
     if strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED):
-        schedule = weighted_schedule(ordered, weighted=strategy == Strategy.WEIGHTED)
+        weighted = strategy == Strategy.WEIGHTED
+        schedule = _schedule(tuple(max(1, c.weight) if weighted else 1 for c in ordered))
         seen: set[int] = set()
         for step in range(len(schedule)):
             candidate = ordered[schedule[(position + step) % len(schedule)]]

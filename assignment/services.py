@@ -36,7 +36,7 @@ from assignment.models import (
     TeamMembership,
 )
 from assignment.reasons import DecisionReason
-from assignment.router import Candidate, describe_pick, pick, rule_matches
+from assignment.router import Candidate, Pick, describe_pick, pick, rule_matches
 from leads.choices import CLOSED_STAGES, OPEN_STAGES
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
 from leads.lifecycle import OWNABLE_STAGES, check_action, lead_assign, lead_send_to_pool
@@ -459,9 +459,75 @@ def _user_rows(user_id: int) -> dict[int, dict[str, Any]]:
     return {user_id: row}
 
 
+def rule_members(
+    spec: RuleSpec, *, lock: bool = True
+) -> tuple[dict[int, dict[str, Any]], list[Candidate]]:
+    """The rule's members as rows and as candidates with today's counts, for one lead
+    (``lead_route``) or a batch (``assignment.bulk``): a user rule's one user, or the
+    rule's team, its membership rows locked (``lock``) in id order so that two routers of
+    one team never deadlock."""
+    if spec.strategy == Strategy.USER:
+        rows = _user_rows(cast(int, spec.user_id))  # a user rule names its user (rule_save)
+    else:
+        rows = _team_rows(cast(int, spec.team_id), lock=lock)  # the others name a team
+    return rows, load_candidates(list(rows), rows)
+
+
+def pick_for_rule(
+    spec: RuleSpec,
+    candidates: Sequence[Candidate],
+    *,
+    position: int,
+    today: dt.date,
+    exclude: Iterable[int] | None,
+    notes: list[DecisionReason],
+) -> Pick | None:
+    """The rule's pick among ``candidates`` (``exclude`` left out), for one lead or a
+    batch; None when it gives nobody, with why added to ``notes`` (no candidates, or none
+    eligible with each one's reason)."""
+    if exclude:
+        excluded = set(exclude)
+        candidates = [c for c in candidates if c.user_id not in excluded]
+    if not candidates:
+        notes.append(DecisionReason(reasons.RULE_NO_CANDIDATES, {"rule": spec.name}))
+        logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
+        return None
+    result = pick(spec.strategy, candidates, position=position, today=today)
+    if result.candidate is None:
+        notes.append(
+            DecisionReason(
+                reasons.RULE_NONE_ELIGIBLE,
+                {"rule": spec.name, "skipped": reasons.skipped_data(result.skipped)},
+            )
+        )
+        return None
+    return result
+
+
+def lock_cursor(rule_id: int) -> RotationCursor:
+    """The rule's rotation cursor, locked (``SELECT … FOR UPDATE``); made if missing."""
+    cursor = RotationCursor.objects.select_for_update().filter(rule_id=rule_id).first()
+    if cursor is None:  # rules saved through rule_save already have one
+        RotationCursor.objects.get_or_create(rule_id=rule_id)
+        cursor = RotationCursor.objects.select_for_update().get(rule_id=rule_id)
+    return cursor
+
+
 # --------------------------------------------------------------------------------------
 # Routing
 # --------------------------------------------------------------------------------------
+
+
+def sticky_owner_leads() -> QuerySet[Lead]:
+    """Leads whose owner a company's new leads stick to: open, owned by an active
+    salesperson (or administrator), earliest assigned first. One lead's stickiness
+    (``sticky_owner_for``) and a batch's (``assignment.bulk``) read the same set."""
+    return (
+        Lead.objects.filter(owner__isnull=False, owner__is_active=True)
+        .filter(Q(owner__groups__name__in=SALES_ROLES) | Q(owner__is_superuser=True))
+        .exclude(stage__in=CLOSED_STAGES)
+        .order_by("assigned_at", "id")
+    )
 
 
 def sticky_owner_for(lead: Lead) -> User | None:
@@ -469,12 +535,10 @@ def sticky_owner_for(lead: Lead) -> User | None:
     if lead.company_id is None:
         return None
     other = (
-        Lead.objects.filter(company_id=lead.company_id, owner__isnull=False, owner__is_active=True)
-        .filter(Q(owner__groups__name__in=SALES_ROLES) | Q(owner__is_superuser=True))
+        sticky_owner_leads()
+        .filter(company_id=lead.company_id)
         .exclude(pk=lead.pk)
-        .exclude(stage__in=CLOSED_STAGES)
         .select_related("owner")
-        .order_by("assigned_at", "id")
         .first()
     )
     return other.owner if other else None
@@ -533,38 +597,15 @@ def lead_route(
     for spec in specs:
         if not rule_matches(spec.as_conditions(), facts):
             continue
-        if spec.strategy == Strategy.USER:
-            user_id = cast(int, spec.user_id)  # a user rule names its user (rule_save)
-            candidates = load_candidates([user_id], _user_rows(user_id))
-            position = 0
-            cursor = None
-        else:
-            rows = _team_rows(cast(int, spec.team_id), lock=True)  # the others name a team
-            candidates = load_candidates(list(rows), rows)
-            cursor = None
-            position = 0
-            if spec.strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED) and spec.rule_id:
-                cursor = (
-                    RotationCursor.objects.select_for_update().filter(rule_id=spec.rule_id).first()
-                )
-                if cursor is None:  # rules saved through rule_save already have one
-                    RotationCursor.objects.get_or_create(rule_id=spec.rule_id)
-                    cursor = RotationCursor.objects.select_for_update().get(rule_id=spec.rule_id)
-                position = cursor.position
-        if exclude:
-            candidates = [c for c in candidates if c.user_id not in exclude]
-        if not candidates:
-            notes.append(DecisionReason(reasons.RULE_NO_CANDIDATES, {"rule": spec.name}))
-            logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
-            continue
-        result = pick(spec.strategy, candidates, position=position, today=today)
-        if result.candidate is None:
-            notes.append(
-                DecisionReason(
-                    reasons.RULE_NONE_ELIGIBLE,
-                    {"rule": spec.name, "skipped": reasons.skipped_data(result.skipped)},
-                )
-            )
+        _rows, candidates = rule_members(spec)
+        cursor, position = None, 0
+        if spec.strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED) and spec.rule_id:
+            cursor = lock_cursor(spec.rule_id)
+            position = cursor.position
+        result = pick_for_rule(
+            spec, candidates, position=position, today=today, exclude=exclude, notes=notes
+        )
+        if result is None or result.candidate is None:
             continue
         if cursor is not None:
             cursor.position = result.position

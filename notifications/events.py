@@ -9,7 +9,7 @@ needs and calls ``notify`` — the one path to people.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -71,6 +71,78 @@ def tell_assigned(*, lead_id: int, owner_id: int, previous_owner_id: int | None)
             **why,
         )
     return len(told)
+
+
+def tell_assignments(*, assignments: Sequence[Sequence[int | None]]) -> int:
+    """A lead's or a set's assignments, (lead, owner, previous owner) each: an owner given
+    one lead hears of it as ``tell_assigned`` says; an owner given several hears once,
+    with the list (``n``, ``items``); likewise a previous owner who lost several leads.
+    Returns how many notifications were written."""
+    rows = [(int(lead), int(owner), prev) for lead, owner, prev in assignments if lead and owner]
+    gained: dict[int, list[int]] = defaultdict(list)
+    lost: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for lead_id, owner_id, previous in rows:
+        gained[owner_id].append(lead_id)
+        if previous and previous != owner_id:
+            lost[int(previous)].append((lead_id, owner_id))
+    told = 0
+    for owner_id, lead_ids in gained.items():
+        if len(lead_ids) == 1:  # the one-lead notice, and its previous owner's
+            lead_id = lead_ids[0]
+            previous = next(
+                (p for lead, owner, p in rows if lead == lead_id and owner == owner_id), None
+            )
+            told += tell_assigned(lead_id=lead_id, owner_id=owner_id, previous_owner_id=previous)
+            if previous and previous != owner_id:
+                lost[int(previous)].remove((lead_id, owner_id))
+    leads = {
+        lead["pk"]: lead
+        for lead in Lead.objects.filter(pk__in=[row[0] for row in rows]).values(
+            "pk", "name", "grade"
+        )
+    }
+    many = {owner: ids for owner, ids in gained.items() if len(ids) > 1}
+    for owner_id, lead_ids in many.items():
+        items = [_item(leads, lead_id) for lead_id in lead_ids if lead_id in leads]
+        if items:
+            told += len(
+                notify(
+                    event=Event.LEAD_ASSIGNED,
+                    recipients=[owner_id],
+                    url=reverse("sales:my_leads"),
+                    n=len(items),
+                    items=items,
+                )
+            )
+    for previous, pairs in lost.items():
+        if not pairs:
+            continue
+        owners = {
+            user.pk: display_name(user)
+            for user in User.objects.filter(pk__in={owner for _lead, owner in pairs})
+        }
+        items = [
+            {**_item(leads, lead_id), "owner": owners.get(owner_id, "")}
+            for lead_id, owner_id in pairs
+            if lead_id in leads
+        ]
+        if items:
+            told += len(
+                notify(
+                    event=Event.LEAD_REASSIGNED,
+                    recipients=[previous],
+                    lead=items[0]["id"] if len(items) == 1 else None,
+                    url=reverse("sales:my_leads") if len(items) > 1 else "",
+                    n=len(items),
+                    items=items,
+                )
+            )
+    return told
+
+
+def _item(leads: Mapping[int, Mapping[str, Any]], lead_id: int) -> dict[str, Any]:
+    lead = leads[lead_id]
+    return {"id": lead_id, "name": lead["name"], "grade": lead["grade"]}
 
 
 def tell_returned(*, lead_id: int, owner_id: int | None) -> int:

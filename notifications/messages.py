@@ -76,6 +76,10 @@ def _lead_lines(items: Sequence[Mapping[str, Any]], *, with_due: bool = False) -
 
 
 def _lead_assigned(p: Params) -> Message:
+    if "items" in p:  # a set assigned together: one notice listing the owner's new leads
+        n = int(p.get("n") or len(p["items"]))
+        text = ngettext("%(n)d new lead for you", "%(n)d new leads for you", n) % {"n": n}
+        return Message(text, _lead_lines(p["items"]))
     detail = _("%(name)s (%(company)s), grade %(grade)s.") % {
         "name": p["lead_name"],
         "company": _dash(p.get("company")),
@@ -89,6 +93,20 @@ def _lead_assigned(p: Params) -> Message:
 
 
 def _lead_reassigned(p: Params) -> Message:
+    if "items" in p:  # leads of theirs a set moved to other owners
+        items = p["items"]
+        n = int(p.get("n") or len(items))
+        text = ngettext(
+            "%(n)d lead of yours was reassigned",
+            "%(n)d leads of yours were reassigned",
+            n,
+        ) % {"n": n}
+        lines = [
+            _("- %(name)s → %(owner)s")
+            % {"name": item.get("name") or _("(erased)"), "owner": _dash(item.get("owner"))}
+            for item in items[:MAX_LINES]
+        ]
+        return Message(text, "\n".join(lines))
     if p.get("by"):
         text = _("Your lead %(name)s was reassigned to %(owner)s by %(by)s") % {
             "name": p["lead_name"],

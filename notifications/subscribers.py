@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leads.lifecycle.announcements import Announcement, subscribe
-from notifications.tasks import tell_assigned_task, tell_recycled_task, tell_returned_task
+from notifications.tasks import tell_assignments_task, tell_recycled_task, tell_returned_task
 from pipeline.queue import enqueue
 
 
-def tell_owners_of_assignment(
-    *, lead_id: int, owner_id: int, previous_owner_id: int | None
-) -> None:
-    """The new owner (lead_assigned) and a previous owner (lead_reassigned)."""
-    enqueue(tell_assigned_task, lead_id, owner_id, previous_owner_id)
+def tell_owners_of_assignment(*, assignments: Sequence[Sequence[int | None]]) -> None:
+    """The new owners (lead_assigned) and previous owners (lead_reassigned): one task for
+    the lead or the set assigned together (a bulk batch), never one per lead."""
+    if assignments:
+        enqueue(tell_assignments_task, [list(row) for row in assignments])
 
 
 def tell_owner_of_return(*, lead_id: int, owner_id: int | None) -> None:

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from notifications.events import (
     tell_assigned,
+    tell_assignments,
     tell_import_done,
     tell_import_duplicates,
     tell_recycled,
@@ -26,6 +27,13 @@ def send_emails_task(notification_ids: list[int]) -> int:
 @shared_task(max_retries=3, **_RETRY)
 def tell_assigned_task(lead_id: int, owner_id: int, previous_owner_id: int | None) -> int:
     return tell_assigned(lead_id=lead_id, owner_id=owner_id, previous_owner_id=previous_owner_id)
+
+
+@shared_task(max_retries=3, **_RETRY)
+def tell_assignments_task(assignments: list[list[int | None]]) -> int:
+    """One lead's or one set's assignments (``tell_assigned_task`` stays for tasks queued
+    before sets were told together)."""
+    return tell_assignments(assignments=assignments)
 
 
 @shared_task(max_retries=3, **_RETRY)

@@ -218,6 +218,10 @@ CELERY_TASK_ROUTES = {
     "assignment.tasks.sweep_unrouted_task": {"queue": "bulk"},
     "notifications.tasks.send_emails_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
     "notifications.tasks.tell_assigned_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
+    "notifications.tasks.tell_assignments_task": {
+        "queue": "realtime",
+        "priority": NOTICE_PRIORITY,
+    },
     "notifications.tasks.tell_returned_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
     "notifications.tasks.tell_recycled_task": {"queue": "realtime", "priority": NOTICE_PRIORITY},
     "notifications.tasks.tell_import_duplicates_task": {

@@ -119,6 +119,58 @@ def subtract_working_hours(calendar: Calendar, end: dt.datetime, hours: float) -
     raise ValueError("The business calendar has no working time.")
 
 
+class WorkingTimeUntil:
+    """Working time from many starts to one ``end`` (a batch assigned at one instant):
+    the same figures as ``working_hours_between`` / ``working_seconds_between``, with the
+    calendar walked once for the batch instead of once per start.
+
+    Per day, the working time from that day's midnight to ``end`` is kept as it is first
+    needed (each day further back adds one day to the walk), so a start costs its own
+    day's window plus a lookup.
+    """
+
+    def __init__(self, calendar: Calendar, end: dt.datetime) -> None:
+        self.calendar = calendar
+        self.end = end.astimezone(calendar.tz)
+        self._end_day = self.end.date()
+        #: day → working time from that day's midnight to ``end`` (days up to end's day)
+        self._from_day: dict[dt.date, dt.timedelta] = {
+            self._end_day: self._within(self._end_day, None)
+        }
+        self._earliest = self._end_day
+
+    def _within(self, day: dt.date, start: dt.datetime | None) -> dt.timedelta:
+        """Working time of ``day`` from ``start`` (None: its midnight) up to ``end``."""
+        if not self.calendar.is_working_day(day):
+            return dt.timedelta()
+        open_at, close_at = self.calendar._window(day)
+        begin = open_at if start is None else max(start, open_at)
+        finish = min(self.end, close_at)
+        return finish - begin if finish > begin else dt.timedelta()
+
+    def _since_midnight(self, day: dt.date) -> dt.timedelta:
+        while self._earliest > day:
+            before = self._earliest - dt.timedelta(days=1)
+            self._from_day[before] = self._within(before, None) + self._from_day[self._earliest]
+            self._earliest = before
+        return self._from_day[day]
+
+    def hours(self, start: dt.datetime) -> float:
+        """``working_hours_between(calendar, start, end)``."""
+        if self.end <= start:
+            return 0.0
+        start = start.astimezone(self.calendar.tz)
+        day = start.date()
+        total = self._within(day, start)
+        if day < self._end_day:
+            total += self._since_midnight(day + dt.timedelta(days=1))
+        return total.total_seconds() / 3600
+
+    def seconds(self, start: dt.datetime) -> int:
+        """``working_seconds_between(calendar, start, end)``."""
+        return round(self.hours(start) * 3600)
+
+
 def working_seconds_between(calendar: Calendar, start: dt.datetime, end: dt.datetime) -> int:
     """Whole working seconds from ``start`` to ``end`` (stored on assignments)."""
     return round(working_hours_between(calendar, start, end) * 3600)

@@ -60,8 +60,8 @@ class Announcement(str, enum.Enum):
     QUALIFIED = "qualified"
     #: Sales accepted the lead (mql → sql): ``sql_at`` is set. ``lead_id``.
     ACCEPTED = "accepted"
-    #: The lead got an owner (first assignment or reassignment).
-    #: ``lead_id``, ``owner_id``, ``previous_owner_id``.
+    #: Leads got an owner (first assignment or reassignment): one lead, or a set assigned
+    #: together. ``assignments``: (lead id, owner id, previous owner id or None) each.
     ASSIGNED = "assigned"
     #: Leads went back to the pool. ``pairs``: (lead id, previous owner id) each;
     #: ``reroute``: the rules should route them again at once, never back to that owner

@@ -10,15 +10,16 @@ function runs in one transaction and locks the lead row first (``lock_lead``);
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Expression, F, Field, IntegerField, Q, Value
 from django.db.models.functions import Cast, JSONObject
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from assignment import reasons
@@ -39,15 +40,17 @@ from leads.models import Lead, LeadEvent
 from pipeline.errors import ServiceError
 from pipeline.people import display_name
 from pipeline.roles import SALES_ROLES, Role, has_role
-from reports.calendar import Calendar, working_seconds_between
-from reports.sla.clock import response_due, working_seconds
-from reports.sla.config import load_calendar
+from reports.sla.clock import DueClock, response_due, working_seconds
 
 
-def start_sla_clock(lead: Lead, now: dt.datetime, *, calendar: Calendar | None = None) -> None:
-    """A new owner gets the grade's first-response time, in working hours (``calendar``:
-    the business calendar around ``now`` if the caller loaded it for a set of leads)."""
-    lead.response_due_at = response_due(grade=lead.grade, assigned_at=now, calendar=calendar)
+def start_sla_clock(lead: Lead, now: dt.datetime, *, clock: DueClock | None = None) -> None:
+    """A new owner gets the grade's first-response time, in working hours (``clock``: the
+    SLA clock of a set of leads assigned at ``now``, read once for the set)."""
+    lead.response_due_at = (
+        clock.response_due(lead.grade)
+        if clock is not None
+        else response_due(grade=lead.grade, assigned_at=now)
+    )
     lead.responded_at = None
 
 
@@ -70,6 +73,75 @@ def check_owner_candidate(*, actor: User | None, owner: User) -> None:
         raise ServiceError(
             _("Sales managers can assign only to members of their own teams."), code="forbidden"
         )
+
+
+class AssignChecks:
+    """The checks of the assign transition, written once for one lead (``lead_assign``,
+    ``lead_send_to_pool``) and for a set (``leads_assign_bulk``): the actor may assign the
+    lead (``check_action``), the owner may own leads and the actor may give them theirs
+    (``check_owner_candidate``), and the lead is not theirs already; without an owner, the
+    lead is unowned and outside the pool.
+
+    The answers depend on the lead's stage, owner and pool flag and on the new owner only,
+    so a set checks each distinct combination once and every lead that has it gets the
+    same answer (the same ``ServiceError``).
+    """
+
+    def __init__(self, actor: User | None) -> None:
+        self.actor = actor
+        self._leads: dict[tuple[str, int | None, bool], ServiceError | None] = {}
+        self._owners: dict[int, ServiceError | None] = {}
+
+    def check(self, lead: Lead, owner: User | None) -> None:
+        """Raise the ``ServiceError`` the transition refuses with; ``owner`` None: the
+        pool."""
+        key = (lead.stage, lead.owner_id, lead.in_pool)
+        if key not in self._leads:
+            self._leads[key] = _raised(
+                lambda: check_action(lead=lead, actor=self.actor, action="assign")
+            )
+        if (error := self._leads[key]) is not None:
+            raise error
+        if owner is None:
+            if lead.owner_id is not None or lead.in_pool:
+                raise ServiceError(
+                    _("Only an unowned lead outside the pool can be sent to the pool."),
+                    code="wrong_stage",
+                )
+            return
+        if owner.pk not in self._owners:
+            self._owners[owner.pk] = _raised(
+                lambda: check_owner_candidate(actor=self.actor, owner=owner)
+            )
+        if (error := self._owners[owner.pk]) is not None:
+            raise error
+        if lead.owner_id == owner.pk:
+            raise ServiceError(
+                _("%(user)s already owns this lead.") % {"user": display_name(owner)},
+                field="owner",
+            )
+
+
+def _raised(check: Callable[[], None]) -> ServiceError | None:
+    try:
+        check()
+    except ServiceError as error:
+        return error
+    return None
+
+
+def decision_reason(
+    *, strategy: str, why: DecisionReason | None, reason: str, actor: User | None
+) -> tuple[DecisionReason | None, str]:
+    """A decision's reason as code and parameters and as stored text (one lead or a set):
+    a person's typed text is kept (trimmed), a manual decision is coded ``manual``, and a
+    coded reason is stored in the site language."""
+    reason = (reason or "").strip()[:2000]
+    if strategy == "manual":
+        why = reasons.manual(user=display_name(actor), text=reason)
+    if why is not None:
+        reason = why.stored_text()
+    return why, reason
 
 
 def record_assignment(
@@ -111,20 +183,20 @@ def assignment_row(
     reason: str,
     rule: AssignmentRule | None = None,
     at: dt.datetime,
-    calendar: Calendar | None = None,
+    clock: DueClock | None = None,
 ) -> Assignment:
     """The unsaved record of one decision (``record_assignment`` saves one, the set-based
-    ``leads_assign_bulk`` many at once). ``calendar``: the business calendar around ``at``
-    when the caller loaded it already (the same one ``working_seconds`` would load)."""
-    clock = {}
+    ``leads_assign_bulk`` many at once). ``clock``: the SLA clock of a set assigned at
+    ``at`` (the same figures as ``working_seconds``, the calendar walked once)."""
+    figures = {}
     if owner_id is not None:
         # The decision keeps its SLA figures; compliance only aggregates them.
-        clock = {
+        figures = {
             "response_due_at": lead.response_due_at,
             "routing_work_seconds": (
                 working_seconds(lead.created_at, at)
-                if calendar is None
-                else working_seconds_between(calendar, lead.created_at, at)
+                if clock is None
+                else clock.working_seconds_since(lead.created_at)
             ),
         }
     return Assignment(
@@ -139,7 +211,7 @@ def assignment_row(
         rule=rule,
         rule_name=getattr(rule, "name", ""),
         at=at,
-        **clock,
+        **figures,
     )
 
 
@@ -205,18 +277,9 @@ def lead_assign(
     ("why this owner"), both with the reason as code and parameters plus its text.
     """
     lead = lock_lead(lead)
-    check_action(lead=lead, actor=actor, action="assign")
-    check_owner_candidate(actor=actor, owner=owner)
-    if lead.owner_id == owner.pk:
-        raise ServiceError(
-            _("%(user)s already owns this lead.") % {"user": display_name(owner)}, field="owner"
-        )
+    AssignChecks(actor).check(lead, owner)
     now, previous_owner = timezone.now(), lead.owner_id
-    reason = (reason or "").strip()[:2000]
-    if strategy == "manual":
-        why = reasons.manual(user=display_name(actor), text=reason)
-    if why is not None:
-        reason = why.stored_text()
+    why, reason = decision_reason(strategy=strategy, why=why, reason=reason, actor=actor)
     lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
     start_sla_clock(lead, now)
     save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
@@ -250,12 +313,7 @@ def lead_assign(
         rule=rule,
         at=now,
     )
-    announce(
-        Announcement.ASSIGNED,
-        lead_id=lead.pk,
-        owner_id=owner.pk,
-        previous_owner_id=previous_owner,
-    )
+    announce(Announcement.ASSIGNED, assignments=[(lead.pk, owner.pk, previous_owner)])
     return lead
 
 
@@ -268,13 +326,8 @@ def lead_send_to_pool(
     ``why`` (code and parameters) is the router's; ``reason`` is plain text for callers
     without a code."""
     lead = lock_lead(lead)
-    check_action(lead=lead, actor=actor, action="assign")
-    if lead.owner_id is not None or lead.in_pool:
-        raise ServiceError(
-            _("Only an unowned lead outside the pool can be sent to the pool."), code="wrong_stage"
-        )
-    if why is not None:
-        reason = why.stored_text()
+    AssignChecks(actor).check(lead, None)
+    why, reason = decision_reason(strategy="pool", why=why, reason=reason, actor=actor)
     now = timezone.now()
     lead.in_pool, lead.pooled_at = True, now
     save_lead(lead, ["in_pool", "pooled_at"])
@@ -574,10 +627,10 @@ def leads_assign_bulk(
 ) -> OwnershipResult:
     """``lead_assign`` (or ``lead_send_to_pool`` for a decision without owner) for a set
     of locked leads, with the same rules and the same rows: every lead's transition is
-    checked (``check_action``, ``check_owner_candidate``, "already owns"), refused leads
-    are left untouched and reported, and the others are written by one ``UPDATE … FROM
-    (VALUES …)``, one insert of events and one of assignment records, with the same SLA
-    clock. Then ``assigned`` is announced per lead, as ``lead_assign`` does.
+    checked (``AssignChecks``, as one lead's), refused leads are left untouched and
+    reported, and the others are written by one ``UPDATE … FROM (VALUES …)``, one insert
+    of events and one of assignment records, with the same SLA clock (``DueClock``: read
+    once for the set). Then ``assigned`` is announced once for the set.
 
     The caller holds the transaction and the row locks (``lock_leads``). Queries: a
     constant number per call, plus one per distinct new owner and per distinct previous
@@ -591,108 +644,62 @@ def leads_assign_bulk(
     }
     for user in owners.values():  # has_role reads the roles from this cache
         user._leadloop_roles = frozenset(g.name for g in user.groups.all())  # type: ignore[attr-defined]
-    # check_action("assign") reads the lead's stage, owner and pool flag only: one check
-    # per distinct combination, the same answer for every lead that has it.
-    lead_checks: dict[tuple[str, int | None, bool], str | None] = {}
-    owner_checks: dict[int, str | None] = {}
-
-    def refusal(decision: OwnerDecision) -> str | None:
-        lead = decision.lead
-        key = (lead.stage, lead.owner_id, lead.in_pool)
-        if key not in lead_checks:
-            lead_checks[key] = _refusal(
-                lambda: check_action(lead=lead, actor=actor, action="assign")
-            )
-        if lead_checks[key] is not None:
-            return lead_checks[key]
-        if decision.owner_id is None:
-            if lead.owner_id is not None or lead.in_pool:
-                return str(_("Only an unowned lead outside the pool can be sent to the pool."))
-            return None
-        owner = owners.get(decision.owner_id)
-        if owner is None:
-            return str(_("User not found."))
-        if owner.pk not in owner_checks:
-            owner_checks[owner.pk] = _refusal(
-                lambda: check_owner_candidate(actor=actor, owner=owner)
-            )
-        if owner_checks[owner.pk] is not None:
-            return owner_checks[owner.pk]
-        if lead.owner_id == owner.pk:
-            return _("%(user)s already owns this lead.") % {"user": display_name(owner)}
-        return None
-
-    calendar = load_calendar(around=now.date())  # response_due's calendar
-    work_calendar = load_calendar(around=timezone.localdate(now))  # working_seconds'
+    checks = AssignChecks(actor)
+    clock = DueClock(now)
     assigned: list[tuple[Lead, int | None]] = []
     pooled: list[Lead] = []
     events: list[LeadEvent] = []
     records: list[Assignment] = []
-    for decision in decisions:
-        lead = decision.lead
-        why = refusal(decision)
-        if why is not None:
-            result.refused[lead.pk] = why
-            continue
-        result.done.append(lead.pk)
-        reason, why_ = (decision.reason or "").strip()[:2000], decision.why
-        if decision.owner_id is None:
-            if why_ is not None:
-                reason = why_.stored_text()
-            lead.in_pool, lead.pooled_at = True, now
-            pooled.append(lead)
-            events.append(_event(lead, EventKind.POOLED, actor, now, reason, _reason_data(why_)))
+    # Reasons are stored in the site language: switched to once for the set.
+    with translation.override(settings.LANGUAGE_CODE):
+        for decision in decisions:
+            lead = decision.lead
+            owner = owners.get(decision.owner_id) if decision.owner_id is not None else None
+            if decision.owner_id is not None and owner is None:
+                result.refused[lead.pk] = str(_("User not found."))
+                continue
+            try:
+                checks.check(lead, owner)
+            except ServiceError as error:
+                result.refused[lead.pk] = str(error.message)
+                continue
+            result.done.append(lead.pk)
+            strategy = decision.strategy if owner is not None else "pool"
+            why, reason = decision_reason(
+                strategy=strategy, why=decision.why, reason=decision.reason, actor=actor
+            )
+            previous_owner = lead.owner_id
+            if owner is None:
+                lead.in_pool, lead.pooled_at = True, now
+                pooled.append(lead)
+                events.append(_event(lead, EventKind.POOLED, actor, now, reason, _reason_data(why)))
+            else:
+                lead.owner_id, lead.in_pool, lead.assigned_at = owner.pk, False, now
+                start_sla_clock(lead, now, clock=clock)
+                assigned.append((lead, previous_owner))
+                data = _assign_event_data(
+                    owner_id=owner.pk,
+                    previous_owner=previous_owner,
+                    strategy=strategy,
+                    rule=decision.rule,
+                    why=why,
+                )
+                kind = EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED
+                events.append(_event(lead, kind, actor, now, reason, data))
             records.append(
                 assignment_row(
                     lead=lead,
-                    owner_id=None,
-                    previous_owner_id=None,
+                    owner_id=decision.owner_id,
+                    previous_owner_id=previous_owner,
                     actor=actor,
-                    strategy="pool",
-                    why=why_,
+                    strategy=strategy,
+                    why=why,
                     reason=reason,
+                    rule=decision.rule if owner is not None else None,
                     at=now,
+                    clock=clock,
                 )
             )
-            continue
-        previous_owner = lead.owner_id
-        if decision.strategy == "manual":
-            why_ = reasons.manual(user=display_name(actor), text=reason)
-        if why_ is not None:
-            reason = why_.stored_text()
-        lead.owner_id, lead.in_pool, lead.assigned_at = decision.owner_id, False, now
-        start_sla_clock(lead, now, calendar=calendar)
-        assigned.append((lead, previous_owner))
-        events.append(
-            _event(
-                lead,
-                EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
-                actor,
-                now,
-                reason,
-                _assign_event_data(
-                    owner_id=decision.owner_id,
-                    previous_owner=previous_owner,
-                    strategy=decision.strategy,
-                    rule=decision.rule,
-                    why=why_,
-                ),
-            )
-        )
-        records.append(
-            assignment_row(
-                lead=lead,
-                owner_id=decision.owner_id,
-                previous_owner_id=previous_owner,
-                actor=actor,
-                strategy=decision.strategy,
-                why=why_,
-                reason=reason,
-                rule=decision.rule,
-                at=now,
-                calendar=work_calendar,
-            )
-        )
     with transaction.atomic():
         if assigned:
             _update_owners([lead for lead, _previous in assigned], now)
@@ -702,22 +709,12 @@ def leads_assign_bulk(
             )
         LeadEvent.objects.bulk_create(events)
         Assignment.objects.bulk_create(records)
-        for lead, previous_owner in assigned:
+        if assigned:
             announce(
                 Announcement.ASSIGNED,
-                lead_id=lead.pk,
-                owner_id=lead.owner_id,
-                previous_owner_id=previous_owner,
+                assignments=[(lead.pk, lead.owner_id, previous) for lead, previous in assigned],
             )
     return result
-
-
-def _refusal(check: Any) -> str | None:
-    try:
-        check()
-    except ServiceError as error:
-        return str(error.message)
-    return None
 
 
 def _event(

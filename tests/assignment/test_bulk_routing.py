@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
@@ -21,7 +22,14 @@ from django.utils import timezone
 
 from assignment import bulk, services
 from assignment.models import Assignment, RotationCursor
+from leads import lifecycle
 from leads.choices import EventKind, Stage
+from leads.lifecycle.announcements import (
+    IN_TRANSACTION,
+    Announcement,
+    subscribe,
+    unsubscribe,
+)
 from leads.models import Company, Lead, LeadEvent
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 from tests.parallel import race
@@ -129,14 +137,32 @@ def snapshot(ids: list[int]) -> dict[str, Any]:
     return {"leads": leads, "events": events, "records": records, "cursors": cursors}
 
 
-def both_ways(one_by_one, set_based, ids) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run each on its own copy of the world (the first is rolled back); snapshot each."""
-    with transaction.atomic():
-        one_by_one()
-        first = snapshot(ids)
-        transaction.set_rollback(True)
-    set_based()
-    return first, snapshot(ids)
+def both_ways(
+    one_by_one, set_based, ids, *, batch_size: int = bulk.BATCH_SIZE
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run each on its own copy of the world (the first is rolled back); snapshot each,
+    with what each announced as ``assigned`` (lead, owner, previous owner): the same
+    assignments, one announcement per lead one by one and one per batch set-based."""
+    heard: list[list[tuple[int, int, int | None]]] = []
+
+    def listen(*, assignments):
+        heard.append([tuple(row) for row in assignments])
+
+    subscribe(Announcement.ASSIGNED, listen, moment=IN_TRANSACTION)
+    try:
+        with transaction.atomic():
+            one_by_one()
+            first = {**snapshot(ids), "assigned": sorted(row for rows in heard for row in rows)}
+            first_announcements = len(heard)
+            transaction.set_rollback(True)
+        heard.clear()
+        set_based()
+        second = {**snapshot(ids), "assigned": sorted(row for rows in heard for row in rows)}
+    finally:
+        unsubscribe(Announcement.ASSIGNED, listen)
+    assert first_announcements == len(first["assigned"])  # one by one: one per lead
+    assert 1 <= len(heard) <= -(-len(ids) // batch_size)  # set-based: at most one per batch
+    return first, second
 
 
 @pytest.mark.django_db
@@ -158,6 +184,7 @@ def test_set_based_routing_decides_exactly_as_one_by_one(seed, batch_size):
             lead_ids=ids, actor=desk, include_pooled=True, batch_size=batch_size
         ),
         ids,
+        batch_size=batch_size,
     )
     assert second == first
     # The world exercises what it claims to: rotation, pool, stickiness, capacity skips.
@@ -302,3 +329,68 @@ def test_parallel_batches_into_one_team_lose_no_cursor_step():
     per_lead = Assignment.objects.filter(lead_id__in=ids).values("lead_id").annotate(n=Count("id"))
     assert len(per_lead) == 400 and {row["n"] for row in per_lead} == {1}
     assert RotationCursor.objects.get(rule=rule).position == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "instant",
+    [
+        dt.datetime(2026, 12, 2, 16, 30, tzinfo=dt.timezone.utc),  # outside working hours
+        dt.datetime(2026, 10, 9, 3, 15, tzinfo=dt.timezone.utc),  # after National Day
+        dt.datetime(2026, 11, 27, 8, 59, tzinfo=dt.timezone.utc),  # Friday 16:59 local
+    ],
+)
+def test_bulk_sla_clock_matches_one_by_one(instant, desk, rep, other_rep):
+    """The set's SLA clock (``DueClock``: configuration read and calendar walked once)
+    gives each lead and record the due time and routing working seconds ``lead_assign``
+    gives one by one, at the same instant, for every grade and for leads created from
+    minutes to months before (weekends and holidays in between); reassignments too."""
+    rnd = random.Random(instant.toordinal())
+    ids = []
+    for i in range(60):
+        created = instant - dt.timedelta(minutes=rnd.randint(1, 90 * 24 * 60))
+        lead = Lead.objects.create(
+            name=f"S{i}",
+            phone="",
+            stage=Stage.MQL,
+            grade=rnd.choice(["A", "B", "C", "D", ""]),
+            owner=other_rep if i % 5 == 0 else None,
+            created_at=created,
+            mql_at=created,
+        )
+        ids.append(lead.pk)
+
+    def figures():
+        return {
+            "leads": sorted(
+                Lead.objects.filter(pk__in=ids).values_list("pk", "owner_id", "response_due_at")
+            ),
+            "records": sorted(
+                Assignment.objects.filter(lead_id__in=ids).values_list(
+                    "lead_id", "previous_owner_id", "response_due_at", "routing_work_seconds",
+                    "reason", "reason_code",
+                )
+            ),
+        }  # fmt: skip
+
+    with time_machine.travel(instant, tick=False):
+        with transaction.atomic():
+            for pk in ids:
+                lifecycle.lead_assign(lead=pk, actor=desk, owner=rep, reason=" moved ")
+            first = figures()
+            transaction.set_rollback(True)
+        with transaction.atomic():
+            locked = lifecycle.lock_leads(ids)
+            result = lifecycle.leads_assign_bulk(
+                decisions=[
+                    lifecycle.OwnerDecision(lead=lead, owner_id=rep.pk, reason=" moved ")
+                    for lead in locked
+                ],
+                actor=desk,
+            )
+        second = figures()
+    assert result.done == sorted(ids) and not result.refused
+    assert second == first
+    seconds = {row[3] for row in second["records"]}
+    assert len(seconds) > 20  # a spread of starts, not one figure for all
+    assert any(row[2] is not None for row in second["leads"])

@@ -291,3 +291,47 @@ def test_a_failed_send_is_retried_not_lost(rep, monkeypatch, mailoutbox):
     assert row.emailed_at is None
     monkeypatch.undo()
     assert send_emails(notification_ids=[row.pk]) == 1 and len(mailoutbox) == 1
+
+
+def test_a_set_assigned_together_is_told_once_per_owner_in_their_language(
+    desk, rep, other_rep, chinese, on_commit, mailoutbox, published
+):
+    """A bulk batch announces its assignments once: the new owner hears of all their new
+    leads in one notice (the list), a previous owner of all the leads they lost in one, each
+    in their own language; one task for the set, not one per lead."""
+    from notifications import subscribers
+
+    chinese(other_rep)
+    moved = [lead_in_stage(Stage.SQL, owner=other_rep, name=f"Moved {i}") for i in range(2)]
+    fresh = lead_in_stage(Stage.MQL, name="Fresh")
+    Notification.objects.all().delete()
+    queued = []
+    original = subscribers.enqueue
+
+    def counting(task, *args, **kw):
+        queued.append(task.name)
+        return original(task, *args, **kw)
+
+    with pytest.MonkeyPatch.context() as patch, on_commit():
+        patch.setattr(subscribers, "enqueue", counting)
+        with transaction.atomic():
+            locked = lifecycle.lock_leads([lead.pk for lead in [*moved, fresh]])
+            result = lifecycle.leads_assign_bulk(
+                decisions=[
+                    lifecycle.OwnerDecision(lead=lead, owner_id=rep.pk, reason="Territory")
+                    for lead in locked
+                ],
+                actor=desk,
+            )
+    assert len(result.done) == 3
+    assert queued == ["notifications.tasks.tell_assignments_task"]
+    [new] = rows(rep)
+    assert new.event == Event.LEAD_ASSIGNED and new.text == "3 new leads for you"
+    assert all(f"- {name} (" in new.detail for name in ("Moved 0", "Moved 1", "Fresh"))
+    assert new.url == "/sales/"  # my leads, not one lead
+    [gone] = rows(other_rep)
+    assert gone.event == Event.LEAD_REASSIGNED and gone.text == "您有 2 条线索已被改派"
+    assert "- Moved 0 → rep" in gone.detail and "Fresh" not in gone.detail
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([rep.email, other_rep.email])
+    assert sorted(o.event for o in published) == ["lead_assigned", "lead_reassigned"]
+    assert rows(desk) == []

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
-from reports.calendar import Calendar, add_working_hours, chinese_days, working_hours_between
+import pytest
+
+from reports.calendar import (
+    Calendar,
+    WorkingTimeUntil,
+    add_working_hours,
+    chinese_days,
+    working_hours_between,
+    working_seconds_between,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 holidays, workdays = chinese_days((2025, 2026, 2027))
@@ -66,3 +76,25 @@ def test_working_durations_are_shown_in_working_days_of_the_calendar():
     eight = Calendar(start=dt.time(9, 0), end=dt.time(17, 0))
     with translation.override("en"):
         assert working_duration_text(20, eight) == "2 working days 4 h"
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        at(2026, 10, 8, 10, 30),  # just after National Day, a make-up workday week
+        at(2026, 11, 28, 12, 0),  # a Saturday
+        at(2026, 12, 2, 17, 59, 59, 999999),
+        at(2027, 1, 4, 9, 0),  # the opening instant, after New Year
+    ],
+)
+def test_working_time_until_one_end_equals_the_walk_for_every_start(end):
+    """The batch helper gives ``working_hours_between``'s figures to the microsecond for
+    starts on every kind of day and hour, in any order, before and after ``end``."""
+    rnd = random.Random(end.toordinal())
+    until = WorkingTimeUntil(CAL, end)
+    starts = [end - dt.timedelta(seconds=rnd.randint(-7200, 120 * 86400)) for _ in range(400)]
+    starts += [end, end - dt.timedelta(microseconds=1), at(2026, 10, 1, 0, 0)]
+    starts += [s.astimezone(ZoneInfo("UTC")) for s in starts[:20]]  # other zones alike
+    for start in starts:
+        assert until.hours(start) == working_hours_between(CAL, start, end), start
+        assert until.seconds(start) == working_seconds_between(CAL, start, end), start
