@@ -3,7 +3,7 @@
 The cache (capture throttle) and the Celery broker fail fast (short connect timeouts, no
 publish retries) and then are skipped for ``REDIS_BREAKER_SECONDS`` by a per-process
 circuit breaker. The latency figure under load is the fault benchmark's
-(``tests/benchmarks/bench_load_faults.py``); the bound here is only a generous guard.
+(``tests/benchmarks/bench_load_faults.py``); this test counts connection attempts instead.
 """
 
 from __future__ import annotations
@@ -35,8 +35,17 @@ from leads.models import Lead
 campaign = Campaign.objects.create(
     name="Down", utm_campaign="redis-down", channel=Channel.objects.get(code="website")
 )
+import socket
+tries = []  # per request: connection attempts to the Redis that is down
+real_connect = socket.socket.connect
+def counted_connect(sock, address):
+    if isinstance(address, tuple) and address[1] == 6390:
+        tries[-1] += 1
+    return real_connect(sock, address)
+socket.socket.connect = counted_connect
 client, took, codes = Client(), [], []
 for n in range(6):
+    tries.append(0)
     began = time.perf_counter()
     response = client.post(
         "/api/v1/capture/",
@@ -47,7 +56,7 @@ for n in range(6):
     took.append(time.perf_counter() - began)
     codes.append(response.status_code)
 stored = Lead.objects.filter(source_campaign=campaign, scored_at__isnull=False).count()
-print(json.dumps({"codes": codes, "took": took, "stored": stored}))
+print(json.dumps({"codes": codes, "took": took, "tries": tries, "stored": stored}))
 """
 
 
@@ -76,8 +85,12 @@ def test_capture_with_redis_down_is_fast_and_stores_the_lead(tmp_path):
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["codes"] == [201] * 6
     assert outcome["stored"] == 6  # stored, and scored in the same transaction
-    # The first request also pays the process's warm-up (imports, URL resolver).
-    assert max(outcome["took"][1:]) < 2.0, outcome["took"]  # was ~2 s each before
+    # The first request finds Redis down (cache and broker each try once); the breakers then
+    # skip the throttle and the broker, so a later request makes at most one refused attempt
+    # (no publish retries, no retry waits: each request used to take ~2 s). Counted, not
+    # timed: the latency figure is the fault benchmark's.
+    assert outcome["tries"][0] >= 1, outcome
+    assert max(outcome["tries"][1:]) <= 1, outcome
 
 
 def test_breaker_skips_the_broker_after_a_failure_until_the_cool_down(settings, monkeypatch):
