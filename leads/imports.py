@@ -1673,6 +1673,12 @@ def import_run(*, job_id: int) -> ImportJob | None:
         except ServiceError as exc:  # the file or its mapping is refused: nothing was written
             _fail(job_id, exc.message)
             return None
+        except Exception as exc:  # e.g. the stored file is gone: failed, never left running
+            logger.exception("Import %s failed before its first row", job_id)
+            _fail(
+                job_id, _("The import stopped: %(error)s. Nothing was imported.") % {"error": exc}
+            )
+            raise
     try:
         with job.file.open("rb") as handle:
             shape = FileShape(

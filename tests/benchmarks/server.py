@@ -51,6 +51,9 @@ def gunicorn(
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
+        # The test run's media folder (tests/conftest.py): an upload stored by the test is
+        # read by the worker.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SECRET_KEY": settings.SECRET_KEY,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
@@ -112,6 +115,9 @@ def celery_worker(
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
+        # The test run's media folder (tests/conftest.py): an upload stored by the test is
+        # read by the worker.
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SECRET_KEY": settings.SECRET_KEY,
         **(extra_env or {}),
     }

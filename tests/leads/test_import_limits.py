@@ -478,3 +478,26 @@ def test_a_marketer_cannot_import_into_another_marketers_campaign(api, marketer,
     assert "campaign" in response.json()
     assert not ImportJob.objects.exists() and not Lead.objects.exists()
     assert stored_files(tmp_path) == []
+
+
+def test_a_job_whose_file_is_gone_fails_with_a_message_and_is_not_left_running(
+    api, marketer, campaign, tmp_path
+):
+    """A worker that cannot read the stored upload (deleted, or another MEDIA_ROOT) fails the
+    job with the reason; it used to stay "running" for ever with no message."""
+    response = api_upload(
+        api, marketer, campaign, xlsx_bytes(), name="expo.xlsx", content_type=XLSX
+    )
+    assert response.status_code == 201, response.content
+    job = ImportJob.objects.get()
+    assert job.headers == [] and job.status == "pending"
+    for path in stored_files(tmp_path):
+        path.unlink()
+
+    with pytest.raises(FileNotFoundError):
+        imports.import_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == "failed" and job.finished_at is not None
+    assert "Nothing was imported" in job.message and "No such file" in job.message
+    assert not Lead.objects.exists()
