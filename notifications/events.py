@@ -81,17 +81,17 @@ def tell_assignments(*, assignments: Sequence[Sequence[int | None]]) -> int:
     rows = [(int(lead), int(owner), prev) for lead, owner, prev in assignments if lead and owner]
     gained: dict[int, list[int]] = defaultdict(list)
     lost: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    previous_of: dict[tuple[int, int], int | None] = {}
     for lead_id, owner_id, previous in rows:
         gained[owner_id].append(lead_id)
+        previous_of[lead_id, owner_id] = previous
         if previous and previous != owner_id:
             lost[int(previous)].append((lead_id, owner_id))
     told = 0
     for owner_id, lead_ids in gained.items():
         if len(lead_ids) == 1:  # the one-lead notice, and its previous owner's
             lead_id = lead_ids[0]
-            previous = next(
-                (p for lead, owner, p in rows if lead == lead_id and owner == owner_id), None
-            )
+            previous = previous_of[lead_id, owner_id]
             told += tell_assigned(lead_id=lead_id, owner_id=owner_id, previous_owner_id=previous)
             if previous and previous != owner_id:
                 lost[int(previous)].remove((lead_id, owner_id))
