@@ -26,7 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.credits import CREDIT_FIELD
@@ -141,10 +141,50 @@ def _touch_rows(
     return rows
 
 
-def day_touch_rows(*, day: dt.date, model: str, key: str) -> dict[Any, dict[str, float]]:
-    """One cohort day's credit-weighted sums per ``key`` (``campaign_id`` or
-    ``campaign__channel_id``), live: a ROI rollup's rows."""
-    return _live_touch_rows(start=day, end=day, model=model, key=key, channel_kind=None)
+def day_touch_rows(*, start: dt.date, end: dt.date, model: str, key: str) -> QuerySet[Any]:
+    """The credit-weighted sums of each cohort day in [start, end] per ``key``
+    (``campaign_id`` or ``campaign__channel_id``), live, in one grouped query: values
+    ``cohort_day``, ``group_key`` and the figures of ``_live_touch_rows`` (the same
+    queryset with the cohort day as one more dimension): the ROI rollups' rows."""
+    return _touch_sums(start=start, end=end, model=model, key=key, channel_kind=None, by_day=True)
+
+
+def _touch_sums(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str,
+    key: str,
+    channel_kind: str | None,
+    extra: Q | None = None,
+    by_day: bool = False,
+) -> QuerySet[Any]:
+    """The credit-weighted sums over the touches of the leads created in [start, end],
+    grouped by ``key`` (with ``by_day``: by the lead's cohort day, ``cohort_day``, and the
+    key as ``group_key``): the one definition of the ROI figures, live and rollups."""
+    low, high = period_bounds(start, end)
+    touches = credited_touches(model=model, channel_kind=channel_kind).filter(
+        lead__created_at__gte=low, lead__created_at__lt=high
+    )
+    if extra is not None:
+        touches = touches.filter(extra)
+    if by_day:
+        # The cohort day in the business time zone (the current one, as ``period_bounds``).
+        grouped: QuerySet[Any] = touches.annotate(
+            cohort_day=TruncDate("lead__created_at"), group_key=F(key)
+        ).values("cohort_day", "group_key")
+    else:
+        grouped = touches.values(key)
+    won = through(WON, "lead")
+    summed: QuerySet[Any] = grouped.annotate(
+        leads=_credited(model),
+        mqls=_credited(model, through(MQL, "lead")),
+        sqls=_credited(model, through(SQL, "lead")),
+        opportunities=_credited(model, through(OPPORTUNITY, "lead")),
+        won=_credited(model, won),
+        revenue=credited_revenue(model),
+    ).order_by()
+    return summed
 
 
 def _live_touch_rows(
@@ -156,24 +196,8 @@ def _live_touch_rows(
     channel_kind: str | None,
     extra: Q | None = None,
 ) -> dict[Any, dict[str, float]]:
-    low, high = period_bounds(start, end)
-    touches = credited_touches(model=model, channel_kind=channel_kind).filter(
-        lead__created_at__gte=low, lead__created_at__lt=high
-    )
-    if extra is not None:
-        touches = touches.filter(extra)
-    won = through(WON, "lead")
-    rows = (
-        touches.values(key)
-        .annotate(
-            leads=_credited(model),
-            mqls=_credited(model, through(MQL, "lead")),
-            sqls=_credited(model, through(SQL, "lead")),
-            opportunities=_credited(model, through(OPPORTUNITY, "lead")),
-            won=_credited(model, won),
-            revenue=credited_revenue(model),
-        )
-        .order_by()
+    rows = _touch_sums(
+        start=start, end=end, model=model, key=key, channel_kind=channel_kind, extra=extra
     )
     return {row[key]: row for row in rows}
 
@@ -293,11 +317,15 @@ def cohort(
 _FUNNEL_FIGURES = (*FUNNEL, "lost", "disqualified")
 
 
-def day_funnel_rows(*, day: dt.date) -> list[dict[str, Any]]:
-    """One cohort day's funnel counts per source channel, live: a funnel rollup's rows."""
-    return list(
-        cohort(start=day, end=day)
-        .values("source_campaign__channel_id")
+def day_funnel_rows(*, start: dt.date, end: dt.date) -> QuerySet[Any]:
+    """The funnel counts of each cohort day in [start, end] per source channel, live, in
+    one grouped query (the period funnel's ``cohort`` + ``funnel_counts`` with the cohort
+    day, ``cohort_day``, and the channel, ``group_key``, as dimensions): the funnel
+    rollups' rows."""
+    return (
+        cohort(start=start, end=end)
+        .annotate(cohort_day=TruncDate("created_at"), group_key=F("source_campaign__channel_id"))
+        .values("cohort_day", "group_key")
         .annotate(**funnel_counts(*_FUNNEL_FIGURES))
         .order_by()
     )

@@ -15,7 +15,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
@@ -25,11 +27,12 @@ from leads.choices import Stage
 from leads.credits import MODELS, recompute_credits
 from leads.models import Lead, LeadTouch
 from reports import selectors
+from reports.definitions import funnel_counts
 from reports.metrics import money
 from reports.rollups import marks as rollup_marks
-from reports.rollups.build import rebuild_rollups, refresh_marked
-from reports.rollups.models import RollupDay, RollupFunnel, RollupMark
-from reports.rollups.read import plan
+from reports.rollups.build import rebuild_rollups, refresh_marked, stretches
+from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, RollupMark
+from reports.rollups.read import FUNNEL_FIELDS, ROI_FIELDS, plan
 from reports.trends import monthly_trend
 from tests.factories import CampaignCostFactory, CampaignFactory, UserFactory, lead_in_stage
 
@@ -195,6 +198,83 @@ def test_stale_days_are_answered_live(seed, monkeypatch):
     _assert_same(rng, world)
 
 
+def _rollup_rows() -> dict[tuple, tuple]:
+    """Every rollup row, by table, day, key and model: its figures (float noise below the
+    ninth decimal dropped, as ``reports.metrics`` does: a sum in another order)."""
+    rows: dict[tuple, tuple] = {}
+    for table, key in ((RollupDay, "campaign_id"), (RollupChannelDay, "channel_id")):
+        for row in table.objects.values("day", key, "model", *ROI_FIELDS):
+            figures = tuple(round(row[name], 9) for name in ROI_FIELDS)
+            rows[(table.__name__, row["day"], row[key], row["model"])] = figures
+    for row in RollupFunnel.objects.values("day", "channel_id", *FUNNEL_FIELDS):
+        rows[("funnel", row["day"], row["channel_id"], None)] = tuple(
+            row[name] for name in FUNNEL_FIELDS
+        )
+    return rows
+
+
+def _per_day_rows(low: dt.date, high: dt.date) -> dict[tuple, tuple]:
+    """The rows the per-day build wrote: each day by the live selectors for that one day
+    (``_live_touch_rows`` and ``cohort`` + ``funnel_counts``, no cohort-day grouping)."""
+    rows: dict[tuple, tuple] = {}
+    day = low
+    while day <= high:
+        for model in MODELS:
+            for table, key in (
+                ("RollupDay", "campaign_id"),
+                ("RollupChannelDay", "campaign__channel_id"),
+            ):
+                live = selectors._live_touch_rows(
+                    start=day, end=day, model=model, key=key, channel_kind=None
+                )
+                for pk, row in live.items():
+                    rows[(table, day, pk, model)] = tuple(
+                        round(float(row[name] or 0), 9) for name in ROI_FIELDS
+                    )
+        counts = (
+            selectors.cohort(start=day, end=day)
+            .values("source_campaign__channel_id")
+            .annotate(**funnel_counts(*FUNNEL_FIELDS))
+            .order_by()
+        )
+        for row in counts:
+            rows[("funnel", day, row["source_campaign__channel_id"], None)] = tuple(
+                row[name] or 0 for name in FUNNEL_FIELDS
+            )
+        day += dt.timedelta(days=1)
+    return rows
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_multi_day_build_equals_the_per_day_build(seed, monkeypatch):
+    """One grouped query per model and table over a stretch of days writes the rows the
+    per-day build wrote (every day, model, campaign and channel); chunks of 5 days cross
+    the world's days, and marked stretches are refreshed together."""
+    rng = random.Random(seed)
+    world = _world(rng)
+    rebuild_rollups(chunk=5)
+    low, high = world["base"], timezone.localdate()
+    assert RollupDay.objects.exclude(day__gte=low, day__lte=high).count() == 0
+    built = _rollup_rows()
+    assert len({key[1] for key in built}) > 5  # more days than one chunk
+    assert built == _per_day_rows(low, high)
+
+    monkeypatch.setattr(rollup_marks, "request_refresh", lambda: None)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        _change(rng, world)
+    marked = set(RollupMark.objects.values_list("day", flat=True))
+    assert refresh_marked() == len(marked)
+    assert not RollupMark.objects.exists()
+    assert _rollup_rows() == _per_day_rows(low, high)
+
+
+def test_stretches_of_marked_days():
+    day = dt.date(2026, 3, 1)
+    days = [day, day + dt.timedelta(days=1), day + dt.timedelta(days=2), day + dt.timedelta(days=5)]
+    assert list(stretches(days)) == [(days[0], days[2]), (days[3], days[3])]
+    assert list(stretches(days, 2)) == [(days[0], days[1]), (days[2], days[2]), (days[3], days[3])]
+
+
 def test_a_change_without_a_mark_would_show():
     """The comparison can fail: a change the marks never heard of leaves the rollups
     behind, and the rollup answer differs from the live one until the day is refreshed."""
@@ -330,3 +410,26 @@ def test_an_import_marks_the_days_of_the_leads_it_touched(api, marketer, setting
         assert selectors.campaign_roi(start=day, end=today, model=model) == (
             selectors.campaign_roi(start=day, end=today, model=model, live=True)
         )
+
+
+@pytest.mark.postgres
+def test_the_marks_check_is_one_indexed_query():
+    """Whether the rollups serve a period (every request's fixed cost) is one read of the
+    marks' day index, however many marks there are: no sequential scan of the table."""
+    first = dt.date(2026, 1, 1)
+    RollupMark.objects.bulk_create(
+        [RollupMark(day=first + dt.timedelta(days=n % 300)) for n in range(3000)]
+    )
+    start, end = first + dt.timedelta(days=100), first + dt.timedelta(days=100)
+    with CaptureQueriesContext(connection) as queries:
+        found = plan(start, end)
+    assert len(queries) == 1
+    assert found is not None and found.stale == {start}
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE reports_rollupmark")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + queries[0]["sql"])
+        explained = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in explained and "rollup_mark_day" in explained, explained
+    RollupMark.objects.create(day=None)
+    assert plan(start, end) is None  # every day marked: live
