@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from campaigns.models import CampaignCost
 from leads.credits import MODELS, recompute_all_credits
-from leads.models import Lead
 from pipeline.db import fast_bulk_insert
 from reports import selectors
 from reports.periods import period_bounds, period_presets
@@ -47,9 +46,35 @@ def timed(fn):
     return value, round(time.perf_counter() - start, 2)
 
 
+#: Each lead's first touch (its source campaign, when it was created) and two more, a day
+#: apart, on campaigns and kinds picked by the lead's id: written by the database in one
+#: statement (3,000,000 touches for 1,000,000 leads without a row through Python).
+TOUCHES_SQL = """
+INSERT INTO leads_leadtouch (lead_id, campaign_id, kind, occurred_at, is_first, utm_source,
+    utm_medium, landing_page, credit_first_touch, credit_last_touch, credit_linear,
+    credit_u_shaped, given)
+SELECT l.id, l.source_campaign_id, 'form', l.created_at, true, '', '', '', 0, 0, 0, 0,
+    '{}'::jsonb
+FROM leads_lead l
+UNION ALL
+SELECT l.id, (%(campaigns)s::bigint[])[1 + ((l.id * 7919 + k * 104729) %% %(n)s)],
+    (ARRAY['webinar', 'event_checkin', 'form'])[1 + ((l.id + k) %% 3)],
+    l.created_at + make_interval(hours => 1 + k * 24), false, '', '', '', 0, 0, 0, 0,
+    '{}'::jsonb
+FROM leads_lead l CROSS JOIN generate_series(0, 1) AS k
+"""
+
+
+def _touches(campaign_ids: list[int]) -> int:
+    """Every lead's touches (``TOUCHES_SQL``); returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(TOUCHES_SQL, {"campaigns": campaign_ids, "n": len(campaign_ids)})
+        return int(cursor.rowcount)
+
+
 def build_world(n: int, n_campaigns: int) -> dict:
     """The reports' world: 40 reps, ``n_campaigns`` campaigns with three costs each over the
-    last year, ``n`` leads over the funnel, a first touch plus two more on average each,
+    last year, ``n`` leads over the funnel, a first touch plus two more each (``TOUCHES_SQL``),
     credits computed. Also used by ``bench_rollups``."""
     sales = Group.objects.get(name="sales_rep")
     owners = []
@@ -73,10 +98,7 @@ def build_world(n: int, n_campaigns: int) -> dict:
         ],
     )
     data.owned_leads(n, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000))
-    rows = Lead.objects.values_list("pk", "source_campaign_id", "created_at")
-    touch_count, _touch_s = timed(
-        lambda: data.touches(list(rows.iterator(chunk_size=50_000)), campaigns_=campaigns)
-    )
+    touch_count = _touches([c.pk for c in campaigns])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     _, credits_s = timed(recompute_all_credits)
