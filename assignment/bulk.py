@@ -30,7 +30,6 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +47,7 @@ from assignment.services import (
     pick_for_rule,
     rule_members,
     sticky_owner_leads,
+    sticky_owners,
 )
 from leads import lifecycle
 from leads.choices import Stage
@@ -56,7 +56,6 @@ from leads.lifecycle import ASSIGN_COLUMNS, OWNABLE_STAGES, OwnerDecision, check
 from leads.models import Lead
 from pipeline.errors import ServiceError
 from pipeline.queue import enqueue_on_commit
-from pipeline.roles import SALES_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -321,12 +320,7 @@ def _candidates(spec: RuleSpec, batch: _Batch) -> _Team:
         batch.remember(candidates)
         fresh = [uid for uid in rows if uid not in batch.sticky_ok]
         if fresh:  # who may become a company's sticky owner (sticky_owner_leads' owners)
-            for uid in (
-                User.objects.filter(pk__in=fresh, is_active=True)
-                .filter(Q(groups__name__in=SALES_ROLES) | Q(is_superuser=True))
-                .values_list("pk", flat=True)
-                .distinct()
-            ):
+            for uid in sticky_owners().filter(pk__in=fresh).values_list("pk", flat=True).distinct():
                 batch.sticky_ok[uid] = rows[uid].get("name") or rows[uid]["username"]
         known[key] = _Team(list(rows), {c.user_id: c for c in candidates})
     return known[key]

@@ -225,36 +225,13 @@ def assignment_values(
     )
 
 
-def record_assignment(
-    *,
-    lead: Lead,
-    owner: User | None,
-    previous_owner_id: int | None,
-    actor: User | None,
-    strategy: str,
-    why: DecisionReason | None,
-    reason: str,
-    at: dt.datetime,
-) -> None:
-    """Save one decision's record (a claim's; an assignment's is ``ownership_change``'s)."""
-    values = assignment_values(
-        lead=lead,
-        owner_id=owner.pk if owner is not None else None,
-        previous_owner_id=previous_owner_id,
-        actor=actor,
-        strategy=strategy,
-        why=why,
-        reason=reason,
-        at=at,
-    )
-    _save_record(values)
-
-
 def _save_event(values: tuple[Any, ...]) -> None:
+    """Save one event (``EVENT_COLUMNS`` values)."""
     LeadEvent.objects.create(**dict(zip(EVENT_COLUMNS, values, strict=True)))
 
 
 def _save_record(values: tuple[Any, ...]) -> None:
+    """Save one decision's record (``RECORD_COLUMNS`` values)."""
     Assignment.objects.create(**dict(zip(RECORD_COLUMNS, values, strict=True)))
 
 
@@ -556,15 +533,17 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         data={"owner": actor.pk},
     )
     why = DecisionReason(reasons.CLAIMED, {"user": display_name(actor)})
-    record_assignment(
-        lead=lead,
-        owner=actor,
-        previous_owner_id=None,
-        actor=actor,
-        strategy="claim",
-        why=why,
-        reason=why.stored_text(),
-        at=now,
+    _save_record(
+        assignment_values(
+            lead=lead,
+            owner_id=actor.pk,
+            previous_owner_id=None,
+            actor=actor,
+            strategy="claim",
+            why=why,
+            reason=why.stored_text(),
+            at=now,
+        )
     )
     return lead
 
