@@ -30,7 +30,6 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,20 +47,22 @@ from assignment.services import (
     pick_for_rule,
     rule_members,
     sticky_owner_leads,
+    sticky_owners,
 )
 from leads import lifecycle
 from leads.choices import Stage
-from leads.facts import lead_facts
-from leads.lifecycle import OWNABLE_STAGES, OwnerDecision, check_action
+from leads.facts import LEAD_FACT_COLUMNS, lead_facts
+from leads.lifecycle import ASSIGN_COLUMNS, OWNABLE_STAGES, OwnerDecision, check_action
 from leads.models import Lead
 from pipeline.errors import ServiceError
 from pipeline.queue import enqueue_on_commit
-from pipeline.roles import SALES_ROLES
 
 logger = logging.getLogger(__name__)
 
 #: Leads routed per transaction (and per hold of a team's locks).
 BATCH_SIZE = 500
+#: What a routed lead is read with: ``lead_facts``' columns and the assign transition's.
+_RELATED = ("company", "source_campaign__channel")
 #: The task that routes a set (``assignment.tasks.route_leads_task``, queue ``bulk``).
 ROUTE_SET_TASK = "assignment.tasks.route_leads_task"
 
@@ -159,6 +160,7 @@ class _Batch:
     #: user id → (the base candidate, it with this batch's counts): made again only when
     #: the batch gives that user a lead, not for every candidate of every lead
     current: dict[int, tuple[Candidate, Candidate]] = field(default_factory=dict)
+    rules: dict[int, AssignmentRule] = field(default_factory=dict)
 
     def remember(self, candidates: Iterable[Candidate]) -> None:
         """Counts read from the database never include this batch's decisions (written at
@@ -180,6 +182,14 @@ class _Batch:
         self.current[base.user_id] = (base, now)
         return now
 
+    def rule(self, spec: RuleSpec) -> AssignmentRule | None:
+        """The decision names its rule: an unsaved stand-in, made once per rule."""
+        if not spec.rule_id:
+            return None
+        if spec.rule_id not in self.rules:
+            self.rules[spec.rule_id] = AssignmentRule(pk=spec.rule_id, name=spec.name)
+        return self.rules[spec.rule_id]
+
     def took(self, user_id: int) -> None:
         self.taken[user_id] = self.taken.get(user_id, 0) + 1
         self.current.pop(user_id, None)
@@ -197,7 +207,9 @@ def _route_batch(
     with transaction.atomic():
         locked = {
             lead.pk: lead
-            for lead in lifecycle.lock_leads(ids, related=("company", "source_campaign__channel"))
+            for lead in lifecycle.lock_leads(
+                ids, related=_RELATED, fields=(*ASSIGN_COLUMNS, *LEAD_FACT_COLUMNS)
+            )
         }
         routable: list[Lead] = []
         for pk in ids:
@@ -282,12 +294,11 @@ def _decide(
         if company and company not in batch.sticky and chosen.user_id in batch.sticky_ok:
             # Later leads of this company stick to this owner, as sticky_owner_for finds.
             batch.sticky[company] = (chosen.user_id, batch.sticky_ok[chosen.user_id])
-        rule = AssignmentRule(pk=spec.rule_id, name=spec.name) if spec.rule_id else None
         return OwnerDecision(
             lead=lead,
             owner_id=chosen.user_id,
             strategy=spec.strategy,
-            rule=rule,
+            rule=batch.rule(spec),
             why=describe_pick(spec.name, spec.strategy, chosen, picked.skipped),
         )
     if lead.in_pool:
@@ -309,12 +320,7 @@ def _candidates(spec: RuleSpec, batch: _Batch) -> _Team:
         batch.remember(candidates)
         fresh = [uid for uid in rows if uid not in batch.sticky_ok]
         if fresh:  # who may become a company's sticky owner (sticky_owner_leads' owners)
-            for uid in (
-                User.objects.filter(pk__in=fresh, is_active=True)
-                .filter(Q(groups__name__in=SALES_ROLES) | Q(is_superuser=True))
-                .values_list("pk", flat=True)
-                .distinct()
-            ):
+            for uid in sticky_owners().filter(pk__in=fresh).values_list("pk", flat=True).distinct():
                 batch.sticky_ok[uid] = rows[uid].get("name") or rows[uid]["username"]
         known[key] = _Team(list(rows), {c.user_id: c for c in candidates})
     return known[key]

@@ -518,13 +518,20 @@ def lock_cursor(rule_id: int) -> RotationCursor:
 # --------------------------------------------------------------------------------------
 
 
+def sticky_owners() -> QuerySet[User]:
+    """Who a company's new leads may stick to: active salespeople and administrators.
+    ``sticky_owner_leads`` and a batch's new owners (``assignment.bulk``) read the same."""
+    return User.objects.filter(is_active=True).filter(
+        Q(groups__name__in=SALES_ROLES) | Q(is_superuser=True)
+    )
+
+
 def sticky_owner_leads() -> QuerySet[Lead]:
-    """Leads whose owner a company's new leads stick to: open, owned by an active
-    salesperson (or administrator), earliest assigned first. One lead's stickiness
-    (``sticky_owner_for``) and a batch's (``assignment.bulk``) read the same set."""
+    """Leads whose owner a company's new leads stick to: open, owned by one of
+    ``sticky_owners``, earliest assigned first. One lead's stickiness (``sticky_owner_for``)
+    and a batch's (``assignment.bulk``) read the same set."""
     return (
-        Lead.objects.filter(owner__isnull=False, owner__is_active=True)
-        .filter(Q(owner__groups__name__in=SALES_ROLES) | Q(owner__is_superuser=True))
+        Lead.objects.filter(owner__in=sticky_owners())
         .exclude(stage__in=CLOSED_STAGES)
         .order_by("assigned_at", "id")
     )

@@ -159,7 +159,10 @@ def bulk_assign(*, lead_ids: list[int], actor: User, data: Mapping[str, Any]) ->
     refused: dict[int, str] = {}
     if owner is not None:
         with transaction.atomic():
-            locked = {lead.pk: lead for lead in lifecycle.lock_leads(lead_ids)}
+            locked = {
+                lead.pk: lead
+                for lead in lifecycle.lock_leads(lead_ids, fields=lifecycle.ASSIGN_COLUMNS)
+            }
             decisions = [
                 lifecycle.OwnerDecision(lead=locked[pk], owner_id=owner.pk, reason=reason)
                 for pk in lead_ids

@@ -37,6 +37,33 @@ LEAD_FACT_FIELDS: dict[str, str] = {
 }
 
 
+#: The columns ``lead_facts`` reads, for ``QuerySet.only`` with
+#: ``select_related("company", "source_campaign__channel")`` (a set routed at once).
+LEAD_FACT_COLUMNS: tuple[str, ...] = (
+    "grade",
+    "score",
+    "stage",
+    "title",
+    "product_interest",
+    "budget",
+    "timeline",
+    "decision_role",
+    "need",
+    "email",
+    "phone",
+    "wechat",
+    "utm_source",
+    "utm_medium",
+    "company__name",
+    "company__industry",
+    "company__size",
+    "company__region",
+    "source_campaign__id",
+    "source_campaign__channel__code",
+    "source_campaign__channel__kind",
+)
+
+
 def lead_facts(
     lead: Lead, *, touch_count: int | None = None, touch_kinds: list[str] | None = None
 ) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from leads.lifecycle.fields import (
 )
 from leads.lifecycle.followups import follow_up_log
 from leads.lifecycle.ownership import (
+    ASSIGN_COLUMNS,
     OwnerDecision,
     OwnershipResult,
     claims_today,
@@ -71,6 +72,7 @@ from leads.lifecycle.transitions import (
 
 __all__ = [
     "ACTIONS",
+    "ASSIGN_COLUMNS",
     "LEAD_FIELDS",
     "LEAD_OWN_FIELDS",
     "OWNABLE_STAGES",

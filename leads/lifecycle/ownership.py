@@ -30,6 +30,7 @@ from leads.choices import EventKind, RecycleReason
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.primitives import (
     checked_reason_code,
+    insert_rows,
     lock_lead,
     record_event,
     require_reason,
@@ -73,6 +74,11 @@ def check_owner_candidate(*, actor: User | None, owner: User) -> None:
         raise ServiceError(
             _("Sales managers can assign only to members of their own teams."), code="forbidden"
         )
+
+
+#: The lead columns the assign transition reads (``AssignChecks``, ``ownership_change``):
+#: a set locks its leads with only these (``lock_leads(fields=…)``).
+ASSIGN_COLUMNS = ("stage", "owner", "in_pool", "grade", "created_at", "response_due_at")
 
 
 class AssignChecks:
@@ -131,48 +137,51 @@ def _raised(check: Callable[[], None]) -> ServiceError | None:
 
 
 def decision_reason(
-    *, strategy: str, why: DecisionReason | None, reason: str, actor: User | None
+    *,
+    strategy: str,
+    why: DecisionReason | None,
+    reason: str,
+    actor: User | None,
+    texts: dict[tuple[str, str], str] | None = None,
 ) -> tuple[DecisionReason | None, str]:
     """A decision's reason as code and parameters and as stored text (one lead or a set):
     a person's typed text is kept (trimmed), a manual decision is coded ``manual``, and a
-    coded reason is stored in the site language."""
+    coded reason is stored in the site language. ``texts``: a set's reasons already worded
+    (by code and parameters), each distinct one worded once."""
     reason = (reason or "").strip()[:2000]
     if strategy == "manual":
         why = reasons.manual(user=display_name(actor), text=reason)
     if why is not None:
-        reason = why.stored_text()
+        if texts is None:
+            return why, why.stored_text()
+        key = (why.code, repr(why.params))
+        if key not in texts:
+            texts[key] = why.stored_text()
+        reason = texts[key]
     return why, reason
 
 
-def record_assignment(
-    *,
-    lead: Lead,
-    owner: User | None,
-    previous_owner_id: int | None,
-    actor: User | None,
-    strategy: str,
-    why: DecisionReason | None,
-    reason: str,
-    rule: AssignmentRule | None = None,
-    at: dt.datetime,
-) -> None:
-    """The decision's record: ``why`` as code and parameters (worded in the reader's
-    language when shown), ``reason`` as text in the site language (or as given, for a
-    decision without a code)."""
-    assignment_row(
-        lead=lead,
-        owner_id=owner.pk if owner is not None else None,
-        previous_owner_id=previous_owner_id,
-        actor=actor,
-        strategy=strategy,
-        why=why,
-        reason=reason,
-        rule=rule,
-        at=at,
-    ).save()
+#: The columns of an ownership decision's ``LeadEvent`` and ``Assignment`` rows, in the
+#: order ``ownership_change`` gives their values (``insert_rows`` writes a set of them).
+EVENT_COLUMNS = ("lead_id", "kind", "actor_id", "at", "from_stage", "to_stage", "reason", "data")
+RECORD_COLUMNS = (
+    "lead_id",
+    "owner_id",
+    "previous_owner_id",
+    "actor_id",
+    "strategy",
+    "reason",
+    "reason_code",
+    "reason_params",
+    "rule_id",
+    "rule_name",
+    "at",
+    "response_due_at",
+    "routing_work_seconds",
+)
 
 
-def assignment_row(
+def assignment_values(
     *,
     lead: Lead,
     owner_id: int | None,
@@ -184,35 +193,101 @@ def assignment_row(
     rule: AssignmentRule | None = None,
     at: dt.datetime,
     clock: DueClock | None = None,
-) -> Assignment:
-    """The unsaved record of one decision (``record_assignment`` saves one, the set-based
-    ``leads_assign_bulk`` many at once). ``clock``: the SLA clock of a set assigned at
-    ``at`` (the same figures as ``working_seconds``, the calendar walked once)."""
-    figures = {}
+) -> tuple[Any, ...]:
+    """The values (``RECORD_COLUMNS``) of one decision's record: ``why`` as code and
+    parameters (worded in the reader's language when shown), ``reason`` as text in the site
+    language (or as given, for a decision without a code). A decision with an owner keeps
+    its SLA figures; compliance only aggregates them. ``clock``: the SLA clock of a set
+    assigned at ``at`` (the same figures as ``working_seconds``, the calendar walked once).
+    """
+    due = seconds = None
     if owner_id is not None:
-        # The decision keeps its SLA figures; compliance only aggregates them.
-        figures = {
-            "response_due_at": lead.response_due_at,
-            "routing_work_seconds": (
-                working_seconds(lead.created_at, at)
-                if clock is None
-                else clock.working_seconds_since(lead.created_at)
-            ),
-        }
-    return Assignment(
+        due = lead.response_due_at
+        seconds = (
+            working_seconds(lead.created_at, at)
+            if clock is None
+            else clock.working_seconds_since(lead.created_at)
+        )
+    return (
+        lead.pk,
+        owner_id,
+        previous_owner_id,
+        actor.pk if actor is not None else None,
+        strategy,
+        reason,
+        why.code if why else "",
+        why.params if why else {},
+        rule.pk if rule is not None else None,
+        rule.name if rule is not None else "",
+        at,
+        due,
+        seconds,
+    )
+
+
+def _save_event(values: tuple[Any, ...]) -> None:
+    """Save one event (``EVENT_COLUMNS`` values)."""
+    LeadEvent.objects.create(**dict(zip(EVENT_COLUMNS, values, strict=True)))
+
+
+def _save_record(values: tuple[Any, ...]) -> None:
+    """Save one decision's record (``RECORD_COLUMNS`` values)."""
+    Assignment.objects.create(**dict(zip(RECORD_COLUMNS, values, strict=True)))
+
+
+def ownership_change(
+    lead: Lead,
+    *,
+    owner_id: int | None,
+    actor: User | None,
+    strategy: str,
+    why: DecisionReason | None,
+    reason: str,
+    rule: AssignmentRule | None,
+    now: dt.datetime,
+    extra: Mapping[str, Any] | None = None,
+    clock: DueClock | None = None,
+    texts: dict[tuple[str, str], str] | None = None,
+) -> tuple[tuple[Any, ...], tuple[Any, ...], int | None]:
+    """The assign transition (``owner_id``; ``lead_send_to_pool``'s pool when None) on a
+    locked, checked lead, written once for one lead (``lead_assign``, ``lead_send_to_pool``)
+    and for a set (``leads_assign_bulk``): the lead's fields change in memory, and the
+    values of its event (``EVENT_COLUMNS``) and decision record (``RECORD_COLUMNS``) are
+    returned with the previous owner. The caller saves them (one lead) or inserts them with
+    the set's. ``extra``: more data for the event."""
+    strategy = strategy if owner_id is not None else "pool"
+    why, reason = decision_reason(
+        strategy=strategy, why=why, reason=reason, actor=actor, texts=texts
+    )
+    previous_owner = lead.owner_id
+    actor_id = actor.pk if actor is not None else None
+    if owner_id is None:
+        lead.in_pool, lead.pooled_at = True, now
+        kind, data = EventKind.POOLED.value, _reason_data(why)
+        rule = None
+    else:
+        lead.owner_id, lead.in_pool, lead.assigned_at = owner_id, False, now
+        start_sla_clock(lead, now, clock=clock)
+        kind = (EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED).value
+        data = _assign_event_data(
+            owner_id=owner_id, previous_owner=previous_owner, strategy=strategy, rule=rule, why=why
+        )
+    if extra:
+        data = {**data, **extra}
+    event = (lead.pk, kind, actor_id, now, lead.stage, lead.stage, reason, data)
+    record = assignment_values(
         lead=lead,
         owner_id=owner_id,
-        previous_owner_id=previous_owner_id,
+        previous_owner_id=previous_owner,
         actor=actor,
         strategy=strategy,
+        why=why,
         reason=reason,
-        reason_code=why.code if why else "",
-        reason_params=why.params if why else {},
         rule=rule,
-        rule_name=getattr(rule, "name", ""),
-        at=at,
-        **figures,
+        at=now,
+        clock=clock,
     )
+    return event, record, previous_owner
 
 
 def _assign_event_data(
@@ -278,41 +353,22 @@ def lead_assign(
     """
     lead = lock_lead(lead)
     AssignChecks(actor).check(lead, owner)
-    now, previous_owner = timezone.now(), lead.owner_id
-    why, reason = decision_reason(strategy=strategy, why=why, reason=reason, actor=actor)
-    lead.owner, lead.in_pool, lead.assigned_at = owner, False, now
-    start_sla_clock(lead, now)
-    save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
-    record_event(
-        lead=lead,
-        kind=EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED,
-        actor=actor,
-        at=now,
-        from_stage=lead.stage,
-        to_stage=lead.stage,
-        reason=reason,
-        data={
-            **_assign_event_data(
-                owner_id=owner.pk,
-                previous_owner=previous_owner,
-                strategy=strategy,
-                rule=rule,
-                why=why,
-            ),
-            **dict(data or {}),
-        },
-    )
-    record_assignment(
-        lead=lead,
-        owner=owner,
-        previous_owner_id=previous_owner,
+    now = timezone.now()
+    event, record, previous_owner = ownership_change(
+        lead,
+        owner_id=owner.pk,
         actor=actor,
         strategy=strategy,
         why=why,
         reason=reason,
         rule=rule,
-        at=now,
+        now=now,
+        extra=data,
     )
+    lead.owner = owner
+    save_lead(lead, ["owner", "in_pool", "assigned_at", "response_due_at", "responded_at"])
+    _save_event(event)
+    _save_record(record)
     announce(Announcement.ASSIGNED, assignments=[(lead.pk, owner.pk, previous_owner)])
     return lead
 
@@ -327,30 +383,19 @@ def lead_send_to_pool(
     without a code."""
     lead = lock_lead(lead)
     AssignChecks(actor).check(lead, None)
-    why, reason = decision_reason(strategy="pool", why=why, reason=reason, actor=actor)
-    now = timezone.now()
-    lead.in_pool, lead.pooled_at = True, now
-    save_lead(lead, ["in_pool", "pooled_at"])
-    record_event(
-        lead=lead,
-        kind=EventKind.POOLED,
-        actor=actor,
-        at=now,
-        from_stage=lead.stage,
-        to_stage=lead.stage,
-        reason=reason,
-        data=_reason_data(why),
-    )
-    record_assignment(
-        lead=lead,
-        owner=None,
-        previous_owner_id=None,
+    event, record, _previous = ownership_change(
+        lead,
+        owner_id=None,
         actor=actor,
         strategy="pool",
         why=why,
         reason=reason,
-        at=now,
+        rule=None,
+        now=timezone.now(),
     )
+    save_lead(lead, ["in_pool", "pooled_at"])
+    _save_event(event)
+    _save_record(record)
     return lead
 
 
@@ -488,15 +533,17 @@ def lead_claim(*, lead: Lead | int, actor: User) -> Lead:
         data={"owner": actor.pk},
     )
     why = DecisionReason(reasons.CLAIMED, {"user": display_name(actor)})
-    record_assignment(
-        lead=lead,
-        owner=actor,
-        previous_owner_id=None,
-        actor=actor,
-        strategy="claim",
-        why=why,
-        reason=why.stored_text(),
-        at=now,
+    _save_record(
+        assignment_values(
+            lead=lead,
+            owner_id=actor.pk,
+            previous_owner_id=None,
+            actor=actor,
+            strategy="claim",
+            why=why,
+            reason=why.stored_text(),
+            at=now,
+        )
     )
     return lead
 
@@ -646,10 +693,11 @@ def leads_assign_bulk(
         user._leadloop_roles = frozenset(g.name for g in user.groups.all())  # type: ignore[attr-defined]
     checks = AssignChecks(actor)
     clock = DueClock(now)
+    texts: dict[tuple[str, str], str] = {}
     assigned: list[tuple[Lead, int | None]] = []
-    pooled: list[Lead] = []
-    events: list[LeadEvent] = []
-    records: list[Assignment] = []
+    pooled: list[int] = []
+    events: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
     # Reasons are stored in the site language: switched to once for the set.
     with translation.override(settings.LANGUAGE_CODE):
         for decision in decisions:
@@ -664,51 +712,31 @@ def leads_assign_bulk(
                 result.refused[lead.pk] = str(error.message)
                 continue
             result.done.append(lead.pk)
-            strategy = decision.strategy if owner is not None else "pool"
-            why, reason = decision_reason(
-                strategy=strategy, why=decision.why, reason=decision.reason, actor=actor
+            event, record, previous_owner = ownership_change(
+                lead,
+                owner_id=decision.owner_id,
+                actor=actor,
+                strategy=decision.strategy,
+                why=decision.why,
+                reason=decision.reason,
+                rule=decision.rule,
+                now=now,
+                clock=clock,
+                texts=texts,
             )
-            previous_owner = lead.owner_id
             if owner is None:
-                lead.in_pool, lead.pooled_at = True, now
-                pooled.append(lead)
-                events.append(_event(lead, EventKind.POOLED, actor, now, reason, _reason_data(why)))
+                pooled.append(lead.pk)
             else:
-                lead.owner_id, lead.in_pool, lead.assigned_at = owner.pk, False, now
-                start_sla_clock(lead, now, clock=clock)
                 assigned.append((lead, previous_owner))
-                data = _assign_event_data(
-                    owner_id=owner.pk,
-                    previous_owner=previous_owner,
-                    strategy=strategy,
-                    rule=decision.rule,
-                    why=why,
-                )
-                kind = EventKind.REASSIGNED if previous_owner else EventKind.ASSIGNED
-                events.append(_event(lead, kind, actor, now, reason, data))
-            records.append(
-                assignment_row(
-                    lead=lead,
-                    owner_id=decision.owner_id,
-                    previous_owner_id=previous_owner,
-                    actor=actor,
-                    strategy=strategy,
-                    why=why,
-                    reason=reason,
-                    rule=decision.rule if owner is not None else None,
-                    at=now,
-                    clock=clock,
-                )
-            )
+            events.append(event)
+            records.append(record)
     with transaction.atomic():
         if assigned:
             _update_owners([lead for lead, _previous in assigned], now)
         if pooled:
-            Lead.objects.filter(pk__in=[lead.pk for lead in pooled]).update(
-                in_pool=True, pooled_at=now, updated_at=now
-            )
-        LeadEvent.objects.bulk_create(events)
-        Assignment.objects.bulk_create(records)
+            Lead.objects.filter(pk__in=pooled).update(in_pool=True, pooled_at=now, updated_at=now)
+        insert_rows(LeadEvent, EVENT_COLUMNS, events)
+        insert_rows(Assignment, RECORD_COLUMNS, records)
         if assigned:
             announce(
                 Announcement.ASSIGNED,
@@ -717,25 +745,10 @@ def leads_assign_bulk(
     return result
 
 
-def _event(
-    lead: Lead, kind: str, actor: User | None, at: dt.datetime, reason: str, data: dict[str, Any]
-) -> LeadEvent:
-    """An unsaved event, as ``record_event`` writes it (inserted with the set)."""
-    return LeadEvent(
-        lead=lead,
-        kind=kind,
-        actor=actor,
-        at=at,
-        from_stage=lead.stage,
-        to_stage=lead.stage,
-        reason=reason,
-        data=data,
-    )
-
-
 def _update_owners(leads: Sequence[Lead], now: dt.datetime) -> None:
-    """One ``UPDATE … FROM (VALUES …)`` giving each lead its owner and due time (the other
-    assignment fields are the same for all). PostgreSQL and SQLite (3.33+) both run it."""
+    """One ``UPDATE`` giving each lead its owner and due time (the other assignment fields
+    are the same for all): joined to ``unnest`` of three arrays on PostgreSQL (a statement
+    whose size does not grow with the leads), to ``VALUES`` rows on SQLite (3.33+)."""
     qn = connection.ops.quote_name
     table = qn(Lead._meta.db_table)
     fields = {
@@ -746,18 +759,24 @@ def _update_owners(leads: Sequence[Lead], now: dt.datetime) -> None:
     def param(name: str, value: Any) -> Any:
         return fields[name].get_db_prep_save(value, connection)
 
-    def typed(name: str) -> str:
-        if connection.vendor != "postgresql":
-            return "%s"
-        return f"CAST(%s AS {fields[name].db_type(connection)})"
-
-    row = f"({typed('id')}, {typed('owner')}, {typed('response_due_at')})"
-    values = ", ".join([row] * len(leads))
-    params: list[Any] = []
-    for lead in leads:
-        params += [lead.pk, lead.owner_id, param("response_due_at", lead.response_due_at)]
+    if connection.vendor == "postgresql":
+        source = (
+            f"unnest(%s::{fields['id'].db_type(connection)}[], "
+            f"%s::{fields['owner'].db_type(connection)}[], "
+            f"%s::{fields['response_due_at'].db_type(connection)}[])"
+        )
+        params: list[Any] = [
+            [lead.pk for lead in leads],
+            [lead.owner_id for lead in leads],
+            [lead.response_due_at for lead in leads],
+        ]
+    else:
+        source = f"(VALUES {', '.join(['(%s, %s, %s)'] * len(leads))})"
+        params = []
+        for lead in leads:
+            params += [lead.pk, lead.owner_id, param("response_due_at", lead.response_due_at)]
     sql = (
-        f"WITH v (id, owner_id, due) AS (VALUES {values}) "  # noqa: S608
+        f"WITH v (id, owner_id, due) AS (SELECT * FROM {source}) "  # noqa: S608
         f"UPDATE {table} SET {qn('owner_id')} = v.owner_id, {qn('response_due_at')} = v.due, "
         f"{qn('in_pool')} = %s, {qn('assigned_at')} = %s, {qn('responded_at')} = NULL, "
         f"{qn('updated_at')} = %s FROM v WHERE {table}.{qn('id')} = v.id"

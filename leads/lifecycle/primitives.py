@@ -7,12 +7,13 @@ Callers are inside ``transaction.atomic``; nothing here commits or schedules wor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,14 +39,57 @@ def lock_lead(lead: Lead | int) -> Lead:
         raise ServiceError(_("Lead not found."), code="not_found") from exc
 
 
-def lock_leads(ids: Iterable[int], *, related: Iterable[str] = ()) -> list[Lead]:
+def lock_leads(
+    ids: Iterable[int], *, related: Iterable[str] = (), fields: Iterable[str] = ()
+) -> list[Lead]:
     """Re-read many leads under row locks (``select_for_update``) in id order, so two
     set-based writers lock in the same order and never deadlock; ids not found are left
-    out. ``related``: what to load with them (``select_related``)."""
+    out. ``related``: what to load with them (``select_related``); ``fields``: only these
+    columns (``only``; the caller's transition reads no other, or it costs a query each)."""
     queryset = Lead.objects.select_for_update(of=("self",)).filter(pk__in=list(ids))
     if related:
         queryset = queryset.select_related(*related)
+    if fields:
+        queryset = queryset.only(*fields)
     return list(queryset.order_by("pk"))
+
+
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (values in the order of ``columns``, attribute names such as
+    ``lead_id``) without making a model instance per row; the model's other fields get
+    their default. PostgreSQL: one ``INSERT … SELECT FROM unnest(…)`` with one typed array
+    per column, so the statement's size and parse time do not grow with the rows; other
+    databases: ``bulk_create``. No signals are sent, as none are by ``bulk_create``."""
+    if not rows:
+        return
+    opts = model._meta
+    by_name = {f.attname: f for f in opts.concrete_fields}
+    fields = [by_name[name] for name in columns]
+    rest = [f for f in opts.concrete_fields if f.attname not in columns and f is not opts.pk]
+    if connection.vendor != "postgresql":
+        names = [*columns, *(f.attname for f in rest)]
+        defaults = tuple(f.get_default() for f in rest)
+        model._default_manager.bulk_create(
+            [model(**dict(zip(names, (*row, *defaults), strict=True))) for row in rows]
+        )
+        return
+    qn = connection.ops.quote_name
+    columns_values = [
+        *zip(*rows, strict=True),
+        *(((f.get_default(),) * len(rows)) for f in rest),
+    ]
+    arrays: list[list[Any]] = []
+    for field, values in zip([*fields, *rest], columns_values, strict=True):
+        if isinstance(field, models.JSONField):
+            values = tuple(None if v is None else json.dumps(v, cls=field.encoder) for v in values)
+        arrays.append(list(values))
+    selects = [f"%s::{f.db_type(connection)}[]" for f in [*fields, *rest]]
+    into = ", ".join(qn(f.column) for f in [*fields, *rest])
+    sql = f"INSERT INTO {qn(opts.db_table)} ({into}) SELECT * FROM unnest({', '.join(selects)})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
 
 
 def save_lead(lead: Lead, fields: Iterable[str]) -> None:
