@@ -409,10 +409,11 @@ def _arrive_new(
         to_stage=Stage.NEW,
         data=created_event_data(campaign_id=campaign_id, touch_kind=touch_kind),
     )
-    lead._row_locked = True  # type: ignore[attr-defined]  # inserted by this transaction
+    # Inserted by this transaction: held, and seen by no other writer yet.
+    lead._row_locked = lead._inserted_here = True  # type: ignore[attr-defined]
     try:
         announce(Announcement.ARRIVED, lead_id=lead.pk, lead=lead, touch_kind=touch_kind)
     finally:
         # The caller may keep the instance past this transaction: lock it again then.
-        lead._row_locked = False  # type: ignore[attr-defined]
+        lead._row_locked = lead._inserted_here = False  # type: ignore[attr-defined]
     return LeadCreateResult(lead=lead, duplicate=False)
