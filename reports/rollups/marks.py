@@ -12,10 +12,13 @@ no broker) the refresh runs right after the commit.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,15 +111,56 @@ def mark_everything() -> None:
     transaction.on_commit(lambda: enqueue(REBUILD_TASK))
 
 
+#: Until when (``time.time()``) a refresh queued by some process is known to be still
+#: ahead, so this process need not ask again (``request_refresh``).
+_ahead_until = 0.0
+#: Clock skew allowed between the processes that share the debounce key.
+_SKEW_SECONDS = 0.5
+
+
 def request_refresh() -> None:
-    """Queue the refresh of the marked days, debounced (see the module's docstring)."""
+    """Queue the refresh of the marked days, debounced (see the module's docstring).
+
+    The debounce key holds the time the window's refresh was queued: a refresh queued at
+    ``t`` runs at ``t + ROLLUP_DEBOUNCE_SECONDS`` or later and then reads every mark
+    committed before, so until shortly before then this process asks nothing — one Redis
+    call per window and process instead of one per change."""
+    global _ahead_until
     if settings.CELERY_TASK_ALWAYS_EAGER:
         enqueue(REFRESH_TASK)
         return
     delay = settings.ROLLUP_DEBOUNCE_SECONDS
+    if not delay:
+        enqueue(REFRESH_TASK)
+        return
+    now = time.time()
+    if now < _ahead_until:
+        return
     try:
-        first = cache.add(_QUEUED_KEY, 1, timeout=delay) if delay else True
+        first, queued_at = _claim_window(now, delay)
     except Exception:  # a cache outage: queue anyway (the refresh is idempotent)
-        first = True
+        first, queued_at = True, now
     if first:
-        enqueue(REFRESH_TASK, countdown=delay or None)
+        enqueue(REFRESH_TASK, countdown=delay)
+    _ahead_until = queued_at + delay - _SKEW_SECONDS
+
+
+def _claim_window(now: float, delay: int) -> tuple[bool, float]:
+    """Set the debounce key to ``now`` unless it is there: (whether this call set it, the
+    time the window's refresh was queued — 0 when unknown). On Redis in one call (``SET
+    NX GET``), which also returns the time another process stored."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        redis_cache: Any = backend  # its client is not typed
+        client = redis_cache._cache.get_client(_QUEUED_KEY, write=True)
+        key = backend.make_and_validate_key(_QUEUED_KEY)
+        previous = client.set(key, repr(now), nx=True, ex=delay, get=True)
+        if previous is None:
+            return True, now
+        try:
+            return False, float(previous)
+        except ValueError:  # a value of another kind: say nothing about the window
+            return False, 0.0
+    if backend.add(_QUEUED_KEY, now, timeout=delay):
+        return True, now
+    return False, 0.0
