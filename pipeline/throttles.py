@@ -5,6 +5,8 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -62,7 +64,7 @@ class CaptureThrottle(SimpleRateThrottle):
         if not cache_breaker.allows():
             return True
         try:
-            if isinstance(self.cache, RedisCache):
+            if isinstance(self.backend(), RedisCache):
                 allowed = self._allow_in_redis(request, view)
             else:  # the local-memory cache of the embedded default
                 allowed = super().allow_request(request, view)
@@ -73,6 +75,13 @@ class CaptureThrottle(SimpleRateThrottle):
         cache_breaker.reset()
         return allowed
 
+    def backend(self) -> Any:
+        """The cache itself: DRF's default is ``django.core.cache.cache``, a proxy to the
+        default cache that is no ``RedisCache`` instance, so it is resolved here (without
+        this, production took the two-round-trip read-then-write path)."""
+        cache = self.cache
+        return caches[DEFAULT_CACHE_ALIAS] if cache is default_cache else cache
+
     def _allow_in_redis(self, request: Request, view: APIView) -> bool:
         """``SimpleRateThrottle.allow_request`` in one Redis call (``SLIDING_WINDOW``)."""
         limit, window = self.parse_rate(self.rate)
@@ -80,7 +89,7 @@ class CaptureThrottle(SimpleRateThrottle):
             return True
         self.key = self.get_cache_key(request, view)
         self.now = self.timer()
-        cache: Any = self.cache
+        cache: Any = self.backend()
         client = cache._cache.get_client(self.key, write=True)
         allowed, oldest = client.eval(
             SLIDING_WINDOW,

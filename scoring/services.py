@@ -411,11 +411,20 @@ def _store_score(lead: Lead, result: ScoreResult, *, version: int) -> bool:
     )
     if not written:
         return False
+    _set_score(lead, result, version=version, now=now)
+    return True
+
+
+#: The columns a score writes (``_store_score``), for a save that writes them with others.
+SCORE_FIELDS = ("score", "score_detail", "score_version", "scored_at", "grade", "grade_source")
+
+
+def _set_score(lead: Lead, result: ScoreResult, *, version: int, now: dt.datetime) -> None:
+    """The score on the instance (what ``_store_score`` wrote); the grade unless manual."""
     lead.score, lead.score_detail, lead.score_version = result.score, result.detail, version
     lead.scored_at = lead.updated_at = now
     if lead.grade_source != GradeSource.MANUAL:  # the caller holds the row lock
         lead.grade, lead.grade_source = result.grade, GradeSource.RULE
-    return True
 
 
 def lead_score(*, lead: Lead | int, touches: tuple[int, list[str]] | None = None) -> Lead | None:
@@ -462,6 +471,14 @@ def _score_locked(locked: Lead, *, touches: tuple[int, list[str]] | None) -> Lea
     current = rule_set()
     result = score_of(locked, rules=current.rules, thresholds=current.thresholds, touches=touches)
     previous_grade = locked.grade
+    if getattr(locked, "_inserted_here", False) and locked.grade_source != GradeSource.MANUAL:
+        # A row this transaction inserted (a new arrival): no other writer can have scored
+        # it, so the conditions of ``_store_score`` hold. When it qualifies at once, the
+        # qualification's save writes the score too: one update instead of two.
+        _set_score(locked, result, version=current.version, now=timezone.now())
+        if _qualifies_automatically(locked, current.auto_qualify_score):
+            locked._unsaved_fields = SCORE_FIELDS  # type: ignore[attr-defined]  # save_lead
+            return lead_qualify(lead=locked, actor=None)
     if not _store_score(locked, result, version=current.version):
         return locked
     if locked.grade != previous_grade and previous_grade:  # a first grade is not a change

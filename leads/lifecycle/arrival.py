@@ -20,6 +20,7 @@ a new lead, a touch and an event look the same whichever path wrote them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -204,7 +205,6 @@ class LeadCreateResult:
     duplicate: bool
 
 
-@transaction.atomic
 def lead_create(
     *,
     actor: User | None,
@@ -233,7 +233,47 @@ def lead_create(
     with ``arrived`` as the row this transaction holds (inserted here: no other transaction
     sees it yet), so scoring and auto-qualification write through the returned instance
     and nothing is read again; a known person's lead is read again after it ran.
+
+    When the unique index refuses the new lead, the arrival is redone as a touch: in a
+    caller's transaction the insert runs in a savepoint, which is rolled back; as a
+    transaction of its own (the public capture) the whole transaction is redone once
+    instead, which saves the savepoint's two statements on every arrival.
     """
+    arrival = functools.partial(
+        _lead_create,
+        actor=actor,
+        fields=fields,
+        campaign=campaign,
+        touch_kind=touch_kind,
+        occurred_at=occurred_at,
+        utm=utm,
+        landing_page=landing_page,
+        consent_version=consent_version,
+    )
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return arrival(redo_in_savepoint=True)
+    try:
+        with transaction.atomic():
+            return arrival(redo_in_savepoint=False)
+    except IntegrityError:
+        pass  # another writer stored this person meanwhile: now a touch on their lead
+    with transaction.atomic():
+        return arrival(redo_in_savepoint=True)
+
+
+def _lead_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    campaign: Campaign | None,
+    touch_kind: str,
+    occurred_at: dt.datetime | None,
+    utm: Mapping[str, str] | None,
+    landing_page: str,
+    consent_version: str,
+    redo_in_savepoint: bool,
+) -> LeadCreateResult:
     if not can_create_lead(actor):
         raise ServiceError(_("You are not allowed to create leads."), code="forbidden")
     if not can_create_lead(actor, campaign):
@@ -253,19 +293,23 @@ def lead_create(
     _lock_identity(identity)
     existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
     if existing is None:
+        arrive = functools.partial(
+            _arrive_new,
+            actor=actor,
+            data=data,
+            campaign=campaign,
+            touch_kind=touch_kind,
+            occurred_at=occurred_at,
+            now=now,
+            utm=utm,
+            landing_page=landing_page,
+            consent_version=consent_version,
+        )
+        if not redo_in_savepoint:  # lead_create redoes the whole transaction instead
+            return arrive()
         try:
             with transaction.atomic():  # a savepoint, so a refused insert can be redone
-                return _arrive_new(
-                    actor=actor,
-                    data=data,
-                    campaign=campaign,
-                    touch_kind=touch_kind,
-                    occurred_at=occurred_at,
-                    now=now,
-                    utm=utm,
-                    landing_page=landing_page,
-                    consent_version=consent_version,
-                )
+                return arrive()
         except IntegrityError:
             existing = find_open_duplicate(phone=data.get("phone", ""), email=data.get("email", ""))
             if existing is None:
@@ -365,10 +409,11 @@ def _arrive_new(
         to_stage=Stage.NEW,
         data=created_event_data(campaign_id=campaign_id, touch_kind=touch_kind),
     )
-    lead._row_locked = True  # type: ignore[attr-defined]  # inserted by this transaction
+    # Inserted by this transaction: held, and seen by no other writer yet.
+    lead._row_locked = lead._inserted_here = True  # type: ignore[attr-defined]
     try:
         announce(Announcement.ARRIVED, lead_id=lead.pk, lead=lead, touch_kind=touch_kind)
     finally:
         # The caller may keep the instance past this transaction: lock it again then.
-        lead._row_locked = False  # type: ignore[attr-defined]
+        lead._row_locked = lead._inserted_here = False  # type: ignore[attr-defined]
     return LeadCreateResult(lead=lead, duplicate=False)

@@ -93,8 +93,13 @@ def insert_rows(
 
 
 def save_lead(lead: Lead, fields: Iterable[str]) -> None:
-    """Save the named fields (and ``updated_at``) of a locked lead."""
-    lead.save(update_fields=[*fields, "updated_at"])
+    """Save the named fields (and ``updated_at``) of a locked lead, with those a caller
+    set on it but left to this save (``_unsaved_fields``: a new lead's score, written with
+    its automatic qualification — ``scoring.services``)."""
+    unsaved = getattr(lead, "_unsaved_fields", ())
+    lead.save(update_fields=[*fields, *unsaved, "updated_at"])
+    if unsaved:
+        lead._unsaved_fields = ()  # type: ignore[attr-defined]
 
 
 def record_event(

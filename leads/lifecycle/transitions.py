@@ -39,7 +39,6 @@ from leads.models import Lead
 from pipeline.errors import ServiceError
 
 
-@transaction.atomic
 def lead_qualify(
     *,
     lead: Lead | int,
@@ -52,7 +51,19 @@ def lead_qualify(
 
     ``bulk``: one of many leads qualified by a bulk path (an import's auto-qualification);
     the announcement says so, and its routing waits on the ``bulk`` queue instead of
-    delaying a new web lead on ``realtime``."""
+    delaying a new web lead on ``realtime``.
+
+    A lead whose row the caller's transaction holds (``_row_locked``: auto-qualification
+    while scoring) is qualified in the caller's atomic block, without a savepoint of its
+    own: a refusal then undoes the caller's whole change, as it would propagate anyway."""
+    held = isinstance(lead, Lead) and getattr(lead, "_row_locked", False)
+    with transaction.atomic(savepoint=not held):
+        return _qualify(lead=lead, actor=actor, grade=grade, reason=reason, bulk=bulk)
+
+
+def _qualify(
+    *, lead: Lead | int, actor: User | None, grade: str | None, reason: str, bulk: bool
+) -> Lead:
     lead = lock_lead(lead)
     check_action(lead=lead, actor=actor, action="qualify")
     reason = (reason or "").strip()

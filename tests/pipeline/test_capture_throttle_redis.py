@@ -69,3 +69,39 @@ def test_a_refused_caller_is_told_when_the_window_frees(redis_cache, settings):
     assert [allowed for allowed, _t in answers] == [True, True, False]
     wait = answers[-1][1].wait()
     assert wait is not None and 3500 < wait <= 3600
+
+
+def test_the_default_cache_is_used_through_its_one_call(settings):
+    """DRF gives the throttle ``django.core.cache.cache``, a proxy: the throttle sees the
+    Redis cache behind it and makes its one ``SLIDING_WINDOW`` call (not a read and a
+    write)."""
+    from django.core.cache import cache as default_cache
+    from django.core.cache import caches
+
+    url = env_str("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    prefix = f"throttle-test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.CAPTURE_RATE = "2/min"
+    throttle = CaptureThrottle()
+    assert throttle.cache is default_cache
+    backend = throttle.backend()
+    assert isinstance(backend, RedisCache) and backend is caches["default"]
+    try:
+        assert [throttle.allow_request(_request("203.0.113.9"), None) for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        client = backend._cache.get_client(write=True)
+        key = backend.make_and_validate_key(throttle.key)
+        assert client.type(key) == b"zset"  # the script's sorted set, not DRF's pickled list
+    finally:
+        client = backend._cache.get_client(write=True)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)

@@ -434,3 +434,51 @@ def test_the_marks_check_is_one_indexed_query():
     assert "Seq Scan" not in explained and "rollup_mark_day" in explained, explained
     RollupMark.objects.create(day=None)
     assert plan(start, end) is None  # every day marked: live
+
+
+def test_the_refresh_is_asked_for_once_per_window_and_process(settings, monkeypatch):
+    """With a broker, the first change of a debounce window queues the refresh and stores
+    when (one Redis call, ``SET NX GET``); another process learns that time from its own
+    one call and queues nothing; neither asks again until shortly before the refresh runs."""
+    import uuid
+
+    from django.core.cache import caches
+
+    from pipeline.env import env_str
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.ROLLUP_DEBOUNCE_SECONDS = 30
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL") or "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"rollup-test-{uuid.uuid4().hex[:8]}",
+        }
+    }
+    queued: list[tuple] = []
+    monkeypatch.setattr(rollup_marks, "enqueue", lambda *a, **k: queued.append((a, k)))
+    claims: list[float] = []
+    claim = rollup_marks._claim_window
+    monkeypatch.setattr(
+        rollup_marks, "_claim_window", lambda now, delay: claims.append(now) or claim(now, delay)
+    )
+    monkeypatch.setattr(rollup_marks, "_ahead_until", 0.0)
+    try:
+        rollup_marks.request_refresh()
+        rollup_marks.request_refresh()  # the same process, same window: no call at all
+        assert queued == [((rollup_marks.REFRESH_TASK,), {"countdown": 30})]
+        assert len(claims) == 1
+        first = claims[0]
+        assert rollup_marks._ahead_until == pytest.approx(first + 30 - 0.5)
+
+        monkeypatch.setattr(rollup_marks, "_ahead_until", 0.0)  # another process
+        rollup_marks.request_refresh()
+        assert len(queued) == 1 and len(claims) == 2  # asked once, queued nothing
+        assert rollup_marks._ahead_until == pytest.approx(first + 30 - 0.5)
+
+        caches["default"].delete(rollup_marks._QUEUED_KEY)  # the window ended
+        monkeypatch.setattr(rollup_marks, "_ahead_until", 0.0)
+        rollup_marks.request_refresh()
+        assert len(queued) == 2
+    finally:
+        caches["default"].delete(rollup_marks._QUEUED_KEY)
