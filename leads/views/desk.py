@@ -36,11 +36,11 @@ from leads.choices import (
 )
 from leads.models import Lead, LeadEvent
 from leads.reviews import open_reviews
-from leads.selectors import contact_for, leads_visible_to
+from leads.selectors import DESK_QUEUE_ORDER, contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import CappedPaginator, keyset_list
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
@@ -88,11 +88,7 @@ def age_badge(since: dt.datetime, now: dt.datetime) -> AgeBadge:
 
 def new_queue(user) -> QuerySet[Lead]:
     """New leads waiting for the desk: best score first, then the longest waiting."""
-    return (
-        leads_visible_to(user)
-        .filter(stage=Stage.NEW)
-        .order_by(F("score").desc(), "created_at", "id")
-    )
+    return leads_visible_to(user).filter(stage=Stage.NEW).order_by(*DESK_QUEUE_ORDER.order_by())
 
 
 def rejected_queue(user) -> QuerySet[Lead]:
@@ -169,7 +165,7 @@ def _paginate(request: HttpRequest, queryset: QuerySet):
 def desk_queue(request: HttpRequest) -> HttpResponse:
     """New leads to consult, qualify or disqualify, one by one or in bulk."""
     user = _require_desk(request)
-    paginator, page = _paginate(request, new_queue(user))
+    listed = keyset_list(request, new_queue(user), DESK_QUEUE_ORDER, page_size(request))
     now = timezone.now()
     rows = [
         {
@@ -178,7 +174,7 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "age": age_badge(lead.created_at, now),
             "form": actions.action_form("consult", lead=lead, auto_id=f"id_consult{lead.pk}_%s"),
         }
-        for lead in page.object_list
+        for lead in listed.rows
     ]
     return render(
         request,
@@ -187,14 +183,13 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "tab": "new",
             "counts": _tab_counts(user),
             "rows": rows,
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            **listed.context(),
             "page_sizes": PAGE_SIZES,
-            "page_size": paginator.per_page,
+            "page_size": listed.paginator.per_page,
             "bulk_disqualify_reasons": DisqualifyReason.choices,
             "pooled_today": pooled_today(leads_visible_to(user)),
         },
+        status=listed.status,
     )
 
 
