@@ -28,7 +28,7 @@ DESK_QUEUE_ORDER = KeysetOrder("desk", F("score"), descending=True, then=F("crea
 POOL_ORDER = KeysetOrder("pool", F("score"), descending=True, then=F("pooled_at"))
 #: "New for me": newest assignment first (``lead_owner_new``).
 NEW_FOR_ME_ORDER = KeysetOrder(
-    "new-for-me", F("assigned_at"), descending=True, nullable=True, attribute="assigned_at"
+    "new-for-me", F("assigned_at"), descending=True, nullable=True, index_descending=True
 )
 #: The routing page's unowned MQLs: longest waiting first (``lead_unowned_mql``; an MQL
 #: always has ``mql_at``).

@@ -78,6 +78,10 @@ class KeysetOrder:
     #: Not with a nullable ``key``.
     then: F | None = None
     then_descending: bool = False
+    #: A nullable key whose index is built ``DESC NULLS LAST`` (not the default ``ASC``,
+    #: i.e. ``DESC NULLS FIRST`` read backwards): the pages' segments are ordered to match
+    #: it (``DESC NULLS LAST``, and ``ASC NULLS FIRST`` reading backwards).
+    index_descending: bool = False
 
     def __post_init__(self) -> None:
         if self.then is not None and self.nullable:
@@ -243,11 +247,13 @@ def _ordered(
     """``queryset`` by ``key`` towards ``ascending``, then (``then`` and) ``id`` towards
     ``ties`` (the same direction without a second key)."""
     ties = ascending if ties is None else ties
-    direction, tie = ("asc" if ascending else "desc"), ("asc" if ties else "desc")
+    tie = "asc" if ties else "desc"
+    nulls = {}
+    if order.index_descending:
+        nulls = {"nulls_first": True} if ascending else {"nulls_last": True}
+    key = order.key.asc(**nulls) if ascending else order.key.desc(**nulls)
     rest = [] if order.then is None else [F(order.then.name)]
-    return queryset.order_by(
-        getattr(order.key, direction)(), *(getattr(t, tie)() for t in [*rest, F("id")])
-    )
+    return queryset.order_by(key, *(getattr(t, tie)() for t in [*rest, F("id")]))
 
 
 def _then_page(

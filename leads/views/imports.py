@@ -195,6 +195,10 @@ def progress_percent(job: ImportJob) -> int:
     return min(100, job.processed * 100 // job.total)
 
 
+#: Imports a page of the import list shows.
+IMPORTS_PER_PAGE = 25
+
+
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
     """Import jobs, newest first (optionally of one campaign); uploads still waiting for
@@ -210,7 +214,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             campaigns_visible_to(request.user), pk=int(request.GET["campaign"])
         )
         jobs = jobs.filter(campaign=campaign)
-    listed = keyset_list(request, jobs, IMPORT_ORDER, 25)
+    listed = keyset_list(request, jobs, IMPORT_ORDER, IMPORTS_PER_PAGE)
     return render(
         request,
         "imports/import_list.html",
