@@ -34,6 +34,10 @@ from pipeline.keyset import (
 #: 10000 with ``count_exact: false``). Counting stops at the cap, so it reads at most
 #: this many index entries however long the list is.
 COUNT_CAP = 10_000
+#: The cap of a count that is only a hint beside a short answer: the global search (50
+#: rows shown, the rest in the lead list) and the desk's tab badges say "1,000+" past it.
+#: A common word among a million leads then reads a tenth of the rows to count.
+SHORT_COUNT_CAP = 1_000
 
 
 class CappedPage(Page):
@@ -60,6 +64,12 @@ class CappedPaginator(Paginator):
     row, and the page links end at the cap."""
 
     count_cap = COUNT_CAP
+
+    def __init__(self, *args: Any, count_cap: int | None = None, **kwargs: Any):
+        """``count_cap``: a lower cap than ``COUNT_CAP`` (e.g. ``SHORT_COUNT_CAP``)."""
+        super().__init__(*args, **kwargs)
+        if count_cap is not None:
+            self.count_cap = min(type(self).count_cap, count_cap)
 
     @cached_property
     def _counted(self) -> int:

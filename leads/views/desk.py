@@ -40,7 +40,7 @@ from leads.selectors import DESK_QUEUE_ORDER, contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
-from pipeline.pagination import CappedPaginator, keyset_list
+from pipeline.pagination import SHORT_COUNT_CAP, CappedPaginator, keyset_list
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
@@ -142,8 +142,8 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
 
 
 def _count_label(queryset: QuerySet) -> str | int:
-    """A tab's count, capped like the lists': the number, or "10,000+" past the cap."""
-    paginator = CappedPaginator(queryset, 1)
+    """A tab's count, capped short (a badge): the number, or "1,000+" past the cap."""
+    paginator = CappedPaginator(queryset, 1, count_cap=SHORT_COUNT_CAP)
     return paginator.count if paginator.count_exact else paginator.count_label
 
 
