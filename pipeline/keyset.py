@@ -24,7 +24,7 @@ or foreign cursor is refused with ``InvalidCursor`` (a 400 with a clear message)
 
 Shared by every long list, page and API: the lead list and ``/api/v1/leads/``
 (``leads.filters.LEAD_ORDERS``), the pool, "new for me", the routing page, the desk's
-queue (``leads.selectors.QUEUE_ORDERS``) and the imports (``leads.imports.IMPORT_ORDER``);
+queue and the imports (``leads.selectors.POOL_ORDER`` and its neighbours);
 pages through ``pipeline.pagination.keyset_list``, the API through
 ``pipeline.pagination.KeysetPagination``.
 """
