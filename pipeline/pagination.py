@@ -340,13 +340,16 @@ def keyset_list(
     per_page: int,
     *,
     paginator: CappedPaginator | None = None,
+    count_cap: int | None = None,
 ) -> ListPage:
     """The page of ``rows`` (unordered: ``order`` orders them) that ``request`` asks for:
     ``?cursor=`` (a keyset page, read as an index range however deep), else ``?page=``.
     An altered cursor, or one of another order, gives the first page with an error
     message and status 400. ``paginator``: one over ``rows`` in ``order`` already made
-    (its count reused)."""
-    paginator = paginator or CappedPaginator(rows.order_by(*order.order_by()), per_page)
+    (its count reused); ``count_cap``: a lower cap of the count (``SHORT_COUNT_CAP``)."""
+    paginator = paginator or CappedPaginator(
+        rows.order_by(*order.order_by()), per_page, count_cap=count_cap
+    )
     token = request.GET.get("cursor", "")
     status = 200
     if token:

@@ -141,22 +141,28 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
     return latest
 
 
-def _count_label(queryset: QuerySet) -> str | int:
+def _count_label(paginator: CappedPaginator) -> str | int:
     """A tab's count, capped short (a badge): the number, or "1,000+" past the cap."""
-    paginator = CappedPaginator(queryset, 1, count_cap=SHORT_COUNT_CAP)
     return paginator.count if paginator.count_exact else paginator.count_label
 
 
-def _tab_counts(user) -> dict[str, str | int]:
-    return {
-        "new": _count_label(new_queue(user)),
-        "rejected": _count_label(rejected_queue(user)),
-        "reviews": _count_label(open_reviews(user)),
+def _tab_counts(user, current: tuple[str, CappedPaginator] | None = None) -> dict[str, str | int]:
+    """The three tabs' badges, each counted up to ``SHORT_COUNT_CAP``; ``current``: the tab
+    shown and its list's paginator, whose count (the same rows, the same cap) is reused."""
+    queues = {"new": new_queue, "rejected": rejected_queue, "reviews": open_reviews}
+    paginators = {
+        tab: CappedPaginator(queue(user), 1, count_cap=SHORT_COUNT_CAP)
+        for tab, queue in queues.items()
     }
+    if current is not None:
+        paginators[current[0]] = current[1]
+    return {tab: _count_label(paginator) for tab, paginator in paginators.items()}
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):
-    paginator = CappedPaginator(queryset, page_size(request))
+    """A desk list's page: counted up to ``SHORT_COUNT_CAP`` like its tab's badge (a work
+    queue is worked from the top; "Next" goes on past the count)."""
+    paginator = CappedPaginator(queryset, page_size(request), count_cap=SHORT_COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
 
@@ -165,7 +171,9 @@ def _paginate(request: HttpRequest, queryset: QuerySet):
 def desk_queue(request: HttpRequest) -> HttpResponse:
     """New leads to consult, qualify or disqualify, one by one or in bulk."""
     user = _require_desk(request)
-    listed = keyset_list(request, new_queue(user), DESK_QUEUE_ORDER, page_size(request))
+    listed = keyset_list(
+        request, new_queue(user), DESK_QUEUE_ORDER, page_size(request), count_cap=SHORT_COUNT_CAP
+    )
     now = timezone.now()
     rows = [
         {
@@ -181,7 +189,7 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
         "desk/desk_queue.html",
         {
             "tab": "new",
-            "counts": _tab_counts(user),
+            "counts": _tab_counts(user, ("new", listed.paginator)),
             "rows": rows,
             **listed.context(),
             "page_sizes": PAGE_SIZES,
@@ -221,7 +229,7 @@ def desk_rejected(request: HttpRequest) -> HttpResponse:
         "desk/desk_rejected.html",
         {
             "tab": "rejected",
-            "counts": _tab_counts(user),
+            "counts": _tab_counts(user, ("rejected", paginator)),
             "rows": rows,
             "page_obj": page,
             "paginator": paginator,
