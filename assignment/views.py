@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -45,10 +45,16 @@ from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
 from leads.filters import LeadFilterSet
 from leads.lifecycle import claims_today
 from leads.models import Lead
-from leads.selectors import contact_for, leads_visible_to
+from leads.selectors import (
+    NEW_FOR_ME_ORDER,
+    POOL_ORDER,
+    ROUTE_ORDER,
+    contact_for,
+    leads_visible_to,
+)
 from leads.selectors import new_for_me as leads_new_for
 from pipeline.errors import ServiceError
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import keyset_list
 from pipeline.roles import SALES_ROLES, Role, has_role
 
 User = get_user_model()
@@ -557,21 +563,6 @@ def simulate_page(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-def routable_ordered(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """The routing page's order: longest-waiting MQL first (index ``lead_unowned_mql``)."""
-    return leads.order_by("mql_at", "id")
-
-
-def pool_ordered(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """The pool's order: best score, then longest in the pool (index ``lead_pool_order``)."""
-    return leads.order_by(F("score").desc(), F("pooled_at").asc(nulls_last=True), "id")
-
-
-def new_for_me_ordered(user) -> QuerySet[Lead]:
-    """ "New for me", newest assignment first (index ``lead_owner_new``, PostgreSQL)."""
-    return leads_new_for(user).order_by(F("assigned_at").desc(nulls_last=True), "-id")
-
-
 def _routable(user) -> QuerySet[Lead]:
     return leads_visible_to(user).filter(stage=Stage.MQL, owner__isnull=True)
 
@@ -588,7 +579,8 @@ def route_page(request: HttpRequest) -> HttpResponse:
         if not filterset.is_valid():
             messages.error(request, _("Some filters were not understood; nothing was routed."))
             return redirect(back)
-        ids = list(filterset.qs.order_by("mql_at", "id").values_list("pk", flat=True)[:ROUTE_LIMIT])
+        routable = filterset.qs.order_by(*ROUTE_ORDER.order_by())
+        ids = list(routable.values_list("pk", flat=True)[:ROUTE_LIMIT])
         if not ids:
             messages.warning(request, _("No unowned MQL matches the filter."))
             return redirect(back)
@@ -610,20 +602,18 @@ def route_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, text)
         return redirect(back)
     leads = filterset.qs if filterset.is_valid() else _routable(user).none()
-    paginator = CappedPaginator(routable_ordered(leads), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    listed = keyset_list(request, leads, ROUTE_ORDER, PAGE_SIZE)
     return render(
         request,
         "assignment/route.html",
         {
             "filter": filterset,
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-            "rows": [(lead, contact_for(user, lead)) for lead in page.object_list],
+            **listed.context(),
+            "rows": [(lead, contact_for(user, lead)) for lead in listed.rows],
             "query": query,
             "route_limit": ROUTE_LIMIT,
         },
+        status=listed.status,
     )
 
 
@@ -643,11 +633,11 @@ def pool_page(request: HttpRequest) -> HttpResponse:
     base = leads_visible_to(user).filter(in_pool=True)
     filterset = _lead_filter(request.GET, base, request)
     leads = filterset.qs if filterset.is_valid() else base
-    paginator = CappedPaginator(pool_ordered(leads), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    listed = keyset_list(request, leads, POOL_ORDER, PAGE_SIZE)
+    paginator = listed.paginator
     now = timezone.now()
     rows = []
-    for lead in page.object_list:
+    for lead in listed.rows:
         code = lead.recycle_reason
         rows.append(
             {
@@ -667,9 +657,7 @@ def pool_page(request: HttpRequest) -> HttpResponse:
         {
             "filter": filterset,
             "rows": rows,
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            **listed.context(),
             "policy": policy,
             "claims_today": used,
             "claims_left": max(policy.daily_claim_limit - used, 0),
@@ -681,6 +669,7 @@ def pool_page(request: HttpRequest) -> HttpResponse:
                 fixed={"in_pool": "true"},
             ),
         },
+        status=listed.status,
     )
 
 
@@ -718,9 +707,8 @@ def pool_claim(request: HttpRequest, pk: int) -> HttpResponse:
 def new_for_me(request: HttpRequest) -> HttpResponse:
     """Leads assigned to me that I have not accepted yet (still MQL), newest first."""
     user = _require_sales(request)
-    paginator = CappedPaginator(new_for_me_ordered(user), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    page_leads = list(page.object_list)
+    listed = keyset_list(request, leads_new_for(user), NEW_FOR_ME_ORDER, PAGE_SIZE)
+    page_leads = listed.rows
     # Why each lead came to me: its latest decision naming me (one query for the page).
     why: dict[int, Assignment] = {}
     for decision in Assignment.objects.filter(
@@ -735,10 +723,9 @@ def new_for_me(request: HttpRequest) -> HttpResponse:
                 {"lead": lead, "contact": contact_for(user, lead), "why": why.get(lead.pk)}
                 for lead in page_leads
             ],
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            **listed.context(),
             "reject_reasons": RejectReason.choices,
             "bulk": bulk_bar(request, names=("accept", "recycle")),
         },
+        status=listed.status,
     )

@@ -7,15 +7,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from assignment.selectors import team_member_ids_managed_by
 from campaigns.models import Campaign
 from campaigns.selectors import campaigns_visible_to
 from leads.choices import Stage
 from leads.models import FollowUp, Lead, LeadEvent
+from pipeline.keyset import KeysetOrder
 from pipeline.people import people_ordering
 from pipeline.roles import SALES_ROLES, Role, has_role, sees_all_leads
+
+#: The orders of the long queues, pages and API alike, read page after page by keyset
+#: cursor (``pipeline.keyset``; docs/architecture.md, "Lists at any size"). Each is served
+#: by its index (``tests/pipeline/test_list_plans.py``).
+#: The desk's new leads: best score first, then the longest waiting (``lead_desk_queue``).
+DESK_QUEUE_ORDER = KeysetOrder("desk", F("score"), descending=True, then=F("created_at"))
+#: The pool: best score, then the longest pooled (``lead_pool_order``; the lifecycle sets
+#: ``pooled_at`` whenever it pools a lead).
+POOL_ORDER = KeysetOrder("pool", F("score"), descending=True, then=F("pooled_at"))
+#: "New for me": newest assignment first (``lead_owner_new``).
+NEW_FOR_ME_ORDER = KeysetOrder(
+    "new-for-me", F("assigned_at"), descending=True, nullable=True, index_descending=True
+)
+#: The routing page's unowned MQLs: longest waiting first (``lead_unowned_mql``; an MQL
+#: always has ``mql_at``).
+ROUTE_ORDER = KeysetOrder("route", F("mql_at"))
+#: Imports, newest first (``import_job_created_id``, read backwards for the oldest first:
+#: the API's ``?ordering=created_at``).
+IMPORT_ORDER = KeysetOrder("imports", F("created_at"), descending=True)
+IMPORT_ORDERS = {
+    "-created_at": IMPORT_ORDER,
+    "created_at": KeysetOrder("imports-oldest", F("created_at")),
+}
 
 
 def lead_visibility_q(user: User | AnonymousUser | None) -> Q | None:

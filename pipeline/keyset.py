@@ -10,12 +10,23 @@ last in both directions; its pages are read in two segments (the rows with a val
 the empty ones by ``id``), each an index range, so a page that crosses from one to the
 other costs one more query, never more.
 
+A queue ordered by a key and then, in the other direction, by a second key (the desk's
+best score first and then the longest waiting, the pool's best score and then the longest
+pooled) is a ``KeysetOrder`` with ``then``: ``(key, then, id)`` with ``then`` and ``id`` in
+their own direction. Its page after a row is read in two segments as well, each an index
+range of ``(key, then, id)``: the rest of the row's key value (``key = v`` and
+``(then, id)`` past the row), then the key values past ``v``.
+
 A cursor names the order it belongs to and the key of the row it continues from, signed
 with the project's secret (``django.core.signing``): a client cannot forge a position in a
 list it may not read past (visibility is applied to every page anyway), and an altered
 or foreign cursor is refused with ``InvalidCursor`` (a 400 with a clear message).
 
-Shared by the lead list page and ``/api/v1/leads/`` (``leads.filters.LEAD_ORDERS``).
+Shared by every long list, page and API: the lead list and ``/api/v1/leads/``
+(``leads.filters.LEAD_ORDERS``), the pool, "new for me", the routing page, the desk's
+queue and the imports (``leads.selectors.POOL_ORDER`` and its neighbours);
+pages through ``pipeline.pagination.keyset_list``, the API through
+``pipeline.pagination.KeysetPagination``.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from typing import Any
 
 from django.core import signing
 from django.db.models import BooleanField, Expression, F, Model, OrderBy, QuerySet, Value
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 #: What signs cursors (a salt of their own: a cursor is no other signed value).
@@ -61,18 +73,40 @@ class KeysetOrder:
     read: Callable[[Any], Any] | None = None
     #: The column ``read`` defaults to (``key``'s name for a plain column).
     attribute: str = ""
+    #: A second key (a NOT NULL column in the rows listed) between ``key`` and ``id``,
+    #: ordered with ``id`` in the direction ``then_descending``: ``(key, then, id)``.
+    #: Not with a nullable ``key``.
+    then: F | None = None
+    then_descending: bool = False
+    #: A nullable key whose index is built ``DESC NULLS LAST`` (not the default ``ASC``,
+    #: i.e. ``DESC NULLS FIRST`` read backwards): the pages' segments are ordered to match
+    #: it (``DESC NULLS LAST``, and ``ASC NULLS FIRST`` reading backwards).
+    index_descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.then is not None and self.nullable:
+            raise ValueError("a second key needs a NOT NULL first key")
+
+    @property
+    def tie_descending(self) -> bool:
+        """The direction of ``id`` (and of ``then``)."""
+        return self.then_descending if self.then is not None else self.descending
 
     def value_of(self, row: Model) -> Any:
         if self.read is not None:
             return self.read(row)
         return getattr(row, self.attribute or self.key.name)  # type: ignore[union-attr]
 
+    def then_of(self, row: Model) -> Any:
+        return None if self.then is None else getattr(row, self.then.name)
+
     def order_by(self) -> list[OrderBy]:
         """The full order of the first page: empty values last for a nullable key."""
         nulls = {"nulls_last": True} if self.nullable else {}
         key = self.key.desc(**nulls) if self.descending else self.key.asc(**nulls)
-        tie = F("id").desc() if self.descending else F("id").asc()
-        return [key, tie]
+        rest = [] if self.then is None else [self.then]
+        ties = [F(r.name) for r in rest] + [F("id")]
+        return [key, *(t.desc() if self.tie_descending else t.asc() for t in ties)]
 
 
 class RowCompare(Expression):
@@ -158,11 +192,15 @@ class Cursor:
     value: Any
     id: int
     before: bool = False
+    #: The row's ``then`` value (an order with a second key).
+    then: Any = None
 
 
 def cursor_for(order: KeysetOrder, row: Model, *, before: bool = False) -> str:
     """The signed cursor of the page after (or before) ``row`` in ``order``."""
     payload = {"o": order.name, "v": _encode(order.value_of(row)), "i": row.pk}
+    if order.then is not None:
+        payload["t"] = _encode(order.then_of(row))
     if before:
         payload["b"] = 1
     return signing.dumps(payload, salt=SALT)
@@ -178,9 +216,12 @@ def parse_cursor(token: str, order: KeysetOrder) -> Cursor:
         if not isinstance(payload.get("i"), int) or isinstance(payload["i"], bool):
             raise ValueError("no id")
         value = _decode(payload.get("v"))
+        then = _decode(payload.get("t"))
+        if order.then is not None and (value is None or then is None):
+            raise ValueError("no key")
     except (signing.BadSignature, ValueError, TypeError) as error:
         raise InvalidCursor from error
-    return Cursor(order.name, value, payload["i"], before=bool(payload.get("b")))
+    return Cursor(order.name, value, payload["i"], before=bool(payload.get("b")), then=then)
 
 
 # -- pages ----------------------------------------------------------------------------
@@ -200,9 +241,36 @@ def _column(order: KeysetOrder) -> str:
     return order.attribute or getattr(order.key, "name", "")
 
 
-def _ordered(queryset: QuerySet[Any], order: KeysetOrder, *, ascending: bool) -> QuerySet[Any]:
-    direction = "asc" if ascending else "desc"
-    return queryset.order_by(getattr(order.key, direction)(), getattr(F("id"), direction)())
+def _ordered(
+    queryset: QuerySet[Any], order: KeysetOrder, *, ascending: bool, ties: bool | None = None
+) -> QuerySet[Any]:
+    """``queryset`` by ``key`` towards ``ascending``, then (``then`` and) ``id`` towards
+    ``ties`` (the same direction without a second key)."""
+    ties = ascending if ties is None else ties
+    tie = "asc" if ties else "desc"
+    nulls = {}
+    if order.index_descending:
+        nulls = {"nulls_first": True} if ascending else {"nulls_last": True}
+    key = order.key.asc(**nulls) if ascending else order.key.desc(**nulls)
+    rest = [] if order.then is None else [F(order.then.name)]
+    return queryset.order_by(key, *(getattr(t, tie)() for t in [*rest, F("id")]))
+
+
+def _then_page(
+    queryset: QuerySet[Any], order: KeysetOrder, cursor: Cursor, forwards: bool, limit: int
+) -> list[Any]:
+    """Rows past ``cursor`` in an order with a second key (``then``), nearest first: the
+    rest of the cursor's key value, then the key values past it; each an index range."""
+    ascending = forwards != order.descending
+    ties = forwards != order.then_descending
+    then = order.then if order.then is not None else F("id")
+    rest = RowCompare([then, F("id")], [cursor.then, cursor.id], greater=ties)
+    same = queryset.filter(Exact(order.key, cursor.value), rest)
+    rows = list(_ordered(same, order, ascending=ascending, ties=ties)[:limit])
+    if len(rows) < limit:
+        past = queryset.filter(RowCompare([order.key], [cursor.value], greater=ascending))
+        rows += list(_ordered(past, order, ascending=ascending, ties=ties)[: limit - len(rows)])
+    return rows
 
 
 def _values_from(
@@ -239,13 +307,16 @@ def keyset_page(
 
     One query of ``size + 1`` rows (the extra one says whether there is more); two where
     a nullable key's page crosses between the rows with a value and the empty ones (which
-    come last in both directions)."""
+    come last in both directions), or a page of an order with a second key crosses from
+    one value of the first key to the next."""
     forwards = not cursor.before
     # Reading backwards is reading the reversed order forwards.
     ascending = forwards != order.descending
     limit = size + 1
     empty = order.nullable and cursor.value is None
-    if empty:
+    if order.then is not None:
+        rows = _then_page(queryset, order, cursor, forwards, limit)
+    elif empty:
         rows = list(_empties(queryset, order, ascending, cursor.id)[:limit])
         if not forwards and len(rows) < limit:
             rows += list(_all_values(queryset, order, ascending)[: limit - len(rows)])

@@ -1,13 +1,16 @@
 """Pagination for every list, page and API: counts capped so that a list of a million
-leads answers its first page without counting them all."""
+leads answers its first page without counting them all, and "Next" by keyset cursor
+(``pipeline.keyset``): ``KeysetPagination`` for the API, ``keyset_list`` for pages."""
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
@@ -18,12 +21,23 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from pipeline.keyset import InvalidCursor, KeysetOrder, cursor_for, keyset_page, parse_cursor
+from pipeline.keyset import (
+    InvalidCursor,
+    KeysetOrder,
+    KeysetPage,
+    cursor_for,
+    keyset_page,
+    parse_cursor,
+)
 
 #: Lists count their rows up to this many; past it they say "10,000+" (the API: ``count``
 #: 10000 with ``count_exact: false``). Counting stops at the cap, so it reads at most
 #: this many index entries however long the list is.
 COUNT_CAP = 10_000
+#: The cap of a count that is only a hint beside a short answer: the global search (50
+#: rows shown, the rest in the lead list) and the desk's tab badges say "1,000+" past it.
+#: A common word among a million leads then reads a tenth of the rows to count.
+SHORT_COUNT_CAP = 1_000
 
 
 class CappedPage(Page):
@@ -50,6 +64,12 @@ class CappedPaginator(Paginator):
     row, and the page links end at the cap."""
 
     count_cap = COUNT_CAP
+
+    def __init__(self, *args: Any, count_cap: int | None = None, **kwargs: Any):
+        """``count_cap``: a lower cap than ``COUNT_CAP`` (e.g. ``SHORT_COUNT_CAP``)."""
+        super().__init__(*args, **kwargs)
+        if count_cap is not None:
+            self.count_cap = min(type(self).count_cap, count_cap)
 
     @cached_property
     def _counted(self) -> int:
@@ -268,3 +288,97 @@ class KeysetPagination(Pagination):
                 "schema": {"type": "string"},
             },
         ]
+
+
+@dataclass
+class ListPage:
+    """A page of a long list for a template: page numbers up to the count's cap, "Next" and
+    "Previous" by signed cursor (``pipeline.keyset``). ``page`` is None on a cursor page;
+    ``status`` is 400 when the cursor was refused (the first page is shown instead)."""
+
+    paginator: CappedPaginator
+    page: Page | None
+    rows: list[Any]
+    keyset: KeysetPage | None
+    next_url: str | None
+    previous_url: str | None
+    first_url: str
+    status: int = 200
+
+    def context(self) -> dict[str, Any]:
+        """What ``includes/pagination.html`` and the page footers read."""
+        page, paginator = self.page, self.paginator
+        return {
+            "page_obj": page,
+            "paginator": paginator,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+            if page is not None
+            else [],
+            "keyset": self.keyset,
+            "page_next_url": self.next_url,
+            "page_previous_url": self.previous_url,
+            "page_first_url": self.first_url,
+        }
+
+
+def cursor_url(request: Any, cursor: str | None) -> str | None:
+    """This list (filters, sort, page size kept) at ``cursor``; ``""``: its first page."""
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("cursor", None)
+    if cursor:
+        params["cursor"] = cursor
+    return f"?{params.urlencode()}"
+
+
+def keyset_list(
+    request: Any,
+    rows: QuerySet,
+    order: KeysetOrder,
+    per_page: int,
+    *,
+    paginator: CappedPaginator | None = None,
+    count_cap: int | None = None,
+) -> ListPage:
+    """The page of ``rows`` (unordered: ``order`` orders them) that ``request`` asks for:
+    ``?cursor=`` (a keyset page, read as an index range however deep), else ``?page=``.
+    An altered cursor, or one of another order, gives the first page with an error
+    message and status 400. ``paginator``: one over ``rows`` in ``order`` already made
+    (its count reused); ``count_cap``: a lower cap of the count (``SHORT_COUNT_CAP``)."""
+    paginator = paginator or CappedPaginator(
+        rows.order_by(*order.order_by()), per_page, count_cap=count_cap
+    )
+    token = request.GET.get("cursor", "")
+    status = 200
+    if token:
+        try:
+            cursor = parse_cursor(token, order)
+        except InvalidCursor as error:
+            messages.error(request, str(error))
+            status = 400
+        else:
+            keyset = keyset_page(rows, order, size=paginator.per_page, cursor=cursor)
+            return ListPage(
+                paginator,
+                None,
+                keyset.rows,
+                keyset,
+                cursor_url(request, keyset.next_cursor),
+                cursor_url(request, keyset.previous_cursor),
+                cursor_url(request, "") or "",
+            )
+    page = paginator.get_page(request.GET.get("page") if not token else 1)
+    objects = list(page.object_list)
+    following = cursor_for(order, objects[-1]) if page.has_next() and objects else None
+    return ListPage(
+        paginator,
+        page,
+        objects,
+        None,
+        cursor_url(request, following),
+        None,
+        cursor_url(request, "") or "",
+        status,
+    )

@@ -27,8 +27,10 @@ from leads.imports import (
     rows_file_rows,
 )
 from leads.models import ImportJob, ImportRow
+from leads.selectors import IMPORT_ORDER, IMPORT_ORDERS
 from pipeline.api import BaseViewSet
 from pipeline.errors import ServiceError
+from pipeline.pagination import KeysetOrderingFilter, KeysetPagination, Pagination
 from pipeline.roles import Role, has_role
 
 
@@ -120,9 +122,14 @@ OUTCOME_PARAMETER = OpenApiParameter(
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Imports of attendee lists and ad exports; marketing and the desk run them."""
 
-    queryset = ImportJob.objects.select_related("campaign").order_by("-created_at", "-id")
+    queryset = ImportJob.objects.select_related("campaign").order_by(*IMPORT_ORDER.order_by())
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser]
+    # Newest (or oldest) first, continued by signed cursors (``next``/``previous``).
+    filter_backends = [KeysetOrderingFilter]
+    pagination_class = KeysetPagination
+    keyset_orders = IMPORT_ORDERS
+    keyset_default = "-created_at"
 
     def scope(self, queryset):
         if has_role(self.request.user, Role.MARKETER, Role.LEAD_DESK, Role.MANAGER):
@@ -186,7 +193,13 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
         return response
 
     @extend_schema(parameters=[OUTCOME_PARAMETER], responses={200: ImportRowSerializer(many=True)})
-    @action(detail=True, methods=["get"], serializer_class=ImportRowSerializer)
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=ImportRowSerializer,
+        filter_backends=[],
+        pagination_class=Pagination,
+    )
     def rows(self, request, pk=None):
         """The outcome of every data row (``created``, ``touch``, ``conflict``, ``failed``),
         with its lead and every problem found in it; paginated, in row order."""

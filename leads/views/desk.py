@@ -36,11 +36,11 @@ from leads.choices import (
 )
 from leads.models import Lead, LeadEvent
 from leads.reviews import open_reviews
-from leads.selectors import contact_for, leads_visible_to
+from leads.selectors import DESK_QUEUE_ORDER, contact_for, leads_visible_to
 from leads.views.bulk import run_bulk_post
 from pipeline.errors import ServiceError
 from pipeline.pages import PAGE_SIZES, choice_label, page_size, safe_next_url
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import SHORT_COUNT_CAP, CappedPaginator, keyset_list
 from pipeline.people import display_name
 from pipeline.roles import Role, has_role
 
@@ -88,11 +88,7 @@ def age_badge(since: dt.datetime, now: dt.datetime) -> AgeBadge:
 
 def new_queue(user) -> QuerySet[Lead]:
     """New leads waiting for the desk: best score first, then the longest waiting."""
-    return (
-        leads_visible_to(user)
-        .filter(stage=Stage.NEW)
-        .order_by(F("score").desc(), "created_at", "id")
-    )
+    return leads_visible_to(user).filter(stage=Stage.NEW).order_by(*DESK_QUEUE_ORDER.order_by())
 
 
 def rejected_queue(user) -> QuerySet[Lead]:
@@ -145,22 +141,28 @@ def latest_rejections(lead_ids: list[int]) -> dict[int, Rejection]:
     return latest
 
 
-def _count_label(queryset: QuerySet) -> str | int:
-    """A tab's count, capped like the lists': the number, or "10,000+" past the cap."""
-    paginator = CappedPaginator(queryset, 1)
+def _count_label(paginator: CappedPaginator) -> str | int:
+    """A tab's count, capped short (a badge): the number, or "1,000+" past the cap."""
     return paginator.count if paginator.count_exact else paginator.count_label
 
 
-def _tab_counts(user) -> dict[str, str | int]:
-    return {
-        "new": _count_label(new_queue(user)),
-        "rejected": _count_label(rejected_queue(user)),
-        "reviews": _count_label(open_reviews(user)),
+def _tab_counts(user, current: tuple[str, CappedPaginator] | None = None) -> dict[str, str | int]:
+    """The three tabs' badges, each counted up to ``SHORT_COUNT_CAP``; ``current``: the tab
+    shown and its list's paginator, whose count (the same rows, the same cap) is reused."""
+    queues = {"new": new_queue, "rejected": rejected_queue, "reviews": open_reviews}
+    paginators = {
+        tab: CappedPaginator(queue(user), 1, count_cap=SHORT_COUNT_CAP)
+        for tab, queue in queues.items()
     }
+    if current is not None:
+        paginators[current[0]] = current[1]
+    return {tab: _count_label(paginator) for tab, paginator in paginators.items()}
 
 
 def _paginate(request: HttpRequest, queryset: QuerySet):
-    paginator = CappedPaginator(queryset, page_size(request))
+    """A desk list's page: counted up to ``SHORT_COUNT_CAP`` like its tab's badge (a work
+    queue is worked from the top; "Next" goes on past the count)."""
+    paginator = CappedPaginator(queryset, page_size(request), count_cap=SHORT_COUNT_CAP)
     page = paginator.get_page(request.GET.get("page"))
     return paginator, page
 
@@ -169,7 +171,9 @@ def _paginate(request: HttpRequest, queryset: QuerySet):
 def desk_queue(request: HttpRequest) -> HttpResponse:
     """New leads to consult, qualify or disqualify, one by one or in bulk."""
     user = _require_desk(request)
-    paginator, page = _paginate(request, new_queue(user))
+    listed = keyset_list(
+        request, new_queue(user), DESK_QUEUE_ORDER, page_size(request), count_cap=SHORT_COUNT_CAP
+    )
     now = timezone.now()
     rows = [
         {
@@ -178,23 +182,22 @@ def desk_queue(request: HttpRequest) -> HttpResponse:
             "age": age_badge(lead.created_at, now),
             "form": actions.action_form("consult", lead=lead, auto_id=f"id_consult{lead.pk}_%s"),
         }
-        for lead in page.object_list
+        for lead in listed.rows
     ]
     return render(
         request,
         "desk/desk_queue.html",
         {
             "tab": "new",
-            "counts": _tab_counts(user),
+            "counts": _tab_counts(user, ("new", listed.paginator)),
             "rows": rows,
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            **listed.context(),
             "page_sizes": PAGE_SIZES,
-            "page_size": paginator.per_page,
+            "page_size": listed.paginator.per_page,
             "bulk_disqualify_reasons": DisqualifyReason.choices,
             "pooled_today": pooled_today(leads_visible_to(user)),
         },
+        status=listed.status,
     )
 
 
@@ -226,7 +229,7 @@ def desk_rejected(request: HttpRequest) -> HttpResponse:
         "desk/desk_rejected.html",
         {
             "tab": "rejected",
-            "counts": _tab_counts(user),
+            "counts": _tab_counts(user, ("rejected", paginator)),
             "rows": rows,
             "page_obj": page,
             "paginator": paginator,

@@ -57,9 +57,10 @@ from leads.imports import import_upload as store_upload
 from leads.lifecycle import campaigns_usable_by
 from leads.lifecycle.fields import LEAD_FIELDS
 from leads.models import ExportJob, ImportJob
+from leads.selectors import IMPORT_ORDER
 from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import CappedPaginator, keyset_list
 from pipeline.roles import Role, has_role
 
 #: Who sees import jobs, and who may start one (the import service's rule).
@@ -194,16 +195,18 @@ def progress_percent(job: ImportJob) -> int:
     return min(100, job.processed * 100 // job.total)
 
 
+#: Imports a page of the import list shows.
+IMPORTS_PER_PAGE = 25
+
+
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
     """Import jobs, newest first (optionally of one campaign); uploads still waiting for
     their column mapping are not imports yet."""
     if not _can_read(request.user):
         raise PermissionDenied(_("Imports are for marketing, the lead desk and management."))
-    jobs = (
-        ImportJob.objects.select_related("campaign__channel", "created_by")
-        .exclude(awaiting_mapping=True)
-        .order_by("-created_at", "-id")
+    jobs = ImportJob.objects.select_related("campaign__channel", "created_by").exclude(
+        awaiting_mapping=True
     )
     campaign = None
     if request.GET.get("campaign", "").isdigit():
@@ -211,19 +214,17 @@ def import_list(request: HttpRequest) -> HttpResponse:
             campaigns_visible_to(request.user), pk=int(request.GET["campaign"])
         )
         jobs = jobs.filter(campaign=campaign)
-    paginator = CappedPaginator(jobs, 25)
-    page = paginator.get_page(request.GET.get("page"))
+    listed = keyset_list(request, jobs, IMPORT_ORDER, IMPORTS_PER_PAGE)
     return render(
         request,
         "imports/import_list.html",
         {
-            "rows": [(job, progress_percent(job)) for job in page.object_list],
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+            "rows": [(job, progress_percent(job)) for job in listed.rows],
+            **listed.context(),
             "campaign": campaign,
             "can_import": _can_import(request.user),
         },
+        status=listed.status,
     )
 
 

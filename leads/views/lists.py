@@ -41,9 +41,8 @@ from leads.selectors import (
     leads_visible_to,
 )
 from pipeline.errors import ServiceError
-from pipeline.keyset import InvalidCursor, cursor_for, keyset_page, parse_cursor
 from pipeline.pages import PAGE_SIZES, page_size, safe_next_url
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import keyset_list
 from pipeline.people import display_name, people_ordering
 
 User = get_user_model()
@@ -99,30 +98,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     _prepare_filter_form(filterset.form)
     sort = sort_param(request)
     order = lead_order(sort)
-    leads = filterset.qs
-    paginator = CappedPaginator(sorted_leads(leads, sort), page_size(request))
-    status = 200
-    keyset = None
-    token = request.GET.get("cursor", "")
-    if token:
-        try:
-            cursor = parse_cursor(token, order)
-        except InvalidCursor as error:
-            messages.error(request, str(error))
-            status = 400
-        else:
-            keyset = keyset_page(leads, order, size=paginator.per_page, cursor=cursor)
-    if keyset is not None:
-        page = None
-        objects = keyset.rows
-        next_url = _cursor_url(request, keyset.next_cursor)
-        previous_url = _cursor_url(request, keyset.previous_cursor)
-    else:
-        page = paginator.get_page(request.GET.get("page") if not token else 1)
-        objects = list(page.object_list)
-        next_url = _cursor_url(request, cursor_for(order, objects[-1]) if page.has_next() else None)
-        previous_url = None
-    rows = [(lead, contact_for(user, lead)) for lead in objects]
+    listed = keyset_list(request, filterset.qs, order, page_size(request))
+    paginator = listed.paginator
+    rows = [(lead, contact_for(user, lead)) for lead in listed.rows]
     columns = _columns(request)
     views = list(saved_views_for(user))
     return render(
@@ -131,17 +109,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         {
             "title": _list_title(request),
             "filter": filterset,
-            "page_obj": page,
-            "paginator": paginator,
-            "page_range": (
-                paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
-                if page is not None
-                else []
-            ),
-            "keyset": keyset,
-            "page_next_url": next_url,
-            "page_previous_url": previous_url,
-            "page_first_url": _cursor_url(request, ""),
+            **listed.context(),
             "rows": rows,
             "sort": sort,
             "page_sizes": PAGE_SIZES,
@@ -159,20 +127,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "view_teams": list(shareable_teams(user)),
             "bulk": bulk_bar(request, matching=paginator.count),
         },
-        status=status,
+        status=listed.status,
     )
-
-
-def _cursor_url(request: HttpRequest, cursor: str | None) -> str | None:
-    """This list (filters, sort, page size kept) at ``cursor``; ``""``: its first page."""
-    if cursor is None:
-        return None
-    params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("cursor", None)
-    if cursor:
-        params["cursor"] = cursor
-    return f"?{params.urlencode()}"
 
 
 #: Where a user's last column choice is kept between visits (``?cols=``).

@@ -60,7 +60,8 @@ def desk_reviews(request: HttpRequest) -> HttpResponse:
         "desk/desk_reviews.html",
         {
             "tab": "reviews",
-            "counts": _tab_counts(user),
+            # The list is the tab's own rows unless a search narrows it.
+            "counts": _tab_counts(user, None if query else ("reviews", paginator)),
             "rows": rows,
             "q": query,
             "page_obj": page,

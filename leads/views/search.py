@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from campaigns.selectors import campaigns_visible_to
 from leads.filters import search_q
 from leads.selectors import contact_for, leads_visible_to
-from pipeline.pagination import CappedPaginator
+from pipeline.pagination import SHORT_COUNT_CAP, CappedPaginator
 
 #: How many leads and campaigns the results page shows; the rest are in the lead list.
 SEARCH_SHOWN = 50
@@ -29,9 +29,10 @@ def global_search(request: HttpRequest) -> HttpResponse:
     counted = None
     if text:
         matches = leads_visible_to(user).filter(search_q(text, user)).order_by("-created_at", "-id")
-        # Counted up to the cap (``CappedPaginator``): a common word among a million leads
-        # reads at most COUNT_CAP index entries and says "10,000+".
-        counted = CappedPaginator(matches, SEARCH_SHOWN)
+        # Counted up to the short cap (``CappedPaginator``): a common word among a million
+        # leads reads at most SHORT_COUNT_CAP rows and says "1,000+" (the lead list, linked
+        # below, pages through them all).
+        counted = CappedPaginator(matches, SEARCH_SHOWN, count_cap=SHORT_COUNT_CAP)
         leads = [(lead, contact_for(user, lead)) for lead in counted.page(1).object_list]
         campaigns = list(
             campaigns_visible_to(user)

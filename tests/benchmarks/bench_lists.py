@@ -276,6 +276,52 @@ def test_every_list_first_page(report):
         if db_ms > BUDGET_MS:
             over.append(f"deep cursor page ?ordering={name}: {db_ms:.0f} ms database")
 
+    # The queues' deep pages (``pipeline.keyset``): the page after the row halfway down the
+    # desk's queue and the pool, by cursor, next to the same page by number (OFFSET).
+    from leads.selectors import DESK_QUEUE_ORDER, POOL_ORDER
+    from leads.views.desk import new_queue
+
+    queues = [
+        ("bench-desk", "/leads/desk/", DESK_QUEUE_ORDER, new_queue(desk), 25),
+        ("bench-rep-0", "/assignment/pool/", POOL_ORDER, Lead.objects.filter(in_pool=True), 25),
+    ]
+    for who, path, order, rows, per_page in queues:
+        ordered = rows.order_by(*order.order_by())
+        middle_at = ordered.count() // 2
+        token = cursor_for(order, ordered[middle_at - 1])
+        _ms, db_ms, queries, _sql, _slowest = _timed(clients[who], f"{path}?cursor={token}")
+        _oms, offset_db_ms, _q, _s, _sl = _timed(
+            clients[who], f"{path}?page={middle_at // per_page + 1}"
+        )
+        figures[f"deep page at row {middle_at} {path}"] = (
+            f"cursor {db_ms:.1f} ms database ({queries} queries); baseline page number "
+            f"(OFFSET {middle_at}) {offset_db_ms:.1f} ms database; "
+            f"ratio {offset_db_ms / max(db_ms, 0.1):.0f}x"
+        )
+        if db_ms > BUDGET_MS:
+            over.append(f"deep cursor page {path}: {db_ms:.0f} ms database")
+
+    # The short cap (``SHORT_COUNT_CAP``) of the search and the desk's tab badges, next to
+    # the lists' cap they counted with before.
+    from leads.filters import search_q
+    from pipeline.pagination import SHORT_COUNT_CAP
+
+    for label, rows in (
+        ("global search 线索1", Lead.objects.filter(search_q("线索1", manager))),
+        ("desk tab: new leads", new_queue(desk)),
+    ):
+        timings = {}
+        for cap in (10_000, SHORT_COUNT_CAP):
+            sql, params = rows.order_by().values("pk")[: cap + 1].query.sql_with_params()
+            with connection.cursor() as cursor:
+                # Django's own compiled SQL of the paginator's count, parameters bound.
+                count = f"SELECT COUNT(*) FROM ({sql}) capped"  # noqa: S608
+                text = cursor.mogrify(count, params)
+            timings[cap] = _sql_ms(text.decode() if isinstance(text, bytes) else text)
+        figures[f"count of {label}: capped at {SHORT_COUNT_CAP} (now) vs 10,000 (before)"] = (
+            f"{timings[SHORT_COUNT_CAP]:.2f} ms vs {timings[10_000]:.2f} ms"
+        )
+
     # Baselines: what the lead list did before, on the same table.
     base = "SELECT id FROM leads_lead ORDER BY created_at DESC{} , id DESC LIMIT 25"
     figures["baseline: lead list rows, created_at DESC NULLS LAST (before)"] = (
@@ -295,8 +341,6 @@ def test_every_list_first_page(report):
     figures["baseline: exact COUNT(*) of the leads (before the cap)"] = (
         f"{_sql_ms(EXACT_COUNT):.1f} ms"
     )
-    from leads.filters import search_q
-
     started = time.perf_counter()
     exact = Lead.objects.filter(search_q("线索1", manager)).count()
     figures["baseline: global search, exact count of its matches (before the cap)"] = (

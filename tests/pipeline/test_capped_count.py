@@ -68,3 +68,38 @@ def test_global_search_counts_up_to_the_cap(client, manager, cap_of_5):
     exact = client.get(reverse("leads:search"), {"q": "Someone"})
     assert (exact.context["total"], exact.context["total_exact"]) == (1, True)
     assert "1 lead matches “Someone”" in exact.content.decode()
+
+
+def test_search_and_desk_tabs_count_only_up_to_the_short_cap(client, desk, monkeypatch):
+    """A hint beside a short answer (the search's 50 rows, the desk's tab badges) counts
+    up to ``SHORT_COUNT_CAP`` only: a tenth of the rows of the lists' cap."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pipeline.pagination import SHORT_COUNT_CAP
+
+    monkeypatch.setattr("pipeline.pagination.SHORT_COUNT_CAP", 3)
+    monkeypatch.setattr("leads.views.search.SHORT_COUNT_CAP", 3)
+    monkeypatch.setattr("leads.views.desk.SHORT_COUNT_CAP", 3)
+    LeadFactory.create_batch(5, name="Zhang Wei")
+    client.force_login(desk)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("leads:search"), {"q": "Zhang"})
+    assert page.context["total_label"] == "3+" and len(page.context["rows"]) == 5
+    counts = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "COUNT(" in q["sql"] and 'FROM "leads_lead"' in q["sql"]
+    ]
+    assert counts and all("LIMIT 4" in sql for sql in counts)
+    for path, tab in (("/leads/desk/", "new"), ("/leads/desk/reviews/", "reviews")):
+        with CaptureQueriesContext(connection) as captured:
+            desk_page = client.get(path)
+        assert desk_page.context["counts"][tab] == "3+" or tab == "reviews"
+        # The tab's badge is the list's own count: one count of each tab, no second one.
+        counts = [q["sql"] for q in captured.captured_queries if "SELECT COUNT(" in q["sql"]]
+        lead_counts = [sql for sql in counts if "notifications_notification" not in sql]
+        assert len(lead_counts) == 3, lead_counts
+        assert all("LIMIT 4" in sql for sql in lead_counts)
+    assert len(client.get("/leads/desk/").context["rows"]) == 5  # rows are not cut by it
+    assert SHORT_COUNT_CAP == 1_000

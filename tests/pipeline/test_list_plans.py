@@ -179,3 +179,45 @@ def test_the_default_order_is_plain_desc_not_nulls_last(client, manager, world):
     sql = _page_query(captured.captured_queries, "leads_lead")
     assert "NULLS LAST" not in sql
     assert '"created_at" DESC, "leads_lead"."id" DESC' in sql
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "table"),
+    [
+        ("rep", "/assignment/pool/", "leads_lead"),
+        ("rep", "/assignment/new-for-me/", "leads_lead"),
+        ("desk", "/leads/desk/", "leads_lead"),
+        ("desk", "/assignment/route/", "leads_lead"),
+        ("desk", "/imports/", "leads_importjob"),
+    ],
+)
+def test_queue_cursor_pages_are_index_served(client, rep, desk, world, monkeypatch, who, path, table):  # fmt: skip  # noqa: E501
+    """The queues' keyset pages (``pipeline.keyset``): each segment of a page past the
+    first, forwards and back, is an index range of the queue's order."""
+    monkeypatch.setattr("assignment.views.PAGE_SIZE", 1)
+    monkeypatch.setattr("leads.views.desk.page_size", lambda request: 1)
+    monkeypatch.setattr("leads.views.imports.IMPORTS_PER_PAGE", 1)
+    now = timezone.now()
+    for score in (10, 55, 55):
+        LeadFactory(score=score)
+        lead_in_stage(Stage.MQL, desk=desk, in_pool=True, score=score)
+        lead_in_stage(Stage.MQL, owner=rep, desk=desk)
+        lead_in_stage(Stage.MQL, desk=desk)
+        ImportJob.objects.create(
+            campaign=CampaignFactory(), file="imports/x.csv", original_name="x.csv",
+            file_kind="csv", headers=["name"], mapping={"0": "name"}, created_by=desk,
+        )  # fmt: skip
+    Lead.objects.filter(owner=rep).update(assigned_at=now)
+    client.force_login(rep if who == "rep" else desk)
+    following = client.get(path).context["page_next_url"]
+    assert following, "the world fills more than one page"
+    explained = 0
+    for link in ("page_next_url", "page_previous_url"):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path + following)
+        for sql in _page_queries(captured.captured_queries, table):
+            if sql.split(" FROM ", 1)[1].startswith(f'"{table}"'):  # the rows, not a join
+                _assert_index_served(_plan(sql), table)
+                explained += 1
+        following = response.context[link] or following
+    assert explained >= 2
