@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -45,6 +46,15 @@ def with_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         lead_count=Coalesce(F("figures__leads"), 0),
         mql_count=Coalesce(F("figures__mqls"), 0),
     )
+
+
+def rows_in_order(queryset: QuerySet[Campaign], ids: Iterable[int]) -> list[Campaign]:
+    """The campaigns of ``ids`` from ``queryset`` (with whatever it annotates), in the order
+    of ``ids``: a list pages its sorted ids first (a narrow query, no figure computed but
+    the one it sorts by), then reads only that page's rows whole."""
+    ids = list(ids)
+    found = queryset.order_by().in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def live_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
