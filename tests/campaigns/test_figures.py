@@ -301,3 +301,15 @@ def test_pages_list_the_rows_of_their_sort_with_their_figures(client, api, manag
             body = api(manager).get("/api/v1/campaigns/", {"ordering": ordering}).json()
             assert [row["id"] for row in body["results"]] == expected, ordering
             assert body["count"] == len(every)
+
+
+def test_the_rebuild_command_repairs_figures_a_truncate_left_wrong(desk):
+    from django.core.management import call_command
+
+    campaign = CampaignFactory()
+    lead_in_stage(Stage.MQL, desk=desk, source_campaign=campaign)
+    CampaignFigures.objects.filter(campaign=campaign).update(leads=7, mqls=0)  # stale
+    call_command("rebuild_campaign_figures", stdout=io.StringIO())
+    row = CampaignFigures.objects.get(campaign=campaign)
+    assert (row.leads, row.mqls) == (1, 1)
+    assert_figures_exact()
