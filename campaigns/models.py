@@ -142,3 +142,30 @@ class CampaignCost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} {self.date} {self.amount}"
+
+
+class CampaignFigures(models.Model):
+    """A campaign's running figures: its leads (source campaign), their MQLs (``mql_at``
+    set) and the sum of its cost lines — what ``campaigns.selectors.live_figures``
+    computes, kept by database triggers in the transaction of every write to leads and
+    cost lines, whichever path writes (docs/architecture.md, "Campaign figures")."""
+
+    campaign = models.OneToOneField(
+        Campaign,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="figures",
+        verbose_name=_("campaign"),
+    )
+    leads = models.IntegerField(_("leads"), default=0)
+    mqls = models.IntegerField(_("MQLs"), default=0)
+    cost = models.DecimalField(
+        _("actual cost"), max_digits=16, decimal_places=2, default=Decimal("0.00")
+    )
+
+    class Meta:
+        verbose_name = _("campaign figures")
+        verbose_name_plural = _("campaign figures")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.leads} / {self.mqls} / {self.cost}"

@@ -2,7 +2,8 @@
 
 The world is built with ``COPY`` (``pipeline.writers.PostgresCopyWriter``):
 ``BENCH_LIST_LEADS`` leads (1,000,000) over the funnel — new, MQLs waiting, owned, pooled,
-closed — owned by ``BENCH_LIST_REPS`` reps (200: about 100 open leads each at a million),
+closed — owned by ``BENCH_LIST_REPS`` reps (200: about 100 open leads each at a million), from
+``BENCH_LIST_CAMPAIGNS`` campaigns (10,000: a hundred leads each, two cost lines each),
 with reviews, imports and notifications. Then each list page and list endpoint is
 requested in process (``django.test.Client``: the whole view, template or serializer
 included) ``BENCH_LIST_RUNS`` times after a warm-up; the medians of the request time and of
@@ -22,6 +23,7 @@ import os
 import random
 import statistics
 import time
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -30,6 +32,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from campaigns.models import CampaignCost
 from leads.models import ContactReview, ImportJob, Lead, LeadTouch
 from notifications.models import Notification
 from pipeline.writers import PostgresCopyWriter
@@ -39,9 +42,29 @@ N = int(os.environ.get("BENCH_LIST_LEADS", "1000000"))
 BUDGET_MS = float(os.environ.get("BENCH_LIST_BUDGET_MS", "50"))
 RUNS = int(os.environ.get("BENCH_LIST_RUNS", "5"))
 REPS = int(os.environ.get("BENCH_LIST_REPS", "200"))
+CAMPAIGNS = int(os.environ.get("BENCH_LIST_CAMPAIGNS", "10000"))
+#: Only the pages whose address contains this (``campaigns``: while working on one list).
+ONLY = os.environ.get("BENCH_LIST_ONLY", "")
 BATCH = 50_000
 EXACT_COUNT = "SELECT COUNT(*) FROM leads_lead"
 CAPPED_COUNT = "SELECT COUNT(*) FROM (SELECT id FROM leads_lead LIMIT 10001) capped"
+
+
+#: Every sort the campaign list page and the campaign endpoint offer.
+CAMPAIGN_SORTS = [
+    "start_date",
+    "name",
+    "channel",
+    "status",
+    "owner",
+    "budget",
+    "actual_cost",
+    "leads",
+    "mqls",
+    "revenue",
+    "roi",
+]
+CAMPAIGN_ORDERINGS = ["start_date", "name", "budget", "created_at", "revenue", "roi"]
 
 
 def _user(name: str, role: str) -> User:
@@ -55,7 +78,7 @@ def _build(reps: list[User], desk: User) -> None:
     pooled, 40 % owned (MQL, SQL), the rest lost or disqualified."""
     writer = PostgresCopyWriter()
     assert writer.available(), "the list benchmark builds its world with COPY (psycopg2)"
-    campaigns = data.campaigns(50)
+    campaigns = data.campaigns(CAMPAIGNS)
     companies = data.companies(5000)
     rng = random.Random(17)
     now = timezone.now()
@@ -112,6 +135,19 @@ def _build(reps: list[User], desk: User) -> None:
                     }
             rows.append(row)
         writer.insert(Lead, rows)
+    writer.insert(
+        CampaignCost,
+        [
+            {
+                "campaign_id": campaign.pk,
+                "date": dt.date(2026, 1, 1 + day),
+                "amount": Decimal(rng.randint(1, 100_000)) / 100,
+                "note": "",
+            }
+            for campaign in campaigns
+            for day in range(2)
+        ],
+    )
     # A few of everything else the lists show.
     some = list(Lead.objects.filter(stage="new").values_list("pk", flat=True)[:2000])
     touches = [
@@ -227,7 +263,11 @@ def test_every_list_first_page(report):
         ("bench-desk", "/leads/desk/reviews/"),
         ("bench-desk", "/assignment/route/"),
         ("bench-desk", "/imports/"),
-        ("bench-manager", "/campaigns/"),
+        *(
+            ("bench-manager", f"/campaigns/?sort={s}")
+            for key in CAMPAIGN_SORTS
+            for s in (key, "-" + key)
+        ),
         ("bench-manager", "/leads/search/?q=%E7%BA%BF%E7%B4%A21"),  # 线索1: a common prefix
         ("bench-manager", "/api/v1/leads/"),
         *(
@@ -238,8 +278,13 @@ def test_every_list_first_page(report):
         ("bench-rep-0", "/api/v1/notifications/"),
         ("bench-desk", "/api/v1/contact-reviews/"),
         ("bench-desk", "/api/v1/imports/"),
-        ("bench-manager", "/api/v1/campaigns/"),
+        *(
+            ("bench-manager", f"/api/v1/campaigns/?ordering={o}")
+            for key in CAMPAIGN_ORDERINGS
+            for o in (key, "-" + key)
+        ),
     ]
+    pages = [(who, url) for who, url in pages if ONLY in url]
     figures: dict[str, object] = {"leads": N, "build_seconds": round(build_seconds, 1)}
     over = []
     for who, url in pages:
@@ -259,7 +304,7 @@ def test_every_list_first_page(report):
 
     deep = N // 2
     size = 50
-    for name, order in LEAD_ORDERS.items():
+    for name, order in LEAD_ORDERS.items() if ONLY in "/api/v1/leads/" else ():
         middle = sorted_leads(Lead.objects.all(), name)[deep - 1]
         token = cursor_for(order, middle)
         ms, db_ms, queries, _sql, _slowest = _timed(
@@ -347,6 +392,23 @@ def test_every_list_first_page(report):
         f"{(time.perf_counter() - started) * 1000:.1f} ms ({exact} matches)"
     )
     figures["baseline: capped count (10,001 rows)"] = f"{_sql_ms(CAPPED_COUNT):.2f} ms"
+    # The campaign list before its figures table: the same first pages with the figures
+    # counted from the leads (``live_figures``, the definition the table is held to).
+    from campaigns.models import Campaign
+    from campaigns.selectors import live_figures, with_figures
+    from campaigns.views import _sorted
+    from reports.selectors import with_revenue
+
+    for sort, size in (("-start_date", 25), ("-start_date", 50), ("-leads", 25)):
+        timings = []
+        for figures_of in (live_figures, with_figures):
+            rows = _sorted(with_revenue(figures_of(Campaign.objects.all())), sort)[:size]
+            sql, params = rows.query.sql_with_params()
+            with connection.cursor() as cursor:
+                timings.append(_sql_ms(cursor.mogrify(sql, params).decode()))
+        figures[f"baseline: campaign rows sort={sort} x{size}, live counts (before) / table"] = (
+            f"{timings[0]:.1f} ms / {timings[1]:.2f} ms; ratio {timings[0] / timings[1]:.0f}x"
+        )
     figures["over budget"] = over or "none"
     report("lists", figures)
     with connection.cursor() as cursor:  # leave nothing behind (the flush truncates too)
