@@ -37,30 +37,22 @@ LEAD_FACT_FIELDS: dict[str, str] = {
 }
 
 
-#: The columns ``lead_facts`` reads, for ``QuerySet.only`` with
-#: ``select_related("company", "source_campaign__channel")`` (a set routed at once).
-LEAD_FACT_COLUMNS: tuple[str, ...] = (
-    "grade",
-    "score",
-    "stage",
-    "title",
-    "product_interest",
-    "budget",
-    "timeline",
-    "decision_role",
-    "need",
-    "email",
-    "phone",
-    "wechat",
-    "utm_source",
-    "utm_medium",
-    "company__name",
-    "company__industry",
-    "company__size",
-    "company__region",
-    "source_campaign__id",
-    "source_campaign__channel__code",
-    "source_campaign__channel__kind",
+#: Facts read from a related row, by the column path ``QuerySet.only`` names them with.
+_RELATED_COLUMNS = {
+    "industry": "company__industry",
+    "company_size": "company__size",
+    "region": "company__region",
+    "company": "company__name",
+    "channel": "source_campaign__channel__code",
+    "channel_kind": "source_campaign__channel__kind",
+    "campaign": "source_campaign__id",
+}
+#: The columns ``lead_facts`` reads (touches are counted apart), for ``QuerySet.only``
+#: with ``select_related("company", "source_campaign__channel")`` (a set routed at once).
+LEAD_FACT_COLUMNS: tuple[str, ...] = tuple(
+    _RELATED_COLUMNS.get(name, name)
+    for name in LEAD_FACT_FIELDS
+    if name not in ("touch_count", "touch_kinds")
 )
 
 
