@@ -41,9 +41,10 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 E2E_DIR = Path(__file__).resolve().parent
-#: Playwright's default wait for a locator or navigation (ms). Pages here answer in well
-#: under a second; the margin is for a loaded CI machine.
-TIMEOUT_MS = 15_000
+#: Playwright's wait for a locator, a navigation or an ``expect`` (ms). Pages here answer in
+#: well under a second; a wait ends as soon as its condition holds, so the margin costs
+#: nothing and covers a loaded CI machine (the API docs' script took over 5 s at load 11).
+TIMEOUT_MS = 60_000
 #: How Chromium words what the Content-Security-Policy refused ("Refused to apply inline
 #: style because it violates the following Content Security Policy directive: …").
 CSP_MESSAGE = re.compile(r"Content[ -]Security[ -]Policy", re.IGNORECASE)
@@ -67,7 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """One headless Debian Chromium for the session."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
