@@ -74,8 +74,8 @@ def _touches(campaign_ids: list[int]) -> int:
 
 def build_world(n: int, n_campaigns: int) -> dict:
     """The reports' world: 40 reps, ``n_campaigns`` campaigns with three costs each over the
-    last year, ``n`` leads over the funnel, a first touch plus two more each (``TOUCHES_SQL``),
-    credits computed. Also used by ``bench_rollups``."""
+    last year, ``n`` leads over the funnel (``data.owned_leads_sql``), a first touch plus two
+    more each (``TOUCHES_SQL``), credits computed. Also used by ``bench_rollups``."""
     sales = Group.objects.get(name="sales_rep")
     owners = []
     for i in range(40):
@@ -97,7 +97,10 @@ def build_world(n: int, n_campaigns: int) -> dict:
             for _ in range(3)
         ],
     )
-    data.owned_leads(n, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000))
+    # Set-based (``data.owned_leads_sql``): 1,000,000 leads in about a minute.
+    data.owned_leads_sql(
+        first=0, n=n, owners=owners, campaigns_=campaigns, companies_=data.companies(50_000)
+    )
     touch_count = _touches([c.pk for c in campaigns])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
