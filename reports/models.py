@@ -365,6 +365,7 @@ class ReportJob(models.Model):
 # The rollup tables live in their own package (``reports.rollups``); importing them here
 # registers them with the reports app.
 from reports.rollups.models import (  # noqa: E402, F401
+    RollupCampaignTotal,
     RollupChannelDay,
     RollupDay,
     RollupFunnel,

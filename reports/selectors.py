@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     Count,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
@@ -426,45 +427,59 @@ def _live_revenue(model: str, where: Q | None = None) -> Subquery:
     )
 
 
-def _revenue(model: str, live: bool) -> Coalesce | Any:
-    """Each campaign's all-time credit-weighted revenue: summed from the daily rollups
-    (the stale days live), or live when the rollups cannot serve (``reports.rollups``)."""
+def _revenue(model: str, live: bool) -> tuple[dict[str, Any], Any]:
+    """Each campaign's all-time credit-weighted revenue, and the relation it needs: its
+    total under ``model`` (``reports.rollups.totals``, one joined row), less its rollup rows
+    of the days marked stale plus those days live; or all live when the rollups cannot serve
+    (``reports.rollups``)."""
     plan = None if live else rollups.plan()
     if plan is None:
-        return Coalesce(_live_revenue(model), Value(0.0))
-    summed = (
-        rollups.revenue_rows(model, plan.stale)
+        return {}, Coalesce(_live_revenue(model), Value(0.0))
+    joined = {
+        "model_total": FilteredRelation("revenue_totals", condition=Q(revenue_totals__model=model))
+    }
+    revenue = Coalesce(F("model_total__revenue"), Value(0.0))
+    if not plan.stale:
+        return joined, revenue
+    rolled_stale = (
+        rollups.stale_revenue_rows(model, plan.stale)
         .filter(campaign=OuterRef("pk"))
         .order_by()
         .values("campaign")
         .annotate(total=Sum("revenue"))
         .values("total")
     )
-    revenue = Coalesce(Subquery(summed, output_field=FloatField()), Value(0.0))
-    if not plan.stale:
-        return revenue
     stale = Q()
     for start, end in plan.stretches():
         low, high = period_bounds(start, end)
         stale |= Q(lead__created_at__gte=low, lead__created_at__lt=high)
-    return revenue + Coalesce(_live_revenue(model, stale), Value(0.0))
+    return joined, (
+        revenue
+        - Coalesce(Subquery(rolled_stale, output_field=FloatField()), Value(0.0))
+        + Coalesce(_live_revenue(model, stale), Value(0.0))
+    )
 
 
 def with_revenue(
     campaigns: QuerySet[Campaign], *, model: str = "first_touch", live: bool = False
 ) -> QuerySet[Campaign]:
     """Each campaign annotated with ``revenue``: the credit-weighted revenue of every lead
-    it touched, whenever created (``campaign_roi`` over all time, same sum), one
-    correlated subquery so the list's query count does not grow with its length; and,
+    it touched, whenever created (``campaign_roi`` over all time, same sum), from its
+    rollup total (one joined row; ``_revenue``) so the list sorts by it without reading a
+    touch and its query count does not grow with its length; and,
     for sorting, ``roi`` over ``actual_cost_sum`` (``campaigns.selectors.with_figures``),
     null without cost. Shown figures come from ``reports.metrics.figures``. From the
     daily rollups where they are current (``live``: never)."""
-    revenue = _revenue(model, live)
+    joined, revenue = _revenue(model, live)
     cost = Cast("actual_cost_sum", FloatField())
-    return campaigns.annotate(revenue=revenue).annotate(
-        roi=Case(
-            When(actual_cost_sum__gt=0, then=(F("revenue") - cost) / cost),
-            default=None,
-            output_field=FloatField(),
+    return (
+        campaigns.annotate(**joined)
+        .annotate(revenue=revenue)
+        .annotate(
+            roi=Case(
+                When(actual_cost_sum__gt=0, then=(F("revenue") - cost) / cost),
+                default=None,
+                output_field=FloatField(),
+            )
         )
     )

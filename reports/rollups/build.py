@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from leads.credits import MODELS
 from leads.models import Lead
+from reports.rollups import totals
 from reports.rollups.marks import cohort_day
 from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, RollupMark
 from reports.rollups.read import FUNNEL_FIELDS, ROI_FIELDS
@@ -77,7 +78,7 @@ def compute_days(low: dt.date, high: dt.date, mark_ids: Iterable[int] = ()) -> i
     """Recompute the rollup rows of the days [low, high] and delete the marks ``mark_ids``
     (read before), in one transaction. Returns the rows written."""
     written = 0
-    with transaction.atomic():
+    with transaction.atomic(), totals.recomputed(low, high, lock=_lock):
         _lock(low, high)
         for table in (RollupDay, RollupChannelDay, RollupFunnel):
             table.objects.filter(day__gte=low, day__lte=high).delete()
@@ -150,6 +151,7 @@ def rebuild_rollups(
     high = max(cohort_day(last), today) if last else today
     for table in (RollupDay, RollupChannelDay, RollupFunnel):
         table.objects.exclude(day__gte=low, day__lte=high).delete()
+    totals.recompute_all()
     total = (high - low).days + 1
     done = 0
     for start, end in stretches((low + dt.timedelta(days=n) for n in range(total)), chunk):

@@ -115,3 +115,31 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day or '*'}"
+
+
+class RollupCampaignTotal(models.Model):
+    """``campaign``'s all-time credit-weighted revenue under one attribution ``model``: the
+    sum of its ``RollupDay`` rows, recomputed with them (``reports.rollups.totals``), so the
+    campaign list sorts by revenue and ROI reading one row per campaign (docs/architecture.md
+    "Report rollups"). No row: no revenue."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        related_name="revenue_totals",
+        verbose_name=_("campaign"),
+    )
+    model = models.CharField(_("attribution model"), max_length=20)
+    revenue = models.FloatField(_("revenue"), default=0)
+
+    class Meta:
+        verbose_name = _("campaign revenue total")
+        verbose_name_plural = _("campaign revenue totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "model"], name="rollup_campaign_total_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.model}"

@@ -150,8 +150,7 @@ def funnel_by_month(
     )
 
 
-def revenue_rows(model: str, skip: frozenset[dt.date]) -> Any:
-    """The rollup rows of ``model`` but the days in ``skip`` (the campaign list's
-    all-time revenue sums them per campaign)."""
-    rows = RollupDay.objects.filter(model=model)
-    return rows.exclude(day__in=sorted(skip)) if skip else rows
+def stale_revenue_rows(model: str, stale: frozenset[dt.date]) -> Any:
+    """The rollup rows of ``model`` on the ``stale`` days (the campaign list takes them off
+    each campaign's total, ``reports.rollups.totals``, and adds those days live)."""
+    return RollupDay.objects.filter(model=model, day__in=sorted(stale))

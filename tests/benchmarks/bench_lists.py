@@ -36,6 +36,7 @@ from campaigns.models import CampaignCost
 from leads.models import ContactReview, ImportJob, Lead, LeadTouch
 from notifications.models import Notification
 from pipeline.writers import PostgresCopyWriter
+from reports.rollups.build import rebuild_rollups
 from tests.benchmarks import data
 
 N = int(os.environ.get("BENCH_LIST_LEADS", "1000000"))
@@ -155,6 +156,16 @@ def _build(reps: list[User], desk: User) -> None:
         for pk in some
     ]
     touch_ids = writer.insert(LeadTouch, touches, return_ids=True) or []
+    # Every tenth lead touched by its source campaign with full credit under every model:
+    # each campaign has rollup rows and a revenue total per model, as in production.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO leads_leadtouch (lead_id, campaign_id, kind, occurred_at, is_first,"
+            " utm_source, utm_medium, landing_page, credit_first_touch, credit_last_touch,"
+            " credit_linear, credit_u_shaped, given)"
+            " SELECT id, source_campaign_id, 'form', created_at, false, '', '', '', 1, 1, 1, 1,"
+            " '{}'::jsonb FROM leads_lead WHERE id % 10 = 0"
+        )
     writer.insert(
         ContactReview,
         [
@@ -238,6 +249,11 @@ def test_every_list_first_page(report):
     started = time.perf_counter()
     _build(reps, desk)
     build_seconds = time.perf_counter() - started
+    # The daily rollups and the campaigns' revenue totals, built as a deployment does
+    # (``manage.py rebuild_rollups``) before the pages are asked for.
+    started = time.perf_counter()
+    rebuild_rollups()
+    rollup_seconds = time.perf_counter() - started
     assert Lead.objects.count() == N
 
     clients = {}
@@ -285,7 +301,11 @@ def test_every_list_first_page(report):
         ),
     ]
     pages = [(who, url) for who, url in pages if ONLY in url]
-    figures: dict[str, object] = {"leads": N, "build_seconds": round(build_seconds, 1)}
+    figures: dict[str, object] = {
+        "leads": N,
+        "build_seconds": round(build_seconds, 1),
+        "rollup_seconds": round(rollup_seconds, 1),
+    }
     over = []
     for who, url in pages:
         ms, db_ms, queries, sql, slowest = _timed(clients[who], url)
@@ -408,6 +428,49 @@ def test_every_list_first_page(report):
                 timings.append(_sql_ms(cursor.mogrify(sql, params).decode()))
         figures[f"baseline: campaign rows sort={sort} x{size}, live counts (before) / table"] = (
             f"{timings[0]:.1f} ms / {timings[1]:.2f} ms; ratio {timings[0] / timings[1]:.0f}x"
+        )
+    # The revenue and ROI sorts: each campaign's rollup total (now) against the sum of its
+    # daily rollup rows (before) and the live sum over the touches (no rollups yet).
+    from django.db.models import Case, F, FloatField, OuterRef, Subquery, Sum, Value, When
+    from django.db.models.functions import Cast, Coalesce
+
+    from reports.rollups.models import RollupDay
+
+    summed = (
+        RollupDay.objects.filter(model="first_touch", campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Sum("revenue"))
+        .values("total")
+    )
+    for sort in ("-revenue", "-roi"):
+        timings = []
+        for rows in (
+            _sorted(with_revenue(with_figures(Campaign.objects.all()), live=True), sort),
+            _sorted(
+                with_figures(Campaign.objects.all())
+                .annotate(revenue=Coalesce(Subquery(summed, output_field=FloatField()), Value(0.0)))
+                .annotate(
+                    roi=Case(
+                        When(
+                            actual_cost_sum__gt=0,
+                            then=(F("revenue") - Cast("actual_cost_sum", FloatField()))
+                            / Cast("actual_cost_sum", FloatField()),
+                        ),
+                        default=None,
+                        output_field=FloatField(),
+                    )
+                ),
+                sort,
+            ),
+            _sorted(with_revenue(with_figures(Campaign.objects.all())), sort),
+        ):
+            sql, params = rows.values("pk")[:25].query.sql_with_params()
+            with connection.cursor() as cursor:
+                timings.append(_sql_ms(cursor.mogrify(sql, params).decode()))
+        figures[f"baseline: campaign ids sort={sort} x25, live / daily rows summed / totals"] = (
+            f"{timings[0]:.1f} ms / {timings[1]:.1f} ms / {timings[2]:.2f} ms; "
+            f"ratios {timings[0] / timings[2]:.0f}x / {timings[1] / timings[2]:.0f}x"
         )
     figures["over budget"] = over or "none"
     report("lists", figures)
