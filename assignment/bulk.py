@@ -51,7 +51,7 @@ from assignment.services import (
 )
 from leads import lifecycle
 from leads.choices import Stage
-from leads.facts import LEAD_FACT_COLUMNS, lead_facts
+from leads.facts import LEAD_OWN_FACT_COLUMNS, lead_facts, lead_related, related_facts
 from leads.lifecycle import ASSIGN_COLUMNS, OWNABLE_STAGES, OwnerDecision, check_action
 from leads.models import Lead
 from pipeline.errors import ServiceError
@@ -61,8 +61,10 @@ logger = logging.getLogger(__name__)
 
 #: Leads routed per transaction (and per hold of a team's locks).
 BATCH_SIZE = 500
-#: What a routed lead is read with: ``lead_facts``' columns and the assign transition's.
-_RELATED = ("company", "source_campaign__channel")
+#: What a routed lead is read with: ``lead_facts``' own columns and the assign
+#: transition's; its company's and campaign's facts are read once per batch
+#: (``related_facts``), not as model objects per lead.
+_COLUMNS = (*ASSIGN_COLUMNS, *LEAD_OWN_FACT_COLUMNS)
 #: The task that routes a set (``assignment.tasks.route_leads_task``, queue ``bulk``).
 ROUTE_SET_TASK = "assignment.tasks.route_leads_task"
 
@@ -161,6 +163,9 @@ class _Batch:
     #: the batch gives that user a lead, not for every candidate of every lead
     current: dict[int, tuple[Candidate, Candidate]] = field(default_factory=dict)
     rules: dict[int, AssignmentRule] = field(default_factory=dict)
+    #: the facts of the batch's companies and campaigns (``leads.facts.related_facts``)
+    companies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def remember(self, candidates: Iterable[Candidate]) -> None:
         """Counts read from the database never include this batch's decisions (written at
@@ -205,12 +210,7 @@ def _route_batch(
     result: BulkRouteResult,
 ) -> None:
     with transaction.atomic():
-        locked = {
-            lead.pk: lead
-            for lead in lifecycle.lock_leads(
-                ids, related=_RELATED, fields=(*ASSIGN_COLUMNS, *LEAD_FACT_COLUMNS)
-            )
-        }
+        locked = {lead.pk: lead for lead in lifecycle.lock_leads(ids, fields=_COLUMNS)}
         routable: list[Lead] = []
         for pk in ids:
             lead = locked.get(pk)
@@ -233,7 +233,11 @@ def _route_batch(
         if not routable:
             return
         batch = _Batch(today=timezone.localdate())
-        batch.sticky = _company_owners({lead.company_id for lead in routable if lead.company_id})
+        companies = {lead.company_id for lead in routable if lead.company_id}
+        batch.sticky = _company_owners(companies)
+        batch.companies, batch.campaigns = related_facts(
+            companies, {lead.source_campaign_id for lead in routable if lead.source_campaign_id}
+        )
         specs = active_rule_specs() if rules is None else rules
         decisions = [_decide(lead, specs, batch, exclude.get(lead.pk, set())) for lead in routable]
         for rule_id in sorted(batch.moved):
@@ -257,6 +261,7 @@ def _decide(
     lead: Lead, specs: Sequence[RuleSpec], batch: _Batch, exclude: set[int]
 ) -> OwnerDecision | None:
     """``lead_route``'s decision for one lead (None: it stays in the pool as it is)."""
+    related = lead_related(lead, batch.companies, batch.campaigns)
     sticky = batch.sticky.get(lead.company_id) if lead.company_id else None
     if sticky is not None and sticky[0] not in exclude:
         owner_id, name = sticky
@@ -266,10 +271,10 @@ def _decide(
             owner_id=owner_id,
             strategy=DecisionKind.COMPANY_STICKINESS,
             why=DecisionReason(
-                reasons.COMPANY_STICKINESS, {"user": name, "company": str(lead.company)}
+                reasons.COMPANY_STICKINESS, {"user": name, "company": related["company"]}
             ),
         )
-    facts = lead_facts(lead)
+    facts = lead_facts(lead, related=related)
     notes: list[DecisionReason] = []
     for spec in specs:
         if not rule_matches(spec.as_conditions(), facts):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -174,11 +175,17 @@ def _render_manual(params: Mapping[str, Any]) -> str:
     return f"{text} {typed}" if typed else text
 
 
+@lru_cache(maxsize=64)
+def _rule_pick_words(language: str | None, strategy: str) -> tuple[str, str]:
+    """The rule pick's template and the strategy's label in ``language``, looked up once
+    per language and strategy (a routed set words one reason per lead, each with its own
+    counts)."""
+    return gettext(_TEMPLATES[RULE_PICK]), _strategy_label(strategy)
+
+
 def _render_rule_pick(params: Mapping[str, Any]) -> str:
-    text = gettext(_TEMPLATES[RULE_PICK]) % {
-        **params,
-        "strategy": _strategy_label(str(params.get("strategy", ""))),
-    }
+    template, label = _rule_pick_words(translation.get_language(), str(params.get("strategy", "")))
+    text = template % {**params, "strategy": label}
     skipped = params.get("skipped") or []
     if skipped:
         listed = _skipped(skipped, pgettext("a skipped candidate", "%(user)s (%(why)s)"))

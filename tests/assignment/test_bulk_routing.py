@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from assignment import bulk, services
 from assignment.models import Assignment, RotationCursor
+from campaigns.models import Channel
 from leads import lifecycle
 from leads.choices import EventKind, Stage
 from leads.lifecycle.announcements import (
@@ -31,7 +32,7 @@ from leads.lifecycle.announcements import (
     unsubscribe,
 )
 from leads.models import Company, Lead, LeadEvent
-from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
+from tests.factories import CampaignFactory, TeamFactory, TeamMembershipFactory, UserFactory
 from tests.parallel import race
 
 REGIONS = ["north", "south", "east", ""]
@@ -73,6 +74,9 @@ def make_world(seed: int) -> dict[str, Any]:
          conditions=[{"field": "region", "operator": "eq", "value": "south"}])  # fmt: skip
     save(actor=desk, name="east least", strategy="least_loaded", team=north, priority=40,
          conditions=[{"field": "region", "operator": "eq", "value": "east"}])  # fmt: skip
+    # Facts of the lead's campaign and channel (read apart from the leads by a set).
+    save(actor=desk, name="webinar rr", strategy="round_robin", team=south, priority=45,
+         conditions=[{"field": "channel", "operator": "eq", "value": "webinar"}])  # fmt: skip
     save(actor=desk, name="fallback rr", strategy="round_robin", team=north, priority=50,
          conditions=[{"field": "industry", "operator": "eq", "value": "retail"}])  # fmt: skip
     companies = [
@@ -84,6 +88,9 @@ def make_world(seed: int) -> dict[str, Any]:
             size=rnd.choice(["", "5000+"]),
         )
         for i in range(150)
+    ]
+    campaigns = [
+        CampaignFactory(channel=Channel.objects.get(code=code)) for code in ("webinar", "website")
     ]
     now = timezone.now()
     # A few companies already have an owned open lead: their new leads stick to it.
@@ -104,6 +111,7 @@ def make_world(seed: int) -> dict[str, Any]:
             name=f"L{i}",
             phone=f"+86135{seed:02d}{i:06d}",
             company=rnd.choice(companies) if rnd.random() < 0.9 else None,
+            source_campaign=rnd.choice([*campaigns, None]),
             stage=stage,
             grade=rnd.choice("ABCD"),
             in_pool=pooled,
@@ -203,6 +211,7 @@ def test_set_based_routing_decides_exactly_as_one_by_one(seed, batch_size):
     assert kinds["company_stickiness"] and kinds["least_loaded"] and kinds["user"], kinds
     assert any("daily_capacity" in r[9] for r in second["records"])
     assert second["cursors"]["north weighted"] > 0 and second["cursors"]["south rr"] > 0
+    assert any(r[6] == "webinar rr" for r in second["records"])  # a channel fact decided
 
 
 @pytest.mark.django_db
