@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 
 from leads.choices import CLOSED_STAGES, EventKind, Grade, GradeSource, Stage
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
-from leads.lifecycle import lead_qualify, lock_lead, record_event, require_reason
+from leads.lifecycle import (
+    lead_qualify,
+    leads_qualify_automatically,
+    lock_lead,
+    record_event,
+    require_reason,
+)
 from leads.models import Lead, LeadEvent, LeadTouch
 from pipeline.conditions import ConditionError, check_condition
 from pipeline.db import fast_bulk_insert
@@ -516,15 +522,11 @@ def auto_qualify(lead_ids: Sequence[int]) -> int:
     thresholds = GradeThresholds.current()
     if not thresholds.auto_qualify or not lead_ids:
         return 0
-    done = 0
     candidates = Lead.objects.filter(
         pk__in=lead_ids, stage=Stage.NEW, score__gte=thresholds.auto_qualify_score
-    ).order_by("pk")
-    for lead in candidates:
-        if _qualifies_automatically(lead, thresholds.auto_qualify_score):
-            lead_qualify(lead=lead, actor=None, bulk=True)
-            done += 1
-    return done
+    ).values_list("pk", flat=True)
+    # Set-based through the lifecycle service (one update and one event insert per set).
+    return len(leads_qualify_automatically(list(candidates)))
 
 
 @transaction.atomic

@@ -68,6 +68,7 @@ from leads.lifecycle.transitions import (
     lead_reject,
     lead_to_opportunity,
     lead_win,
+    leads_qualify_automatically,
 )
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "lead_update",
     "lead_win",
     "leads_assign_bulk",
+    "leads_qualify_automatically",
     "leads_recycle_bulk",
     "lock_lead",
     "lock_leads",

@@ -9,6 +9,7 @@ announce what happened (side effects run after the commit, by subscription).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -28,14 +29,16 @@ from leads.choices import (
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.primitives import (
     checked_reason_code,
+    insert_rows,
     lock_lead,
+    lock_leads,
     money,
     record_event,
     require_reason,
     save_lead,
 )
 from leads.lifecycle.rules import check_action
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 from pipeline.errors import ServiceError
 
 
@@ -65,6 +68,20 @@ def _qualify(
     *, lead: Lead | int, actor: User | None, grade: str | None, reason: str, bulk: bool
 ) -> Lead:
     lead = lock_lead(lead)
+    now, previous_grade = timezone.now(), lead.grade
+    grade, reason = _qualified(lead, actor=actor, grade=grade, reason=reason, now=now)
+    save_lead(lead, ["stage", "mql_at", "grade", "grade_source", "grade_reason"])
+    record_event(lead=lead, actor=actor, at=now, **_qualified_event(lead, previous_grade, reason))
+    announce(Announcement.QUALIFIED, lead_id=lead.pk, bulk=bulk)
+    return lead
+
+
+def _qualified(
+    lead: Lead, *, actor: User | None, grade: str | None, reason: str, now: dt.datetime
+) -> tuple[str, str]:
+    """The qualification rule, on a locked lead: check it, set its stage, ``mql_at`` and
+    grade (a grade other than the rule grade is manual, with a reason). Returns the grade
+    and the reason. Shared by one lead and a set (``leads_qualify_automatically``)."""
     check_action(lead=lead, actor=actor, action="qualify")
     reason = (reason or "").strip()
     if grade in (None, ""):
@@ -78,25 +95,56 @@ def _qualify(
         raise ServiceError(
             _("“%(grade)s” is not a grade; use A, B, C or D.") % {"grade": grade}, field="grade"
         )
-    now, previous_grade = timezone.now(), lead.grade
-    if grade != previous_grade:
+    if grade != lead.grade:
         # Overriding (or supplying) the rule grade is a manual grade: it must say why.
         reason = require_reason(reason)
         lead.grade_source, lead.grade_reason = GradeSource.MANUAL, reason[:500]
     lead.stage, lead.mql_at, lead.grade = Stage.MQL, now, grade
-    save_lead(lead, ["stage", "mql_at", "grade", "grade_source", "grade_reason"])
-    record_event(
-        lead=lead,
-        kind=EventKind.QUALIFIED,
-        actor=actor,
-        at=now,
-        from_stage=Stage.NEW,
-        to_stage=Stage.MQL,
-        reason=reason,
-        data={"grade": grade, "previous_grade": previous_grade, "grade_source": lead.grade_source},
-    )
-    announce(Announcement.QUALIFIED, lead_id=lead.pk, bulk=bulk)
-    return lead
+    return grade, reason
+
+
+def _qualified_event(lead: Lead, previous_grade: str, reason: str) -> dict[str, Any]:
+    return {
+        "kind": EventKind.QUALIFIED,
+        "from_stage": Stage.NEW,
+        "to_stage": Stage.MQL,
+        "reason": reason,
+        "data": {
+            "grade": lead.grade,
+            "previous_grade": previous_grade,
+            "grade_source": lead.grade_source,
+        },
+    }
+
+
+@transaction.atomic
+def leads_qualify_automatically(lead_ids: Sequence[int]) -> list[int]:
+    """new → mql for a set of leads, by the system with their rule grades (an import's
+    auto-qualification): the same rule as ``lead_qualify`` (``_qualified``) on every lead,
+    written set-based — the rows locked in id order, one ``UPDATE``, one insert of the
+    events — and announced per lead as a bulk qualification. Returns the qualified ids.
+
+    One statement per set instead of a lock, an update and an event per lead: the lead
+    table's statement triggers (campaign figures) then run once per set, not per lead
+    (docs/architecture.md, "Imports")."""
+    leads = lock_leads(lead_ids)
+    if not leads:
+        return []
+    now = timezone.now()
+    columns = ("lead_id", "actor_id", "at", "kind", "from_stage", "to_stage", "reason", "data")
+    events = []
+    for lead in leads:
+        previous_grade = lead.grade
+        _grade, reason = _qualified(lead, actor=None, grade=None, reason="", now=now)
+        event = _qualified_event(lead, previous_grade, reason)
+        events.append((lead.pk, None, now, *(event[name] for name in columns[3:])))
+    ids = [lead.pk for lead in leads]
+    # The rule grade is kept (``grade`` and its source unchanged): only the stage moves.
+    Lead.objects.filter(pk__in=ids).update(stage=Stage.MQL, mql_at=now, updated_at=now)
+    insert_rows(LeadEvent, columns, events)
+    for pk in ids:
+        announce(Announcement.QUALIFIED, lead_id=pk, bulk=True)
+    return ids
 
 
 @transaction.atomic

@@ -15,9 +15,11 @@ from django.test import TestCase
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from leads import imports
+from campaigns.models import CampaignFigures
+from leads import imports, lifecycle
 from leads.choices import EventKind, Stage
-from leads.models import ImportJob, Lead, LeadTouch
+from leads.models import ImportJob, Lead, LeadEvent, LeadTouch
+from pipeline.errors import ServiceError
 from scoring.models import GradeThresholds
 from scoring.services import active_rules, current_thresholds, score_of
 from tests.factories import CampaignFactory, lead_in_stage
@@ -326,6 +328,51 @@ def test_imported_leads_qualify_automatically_when_set(api, marketer, campaign):
     upload(api, marketer, campaign, csv_bytes(ROWS))
     assert set(Lead.objects.values_list("stage", flat=True)) == {Stage.MQL}
     assert all(lead.mql_at for lead in Lead.objects.all())
+    # Set-based, but as the lifecycle service qualifies one lead: one event each, by the
+    # system, with the rule grade kept; the campaign's MQL figure follows.
+    for lead in Lead.objects.all():
+        (event,) = lead.events.filter(kind=EventKind.QUALIFIED)
+        assert (event.actor_id, event.from_stage, event.to_stage) == (None, "new", "mql")
+        assert event.at == lead.mql_at and lead.grade_source == "rule"
+        assert event.data == {
+            "grade": lead.grade,
+            "previous_grade": lead.grade,
+            "grade_source": "rule",
+        }
+    assert CampaignFigures.objects.get(campaign=campaign).mqls == Lead.objects.count()
+
+
+def _new_graded_leads(n: int) -> list[int]:
+    ids = [lead_in_stage(Stage.NEW, phone=f"+86139000{n:02d}{i:03d}").pk for i in range(n)]
+    Lead.objects.filter(pk__in=ids).update(grade="B", grade_source="rule")
+    return ids
+
+
+def test_set_qualification_takes_the_same_statements_for_more_leads():
+    """An import batch's auto-qualification is set-based: its statements do not grow with
+    the batch (it took a lock, an update and an event per lead, and the lead table's
+    statement triggers ran per lead: a 5,000-row batch did not finish in minutes)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (2, 6):
+        ids = _new_graded_leads(n)
+        with CaptureQueriesContext(connection) as queries:
+            assert sorted(lifecycle.leads_qualify_automatically(ids)) == sorted(ids)
+        counts.append(len(queries))
+        assert set(Lead.objects.filter(pk__in=ids).values_list("stage", flat=True)) == {"mql"}
+    assert counts[0] == counts[1]
+
+
+def test_set_qualification_refuses_a_lead_past_new_like_one_lead():
+    ids = _new_graded_leads(2)
+    Lead.objects.filter(pk=ids[1]).update(stage=Stage.DISQUALIFIED)
+    with pytest.raises(ServiceError) as refused:
+        lifecycle.leads_qualify_automatically(ids)
+    assert refused.value.code == "wrong_stage"
+    assert Lead.objects.get(pk=ids[0]).stage == Stage.NEW  # nothing written
+    assert not LeadEvent.objects.filter(lead_id__in=ids, kind=EventKind.QUALIFIED).exists()
 
 
 def test_export_csv_neutralises_formulas_and_masks_pool(api, desk, rep):
