@@ -232,6 +232,23 @@ def _sql_ms(sql: str) -> float:
     return statistics.median(times)
 
 
+def _sql_total_ms(sql: str) -> float:
+    """Planning and execution time of ``sql`` (EXPLAIN ANALYZE), median of RUNS."""
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(RUNS):
+            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF) " + sql)
+            lines = [row[0] for row in cursor.fetchall()]
+            times.append(
+                sum(
+                    float(line.split(":")[1].split()[0])
+                    for line in lines
+                    if line.startswith(("Planning Time", "Execution Time"))
+                )
+            )
+    return statistics.median(times)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_every_list_first_page(report):
     manager = _user("bench-manager", "manager")
@@ -412,6 +429,34 @@ def test_every_list_first_page(report):
         figures[f"baseline: campaign rows sort={sort} x{size}, live counts (before) / table"] = (
             f"{timings[0]:.1f} ms / {timings[1]:.2f} ms; ratio {timings[0] / timings[1]:.0f}x"
         )
+    # The rep's campaign drop-down without its index (dropped inside a transaction rolled
+    # back: the plan it had before), and the desk's review rows with every join the reviews
+    # selector has (before) next to the list's own (``desk_review_rows``): planning included.
+    from django.db import transaction
+
+    from leads.reviews import desk_review_rows, open_reviews
+    from leads.selectors import lead_campaign_choices
+
+    def bound(rows) -> str:
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            text = cursor.mogrify(sql, params)
+        return text.decode() if isinstance(text, bytes) else text
+
+    choices = bound(lead_campaign_choices(rep))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX lead_owner_campaign")
+        before = _sql_total_ms(choices)
+        transaction.set_rollback(True)
+    figures["baseline: a rep's campaign choices without / with lead_owner_campaign"] = (
+        f"{before:.1f} ms / {_sql_total_ms(choices):.2f} ms (planning + execution)"
+    )
+    every_join = bound(open_reviews(desk)[:25])
+    shown = bound(desk_review_rows(open_reviews(desk))[:25])
+    figures["baseline: desk review rows, every join (before) / the list's own (now)"] = (
+        f"{_sql_total_ms(every_join):.1f} ms / {_sql_total_ms(shown):.1f} ms (planning + execution)"
+    )
     figures["over budget"] = over or "none"
     report("lists", figures)
     with connection.cursor() as cursor:  # leave nothing behind (the flush truncates too)

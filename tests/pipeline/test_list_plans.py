@@ -158,6 +158,16 @@ def test_pool_my_leads_and_new_for_me_are_index_served(client, rep, world):
     _served(client, f"/leads/?owner={rep.pk}", "leads_lead")
 
 
+def test_my_leads_newest_first_reads_the_owners_index(client, rep, world):
+    """My leads in the default order walk the rep's own leads (``lead_owner_created``),
+    not the whole table's newest filtered for theirs."""
+    LeadFactory.create_batch(20)
+    lead_in_stage(Stage.SQL, owner=rep)
+    client.force_login(rep)
+    plan = _served(client, f"/leads/?owner={rep.pk}", "leads_lead")
+    assert "lead_owner_created" in plan, plan
+
+
 def test_desk_queue_and_routing_page_are_index_served(client, desk, world):
     client.force_login(desk)
     _served(client, "/leads/desk/", "leads_lead")
