@@ -443,14 +443,22 @@ def test_every_list_first_page(report):
             text = cursor.mogrify(sql, params)
         return text.decode() if isinstance(text, bytes) else text
 
+    from leads.selectors import leads_visible_to
+
     choices = bound(lead_campaign_choices(rep))
+    mine = bound(leads_visible_to(rep).filter(owner=rep).order_by("-created_at", "-id")[:25])
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("DROP INDEX lead_owner_campaign")
+            cursor.execute("DROP INDEX lead_owner_created")
         before = _sql_total_ms(choices)
+        mine_before = _sql_total_ms(mine)
         transaction.set_rollback(True)
     figures["baseline: a rep's campaign choices without / with lead_owner_campaign"] = (
         f"{before:.1f} ms / {_sql_total_ms(choices):.2f} ms (planning + execution)"
+    )
+    figures["baseline: My leads rows without / with lead_owner_created"] = (
+        f"{mine_before:.1f} ms / {_sql_total_ms(mine):.2f} ms (planning + execution)"
     )
     every_join = bound(open_reviews(desk)[:25])
     shown = bound(desk_review_rows(open_reviews(desk))[:25])
