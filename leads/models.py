@@ -312,6 +312,16 @@ class Lead(models.Model):
                 condition=Q(owner__isnull=True),
                 name="lead_unowned_mql",
             ),
+            # "My leads" (the list with owner=me), newest first: the owner's leads in the
+            # order, not the whole table's newest scanned for theirs (docs/architecture.md).
+            models.Index(fields=["owner", "created_at", "id"], name="lead_owner_created"),
+            # A rep's campaign drop-down (``lead_campaign_choices``): the source campaigns
+            # of the leads they hold, read from the index alone (docs/architecture.md).
+            models.Index(
+                fields=["owner", "source_campaign"],
+                condition=Q(in_pool=False),
+                name="lead_owner_campaign",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -86,6 +86,14 @@ def open_reviews(user: User | AnonymousUser | None) -> QuerySet[ContactReview]:
     return reviews_visible_to(user).filter(status=ReviewStatus.OPEN)
 
 
+def desk_review_rows(reviews: QuerySet[ContactReview]) -> QuerySet[ContactReview]:
+    """``reviews`` joined to only what the desk's review list shows: the lead with its
+    company, the touch with its campaign. Each further join (the lead's campaign, the import
+    job, the decider) multiplies the planner's work: planning the page with all of them took
+    far longer than running it (docs/architecture.md, "Desk lists")."""
+    return reviews.select_related(None).select_related("lead__company", "touch__campaign")
+
+
 def search_reviews(reviews: QuerySet[ContactReview], text: str) -> QuerySet[ContactReview]:
     """Reviews whose lead or conflicting values match ``text`` (name, phone, email)."""
     text = (text or "").strip()[:100]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from leads.reviews import (
+    desk_review_rows,
     differing_values,
     open_reviews,
     review_different_person,
@@ -39,7 +40,8 @@ def desk_reviews(request: HttpRequest) -> HttpResponse:
     or email (``?q=``)."""
     user = _require_desk(request)
     query = request.GET.get("q", "").strip()
-    paginator, page = _paginate(request, search_reviews(open_reviews(user), query))
+    reviews = desk_review_rows(open_reviews(user))
+    paginator, page = _paginate(request, search_reviews(reviews, query))
     rows = []
     for review in page.object_list:
         lead = review.lead

@@ -8,7 +8,9 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from leads.choices import EventKind, ReviewStatus, Stage
@@ -386,6 +388,28 @@ def test_review_list_and_rows_endpoint_queries_do_not_grow(
     ):
         assert run().status_code == 200
         assert_queries_flat(run, grow=lambda: grow(20))
+
+
+def test_desk_review_list_joins_only_what_it_shows(client, desk, marketer, campaign):
+    """The row query reads the lead with its company and the touch with its campaign, not
+    the lead's campaign, the import job or the decider (``desk_review_rows``: each join
+    multiplies the planner's work); the page still shows all it showed."""
+    job = ImportJob.objects.create(campaign=campaign, created_by=marketer, headers=["n"])
+    lead = LeadFactory()
+    review = conflict_review(lead, campaign=campaign, job=job, row=7)
+    client.force_login(desk)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/leads/desk/reviews/").content.decode()
+    [rows] = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "leads_contactreview"."id"') and " LIMIT " in q["sql"]
+    ]
+    assert '"leads_importjob"' not in rows and '"auth_user"' not in rows
+    assert rows.count('JOIN "campaigns_campaign"') == 1  # the touch's, not the lead's
+    assert f'data-review="{review.pk}"' in page
+    assert lead.company.name in page and campaign.name in page
+    assert f"/imports/{job.pk}/?outcome=conflict" in page
 
 
 # --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 from leads.choices import Stage
 from leads.filters import LEAD_ORDERS
 from leads.models import ImportJob, Lead
+from leads.selectors import lead_campaign_choices
 from leads.views.lists import SORT_FIELDS
 from notifications.models import Notification
 from tests.factories import CampaignFactory, LeadFactory, conflict_review, lead_in_stage
@@ -157,6 +158,16 @@ def test_pool_my_leads_and_new_for_me_are_index_served(client, rep, world):
     _served(client, f"/leads/?owner={rep.pk}", "leads_lead")
 
 
+def test_my_leads_newest_first_reads_the_owners_index(client, rep, world):
+    """My leads in the default order walk the rep's own leads (``lead_owner_created``),
+    not the whole table's newest filtered for theirs."""
+    LeadFactory.create_batch(20)
+    lead_in_stage(Stage.SQL, owner=rep)
+    client.force_login(rep)
+    plan = _served(client, f"/leads/?owner={rep.pk}", "leads_lead")
+    assert "lead_owner_created" in plan, plan
+
+
 def test_desk_queue_and_routing_page_are_index_served(client, desk, world):
     client.force_login(desk)
     _served(client, "/leads/desk/", "leads_lead")
@@ -169,6 +180,19 @@ def test_imports_reviews_and_notifications_are_index_served(client, desk, world,
     _served(client, "/leads/desk/reviews/", "leads_contactreview")
     _served(client, "/me/notifications/", "notifications_notification")
     _served(api(desk), "/api/v1/contact-reviews/", "leads_contactreview")
+
+
+def test_a_reps_campaign_choices_are_read_from_their_index(rep, world):
+    """The lead list's campaign drop-down of a rep (``lead_campaign_choices``): the source
+    campaigns of the leads they hold, from ``lead_owner_campaign`` (owner, campaign; pooled
+    leads left out), never a scan of the lead table; same campaigns as before."""
+    choices = lead_campaign_choices(rep)
+    held = Lead.objects.filter(owner=rep, in_pool=False).values_list("source_campaign", flat=True)
+    assert set(choices.values_list("pk", flat=True)) == set(held) - {None}
+    sql, params = choices.query.sql_with_params()
+    with connection.cursor() as cursor:
+        plan = _plan(cursor.mogrify(sql, params).decode())
+    assert "lead_owner_campaign" in plan and "Seq Scan on leads_lead" not in plan, plan
 
 
 def test_the_default_order_is_plain_desc_not_nulls_last(client, manager, world):
