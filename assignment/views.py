@@ -42,7 +42,7 @@ from campaigns.choices import ChannelKind
 from leads.actions import run_action, sales_users
 from leads.bulk import bulk_bar
 from leads.choices import OPEN_STAGES, RecycleReason, RejectReason, Stage
-from leads.filters import LeadFilterSet
+from leads.filters import CAMPAIGN_SEARCH_PARAM, LeadFilterSet, campaign_picker
 from leads.lifecycle import claims_today
 from leads.models import Lead
 from leads.selectors import (
@@ -415,7 +415,8 @@ def pool_policy_edit(request: HttpRequest) -> HttpResponse:
 def _lead_filter(data, queryset: QuerySet[Lead], request: HttpRequest) -> LeadFilterSet:
     """``LeadFilterSet`` over ``queryset``, with the filter-bar widgets of the lead list."""
     query = QueryDict(mutable=True)
-    for key in FILTER_FIELDS:
+    # The campaign picker's search box is no filter, but what the picker offers.
+    for key in (*FILTER_FIELDS, CAMPAIGN_SEARCH_PARAM):
         for value in data.getlist(key) if hasattr(data, "getlist") else []:
             query.appendlist(key, value)
     filterset = LeadFilterSet(query, queryset=queryset, request=request)
@@ -429,7 +430,7 @@ def _lead_filter(data, queryset: QuerySet[Lead], request: HttpRequest) -> LeadFi
     # Setting choices re-binds the choice iterator, so the new empty label is used.
     form.fields["channel_kind"].choices = ChannelKind.choices
     form.fields["in_pool"].choices = [("true", _("In pool")), ("false", _("Not in pool"))]
-    form.fields["campaign"].queryset = form.fields["campaign"].queryset.order_by("name")
+    campaign_picker(form, request.user)
     return filterset
 
 

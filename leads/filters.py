@@ -6,7 +6,9 @@ import django_filters
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import F, Q, QuerySet
+from django.forms import Form
 from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
@@ -15,11 +17,17 @@ from leads.choices import Grade, ReviewStatus, Stage
 from leads.credits import MODELS
 from leads.models import STAGE_ORDER, ContactReview, Lead
 from leads.normalize import phone_search_key
-from leads.selectors import lead_campaign_choices, lead_owner_choices, leads_visible_to
+from leads.selectors import (
+    lead_campaign_choices,
+    lead_campaign_search,
+    lead_owner_choices,
+    leads_visible_to,
+)
 from pipeline.errors import ServiceError
 from pipeline.keyset import KeysetOrder
 from pipeline.people import collated
 from pipeline.roles import sees_all_leads
+from pipeline.widgets import SearchSelect
 from reports.definitions import CONDITIONS, REACHED
 from reports.selectors import credited_touches
 
@@ -161,6 +169,30 @@ class LeadFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(search_q(value, getattr(self.request, "user", None)))
+
+
+#: The search box of the lead filters' campaign picker (``campaign_picker``): not a
+#: filter, only what the picker offers after a reload without the script.
+CAMPAIGN_SEARCH_PARAM = "campaign_search"
+
+
+def campaign_picker(form: Form, user: User | None, name: str = "campaign") -> None:
+    """Give the filter form's campaign field a search-as-you-type picker (``SearchSelect``)
+    instead of a drop-down of every campaign in scope: it renders the chosen campaign and
+    the matches of ``?campaign_search=`` (``lead_campaign_search``), and the script asks
+    the API's ``leads/campaign-choices/`` as the person types. The field's queryset, the
+    scope that validation holds to, stays ``lead_campaign_choices``."""
+    field = form.fields[name]
+    text = (form.data.get(CAMPAIGN_SEARCH_PARAM) or "").strip()[:100]
+    field.widget = SearchSelect(
+        lookup_url=reverse("lead-campaign-choices"),
+        search_name=CAMPAIGN_SEARCH_PARAM,
+        search_text=text,
+        offered=lead_campaign_search(user, text=text) if text else (),
+        placeholder=_("Type to search campaigns…"),
+        empty_text=_("No campaign matches."),
+    )
+    field.widget.choices = field.choices
 
 
 def search_q(value: str | None, user: User | None) -> Q:

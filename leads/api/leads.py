@@ -34,6 +34,7 @@ from leads.models import FollowUp, Lead, LeadEvent
 from leads.privacy import person_erase, personal_data_export
 from leads.selectors import (
     contact_masked,
+    lead_campaign_search,
     lead_events_for,
     lead_follow_ups_for,
     leads_visible_to,
@@ -237,6 +238,17 @@ class BulkResultSerializer(serializers.Serializer):
     refused = BulkRefusalSerializer(many=True)
 
 
+class CampaignChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CampaignChoicesSerializer(serializers.Serializer):
+    """``GET leads/campaign-choices/``: the lead filters' campaign picker."""
+
+    results = CampaignChoiceSerializer(many=True)
+
+
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Leads visible to the user; writes and transitions go through ``leads.lifecycle``."""
 
@@ -419,6 +431,28 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
     @action(detail=True, methods=["post"])
     def grade(self, request, pk=None):
         return self._run(request, "grade")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Text the campaign's name contains (any case).")
+        ],
+        responses={200: CampaignChoicesSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="campaign-choices",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def campaign_choices(self, request):
+        """Up to 20 campaigns whose name contains ``q``, among those the user may filter
+        leads by (``campaign`` and ``touched_by``): every campaign for the desk, marketing
+        and management, a salesperson's only the source campaigns of their (teams') leads.
+        Names starting with ``q`` come first; an empty ``q`` gives the first by name."""
+        rows = lead_campaign_search(request.user, text=request.query_params.get("q", ""))
+        data = [{"id": campaign.pk, "name": campaign.name} for campaign in rows]
+        return Response(CampaignChoicesSerializer({"results": data}).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", str, enum=["csv", "xlsx"])],

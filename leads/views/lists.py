@@ -22,6 +22,7 @@ from leads.filters import (  # noqa: F401  (the sorts are the list's; tests impo
     SORT_FIELDS,
     TEXT_SORT_COLUMNS,
     LeadFilterSet,
+    campaign_picker,
     lead_order,
     lead_sort,
     sorted_leads,
@@ -52,7 +53,7 @@ def sort_param(request: HttpRequest) -> str:
     return lead_sort(request.GET.get("sort", ""))
 
 
-def _prepare_filter_form(form) -> None:
+def _prepare_filter_form(form, user) -> None:
     """Widgets and wording of the filter bar (the filters themselves are the API's)."""
     for name in ("stage", "grade"):
         form.fields[name].widget = CheckboxSelectMultiple(choices=form.fields[name].choices)
@@ -67,10 +68,11 @@ def _prepare_filter_form(form) -> None:
     form.fields["in_pool"].choices = [("true", _("In pool")), ("false", _("Not in pool"))]
     form.fields["owner"].queryset = form.fields["owner"].queryset.order_by(*people_ordering())
     form.fields["owner"].label_from_instance = display_name
-    form.fields["campaign"].queryset = form.fields["campaign"].queryset.order_by("name")
-    # Long lists get a text box that narrows their options (static/js/app.js).
-    for name in ("owner", "campaign", "channel"):
+    # Long lists get a text box that narrows their options (static/js/app.js); campaigns,
+    # thousands of them, a picker that searches the server instead of rendering them all.
+    for name in ("owner", "channel"):
         form.fields[name].widget.attrs["data-searchable"] = ""
+    campaign_picker(form, user)
 
 
 def _list_title(request: HttpRequest) -> str:
@@ -95,7 +97,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     """
     user = request.user
     filterset = LeadFilterSet(request.GET, queryset=leads_visible_to(user), request=request)
-    _prepare_filter_form(filterset.form)
+    _prepare_filter_form(filterset.form, user)
     sort = sort_param(request)
     order = lead_order(sort)
     listed = keyset_list(request, filterset.qs, order, page_size(request))

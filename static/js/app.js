@@ -98,6 +98,80 @@
   }
   Array.prototype.forEach.call(document.querySelectorAll("select[data-searchable]"), enhanceSelect);
 
+  // ---- pickers that search the server -------------------------------------------------
+  // <select data-lookup="URL" data-lookup-box="ID"> (pipeline.widgets.SearchSelect): the
+  // page renders only the blank and the chosen option; as the person types in the search
+  // box ID, the options become the answer of URL?q=… ({"results": [{"id", "name"}]}).
+  // Without this script the box is submitted with the form and the server offers the
+  // matches instead.
+  function enhanceLookup(select) {
+    var box = document.getElementById(select.getAttribute("data-lookup-box"));
+    if (!box || select.hasAttribute("data-lookup-ready")) {
+      return;
+    }
+    select.setAttribute("data-lookup-ready", "");
+    var url = select.getAttribute("data-lookup");
+    var timer = null;
+    var asked = 0;
+    function show(results) {
+      Array.prototype.slice.call(select.options).forEach(function (option) {
+        if ((option.value && !option.selected) || option.hasAttribute("data-lookup-none")) {
+          option.remove();
+        }
+      });
+      var shown = {};
+      Array.prototype.forEach.call(select.options, function (option) {
+        shown[option.value] = true;
+      });
+      results.forEach(function (row) {
+        var value = String(row.id);
+        if (!shown[value]) {
+          select.appendChild(new Option(row.name, value));
+        }
+      });
+      if (!results.length && select.getAttribute("data-lookup-empty")) {
+        var none = new Option(select.getAttribute("data-lookup-empty"), "");
+        none.disabled = true;
+        none.setAttribute("data-lookup-none", "");
+        select.appendChild(none);
+      }
+    }
+    function ask() {
+      var number = ++asked;
+      var text = box.value.trim();
+      window.fetch(url + "?q=" + encodeURIComponent(text), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      }).then(function (response) {
+        return response.ok ? response.json() : { results: [] };
+      }).then(function (data) {
+        if (number === asked) {
+          show(data.results || []);
+        }
+      }).catch(function () {});
+    }
+    box.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 200);
+    });
+    box.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") {
+        return;
+      }
+      event.preventDefault();
+      var first = Array.prototype.filter.call(select.options, function (option) {
+        return option.value && !option.selected;
+      })[0];
+      if (first) {
+        select.value = first.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+  if (window.fetch) {
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-lookup]"), enhanceLookup);
+  }
+
   // ---- the menu on small screens ----------------------------------------------------
   // Under the breakpoint the menu folds behind a button with aria-expanded (base.html);
   // without this script the button stays hidden and the menu stays open.
