@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from leads.choices import Stage
-from leads.selectors import CAMPAIGN_SEARCH_LIMIT
+from leads.selectors import CAMPAIGN_SEARCH_LIMIT, lead_campaign_search
 from tests.factories import CampaignFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +188,16 @@ def test_routing_simulation_page_uses_the_picker(client, manager, world, assert_
     html = response.content.decode()
     assert _options(html) == [("", "Any"), (str(world["theirs"].pk), "Spring secret launch")]
     assert "Autumn fair" not in html
+
+
+@pytest.mark.postgres
+def test_name_search_reads_the_trigram_index_on_postgresql(manager, marketer):
+    """The picker's match is the upper-cased name the trigram index holds (migration
+    campaigns 0006): with sequential scans off, a plan without it would show one."""
+    CampaignFactory.create_batch(5, owner=marketer)
+    queryset = lead_campaign_search(manager, text="webinar")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = queryset.explain()
+    assert "campaign_name_trgm" in plan, plan
+    assert "Seq Scan on campaigns_campaign" not in plan, plan
