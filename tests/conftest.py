@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests import netguard, querycount
+from tests import netguard, querycount, worlds
 from tests.factories import TeamFactory, TeamMembershipFactory, UserFactory
 
 ROLES = ["marketer", "lead_desk", "sales_rep", "sales_manager", "manager"]
@@ -70,18 +70,8 @@ def _media_root(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _settings_for_tests(settings, _media_root):
-    settings.AUTO_ASSIGN = False
-    settings.MEDIA_ROOT = _media_root
-    # Real hashing costs ~0.3 s per user; tests create many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    # Static files straight from the apps (no collectstatic), whatever DATABASE_URL says.
-    settings.WHITENOISE_USE_FINDERS = True
+    for name, value in worlds.settings_for_tests(_media_root).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
