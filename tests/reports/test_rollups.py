@@ -35,10 +35,15 @@ from reports.rollups.models import RollupChannelDay, RollupDay, RollupFunnel, Ro
 from reports.rollups.read import FUNNEL_FIELDS, ROI_FIELDS, plan
 from reports.trends import monthly_trend
 from tests.factories import CampaignCostFactory, CampaignFactory, UserFactory, lead_in_stage
+from tests.worlds import seeds_for_this_database
 
 pytestmark = pytest.mark.django_db
 
-SEEDS = (1, 7, 23, 42)
+#: The random worlds. Each database compares two of the four (the PostgreSQL suite 1 and 23,
+#: the SQLite suite 7 and 42): CI runs both suites, so every world is compared on every
+#: change, and a run on one database costs half.
+ALL_SEEDS = (1, 7, 23, 42)
+SEEDS = seeds_for_this_database(ALL_SEEDS)
 STAGES = (Stage.NEW, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST)
 DAYS = 12
 
@@ -181,7 +186,7 @@ def test_rollups_answer_as_the_live_selectors(seed):
     _assert_same(rng, world)
 
 
-@pytest.mark.parametrize("seed", SEEDS[:2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_stale_days_are_answered_live(seed, monkeypatch):
     """Marked days not refreshed yet: their part is summed live, the rest from rollups."""
     rng = random.Random(seed)
@@ -245,7 +250,7 @@ def _per_day_rows(low: dt.date, high: dt.date) -> dict[tuple, tuple]:
     return rows
 
 
-@pytest.mark.parametrize("seed", SEEDS[:2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_multi_day_build_equals_the_per_day_build(seed, monkeypatch):
     """One grouped query per model and table over a stretch of days writes the rows the
     per-day build wrote (every day, model, campaign and channel); chunks of 5 days cross
