@@ -136,10 +136,16 @@ def leads_route_set(
 
 @dataclass
 class _Team:
-    """A team's (or a named user's) candidates as loaded under the batch's locks."""
+    """A team's (or a named user's) candidates as loaded under the batch's locks, and as
+    they stand with the batch's decisions (``now``: in user id order, the order ``pick``
+    reads them in; kept up to date by ``_Batch.took`` one member at a time, not made
+    again for every lead)."""
 
     user_ids: list[int]
     base: dict[int, Candidate]
+    now: list[Candidate] = field(default_factory=list)
+    #: user id → its place in ``now``
+    index: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +204,19 @@ class _Batch:
     def took(self, user_id: int) -> None:
         self.taken[user_id] = self.taken.get(user_id, 0) + 1
         self.current.pop(user_id, None)
+        for team in (*self.teams.values(), *self.users.values()):
+            place = team.index.get(user_id)
+            if place is not None:
+                team.now[place] = self.now_of(team.base[user_id])
+
+    def start(self, team: _Team) -> _Team:
+        """``team``'s candidates with this batch's counts, in user id order."""
+        team.now = sorted(
+            (self.now_of(team.base[uid]) for uid in team.user_ids if uid in team.base),
+            key=lambda c: c.user_id,
+        )
+        team.index = {c.user_id: place for place, c in enumerate(team.now)}
+        return team
 
 
 def _route_batch(
@@ -284,9 +303,14 @@ def _decide(
         if spec.strategy in (Strategy.ROUND_ROBIN, Strategy.WEIGHTED) and spec.rule_id:
             cursor = _cursor(spec.rule_id, batch)
             position = cursor.position
-        candidates = [batch.now_of(team.base[uid]) for uid in team.user_ids if uid in team.base]
         picked = pick_for_rule(
-            spec, candidates, position=position, today=batch.today, exclude=exclude, notes=notes
+            spec,
+            team.now,
+            position=position,
+            today=batch.today,
+            exclude=exclude,
+            notes=notes,
+            in_order=True,
         )
         if picked is None or picked.candidate is None:
             continue
@@ -327,7 +351,7 @@ def _candidates(spec: RuleSpec, batch: _Batch) -> _Team:
         if fresh:  # who may become a company's sticky owner (sticky_owner_leads' owners)
             for uid in sticky_owners().filter(pk__in=fresh).values_list("pk", flat=True).distinct():
                 batch.sticky_ok[uid] = rows[uid].get("name") or rows[uid]["username"]
-        known[key] = _Team(list(rows), {c.user_id: c for c in candidates})
+        known[key] = batch.start(_Team(list(rows), {c.user_id: c for c in candidates}))
     return known[key]
 
 

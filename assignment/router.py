@@ -84,9 +84,18 @@ def _schedule(weights: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(schedule)
 
 
-def pick(strategy: str, candidates: Sequence[Candidate], *, position: int, today: dt.date) -> Pick:
-    """Choose an eligible candidate; rotation strategies advance ``position`` past it."""
-    ordered = sorted(candidates, key=lambda c: c.user_id)
+def pick(
+    strategy: str,
+    candidates: Sequence[Candidate],
+    *,
+    position: int,
+    today: dt.date,
+    in_order: bool = False,
+) -> Pick:
+    """Choose an eligible candidate; rotation strategies advance ``position`` past it.
+    Candidates are read in user id order; ``in_order``: the caller keeps them so (a set
+    routed to one team), and they are not sorted again for every lead."""
+    ordered = candidates if in_order else sorted(candidates, key=lambda c: c.user_id)
     skipped: list[tuple[Candidate, DecisionReason]] = []
     if not ordered:
         return Pick(None, position, skipped)

@@ -481,10 +481,12 @@ def pick_for_rule(
     today: dt.date,
     exclude: Iterable[int] | None,
     notes: list[DecisionReason],
+    in_order: bool = False,
 ) -> Pick | None:
     """The rule's pick among ``candidates`` (``exclude`` left out), for one lead or a
     batch; None when it gives nobody, with why added to ``notes`` (no candidates, or none
-    eligible with each one's reason)."""
+    eligible with each one's reason). ``in_order``: the candidates are in user id order
+    already (``router.pick``)."""
     if exclude:
         excluded = set(exclude)
         candidates = [c for c in candidates if c.user_id not in excluded]
@@ -492,7 +494,7 @@ def pick_for_rule(
         notes.append(DecisionReason(reasons.RULE_NO_CANDIDATES, {"rule": spec.name}))
         logger.warning("Assignment rule %s has no candidates; skipped", spec.name)
         return None
-    result = pick(spec.strategy, candidates, position=position, today=today)
+    result = pick(spec.strategy, candidates, position=position, today=today, in_order=in_order)
     if result.candidate is None:
         notes.append(
             DecisionReason(

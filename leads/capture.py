@@ -15,20 +15,23 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.choices import CampaignStatus
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Channel
 from leads.choices import TouchKind
 from leads.lifecycle import lead_create
 from leads.lifecycle.fields import WRITABLE_FIELDS, clean_lead_fields
@@ -36,6 +39,8 @@ from leads.models import IdempotencyKey
 from leads.selectors import leads_visible_to
 from pipeline.errors import ServiceError
 from pipeline.text import clean_text
+
+logger = logging.getLogger(__name__)
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 #: Campaigns in these states accept submissions; completed and cancelled ones do not.
@@ -115,12 +120,83 @@ def accepting_campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("channel").filter(status__in=ACCEPTING_STATUSES)
 
 
+#: Every capture looks its campaign up: the accepting campaign (with its channel) is kept
+#: in the shared cache by what the submission names it with, stamped with the cache's
+#: campaign generation (``_GENERATION_KEY``), both read in one call. Saving or deleting
+#: any campaign or channel starts a new generation (``forget_campaigns``, at once and
+#: again after the commit), so an edited, closed or deleted campaign is seen by the next
+#: capture in every process. An edit that sends no signal (a set-based ``update``) is seen
+#: within ``CAMPAIGN_CACHE_SECONDS``.
+CAMPAIGN_CACHE_SECONDS = 60
+_GENERATION_KEY = "leadloop:capture-campaigns:generation"
+
+
+def _campaign_key(kind: str, value: str) -> str:
+    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
+    return f"leadloop:capture-campaign:v1:{kind}:{digest}"
+
+
+def _cached_campaign(kind: str, value: str, lookup: QuerySet[Campaign]) -> Campaign | None:
+    """``lookup.first()`` through the cache (see ``CAMPAIGN_CACHE_SECONDS``); a campaign
+    that does not accept submissions is never cached."""
+    key = _campaign_key(kind, value)
+    try:
+        found = cache.get_many([_GENERATION_KEY, key])
+    except Exception:  # a cache outage: the database answers
+        logger.warning("Capture campaign cache unavailable", exc_info=True)
+        return lookup.first()
+    generation = found.get(_GENERATION_KEY)
+    stored = found.get(key)
+    if generation is not None and stored is not None and stored[0] == generation:
+        return cast(Campaign, stored[1])
+    campaign = lookup.first()
+    if campaign is None:
+        return None
+    try:
+        if generation is None:
+            generation = secrets.token_hex(8)
+            if not cache.add(_GENERATION_KEY, generation, timeout=None):
+                return campaign  # another process started one meanwhile: cache next time
+        cache.set(key, (generation, campaign), CAMPAIGN_CACHE_SECONDS)
+    except Exception:
+        logger.warning("Capture campaign cache unavailable", exc_info=True)
+    return campaign
+
+
+def forget_campaigns(**_: Any) -> None:
+    """A campaign or channel changed: a new generation now (this transaction's later
+    captures) and after the commit (what others cached from the old rows meanwhile)."""
+
+    def new_generation() -> None:
+        try:
+            cache.set(_GENERATION_KEY, secrets.token_hex(8), timeout=None)
+        except Exception:  # a cache outage: what it held expires (CAMPAIGN_CACHE_SECONDS)
+            logger.warning("Capture campaign cache not reset", exc_info=True)
+
+    new_generation()
+    transaction.on_commit(new_generation)
+
+
+def connect() -> None:
+    """Forget the cached campaigns when a campaign or a channel is saved or deleted."""
+    for model in (Campaign, Channel):
+        for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(
+                forget_campaigns,
+                sender=model,
+                dispatch_uid=f"capture-campaigns-{model._meta.model_name}-{name}",
+            )
+
+
 def find_campaign(*, campaign_key: str = "", utm_campaign: str = "") -> Campaign:
     """The campaign of a submission: by public key, or by ``utm_campaign`` alone when the
     campaign allows it (``accept_utm_only``). Unknown, closed and not-by-utm campaigns get
-    the same answer, naming ``campaign_key``, so the refusal reveals nothing about them."""
+    the same answer, naming ``campaign_key``, so the refusal reveals nothing about them.
+    Read through the cache (``CAMPAIGN_CACHE_SECONDS``)."""
     if campaign_key:
-        campaign = accepting_campaigns().filter(public_key=campaign_key).first()
+        campaign = _cached_campaign(
+            "key", campaign_key, accepting_campaigns().filter(public_key=campaign_key)
+        )
         if campaign is None:
             raise ServiceError(
                 _("No campaign accepting submissions has this campaign_key."),
@@ -128,8 +204,10 @@ def find_campaign(*, campaign_key: str = "", utm_campaign: str = "") -> Campaign
             )
         return campaign
     if utm_campaign:
-        campaign = (
-            accepting_campaigns().filter(utm_campaign=utm_campaign, accept_utm_only=True).first()
+        campaign = _cached_campaign(
+            "utm",
+            utm_campaign,
+            accepting_campaigns().filter(utm_campaign=utm_campaign, accept_utm_only=True),
         )
         if campaign is None:
             raise ServiceError(

@@ -81,15 +81,15 @@ def related_facts(
     per lead."""
     companies = {
         pk: {"industry": industry, "company_size": size, "region": region, "company": name}
-        for pk, industry, size, region, name in Company.objects.filter(
-            pk__in=set(company_ids)
-        ).values_list("pk", "industry", "size", "region", "name")
+        for pk, industry, size, region, name in Company.objects.filter(pk__in=set(company_ids))
+        .order_by()
+        .values_list("pk", "industry", "size", "region", "name")
     }
     campaigns = {
         pk: {"channel": code, "channel_kind": kind, "campaign": str(pk)}
-        for pk, code, kind in Campaign.objects.filter(pk__in=set(campaign_ids)).values_list(
-            "pk", "channel__code", "channel__kind"
-        )
+        for pk, code, kind in Campaign.objects.filter(pk__in=set(campaign_ids))
+        .order_by()
+        .values_list("pk", "channel__code", "channel__kind")
     }
     return companies, campaigns
 

@@ -13,7 +13,7 @@ from leads.lifecycle.announcements import (
 )
 
 
-def credit_touches(*, lead_ids: list[int]) -> None:
+def credit_touches(*, lead_ids: list[int], **_payload: object) -> None:
     """Recompute the attribution credits of these leads' touches."""
     recompute_credits(lead_ids)
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from leads.choices import CLOSED_STAGES, EventKind, Grade, GradeSource, Stage
 from leads.facts import LEAD_FACT_FIELDS, lead_facts
 from leads.lifecycle import (
+    arriving,
     lead_qualify,
     leads_qualify_automatically,
     lock_lead,
@@ -445,10 +446,11 @@ def lead_score(*, lead: Lead | int, touches: tuple[int, list[str]] | None = None
     and qualifies automatically when the setting is on and the lead reaches the score.
     ``None`` if there is no such lead.
 
-    A lead this transaction already holds (marked ``_row_locked`` — a new lead, just
-    inserted, whose arrival announces it) is scored as it is, without reading it again and
-    without a savepoint; ``touches`` (count, kinds) are its touch facts when the caller
-    knows them (a new lead has its one first touch).
+    A lead this transaction already holds (marked ``_row_locked`` — a new lead its arrival
+    announces before inserting it, ``lifecycle.arriving``) is scored as it is, without
+    reading it again and without a savepoint, and written by that insert; ``touches``
+    (count, kinds) are its touch facts when the caller knows them (a new lead has its one
+    first touch).
     """
     if isinstance(lead, Lead) and getattr(lead, "_row_locked", False):
         return _score_locked(lead, touches=touches)
@@ -477,14 +479,13 @@ def _score_locked(locked: Lead, *, touches: tuple[int, list[str]] | None) -> Lea
     current = rule_set()
     result = score_of(locked, rules=current.rules, thresholds=current.thresholds, touches=touches)
     previous_grade = locked.grade
-    if getattr(locked, "_inserted_here", False) and locked.grade_source != GradeSource.MANUAL:
-        # A row this transaction inserted (a new arrival): no other writer can have scored
-        # it, so the conditions of ``_store_score`` hold. When it qualifies at once, the
-        # qualification's save writes the score too: one update instead of two.
+    if arriving(locked) is not None:
+        # A new arrival, not inserted yet: no other writer can have scored it. Its insert
+        # writes the score, and the qualification when it qualifies at once.
         _set_score(locked, result, version=current.version, now=timezone.now())
         if _qualifies_automatically(locked, current.auto_qualify_score):
-            locked._unsaved_fields = SCORE_FIELDS  # type: ignore[attr-defined]  # save_lead
             return lead_qualify(lead=locked, actor=None)
+        return locked
     if not _store_score(locked, result, version=current.version):
         return locked
     if locked.grade != previous_grade and previous_grade:  # a first grade is not a change

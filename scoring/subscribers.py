@@ -12,14 +12,18 @@ from scoring.services import lead_score
 
 
 def score(
-    *, lead_id: int, lead: Lead | None = None, touch_kind: str = "", **_payload: object
+    *,
+    lead_id: int | None = None,
+    lead: Lead | None = None,
+    touch_kind: str = "",
+    **_payload: object,
 ) -> None:
     """Score the lead now, in the announcing transaction (``scoring.services.lead_score``):
-    the row itself when the arrival hands over the new lead it holds (``lead``; its only
-    touch is of ``touch_kind``), else read again by id."""
+    the row itself when the arrival hands over the new lead it is about to insert
+    (``lead``; its only touch is of ``touch_kind``), else read again by id."""
     if lead is not None:
         lead_score(lead=lead, touches=(1, [touch_kind]) if touch_kind else None)
-    else:
+    elif lead_id is not None:
         lead_score(lead=lead_id)
 
 

@@ -48,7 +48,7 @@ from leads.lifecycle.ownership import (
     leads_assign_bulk,
     leads_recycle_bulk,
 )
-from leads.lifecycle.primitives import lock_lead, lock_leads, record_event, require_reason
+from leads.lifecycle.primitives import arriving, lock_lead, lock_leads, record_event, require_reason
 from leads.lifecycle.rules import (
     ACTIONS,
     OWNABLE_STAGES,
@@ -85,6 +85,7 @@ __all__ = [
     "OwnershipResult",
     "allowed_actions",
     "announce",
+    "arriving",
     "campaigns_usable_by",
     "can_create_lead",
     "can_edit_lead",

@@ -19,8 +19,8 @@ Two moments:
   rolls the change back.
 
 Payloads are plain values (ids, flags), never model instances — except the new lead that
-``ARRIVED`` hands to in-transaction subscribers, the row its transaction holds: an
-after-commit subscriber re-reads what it needs.
+``ARRIVED`` hands to in-transaction subscribers, the row its transaction is about to
+insert: an after-commit subscriber re-reads what it needs.
 """
 
 from __future__ import annotations
@@ -37,17 +37,20 @@ from django.db import transaction
 class Announcement(str, enum.Enum):
     """Something that happened to leads. Payload keys are listed per member."""
 
-    #: A new lead was created by an arrival (capture, page, API, import row).
-    #: ``lead_id``; ``lead``: the new row, which the announcing transaction inserted and so
-    #: holds (an in-transaction subscriber writes through it instead of reading it again;
-    #: after the commit it is stale); ``touch_kind``: the kind of its one first touch.
+    #: A new lead is created by an arrival (capture, page, API, import row), announced
+    #: just before its insert. ``lead``: the new row, not inserted yet (no id): an
+    #: in-transaction subscriber completes it (scoring: its score, grade and automatic
+    #: qualification), and the insert writes it (``lifecycle.arriving``); ``touch_kind``:
+    #: the kind of its one first touch.
     ARRIVED = "arrived"
     #: A known person arrived again: a touch was added to their open lead.
     #: ``lead_id``, ``owner_id`` (or None).
     RETURNED = "returned"
     #: The touches of these leads changed (a returning person's touch, touches moved by a
     #: review). A new lead's first touch is written with its credits and announces only
-    #: ``ARRIVED``. ``lead_ids``.
+    #: ``ARRIVED``. ``lead_ids``; ``saved`` (optional, False when absent): True when the
+    #: touches were saved one by one through the ORM (their model signals were sent), as
+    #: a returning person's is, False when they were written set-based.
     TOUCHES_CHANGED = "touches_changed"
     #: An import batch created these leads or added touches to them, written set-based
     #: (scored, credits recomputed, no per-lead announcement). ``lead_ids``.

@@ -37,9 +37,9 @@ from leads.choices import CLOSED_STAGES, EventKind, Stage, TouchKind
 from leads.credits import sole_touch_credits
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.fields import LEAD_OWN_FIELDS, clean_lead_fields
-from leads.lifecycle.primitives import lock_lead, record_event, save_lead
+from leads.lifecycle.primitives import Arrival, lock_lead, record_event, save_lead
 from leads.lifecycle.rules import can_create_lead
-from leads.models import Company, Lead, LeadTouch, company_name_of
+from leads.models import Company, Lead, LeadEvent, LeadTouch, company_name_of
 from leads.normalize import normalize_company_name
 from pipeline.errors import ServiceError
 
@@ -230,9 +230,9 @@ def lead_create(
 
     ``arrived`` and ``returned`` have an ``in_transaction`` subscriber (scoring), so the
     lead is committed already scored and graded (DESIGN §5). A new lead is handed to it
-    with ``arrived`` as the row this transaction holds (inserted here: no other transaction
-    sees it yet), so scoring and auto-qualification write through the returned instance
-    and nothing is read again; a known person's lead is read again after it ran.
+    with ``arrived`` just before its insert, so its score, grade and automatic
+    qualification are written by that one insert and nothing is read again; a known
+    person's lead is read again after it ran.
 
     When the unique index refuses the new lead, the arrival is redone as a touch: in a
     caller's transaction the insert runs in a savepoint, which is rolled back; as a
@@ -345,7 +345,7 @@ def _lead_create(
             campaign_id=campaign_id, touch_kind=touch_kind, name=data.get("name", "")
         ),
     )
-    announce(Announcement.TOUCHES_CHANGED, lead_ids=[lead.pk])
+    announce(Announcement.TOUCHES_CHANGED, lead_ids=[lead.pk], saved=True)
     announce(Announcement.RETURNED, lead_id=lead.pk, owner_id=lead.owner_id)
     lead.refresh_from_db()  # in-transaction subscribers (scoring) wrote to it
     return LeadCreateResult(lead=lead, duplicate=True)
@@ -363,9 +363,11 @@ def _arrive_new(
     landing_page: str,
     consent_version: str,
 ) -> LeadCreateResult:
-    """A new lead with its first touch and ``created`` event: one insert each. The touch
-    is written with its credits (a lead's only touch before SQL: ``sole_touch_credits``),
-    so nothing recomputes them."""
+    """A new lead with its first touch and its events: one insert each. The lead is
+    announced (``arrived``) before its insert, so scoring's score, grade and automatic
+    qualification are written by that insert (no update after it), their events with the
+    ``created`` one. The touch is written with its credits (a lead's only touch before
+    SQL: ``sole_touch_credits``), so nothing recomputes them."""
     company = company_for(
         name=data.get("company_name", "") or "",
         industry=data.get("industry", "") or "",
@@ -388,6 +390,18 @@ def _arrive_new(
     )
     # The objects at hand, so neither the save nor the scorer reads them again.
     lead.company, lead.source_campaign = company, campaign
+    # Its in-transaction subscribers (scoring) complete the row before it is written: its
+    # score and grade, and an automatic qualification (``primitives.Arrival``), so it is
+    # inserted once, already scored and qualified.
+    pending = Arrival()
+    lead._arrival = pending  # type: ignore[attr-defined]
+    lead._row_locked = True  # type: ignore[attr-defined]  # no other transaction sees it
+    try:
+        announce(Announcement.ARRIVED, lead=lead, touch_kind=touch_kind)
+    finally:
+        # The caller may keep the instance past this transaction: lock it again then.
+        lead._row_locked = False  # type: ignore[attr-defined]
+        del lead._arrival  # type: ignore[attr-defined]
     lead.save(force_insert=True)
     LeadTouch.objects.create(
         lead=lead,
@@ -401,7 +415,7 @@ def _arrive_new(
         ),
         **sole_touch_credits(),
     )
-    record_event(
+    created = LeadEvent(
         lead=lead,
         kind=EventKind.CREATED,
         actor=actor,
@@ -409,11 +423,8 @@ def _arrive_new(
         to_stage=Stage.NEW,
         data=created_event_data(campaign_id=campaign_id, touch_kind=touch_kind),
     )
-    # Inserted by this transaction: held, and seen by no other writer yet.
-    lead._row_locked = lead._inserted_here = True  # type: ignore[attr-defined]
-    try:
-        announce(Announcement.ARRIVED, lead_id=lead.pk, lead=lead, touch_kind=touch_kind)
-    finally:
-        # The caller may keep the instance past this transaction: lock it again then.
-        lead._row_locked = lead._inserted_here = False  # type: ignore[attr-defined]
+    # Its ``created`` event and those of what the subscribers did, in order: one insert.
+    LeadEvent.objects.bulk_create([created, *pending.events])
+    for announcement, payload in pending.after_insert:
+        announce(announcement, lead_id=lead.pk, **payload)
     return LeadCreateResult(lead=lead, duplicate=False)

@@ -10,10 +10,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.db import connection, models
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,9 +50,37 @@ def lock_leads(
     queryset = Lead.objects.select_for_update(of=("self",)).filter(pk__in=list(ids))
     if related:
         queryset = queryset.select_related(*related)
+    elif fields:
+        return _leads_of_rows(queryset.order_by("pk"), fields)
     if fields:
         queryset = queryset.only(*fields)
     return list(queryset.order_by("pk"))
+
+
+def _leads_of_rows(queryset: models.QuerySet[Lead], fields: Iterable[str]) -> list[Lead]:
+    """``queryset`` as leads with only ``fields`` (and the id) loaded, the others read on
+    access as with ``only``. Made from plain rows: ``Model.from_db`` builds, for every row
+    of an ``only`` queryset, the list of all the model's columns marking the deferred ones,
+    which for a set of thousands costs more than the query. No ``post_init`` signal is
+    sent: these leads are written set-based, never saved one by one."""
+    opts = Lead._meta
+    names = [
+        "id",
+        *(
+            cast("models.Field[Any, Any]", opts.get_field(name)).attname
+            for name in fields
+            if name not in ("id", "pk")
+        ),
+    ]
+    db = queryset.db
+    leads = []
+    for values in queryset.values_list(*names):
+        lead = Lead.__new__(Lead)
+        state = ModelState()
+        state.adding, state.db = False, db
+        lead.__dict__.update(zip(names, values, strict=True), _state=state)
+        leads.append(lead)
+    return leads
 
 
 def insert_rows(
@@ -92,10 +121,29 @@ def insert_rows(
         cursor.execute(sql, arrays)
 
 
+class Arrival:
+    """What happens to a new lead before its arrival inserts it (``arrival._arrive_new``
+    hands the unsaved row to in-transaction subscribers first: scoring sets its score and
+    may qualify it). Its writes wait for the insert: ``save_lead`` has nothing to write
+    (the insert writes every field), ``record_event`` keeps its events (inserted with the
+    arrival's own, in order), and ``after_insert`` what is announced once it has an id."""
+
+    def __init__(self) -> None:
+        self.events: list[LeadEvent] = []
+        self.after_insert: list[tuple[Any, dict[str, Any]]] = []
+
+
+def arriving(lead: Lead) -> Arrival | None:
+    """The pending ``Arrival`` of a new lead not inserted yet, else None."""
+    return getattr(lead, "_arrival", None)
+
+
 def save_lead(lead: Lead, fields: Iterable[str]) -> None:
     """Save the named fields (and ``updated_at``) of a locked lead, with those a caller
-    set on it but left to this save (``_unsaved_fields``: a new lead's score, written with
-    its automatic qualification — ``scoring.services``)."""
+    set on it but left to this save (``_unsaved_fields``). A new lead not inserted yet
+    (``arriving``) is left as it is: its insert writes every field."""
+    if arriving(lead) is not None:
+        return
     unsaved = getattr(lead, "_unsaved_fields", ())
     lead.save(update_fields=[*fields, *unsaved, "updated_at"])
     if unsaved:
@@ -113,17 +161,24 @@ def record_event(
     reason: str = "",
     data: Mapping[str, Any] | None = None,
 ) -> LeadEvent:
-    """Append one event to the lead's timeline (events are never changed afterwards)."""
-    return LeadEvent.objects.create(
-        lead=lead,
-        kind=kind,
-        actor=actor,
-        at=at or timezone.now(),
-        from_stage=from_stage,
-        to_stage=to_stage,
-        reason=reason,
-        data=dict(data or {}),
-    )
+    """Append one event to the lead's timeline (events are never changed afterwards); a
+    new lead not inserted yet (``arriving``) gets it inserted after its row."""
+    values = {
+        "lead": lead,
+        "kind": kind,
+        "actor": actor,
+        "at": at or timezone.now(),
+        "from_stage": from_stage,
+        "to_stage": to_stage,
+        "reason": reason,
+        "data": dict(data or {}),
+    }
+    pending = arriving(lead)
+    if pending is None:
+        return LeadEvent.objects.create(**values)
+    event = LeadEvent(**values)
+    pending.events.append(event)
+    return event
 
 
 def require_reason(reason: str | None, field: str = "reason") -> str:

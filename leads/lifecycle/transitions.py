@@ -28,6 +28,7 @@ from leads.choices import (
 )
 from leads.lifecycle.announcements import Announcement, announce
 from leads.lifecycle.primitives import (
+    arriving,
     checked_reason_code,
     insert_rows,
     lock_lead,
@@ -72,7 +73,11 @@ def _qualify(
     grade, reason = _qualified(lead, actor=actor, grade=grade, reason=reason, now=now)
     save_lead(lead, ["stage", "mql_at", "grade", "grade_source", "grade_reason"])
     record_event(lead=lead, actor=actor, at=now, **_qualified_event(lead, previous_grade, reason))
-    announce(Announcement.QUALIFIED, lead_id=lead.pk, bulk=bulk)
+    pending = arriving(lead)
+    if pending is not None:  # a new lead qualified before its insert: announced after it
+        pending.after_insert.append((Announcement.QUALIFIED, {"bulk": bulk}))
+    else:
+        announce(Announcement.QUALIFIED, lead_id=lead.pk, bulk=bulk)
     return lead
 
 

@@ -63,9 +63,13 @@ def leads_imported(*, lead_ids: list[int]) -> None:
     mark_leads(lead_ids)
 
 
-def touches_changed(*, lead_ids: list[int]) -> None:
+def touches_changed(*, lead_ids: list[int], saved: bool = False) -> None:
     """Touches moved between leads in bulk (a review merge): the days of those leads
-    (after the commit: the marks are written at once)."""
+    (after the commit: the marks are written at once). Touches saved through the ORM
+    (``saved``: a returning person's) marked their days with their own signal
+    (``touch_changed``, in their transaction): nothing more to mark."""
+    if saved:
+        return
     mark_leads(lead_ids)
 
 

@@ -413,3 +413,28 @@ def test_bulk_sla_clock_matches_one_by_one(instant, desk, rep, other_rep):
     seconds = {row[3] for row in second["records"]}
     assert len(seconds) > 20  # a spread of starts, not one figure for all
     assert any(row[2] is not None for row in second["leads"])
+
+
+@pytest.mark.django_db
+def test_leads_locked_with_only_some_columns_are_whole_leads(rep):
+    """``lock_leads(fields=…)`` builds the set's leads from plain rows: the named columns
+    are loaded with the database's values, any other is read on access, as with ``only``,
+    and the lead is a saved row (not ``adding``) that compares equal to its own."""
+    now = timezone.now()
+    made = [
+        Lead.objects.create(name=f"R{i}", phone="", stage=Stage.MQL, grade="AB"[i % 2],
+                            owner=rep if i else None, created_at=now, mql_at=now)
+        for i in range(3)
+    ]  # fmt: skip
+    with transaction.atomic():
+        locked = lifecycle.lock_leads([m.pk for m in made][::-1], fields=lifecycle.ASSIGN_COLUMNS)
+        assert [lead.pk for lead in locked] == sorted(m.pk for m in made)  # id order
+        for lead, original in zip(locked, sorted(made, key=lambda m: m.pk), strict=True):
+            assert lead == original and not lead._state.adding
+            assert (lead.stage, lead.grade, lead.owner_id, lead.created_at) == (
+                original.stage, original.grade, original.owner_id, original.created_at
+            )  # fmt: skip
+            assert "name" in lead.get_deferred_fields()
+            with CaptureQueriesContext(connection) as read:
+                assert lead.name == original.name  # a deferred column, read on access
+            assert len(read) == 1
