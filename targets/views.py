@@ -22,7 +22,6 @@ from targets.choices import month_of, parse_period, previous_period, quarter_of
 from targets.forms import ImportForm, TargetForm
 from targets.selectors import may_write, targets_visible_to, writable_filter, writes_any_target
 
-
 #: The campaign picker's search box (``leads.forms.campaign_picker_field``).
 CAMPAIGN_SEARCH = "campaign_search"
 
