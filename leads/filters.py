@@ -8,7 +8,6 @@ from django.contrib.auth.models import User
 from django.db.models import F, Q, QuerySet
 from django.forms import Form
 from django.http import HttpRequest, QueryDict
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.choices import ChannelKind
@@ -27,7 +26,7 @@ from pipeline.errors import ServiceError
 from pipeline.keyset import KeysetOrder
 from pipeline.people import collated
 from pipeline.roles import sees_all_leads
-from pipeline.widgets import SearchSelect
+from pipeline.widgets import campaign_search_picker
 from reports.definitions import CONDITIONS, REACHED
 from reports.selectors import credited_touches
 
@@ -177,22 +176,19 @@ CAMPAIGN_SEARCH_PARAM = "campaign_search"
 
 
 def campaign_picker(form: Form, user: User | None, name: str = "campaign") -> None:
-    """Give the filter form's campaign field a search-as-you-type picker (``SearchSelect``)
-    instead of a drop-down of every campaign in scope: it renders the chosen campaign and
-    the matches of ``?campaign_search=`` (``lead_campaign_search``), and the script asks
-    the API's ``leads/campaign-choices/`` as the person types. The field's queryset, the
-    scope that validation holds to, stays ``lead_campaign_choices``."""
-    field = form.fields[name]
-    text = (form.data.get(CAMPAIGN_SEARCH_PARAM) or "").strip()[:100]
-    field.widget = SearchSelect(
-        lookup_url=reverse("lead-campaign-choices"),
+    """Give the filter form's campaign field a search-as-you-type picker
+    (``pipeline.widgets.campaign_search_picker``) instead of a drop-down of every campaign
+    in scope: it renders the chosen campaign and the matches of ``?campaign_search=``
+    (``lead_campaign_search``), and the script asks the API's ``leads/campaign-choices/``
+    as the person types. The field's queryset, the scope that validation holds to, stays
+    ``lead_campaign_choices``."""
+    campaign_search_picker(
+        form.fields[name],
+        scope="filter",
         search_name=CAMPAIGN_SEARCH_PARAM,
-        search_text=text,
-        offered=lead_campaign_search(user, text=text) if text else (),
-        placeholder=_("Type to search campaigns…"),
-        empty_text=_("No campaign matches."),
+        text=form.data.get(CAMPAIGN_SEARCH_PARAM) or "",
+        search=lambda text: lead_campaign_search(user, text=text),
     )
-    field.widget.choices = field.choices
 
 
 def search_q(value: str | None, user: User | None) -> Q:

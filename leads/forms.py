@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from leads.lifecycle.fields import FIELDS_BY_NAME, LEAD_FIELDS, lead_fields
+from leads.selectors import campaign_search
+from pipeline.widgets import campaign_search_picker
 
 User = get_user_model()
 
@@ -24,6 +26,29 @@ User = get_user_model()
 class CampaignChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return f"{obj.name} · {obj.channel}"
+
+
+def campaign_picker_field(
+    form: forms.Form, name: str, *, scope: str, text: str | None = None
+) -> None:
+    """Make the campaign field ``name`` of a form that saves a search-as-you-type picker
+    (``pipeline.widgets.campaign_search_picker``) over the field's own queryset, the scope
+    its validation holds to; the script asks the API's ``leads/campaign-choices/`` in
+    ``scope``, the same rule. Without the script the box's text (``<name>_search``) is a
+    search: the form comes back with the matches instead of saving (``text``: that search
+    for an unbound form, a page that redirects after the POST)."""
+    field = form.fields[name]
+    search_name = f"{name}_search"
+    if text is None:
+        text = (form.data.get(search_name) or "") if form.is_bound else ""
+    campaign_search_picker(
+        field,
+        scope=scope,
+        search_name=search_name,
+        text=text,
+        search=lambda text: campaign_search(field.queryset, text=text),
+        saves=True,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -81,8 +106,6 @@ class LeadForm(lead_fields_form()):
         queryset=Campaign.objects.select_related("channel").order_by("-start_date", "-id"),
         required=False,
         empty_label=_("— none —"),
-        # A text box narrows the long list as you type (static/js/app.js).
-        widget=forms.Select(attrs={"data-searchable": ""}),
     )
 
     expected_close_date = forms.DateField(
@@ -114,6 +137,9 @@ class LeadForm(lead_fields_form()):
         super().__init__(*args, **kwargs)
         if campaigns is not None:
             self.fields["source_campaign"].queryset = campaigns
+        # Thousands of campaigns: a picker that searches them (the API's ``scope=lead``,
+        # ``campaigns_usable_by``) instead of a drop-down of them all.
+        campaign_picker_field(self, "source_campaign", scope="lead")
         if not deal:
             del self.fields["expected_close_date"]
 

@@ -114,26 +114,34 @@ def lead_campaign_choices(user: User | AnonymousUser | None) -> QuerySet[Campaig
     return Campaign.objects.filter(pk__in=owned.values("source_campaign_id"))
 
 
-#: How many campaigns the lead filters' campaign picker offers for one search.
+#: How many campaigns a campaign picker offers for one search.
 CAMPAIGN_SEARCH_LIMIT = 20
+
+
+def campaign_search(
+    campaigns: QuerySet[Campaign], *, text: str, limit: int = CAMPAIGN_SEARCH_LIMIT
+) -> QuerySet[Campaign]:
+    """Up to ``limit`` of ``campaigns`` (a scope: who may pick which) whose name contains
+    ``text`` in any case: names starting with it first, then by name. Empty ``text``: the
+    first by name.
+
+    Every campaign picker (``pipeline.widgets.SearchSelect``) asks this as the person types,
+    never a drop-down of every campaign. On PostgreSQL the trigram index on the upper-cased
+    name (``campaign_name_trgm``, campaigns migration 0006) serves the match."""
+    text = (text or "").strip()[:100]
+    campaigns = campaigns.select_related(None).only("pk", "name")
+    if not text:
+        return campaigns.order_by("name", "pk")[:limit]
+    starts = Case(When(name__istartswith=text, then=Value(0)), default=Value(1))
+    return campaigns.filter(name__icontains=text).order_by(starts, "name", "pk")[:limit]
 
 
 def lead_campaign_search(
     user: User | AnonymousUser | None, *, text: str, limit: int = CAMPAIGN_SEARCH_LIMIT
 ) -> QuerySet[Campaign]:
-    """Up to ``limit`` of the campaigns ``user`` may filter leads by
-    (``lead_campaign_choices``, the one scope) whose name contains ``text`` in any case:
-    names starting with it first, then by name. Empty ``text``: the first by name.
-
-    The picker of the lead filters asks this as the person types (never a drop-down of
-    every campaign). On PostgreSQL the trigram index on the upper-cased name
-    (``campaign_name_trgm``, campaigns migration 0006) serves the match."""
-    text = (text or "").strip()[:100]
-    campaigns = lead_campaign_choices(user).select_related(None).only("pk", "name")
-    if not text:
-        return campaigns.order_by("name", "pk")[:limit]
-    starts = Case(When(name__istartswith=text, then=Value(0)), default=Value(1))
-    return campaigns.filter(name__icontains=text).order_by(starts, "name", "pk")[:limit]
+    """``campaign_search`` among the campaigns ``user`` may filter leads by
+    (``lead_campaign_choices``, the one scope): the lead filters' campaign picker."""
+    return campaign_search(lead_campaign_choices(user), text=text, limit=limit)
 
 
 def pool_contacts_masked(user: User | AnonymousUser | None) -> bool:

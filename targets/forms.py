@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from assignment.models import Team, TeamMembership
 from campaigns.models import Campaign, Channel
+from leads.forms import campaign_picker_field
 from pipeline.roles import Role, has_role
 from targets.choices import Metric
+from targets.selectors import target_campaign_choices
 
 
 class TargetForm(forms.Form):
@@ -31,14 +33,18 @@ class TargetForm(forms.Form):
     )
     value = forms.DecimalField(label=_("Value"), min_value=0, max_digits=14, decimal_places=4)
 
-    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: User, search: str | None = None, **kwargs: Any) -> None:
+        """``search``: the campaign search sent without the script (the page redirects after
+        the POST, so the matches are offered by the next GET)."""
         super().__init__(*args, **kwargs)
         users = get_user_model().objects.filter(is_active=True).exclude(pk=actor.pk)
         if has_role(actor, Role.MANAGER):
             self.fields["user"].queryset = users.order_by("username")
             self.fields["team"].queryset = Team.objects.order_by("name")
             self.fields["channel"].queryset = Channel.objects.order_by("sort_order", "code")
-            self.fields["campaign"].queryset = Campaign.objects.order_by("name")
+            self.fields["campaign"].queryset = target_campaign_choices(actor).order_by("name")
+            # A picker that searches them (the API's ``scope=target``), not every campaign.
+            campaign_picker_field(self, "campaign", scope="target", text=search)
         else:
             members = TeamMembership.objects.filter(team__manager=actor).values("user_id")
             self.fields["user"].queryset = users.filter(pk__in=members).order_by("username")

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from assignment.models import Team, TeamMembership
+from campaigns.models import Campaign
 from pipeline.roles import Role, has_role
 from targets.models import Target
 
@@ -57,6 +58,14 @@ def may_write_scope(
     if user_id is not None:
         return TeamMembership.objects.filter(team__manager=actor, user_id=user_id).exists()
     return False
+
+
+def target_campaign_choices(actor: User) -> QuerySet[Campaign]:
+    """The campaigns ``actor`` may set a target on (``may_write_scope`` with a campaign, as a
+    query): every campaign for management, none for anyone else."""
+    if has_role(actor, Role.MANAGER):
+        return Campaign.objects.all()
+    return Campaign.objects.none()
 
 
 def may_write(actor: User, target: Target) -> bool:

@@ -22,6 +22,9 @@ from targets.choices import month_of, parse_period, previous_period, quarter_of
 from targets.forms import ImportForm, TargetForm
 from targets.selectors import may_write, targets_visible_to, writable_filter, writes_any_target
 
+#: The campaign picker's search box (``leads.forms.campaign_picker_field``).
+CAMPAIGN_SEARCH = "campaign_search"
+
 
 def _require_writer(request: HttpRequest) -> None:
     if not writes_any_target(request.user):
@@ -73,7 +76,11 @@ def target_list(request: HttpRequest) -> HttpResponse:
         "periods": [month_of(today), quarter_of(today), previous_period(month_of(today))],
         "rows": rows,
         "writes": writes,
-        "form": TargetForm(initial={"period": period}, actor=user) if writes else None,
+        "form": TargetForm(
+            initial={"period": period}, actor=user, search=request.GET.get(CAMPAIGN_SEARCH)
+        )
+        if writes
+        else None,
         "import_form": ImportForm() if writes else None,
     }
     return render(request, "targets/target_list.html", context, status=400 if error else 200)
@@ -85,6 +92,12 @@ def target_create(request: HttpRequest) -> HttpResponse:
     _require_writer(request)
     form = TargetForm(request.POST, actor=request.user)
     period = request.POST.get("period", "")
+    search = request.POST.get(CAMPAIGN_SEARCH, "").strip()
+    if search and "campaign" in form.fields:
+        # Without the script the campaign box is a search: back to the list, which offers
+        # the matches to choose from; nothing is saved.
+        query = urlencode({"period": _safe_period(period), CAMPAIGN_SEARCH: search[:100]})
+        return redirect(f"{reverse('targets:list')}?{query}")
     if form.is_valid():
         data = form.cleaned_data
         try:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from assignment.api import AssignmentSerializer
@@ -33,8 +34,9 @@ from leads.lifecycle.fields import LIFECYCLE_FIELDS
 from leads.models import FollowUp, Lead, LeadEvent
 from leads.privacy import person_erase, personal_data_export
 from leads.selectors import (
+    campaign_search,
     contact_masked,
-    lead_campaign_search,
+    lead_campaign_choices,
     lead_events_for,
     lead_follow_ups_for,
     leads_visible_to,
@@ -46,6 +48,8 @@ from pipeline.api import BaseViewSet, DisplayNameField
 from pipeline.db import reading_replica
 from pipeline.errors import ServiceError
 from pipeline.pagination import KeysetOrderingFilter, KeysetPagination
+from pipeline.widgets import CAMPAIGN_SCOPES
+from targets.selectors import target_campaign_choices
 
 User = get_user_model()
 
@@ -249,6 +253,16 @@ class CampaignChoicesSerializer(serializers.Serializer):
     results = CampaignChoiceSerializer(many=True)
 
 
+def campaign_choices_in(scope: str, user):
+    """The campaigns of one picker scope (``pipeline.widgets.CAMPAIGN_SCOPES``): each the
+    one rule of its purpose."""
+    if scope == "lead":
+        return lifecycle.campaigns_usable_by(user)
+    if scope == "target":
+        return target_campaign_choices(user)
+    return lead_campaign_choices(user)
+
+
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """Leads visible to the user; writes and transitions go through ``leads.lifecycle``."""
 
@@ -434,7 +448,17 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="Text the campaign's name contains (any case).")
+            OpenApiParameter("q", str, description="Text the campaign's name contains (any case)."),
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=list(CAMPAIGN_SCOPES),
+                default="filter",
+                description=(
+                    "Which campaigns: those the user may filter leads by (filter), enter a "
+                    "lead in or move one to (lead), set a target on (target)."
+                ),
+            ),
         ],
         responses={200: CampaignChoicesSerializer},
     )
@@ -446,11 +470,18 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet)
         pagination_class=None,
     )
     def campaign_choices(self, request):
-        """Up to 20 campaigns whose name contains ``q``, among those the user may filter
-        leads by (``campaign`` and ``touched_by``): every campaign for the desk, marketing
-        and management, a salesperson's only the source campaigns of their (teams') leads.
-        Names starting with ``q`` come first; an empty ``q`` gives the first by name."""
-        rows = lead_campaign_search(request.user, text=request.query_params.get("q", ""))
+        """Up to 20 campaigns whose name contains ``q``, in ``scope``: ``filter`` (default),
+        those the user may filter leads by (``campaign`` and ``touched_by``: every campaign
+        for the desk, marketing and management, a salesperson's only the source campaigns of
+        their (teams') leads); ``lead``, those the user may enter a lead in or move one to
+        (``lifecycle.campaigns_usable_by``); ``target``, those the user may set a target on
+        (``targets.selectors.target_campaign_choices``). Names starting with ``q`` come
+        first; an empty ``q`` gives the first by name."""
+        scope = request.query_params.get("scope") or "filter"
+        if scope not in CAMPAIGN_SCOPES:
+            raise ValidationError({"scope": _("Unknown scope.")})
+        campaigns = campaign_choices_in(scope, request.user)
+        rows = campaign_search(campaigns, text=request.query_params.get("q", ""))
         data = [{"id": campaign.pk, "name": campaign.name} for campaign in rows]
         return Response(CampaignChoicesSerializer({"results": data}).data)
 

@@ -43,6 +43,7 @@ from leads.exports import (
     lead_rows,
 )
 from leads.filters import export_queryset
+from leads.forms import campaign_picker_field
 from leads.imports import (
     IMPORT_FIELDS,
     ImportUploadHandler,
@@ -156,6 +157,8 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only the campaigns this user may enter leads in (the arrival rule's scope).
         self.fields["campaign"].queryset = campaigns_usable_by(user)
+        # A picker that searches them (the API's ``scope=lead``), not thousands of options.
+        campaign_picker_field(self, "campaign", scope="lead")
         limit = settings.IMPORT_MAX_BYTES
         self.fields["file"].widget.attrs["data-max-bytes"] = str(limit)
         self.fields["file"].widget.attrs["data-too-large"] = _(

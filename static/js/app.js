@@ -103,14 +103,17 @@
   // page renders only the blank and the chosen option; as the person types in the search
   // box ID, the options become the answer of URL?q=… ({"results": [{"id", "name"}]}).
   // Without this script the box is submitted with the form and the server offers the
-  // matches instead.
+  // matches instead (a form that saves comes back with them rather than saving); with it
+  // the box loses its name, so it is never sent. The URL may carry a query (?scope=…).
   function enhanceLookup(select) {
     var box = document.getElementById(select.getAttribute("data-lookup-box"));
     if (!box || select.hasAttribute("data-lookup-ready")) {
       return;
     }
     select.setAttribute("data-lookup-ready", "");
+    box.removeAttribute("name");
     var url = select.getAttribute("data-lookup");
+    url += url.indexOf("?") < 0 ? "?" : "&";
     var timer = null;
     var asked = 0;
     function show(results) {
@@ -139,7 +142,7 @@
     function ask() {
       var number = ++asked;
       var text = box.value.trim();
-      window.fetch(url + "?q=" + encodeURIComponent(text), {
+      window.fetch(url + "q=" + encodeURIComponent(text), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       }).then(function (response) {

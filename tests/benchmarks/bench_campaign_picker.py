@@ -118,3 +118,59 @@ def test_campaign_picker_pages(report):
             plan = rows.explain(analyze=True)
             figures[f"{label}: {role} search plan"] = "\n    " + plan.replace("\n", "\n    ")
     report(f"campaign_picker_{label}", figures)
+
+
+def _legacy_drop_down(form, name, *, scope, text=None):
+    """The forms before the picker: a drop-down of every campaign of the field's queryset
+    (with the old client-side narrowing box), for the same-run baseline."""
+    from django import forms
+
+    field = form.fields[name]
+    field.widget = forms.Select(attrs={"data-searchable": ""})
+    field.widget.choices = field.choices
+
+
+@pytest.mark.django_db(transaction=True)
+def test_campaign_picker_forms(report, monkeypatch):
+    """The lead create/edit form (the desk), the import upload (the desk) and the targets
+    page with its target form (a manager) with ``BENCH_PICKER_CAMPAIGNS`` campaigns: the
+    drop-down of every usable campaign (``before``, the old widget patched back in, same
+    run) against the picker (``now``)."""
+    import leads.forms
+    import leads.views.imports
+    import targets.forms
+    from tests.factories import LeadFactory
+
+    campaigns = data.campaigns(CAMPAIGNS)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    users = {"desk": UserFactory(roles=["lead_desk"]), "manager": UserFactory(roles=["manager"])}
+    chosen = campaigns[len(campaigns) // 2]
+    lead = LeadFactory(source_campaign=chosen)
+    pages = [
+        ("desk", reverse("leads:create")),
+        ("desk", reverse("leads:edit", args=[lead.pk])),
+        ("desk", reverse("imports:new") + f"?campaign={chosen.pk}"),
+        ("manager", reverse("targets:list")),
+    ]
+    figures: dict[str, str] = {}
+    for label in ("before", "now"):
+        with monkeypatch.context() as patch:
+            if label == "before":
+                for module in (leads.forms, leads.views.imports, targets.forms):
+                    patch.setattr(module, "campaign_picker_field", _legacy_drop_down)
+            for role, url in pages:
+                client = Client()
+                client.force_login(users[role])
+                client.get(url)  # warm-up: templates, session
+                ms, size, options = _median_ms(client, url)
+                figures[f"{label}: {role} {url} ({CAMPAIGNS} campaigns)"] = (
+                    f"{ms:.0f} ms, {size // 1024} KiB, {options} <option>s"
+                )
+    client = Client()
+    client.force_login(users["desk"])
+    search = reverse("lead-campaign-choices")
+    for text in ("", "Bench 5", "999"):
+        ms, _size, _options = _median_ms(client, f"{search}?scope=lead&q={text}")
+        figures[f"now: desk search scope=lead q={text!r}"] = f"{ms:.1f} ms"
+    report("campaign_picker_forms", figures)

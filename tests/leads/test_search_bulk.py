@@ -479,7 +479,8 @@ def test_filter_bar_auto_applies_and_pickers_are_searchable(client, desk):
     # Campaigns (thousands) search the server instead (tests/leads/test_campaign_picker.py).
     assert re.search(r'<select name="campaign"[^>]*data-lookup="/api/v1/', html)
     form = client.get(reverse("leads:create")).content.decode()
-    assert re.search(r'<select name="source_campaign"[^>]*data-searchable', form)
+    assert re.search(r'<select name="source_campaign"[^>]*data-lookup="/api/v1/', form)
+    assert not re.search(r'<select name="source_campaign"[^>]*data-searchable', form)
 
 
 @pytest.mark.postgres
