@@ -31,7 +31,7 @@ def bulk_mqls(n: int) -> list[int]:
     return [lead.pk for lead in leads]
 
 
-def test_8_workers_route_800_leads_round_robin_exactly_200_each():
+def test_8_workers_route_400_leads_round_robin_exactly_100_each():
     desk = UserFactory(roles=["lead_desk"])
     team = TeamFactory(name="Parallel")
     reps = [
@@ -40,7 +40,7 @@ def test_8_workers_route_800_leads_round_robin_exactly_200_each():
     ]
     rule = services.rule_save(actor=desk, name="rr", conditions=[], strategy="round_robin",
                               team=team)  # fmt: skip
-    ids = bulk_mqls(800)
+    ids = bulk_mqls(400)
     chunks = [ids[i::8] for i in range(8)]
 
     def worker(chunk):
@@ -50,7 +50,7 @@ def test_8_workers_route_800_leads_round_robin_exactly_200_each():
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors[:3]
     counts = Counter(Lead.objects.filter(pk__in=ids).values_list("owner_id", flat=True))
-    assert counts == {rep.pk: 200 for rep in reps}
+    assert counts == {rep.pk: 100 for rep in reps}
     per_lead = Assignment.objects.filter(lead_id__in=ids).values("lead_id").annotate(n=Count("id"))
-    assert {row["n"] for row in per_lead} == {1} and len(per_lead) == 800
-    assert RotationCursor.objects.get(rule=rule).position == 800
+    assert {row["n"] for row in per_lead} == {1} and len(per_lead) == 400
+    assert RotationCursor.objects.get(rule=rule).position == 400
