@@ -334,9 +334,19 @@ def _campaign_sources(
     database alias to read them on."""
     extra = Q(campaign__channel__code=channel) if channel else None
     plan = None if live else rollups.plan(start, end)
-    touch_args = {"model": model, "key": "campaign_id", "channel_kind": channel_kind}
+
+    def live_sums(low: dt.date, high: dt.date) -> QuerySet[Any]:
+        return _touch_sums(
+            start=low,
+            end=high,
+            model=model,
+            key="campaign_id",
+            channel_kind=channel_kind,
+            extra=extra,
+        )
+
     if plan is None:
-        sources = [_touch_sums(start=start, end=end, extra=extra, **touch_args)]
+        sources = [live_sums(start, end)]
     else:
         sources = [
             rollups.campaign_sums(
@@ -349,14 +359,14 @@ def _campaign_sources(
             )
         ]
         for low, high in plan.stretches():
-            sources.append(_touch_sums(start=low, end=high, extra=extra, **touch_args))
+            sources.append(live_sums(low, high))
     costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
     if channel_kind:
         costs = costs.filter(campaign__channel__kind=channel_kind)
     if extra is not None:
         costs = costs.filter(extra)
-    costs = costs.values("campaign_id").annotate(cost=Sum("amount")).order_by()
-    return sources, costs, read_alias(CampaignCost)
+    summed: QuerySet[Any] = costs.values("campaign_id").annotate(cost=Sum("amount")).order_by()
+    return sources, summed, read_alias(CampaignCost)
 
 
 def _campaign_sums_sql(
