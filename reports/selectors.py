@@ -437,8 +437,8 @@ def campaign_roi_page(
     are sorted and cut by SQL computing the sort figure as ``figures`` does
     (``reports.metrics_sql``); ``figures`` runs only for the rows returned. ``count`` is
     the number of rows of the whole report and ``totals`` its totals (``add_up`` of every
-    row, as one aggregate query). Three queries and the rollups' plan, whatever the number
-    of campaigns."""
+    row, summed by the same query). Three queries (the rollups' plan, the page, the names)
+    whatever the number of campaigns; four past the last page."""
     sources, costs, alias = _campaign_sources(
         start=start, end=end, model=model, channel_kind=channel_kind, channel=channel, live=live
     )
@@ -446,19 +446,26 @@ def campaign_roi_page(
     vendor = connection.vendor
     summed, params = _campaign_sums_sql(sources, costs, alias)
     columns = ", ".join(("campaign_id", *ROI_FIELDS, "cost"))
+    # The totals add up the rows as shown (counts to four decimals, amounts to the cent),
+    # as ``add_up`` does: window sums over every row, computed before the cut, so the
+    # sums per campaign are computed once.
+    added = (*COUNTS, "revenue", "cost")
+    shown = ", ".join(f"SUM({figure_sql(name, vendor)}) OVER ()" for name in added)
     page_sql = (
-        f"SELECT {columns} FROM ({summed}) AS g "  # noqa: S608
+        f"SELECT {columns}, COUNT(*) OVER (), {shown} FROM ({summed}) AS g "  # noqa: S608
         f"ORDER BY {order_sql(sort, vendor, 'campaign_id')} LIMIT %s OFFSET %s"
     )
-    # The totals add up the rows as shown (counts to four decimals, amounts to the cent),
-    # as ``add_up`` does.
-    shown = ", ".join(f"SUM({figure_sql(name, vendor)})" for name in (*COUNTS, "revenue", "cost"))
-    totals_sql = f"SELECT COUNT(*), {shown} FROM ({summed}) AS g"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(page_sql, [*params, limit, offset])
-        raw = cursor.fetchall()
-        cursor.execute(totals_sql, params)
-        count, *sums, revenue, cost = cursor.fetchone()
+        cursor.execute(page_sql, [*params, max(limit, 1), offset])
+        fetched = cursor.fetchall()
+        if fetched:
+            totals_row = fetched[0][len(ROI_FIELDS) + 2 :]
+        else:  # past the last row (or none at all): the totals alone
+            plain = ", ".join(f"SUM({figure_sql(name, vendor)})" for name in added)
+            cursor.execute(f"SELECT COUNT(*), {plain} FROM ({summed}) AS g", params)  # noqa: S608
+            totals_row = cursor.fetchone()
+    raw = [row[: len(ROI_FIELDS) + 2] for row in fetched[:limit]]
+    count, *sums, revenue, cost = totals_row
     totals = figures(
         cost=Decimal(str(cost or 0)),
         revenue=Decimal(str(revenue or 0)),

@@ -39,10 +39,11 @@ PROFILE = os.environ.get("BENCH_PAGES_PROFILE") == "1"
 def _explain(queries: list[dict]) -> None:
     """Each captured query again under EXPLAIN ANALYZE: its time and plan, slowest first."""
     timings = []
+    print(f"explaining {len(queries)} queries")
     with connection.cursor() as cursor:
         for query in queries:
             sql = query["sql"]
-            if not sql.lstrip().upper().startswith("SELECT"):
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -84,6 +85,11 @@ def test_report_pages_at_scale(report):
         figures[f"year_campaign_roi_{model}_whole_vs_page"] = round(
             figures[f"year_campaign_roi_{model}_whole_s"] / max(slowest, 0.01), 1
         )
+        if PROFILE:
+            with CaptureQueriesContext(connection) as queries:
+                selectors.campaign_roi_page(start=start, end=end, model=model, sort="-roi")
+            print(f"\n===== campaign_roi_page {model} -roi =====")
+            _explain(list(queries.captured_queries))
 
     manager = User.objects.create(username="bench-pages-boss")
     manager.groups.add(Group.objects.get(name="manager"))
@@ -108,6 +114,7 @@ def test_report_pages_at_scale(report):
         client.get(url)  # warm
         with CaptureQueriesContext(connection) as queries:
             response, seconds = timed(lambda u=url: client.get(u))
+        captured = list(queries.captured_queries)
         assert response.status_code == 200
         figures[f"dashboard_page_{label}_linear_s"] = seconds
         figures[f"dashboard_page_{label}_queries"] = len(queries)
@@ -122,5 +129,5 @@ def test_report_pages_at_scale(report):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
             print(f"\n===== dashboard {label} profile =====\n{out.getvalue()}")
-            _explain(queries.captured_queries)
+            _explain(captured)
     report("report_pages", figures)
