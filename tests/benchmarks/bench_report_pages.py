@@ -19,15 +19,21 @@ import datetime as dt
 import io
 import os
 import pstats
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from leads.models import Lead
 from reports import selectors
+from reports.definitions import lost_between, won_between
 from reports.metrics_sql import SORTABLE, sort_key
+from reports.periods import period_bounds
 from reports.rollups.build import rebuild_rollups
 from tests.benchmarks.bench_reports import build_world, timed
 
@@ -51,6 +57,18 @@ def _explain(queries: list[dict]) -> None:
             timings.append((total, float(query["time"]), sql, plan))
     for total, wall, sql, plan in sorted(timings, key=lambda t: t[0], reverse=True):
         print(f"\n--- {total:.1f} ms (wall {wall * 1000:.1f} ms) ---\n{sql[:1500]}\n{plan[:3000]}")
+
+
+def _closed_old(start: dt.date, end: dt.date) -> dict:
+    """The previous ``closed_in_period``: one query over every won and lost lead (the
+    same-run baseline)."""
+    low, high = period_bounds(start, end)
+    won, lost = won_between(low, high), lost_between(low, high)
+    return Lead.objects.filter(won | lost).aggregate(
+        won=Count("id", filter=won),
+        lost=Count("id", filter=lost),
+        revenue=Coalesce(Sum("won_amount", filter=won), Decimal("0")),
+    )
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -104,6 +122,28 @@ def test_report_pages_at_scale(report):
             response, figures[f"year_campaign_roi_{label}_s"] = timed(lambda u=url: client.get(u))
         assert response.status_code == 200, url
         figures[f"year_campaign_roi_{label}_queries"] = len(queries)
+
+    for label, (a, b) in (
+        ("year", (start, end)),
+        ("custom_45d", (today - dt.timedelta(days=137), today - dt.timedelta(days=93))),
+    ):
+        for vacuumed in (False, True):
+            if vacuumed:  # what autovacuum does to an insert-only table: index-only scans
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE leads_lead")
+            suffix = "_vacuumed" if vacuumed else ""
+            old, figures[f"closed_{label}_old_one_query{suffix}_s"] = timed(
+                lambda a=a, b=b: _closed_old(a, b)
+            )
+            new, figures[f"closed_{label}_new{suffix}_s"] = timed(
+                lambda a=a, b=b: selectors.closed_in_period(start=a, end=b)
+            )
+            assert {k: new[k] for k in old} == old
+            if PROFILE and label == "year":
+                with CaptureQueriesContext(connection) as queries:
+                    selectors.closed_in_period(start=a, end=b)
+                print(f"\n===== closed_in_period {label}{suffix} =====")
+                _explain(list(queries.captured_queries))
 
     periods = {
         "year": (start, end),
