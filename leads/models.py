@@ -322,6 +322,21 @@ class Lead(models.Model):
                 condition=Q(in_pool=False),
                 name="lead_owner_campaign",
             ),
+            # Deals won or lost in a period (``reports.selectors.closed_in_period``, the
+            # dashboard's "closed in the period"): an index range holding what the sums
+            # read (PostgreSQL; elsewhere the include is dropped), not every won lead.
+            models.Index(
+                fields=["won_at"],
+                include=["won_amount", "source_campaign"],
+                condition=Q(stage="won"),
+                name="lead_won_at",
+            ),
+            models.Index(
+                fields=["lost_at"],
+                include=["source_campaign"],
+                condition=Q(stage="lost"),
+                name="lead_lost_at",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,14 +40,22 @@ from reports.attainment.served import attainment_served
 from reports.choices import ReportJobOrigin, ReportKind
 from reports.definitions import REPORT_DEFINITIONS, definitions_for
 from reports.forecast.selectors import forecast_scope, pipeline_forecast
+from reports.metrics_sql import SORTABLE
 from reports.models import ReportJob, SlaPolicy
 from reports.periods import default_period, period_errors
 from reports.quality import bounce_reasons, grade_calibration
 from reports.scorecards import ROLES as SCORECARD_ROLES
 from reports.scorecards import scorecard_user_ids, scorecards
+from reports.selectors import DEFAULT_CAMPAIGN_SORT
 from reports.sla.compliance import compliance, compliance_scope, delays
 from reports.sla.config import sla_policy_save
-from reports.snapshots import ReportKey, report_answer, report_job_find, report_job_request
+from reports.snapshots import (
+    ReportKey,
+    RoiPage,
+    report_answer,
+    report_job_find,
+    report_job_request,
+)
 from targets.choices import Metric, month_of, parse_period
 
 
@@ -130,13 +138,16 @@ def _with_definitions(body: dict, report: str) -> dict:
     return {**body, "definitions": definitions_for(*REPORT_DEFINITIONS[report])}
 
 
-def _report_shape(name: str, key: str, key_field) -> serializers.Serializer:
+def _report_shape(
+    name: str, key: str, key_field, paged: dict | None = None
+) -> serializers.Serializer:
     return inline_serializer(
         name,
         {
             "from": serializers.DateField(),
             "to": serializers.DateField(),
             "model": serializers.CharField(),
+            **(paged or {}),
             "rows": inline_serializer(f"{name}Row", {key: key_field, **_FIGURES}, many=True),
             "totals": inline_serializer(f"{name}Totals", dict(_FIGURES)),
             "definitions": DEFINITIONS_FIELD,
@@ -204,16 +215,23 @@ class _ReportView(APIView):
             "channel": channel.code if channel else None,
         }
 
-    def answer(self, request, key: ReportKey) -> Response:
-        """The report from a fresh snapshot, live, or 202 with the job computing it."""
-        answer = report_answer(keys=[key], actor=request.user)
+    def answer(
+        self,
+        request,
+        key: ReportKey,
+        page: RoiPage | None = None,
+        extra: dict | None = None,
+    ) -> Response:
+        """The report from a fresh snapshot, live, or 202 with the job computing it
+        (``page``: one page of a campaign ROI report, with ``extra`` keys added)."""
+        answer = report_answer(keys=[key], actor=request.user, page=page)
         if answer.job is not None:
             return job_accepted(
                 request,
                 answer.job,
                 _("The report is being computed; follow the job and ask again when it is done."),
             )
-        body = _serialise(answer.reports[key])
+        body = _serialise({**answer.reports[key], **(extra or {})})
         if key.kind in _KIND_DEFINITIONS:
             body = _with_definitions(body, _KIND_DEFINITIONS[key.kind])
         response = Response(body)
@@ -251,20 +269,63 @@ class ChannelRoiView(_ReportView):
         return self.answer(request, report_key(ReportKind.CHANNEL_ROI, p))
 
 
+#: Campaign ROI rows per page of the API unless ``page_size`` says (at most ``MAX_PAGE``).
+CAMPAIGN_PAGE_SIZE = 50
+CAMPAIGN_MAX_PAGE = 500
+CAMPAIGN_SORTS = [sign + figure for figure in SORTABLE for sign in ("-", "")]
+
+
+class CampaignPageSerializer(serializers.Serializer):
+    """``sort`` (a figure, ``-`` first for highest first; default ``-revenue``), ``page``
+    and ``page_size`` of the campaign ROI report."""
+
+    sort = serializers.ChoiceField(choices=CAMPAIGN_SORTS, required=False)
+    page = serializers.IntegerField(min_value=1, required=False, default=1)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=CAMPAIGN_MAX_PAGE, required=False, default=CAMPAIGN_PAGE_SIZE
+    )
+
+
 class CampaignRoiView(_ReportView):
-    """Per campaign, the same figures; filter to one channel to drill down."""
+    """Per campaign, the same figures; filter to one channel to drill down. One page of
+    campaigns (``page``, ``page_size``; ``count`` is every campaign's), sorted by
+    ``sort``, undefined figures last, then by campaign id; ``totals`` cover every campaign."""
 
     @extend_schema(
-        parameters=PERIOD_PARAMETERS,
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter("sort", str, enum=CAMPAIGN_SORTS),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description=f"At most {CAMPAIGN_MAX_PAGE}"),
+        ],
         responses={
-            200: _report_shape("CampaignRoi", "campaign", serializers.IntegerField()),
+            200: _report_shape(
+                "CampaignRoi",
+                "campaign",
+                serializers.IntegerField(),
+                paged={
+                    "count": serializers.IntegerField(),
+                    "sort": serializers.CharField(),
+                    "page": serializers.IntegerField(),
+                    "page_size": serializers.IntegerField(),
+                },
+            ),
             202: REPORT_JOB_ACCEPTED,
         },
     )
     @reading_replica()
     def get(self, request):
         p = self.period(request)
-        return self.answer(request, report_key(ReportKind.CAMPAIGN_ROI, p))
+        paging = CampaignPageSerializer(data=request.query_params)
+        paging.is_valid(raise_exception=True)
+        number, size = paging.validated_data["page"], paging.validated_data["page_size"]
+        page = RoiPage(
+            sort=paging.validated_data.get("sort") or DEFAULT_CAMPAIGN_SORT,
+            offset=(number - 1) * size,
+            limit=size,
+        )
+        extra = {"page": number, "page_size": size}
+        return self.answer(request, report_key(ReportKind.CAMPAIGN_ROI, p), page, extra)
 
 
 class FunnelView(_ReportView):

@@ -9,7 +9,7 @@ export helpers: CSV with a UTF-8 BOM and formulas neutralised, XLSX with text ce
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -48,7 +48,7 @@ class Table:
     name: str
     title: Any
     columns: list[Column]
-    rows: list[dict[str, Any]]
+    rows: Iterable[dict[str, Any]]
     totals: dict[str, Any] | None = None
     #: Per row, links for some cells on the page (``{column key: url}``); not exported.
     links: list[dict[str, str]] = field(default_factory=list)
@@ -58,6 +58,12 @@ class Table:
     #: Keys of ``reports.definitions.DEFINITIONS`` that say what the figures count; shown
     #: on the page above the table, not exported.
     definitions: tuple[str, ...] = ()
+    #: A paged table (the campaign ROI): the rows of the whole table (``rows`` is one
+    #: page), the order it is shown in (``-roi``…) and the page's link per sortable
+    #: column key; ``None``/empty for a table shown whole.
+    count: int | None = None
+    sort: str = ""
+    sort_urls: dict[str, str] = field(default_factory=dict)
 
 
 def export_cell(value: Any, kind: str) -> str:

@@ -10,9 +10,11 @@ the chosen attribution model.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
@@ -32,6 +34,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from campaigns.models import Campaign, CampaignCost, Channel
 from leads.credits import CREDIT_FIELD
 from leads.models import Lead, LeadTouch
+from pipeline.db import read_alias
 from reports.definitions import (
     FUNNEL,
     MQL,
@@ -43,9 +46,11 @@ from reports.definitions import (
     through,
     won_between,
 )
-from reports.metrics import add_up, figures
+from reports.metrics import COUNTS, add_up, figures
+from reports.metrics_sql import figure_sql, order_sql, sort_key
 from reports.periods import period_bounds
 from reports.rollups import read as rollups
+from reports.rollups.read import ROI_FIELDS
 
 
 def _credited(model: str, condition: Q | None = None) -> Sum:
@@ -296,7 +301,6 @@ def campaign_roi(
         .order_by()
         .values_list("pk", "name", "channel__code", "channel__kind")
     }
-    ordered = sorted(rows.items(), key=lambda kv: (-kv[1]["revenue"], kv[0]))
     table = [
         {
             "campaign": pk,
@@ -305,9 +309,206 @@ def campaign_roi(
             "kind": names[pk][2],
             **values,
         }
-        for pk, values in ordered
+        for pk, values in rows.items()
     ]
+    table.sort(key=sort_key(DEFAULT_CAMPAIGN_SORT, "campaign"))
     return {"from": start, "to": end, "model": model, "rows": table, "totals": add_up(table)}
+
+
+#: The campaign ROI report's order unless asked otherwise: revenue, highest first.
+DEFAULT_CAMPAIGN_SORT = "-revenue"
+
+
+def _campaign_sources(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str,
+    channel_kind: str | None,
+    channel: str | None,
+    live: bool,
+) -> tuple[list[QuerySet[Any]], QuerySet[Any], str]:
+    """The grouped querysets whose rows, added up per campaign, are ``campaign_roi``'s
+    sums: the rollup rows of the period (``reports.rollups``) and its stale days live, or
+    the whole period live (``live``, or the rollups cannot serve); the costs; and the
+    database alias to read them on."""
+    extra = Q(campaign__channel__code=channel) if channel else None
+    plan = None if live else rollups.plan(start, end)
+
+    def live_sums(low: dt.date, high: dt.date) -> QuerySet[Any]:
+        return _touch_sums(
+            start=low,
+            end=high,
+            model=model,
+            key="campaign_id",
+            channel_kind=channel_kind,
+            extra=extra,
+        )
+
+    if plan is None:
+        sources = [live_sums(start, end)]
+    else:
+        sources = [
+            rollups.campaign_sums(
+                start=start,
+                end=end,
+                model=model,
+                channel_kind=channel_kind,
+                extra=extra,
+                skip=plan.stale,
+            )
+        ]
+        for low, high in plan.stretches():
+            sources.append(live_sums(low, high))
+    costs = CampaignCost.objects.filter(date__gte=start, date__lte=end)
+    if channel_kind:
+        costs = costs.filter(campaign__channel__kind=channel_kind)
+    if extra is not None:
+        costs = costs.filter(extra)
+    summed: QuerySet[Any] = costs.values("campaign_id").annotate(cost=Sum("amount")).order_by()
+    return sources, summed, read_alias(CampaignCost)
+
+
+def _campaign_sums_sql(
+    sources: list[QuerySet[Any]], costs: QuerySet[Any], alias: str
+) -> tuple[str, list[Any]]:
+    """One SELECT of the raw sums per campaign (``campaign_id``, ``reports.metrics_sql.RAW``):
+    the union of the sources' rows and the costs', grouped by campaign."""
+    parts, params = [], []
+    figures_ = ", ".join(ROI_FIELDS)
+    for source in sources:
+        sql, args = source.query.get_compiler(using=alias).as_sql()
+        parts.append(f"SELECT campaign_id, {figures_}, NULL AS cost FROM ({sql}) AS s")  # noqa: S608
+        params.extend(args)
+    sql, args = costs.query.get_compiler(using=alias).as_sql()
+    zeros = ", ".join("0.0" for _ in ROI_FIELDS)
+    parts.append(f"SELECT campaign_id, {zeros}, cost FROM ({sql}) AS c")  # noqa: S608
+    params.extend(args)
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in ROI_FIELDS)
+    union = " UNION ALL ".join(parts)
+    return (
+        f"SELECT campaign_id, {sums}, SUM(cost) AS cost FROM ({union}) AS u "  # noqa: S608
+        "GROUP BY campaign_id",
+        params,
+    )
+
+
+def _campaign_rows(raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Report rows (``figures`` and the campaign's name, channel and kind, one query) of
+    raw sums ``(campaign_id, *ROI_FIELDS, cost)``, in their order."""
+    names = {
+        pk: (name, code, kind)
+        for pk, name, code, kind in Campaign.objects.filter(pk__in=[row[0] for row in raw])
+        .order_by()
+        .values_list("pk", "name", "channel__code", "channel__kind")
+    }
+    table = []
+    for pk, *sums, cost in raw:
+        values = figures(
+            cost=cost or Decimal("0"), **{k: v or 0 for k, v in zip(ROI_FIELDS, sums, strict=True)}
+        )
+        table.append(
+            {
+                "campaign": pk,
+                "campaign_name": names[pk][0],
+                "channel": names[pk][1],
+                "kind": names[pk][2],
+                **values,
+            }
+        )
+    return table
+
+
+def campaign_roi_page(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str = "first_touch",
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    sort: str = DEFAULT_CAMPAIGN_SORT,
+    offset: int = 0,
+    limit: int = 50,
+    live: bool = False,
+) -> dict[str, Any]:
+    """``campaign_roi`` sorted by ``sort`` (``reports.metrics_sql.SORTABLE``, ``-`` for
+    descending; undefined values last, then by campaign) and cut to ``limit`` rows from
+    ``offset``, in the database: the sums per campaign (from the rollups where they serve)
+    are sorted and cut by SQL computing the sort figure as ``figures`` does
+    (``reports.metrics_sql``); ``figures`` runs only for the rows returned. ``count`` is
+    the number of rows of the whole report and ``totals`` its totals (``add_up`` of every
+    row, summed by the same query). Three queries (the rollups' plan, the page, the names)
+    whatever the number of campaigns; four past the last page."""
+    sources, costs, alias = _campaign_sources(
+        start=start, end=end, model=model, channel_kind=channel_kind, channel=channel, live=live
+    )
+    connection = connections[alias]
+    vendor = connection.vendor
+    summed, params = _campaign_sums_sql(sources, costs, alias)
+    columns = ", ".join(("campaign_id", *ROI_FIELDS, "cost"))
+    # The totals add up the rows as shown (counts to four decimals, amounts to the cent),
+    # as ``add_up`` does: window sums over every row, computed before the cut, so the
+    # sums per campaign are computed once.
+    added = (*COUNTS, "revenue", "cost")
+    shown = ", ".join(f"SUM({figure_sql(name, vendor)}) OVER ()" for name in added)
+    page_sql = (
+        f"SELECT {columns}, COUNT(*) OVER (), {shown} FROM ({summed}) AS g "  # noqa: S608
+        f"ORDER BY {order_sql(sort, vendor, 'campaign_id')} LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(page_sql, [*params, max(limit, 1), offset])
+        fetched = cursor.fetchall()
+        if fetched:
+            totals_row = fetched[0][len(ROI_FIELDS) + 2 :]
+        else:  # past the last row (or none at all): the totals alone
+            plain = ", ".join(f"SUM({figure_sql(name, vendor)})" for name in added)
+            cursor.execute(f"SELECT COUNT(*), {plain} FROM ({summed}) AS g", params)  # noqa: S608
+            totals_row = cursor.fetchone()
+    raw = [row[: len(ROI_FIELDS) + 2] for row in fetched[:limit]]
+    count, *sums, revenue, cost = totals_row
+    totals = figures(
+        cost=Decimal(str(cost or 0)),
+        revenue=Decimal(str(revenue or 0)),
+        **{name: float(value or 0) for name, value in zip(COUNTS, sums, strict=True)},
+    )
+    return {
+        "from": start,
+        "to": end,
+        "model": model,
+        "sort": sort,
+        "count": count,
+        "rows": _campaign_rows(raw),
+        "totals": totals,
+    }
+
+
+def campaign_roi_stream(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str = "first_touch",
+    channel_kind: str | None = None,
+    channel: str | None = None,
+    sort: str = DEFAULT_CAMPAIGN_SORT,
+    live: bool = False,
+    chunk: int = 1000,
+) -> Iterator[dict[str, Any]]:
+    """Every row of ``campaign_roi_page``'s report in its order, ``chunk`` rows at a time
+    (an export: one sorted query read in chunks, ``figures`` and names per chunk)."""
+    sources, costs, alias = _campaign_sources(
+        start=start, end=end, model=model, channel_kind=channel_kind, channel=channel, live=live
+    )
+    connection = connections[alias]
+    summed, params = _campaign_sums_sql(sources, costs, alias)
+    columns = ", ".join(("campaign_id", *ROI_FIELDS, "cost"))
+    sql = (
+        f"SELECT {columns} FROM ({summed}) AS g "  # noqa: S608
+        f"ORDER BY {order_sql(sort, connection.vendor, 'campaign_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while raw := cursor.fetchmany(chunk):
+            yield from _campaign_rows(raw)
 
 
 def cohort(
@@ -397,19 +598,21 @@ def funnel(
 def closed_in_period(
     *, start: dt.date, end: dt.date, channel_kind: str | None = None
 ) -> dict[str, Any]:
-    """Deals closed in [start, end], whenever their lead was created (one query): won and
+    """Deals closed in [start, end], whenever their lead was created (two queries): won and
     revenue signed in the period, lost, and won / (won + lost) — the sales side's figures
-    (``reports.scorecards.rep_metrics``), set beside the cohort's on the dashboard."""
+    (``reports.scorecards.rep_metrics``), set beside the cohort's on the dashboard.
+
+    Each an index range of its own (the partial indexes ``lead_won_at`` and
+    ``lead_lost_at``, covering what is read: index-only once vacuumed), not a read of every
+    won and lost lead (docs/architecture.md)."""
     low, high = period_bounds(start, end)
-    leads = Lead.objects.all()
+    leads = Lead.objects.order_by()
     if channel_kind:
         leads = leads.filter(source_campaign__channel__kind=channel_kind)
-    won, lost = won_between(low, high), lost_between(low, high)
-    row = leads.filter(won | lost).aggregate(
-        won=Count("id", filter=won),
-        lost=Count("id", filter=lost),
-        revenue=Coalesce(Sum("won_amount", filter=won), Decimal("0")),
+    row = leads.filter(won_between(low, high)).aggregate(
+        won=Count("*"), revenue=Coalesce(Sum("won_amount"), Decimal("0"))
     )
+    row["lost"] = leads.filter(lost_between(low, high)).count()
     decided = row["won"] + row["lost"]
     return {**row, "win_rate": round(row["won"] / decided, 4) if decided else None}
 

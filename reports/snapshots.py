@@ -45,6 +45,7 @@ from reports import selectors
 from reports.attainment.agreement import agreement_figures, agreement_period
 from reports.attainment.selectors import attainment_actuals
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
+from reports.metrics_sql import sort_key
 from reports.models import ReportJob, ReportSnapshot
 from reports.periods import period_bounds, period_presets
 from reports.rollups import read as rollups
@@ -156,9 +157,11 @@ class ReportKey:
             raise ValueError(f"{self.start}–{self.end} is not a month or a quarter")
         return period
 
-    def compute(self, *, live: bool = False) -> Any:
+    def compute(self, *, live: bool = False, page: RoiPage | None = None) -> Any:
         """The report, from its selector: the only place a snapshot's content comes from
-        (the selector reads the daily rollups where they serve; ``live``: never)."""
+        (the selector reads the daily rollups where they serve; ``live``: never). With
+        ``page``, a campaign ROI report is the page's rows only, sorted and cut in the
+        database (``selectors.campaign_roi_page``)."""
         common: _Filters = {
             "start": self.start,
             "end": self.end,
@@ -173,10 +176,54 @@ class ReportKey:
         if self.kind == ReportKind.CHANNEL_ROI:
             return selectors.channel_roi(model=self.model, live=live, **common)
         if self.kind == ReportKind.CAMPAIGN_ROI:
+            if page is not None:
+                return page.compute(model=self.model, channel=channel, live=live, **common)
             return selectors.campaign_roi(model=self.model, channel=channel, live=live, **common)
         if self.kind == ReportKind.FUNNEL:
             return selectors.funnel(channel=channel, live=live, **common)
         return monthly_trend(channel=channel, live=live, **common)
+
+
+@dataclass(frozen=True)
+class RoiPage:
+    """Which rows of a campaign ROI report to give: sorted by ``sort``
+    (``reports.metrics_sql.SORTABLE``, ``-`` for descending), ``limit`` rows from
+    ``offset`` (``None``: every row, as an iterator, for an export). The report then also
+    says its ``sort`` and ``count`` (rows of the whole report); its totals stay those of
+    the whole report."""
+
+    sort: str = selectors.DEFAULT_CAMPAIGN_SORT
+    offset: int = 0
+    limit: int | None = 50
+
+    def compute(self, **args: Any) -> dict[str, Any]:
+        """The page from the selector, in the database."""
+        if self.limit is None:
+            report = selectors.campaign_roi_page(**args, sort=self.sort, limit=0)
+            return {**report, "rows": selectors.campaign_roi_stream(**args, sort=self.sort)}
+        return selectors.campaign_roi_page(
+            **args, sort=self.sort, offset=self.offset, limit=self.limit
+        )
+
+    def cut(self, report: dict[str, Any]) -> dict[str, Any]:
+        """The page of a whole report (a snapshot), in the same order."""
+        rows = sorted(report["rows"], key=sort_key(self.sort, "campaign"))
+        end = None if self.limit is None else self.offset + self.limit
+        return {
+            **report,
+            "sort": self.sort,
+            "count": len(rows),
+            "rows": rows if end is None else rows[self.offset : end],
+        }
+
+
+def _cut(answer: Answer, page: RoiPage | None) -> Answer:
+    """The campaign ROI reports of a whole-report answer cut to ``page``."""
+    if page is not None:
+        for key, report in answer.reports.items():
+            if key.kind == ReportKind.CAMPAIGN_ROI:
+                answer.reports[key] = page.cut(report)
+    return answer
 
 
 # --------------------------------------------------------------------------------------
@@ -274,6 +321,7 @@ def report_answer(
     keys: Sequence[ReportKey],
     actor: User | AnonymousUser | None = None,
     job_id: int | str | None = None,
+    page: RoiPage | None = None,
 ) -> Answer:
     """The reports for a page or endpoint, the cheapest way that is correct:
 
@@ -288,6 +336,10 @@ def report_answer(
     5. otherwise: the job computing them (queued now, or the one already active). In the
        embedded setup (tasks run eagerly) it has already finished when it is returned
        outside a transaction; the answer then holds the new snapshots.
+
+    With ``page``, a campaign ROI report is one page of it (``RoiPage``): computed page
+    only (2, 4), or cut from the whole stored report (1, 3, 5); snapshots and jobs always
+    hold whole reports.
     """
     if job_id:
         followed = report_job_find(job_id)
@@ -296,20 +348,20 @@ def report_answer(
                 return Answer(job=followed)
             answer = _from_snapshots(keys, since=followed.created_at)
             if answer is not None:
-                return answer
+                return _cut(answer, page)
     if _from_rollups(keys):
-        return Answer(reports={key: key.compute() for key in keys})
+        return Answer(reports={key: key.compute(page=page) for key in keys})
     answer = _from_snapshots(keys)
     if answer is not None:
-        return answer
+        return _cut(answer, page)
     if is_cheap(keys):  # the rollups do not serve these (above): live, no second look
-        return Answer(reports={key: key.compute(live=True) for key in keys})
+        return Answer(reports={key: key.compute(live=True, page=page) for key in keys})
     job = report_job_request(keys=keys, actor=actor, origin=ReportJobOrigin.ON_DEMAND)
     job.refresh_from_db()
     if job.status == ReportJobStatus.DONE:
         answer = _from_snapshots(keys)
         if answer is not None:
-            return answer
+            return _cut(answer, page)
     return Answer(job=job)
 
 

@@ -91,14 +91,43 @@ def roi_rows(
     )
 
 
-def _summed(
+def campaign_sums(
+    *,
+    start: dt.date,
+    end: dt.date,
+    model: str,
+    channel_kind: str | None,
+    extra: Q | None,
+    skip: frozenset[dt.date],
+) -> Any:
+    """The ROI sums per campaign (values ``campaign_id`` and ``ROI_FIELDS``) over the
+    rollup rows of [start, end] but the days in ``skip``, as a grouped queryset."""
+    rows = RollupDay.objects.filter(model=model, day__gte=start, day__lte=end)
+    if extra is not None:
+        rows = rows.filter(extra)
+    return _grouped(
+        rows,
+        key="campaign_id",
+        kind="campaign__channel__kind",
+        channel_kind=channel_kind,
+        skip=skip,
+    )
+
+
+def _grouped(
     rows: Any, *, key: str, kind: str, channel_kind: str | None, skip: frozenset[dt.date]
-) -> dict[Any, dict[str, float]]:
+) -> Any:
     if skip:
         rows = rows.exclude(day__in=sorted(skip))
     if channel_kind:
         rows = rows.filter(**{kind: channel_kind})
-    summed = rows.values(key).annotate(**{name: Sum(name) for name in ROI_FIELDS}).order_by()
+    return rows.values(key).annotate(**{name: Sum(name) for name in ROI_FIELDS}).order_by()
+
+
+def _summed(
+    rows: Any, *, key: str, kind: str, channel_kind: str | None, skip: frozenset[dt.date]
+) -> dict[Any, dict[str, float]]:
+    summed = _grouped(rows, key=key, kind=kind, channel_kind=channel_kind, skip=skip)
     return {row[key]: row for row in summed}
 
 

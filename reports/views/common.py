@@ -142,10 +142,13 @@ def present(table: Table) -> dict[str, Any]:
             )
         return out
 
-    links = table.links or [{} for _ in table.rows]
+    rows = list(table.rows)
+    links = table.links or [{} for _ in rows]
+    sorted_by = table.sort.lstrip("-")
     return {
         "name": table.name,
         "title": table.title,
+        "count": len(rows) if table.count is None else table.count,
         "columns": [
             {
                 "label": c.label,
@@ -154,11 +157,17 @@ def present(table: Table) -> dict[str, Any]:
                     ("num" if c.kind in NUMERIC | {"row"} else c.kind)
                     + (" secondary" if c.secondary else "")
                 ).strip(),
+                "sort_url": table.sort_urls.get(c.key, ""),
+                "sorted": (
+                    ("descending" if table.sort.startswith("-") else "ascending")
+                    if c.key == sorted_by
+                    else ""
+                ),
             }
             for c in table.columns
         ],
         "has_secondary": any(c.secondary for c in table.columns),
-        "rows": [cells(row, link) for row, link in zip(table.rows, links, strict=False)],
+        "rows": [cells(row, link) for row, link in zip(rows, links, strict=False)],
         "totals": cells(table.totals, table.totals_links) if table.totals is not None else None,
         "definitions": [DEFINITIONS[key] for key in table.definitions],
     }

@@ -17,7 +17,7 @@ from pipeline.roles import REPORT_REFRESHERS, has_role
 from reports.choices import ReportJobOrigin, ReportJobStatus, ReportKind
 from reports.forms.reports import RoiForm
 from reports.models import ReportJob
-from reports.snapshots import Answer, ReportKey, report_answer, report_job_request
+from reports.snapshots import Answer, ReportKey, RoiPage, report_answer, report_job_request
 from reports.views.common import query_string, report_tabs, require
 
 
@@ -33,8 +33,9 @@ def page_keys(form: RoiForm, channel: str | None = None) -> list[ReportKey]:
     ]
 
 
-def page_answer(request: HttpRequest, keys: list[ReportKey]) -> Answer:
-    return report_answer(keys=keys, actor=request.user, job_id=request.GET.get("job"))
+def page_answer(request: HttpRequest, keys: list[ReportKey], page: RoiPage | None = None) -> Answer:
+    """The page's reports (``page``: which campaigns of a campaign ROI report)."""
+    return report_answer(keys=keys, actor=request.user, job_id=request.GET.get("job"), page=page)
 
 
 def snapshot_context(

@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from leads.credits import MODELS
 from leads.models import Lead
 from reports import selectors
+from reports.metrics_sql import sort_key
 from reports.periods import period_bounds
 from reports.rollups.build import rebuild_rollups
 from reports.rollups.models import RollupMark
@@ -117,6 +118,15 @@ def test_rollups_at_scale(report):
             lambda m=model: selectors.campaign_roi(start=start, end=end, model=m, live=True)
         )
         assert rolled == live, model
+        # What the page and the API ask for: one page, sorted in the database.
+        for sort in ("-revenue", "-roi", "cpl"):
+            page, figures[f"year_campaign_roi_{model}_page_{sort}_s"] = timed(
+                lambda m=model, s=sort: selectors.campaign_roi_page(
+                    start=start, end=end, model=m, sort=s, offset=50, limit=50
+                )
+            )
+            assert page["rows"] == sorted(rolled["rows"], key=sort_key(sort, "campaign"))[50:100]
+            assert page["totals"] == rolled["totals"]
     rolled, figures["year_funnel_rollup_s"] = timed(lambda: selectors.funnel(start=start, end=end))
     live, figures["year_funnel_live_s"] = timed(
         lambda: selectors.funnel(start=start, end=end, live=True)
@@ -144,6 +154,15 @@ def test_rollups_at_scale(report):
         assert b"Computed live just now" in response.content
         figures[f"dashboard_page_{label}_linear_s"] = seconds
         figures[f"dashboard_page_{label}_queries"] = len(queries)
+    year = f"from={start}&to={end}&model=u_shaped"
+    for label, url in (
+        ("api", f"/api/v1/reports/campaign-roi/?{year}&sort=-roi"),
+        ("channel_page", f"/reports/channel/website/?{year}&sort=cpl"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            response, figures[f"year_campaign_roi_{label}_s"] = timed(lambda u=url: client.get(u))
+        assert response.status_code == 200, url
+        figures[f"year_campaign_roi_{label}_queries"] = len(queries)
     for label, url in (("page", "/campaigns/"), ("api", "/api/v1/campaigns/")):
         response, figures[f"campaign_list_{label}_rollup_s"] = timed(lambda u=url: client.get(u))
         assert response.status_code == 200, url
