@@ -68,6 +68,8 @@ row("get", "/api/v1/leads/{id}/", "401 200 200 200 200 200 200")
 row("put", "/api/v1/leads/{id}/", "401 403 200 200 200 403 200", {"name": "Put"})
 row("patch", "/api/v1/leads/{id}/", "401 403 200 200 200 403 200", {"title": "CTO"})
 row("get", "/api/v1/leads/export/", "401 200 200 200 200 200 200")
+# the campaign picker: every role may search, each within its own scope
+row("get", "/api/v1/leads/campaign-choices/", "401 200 200 200 200 200 200")
 # Bulk: the role's actions only (recycle: the owner or their team manager; §1), run per lead.
 row(
     "post",
