@@ -182,7 +182,8 @@ class Lead(models.Model):
         related_name="created_leads",
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(_("created at"), db_index=True)
+    # Indexed by ``lead_created_id`` (created_at, id), which serves every range and order of it.
+    created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     #: Set when the scorer last wrote the score (in the transaction that created or
     #: changed the lead, or by a rescore).
@@ -275,25 +276,29 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
+            # Every index is paid for by each insert and by each update of its columns (a
+            # routed lead's owner update maintains all that hold owner_id/assigned_at and,
+            # never HOT, every other one too), so none repeats another's leading columns:
+            # (created_at) is lead_created_id's prefix, (owner, stage) lead_owner_new's
+            # (PostgreSQL; lead_owner_created leads with owner on SQLite), (pooled_at) WHERE
+            # in_pool gave way to lead_pool_order (same predicate), (grade, stage) and
+            # (stage, id) to lead_grade_id and the stage-leading indexes (migration 0021).
             models.Index(fields=["stage", "created_at"]),
-            models.Index(fields=["owner", "stage"]),
             models.Index(fields=["source_campaign", "created_at"]),
             models.Index(fields=["company", "stage"]),
-            models.Index(fields=["grade", "stage"]),
-            models.Index(fields=["pooled_at"], condition=Q(in_pool=True), name="lead_in_pool_idx"),
             # The search box matches a normalised phone or a WeChat id exactly.
             models.Index(fields=["phone"], name="lead_phone_idx"),
             models.Index(fields=["wechat"], name="lead_wechat_idx"),
             # One index per sort the lists offer, with the tiebreaker ``id`` (read forwards
             # or backwards), so the first page is an index range, never a sort of the table.
-            # Name and company (collated) are indexed by migration 0015 on PostgreSQL.
+            # Name and company (collated) are indexed by migrations 0015/0019 on PostgreSQL.
             models.Index(fields=["created_at", "id"], name="lead_created_id"),
             models.Index(fields=["score", "id"], name="lead_score_id"),
             models.Index(fields=["grade", "id"], name="lead_grade_id"),
             models.Index(STAGE_ORDER, F("id"), name="lead_stage_order_id"),
-            # Stage codes and names in the database collation (the name sort where there
-            # is no people's collation, e.g. SQLite); the API orders as the page does now.
-            models.Index(fields=["stage", "id"], name="lead_stage_id"),
+            # Names and companies in the database collation: the sorts where there is no
+            # people's collation (SQLite; PostgreSQL without it). On PostgreSQL with the
+            # collation, migration 0021 drops them (the collated indexes serve the sorts).
             models.Index(fields=["name", "id"], name="lead_name_id"),
             models.Index(fields=["company_name", "id"], name="lead_company_name_id"),
             # Nullable: ascending is NULLS LAST (read forwards). Descending NULLS LAST and
