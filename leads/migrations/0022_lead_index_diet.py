@@ -53,7 +53,7 @@ def create_plain_sort_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0020_lead_owner_indexes'),
+        ('leads', '0021_lead_closed_indexes'),
     ]
 
     operations = [
