@@ -49,7 +49,6 @@ def _expressions(vendor: str) -> dict[str, str]:
         def rounded(sql: str, digits: int) -> str:
             return f"ROUND(CAST({sql} AS NUMERIC), {digits})"
 
-        cost = "ROUND(COALESCE(cost, 0), 2)"
     else:
 
         def exact(column: str) -> str:
@@ -61,7 +60,7 @@ def _expressions(vendor: str) -> dict[str, str]:
         def rounded(sql: str, digits: int) -> str:
             return f"ROUND({sql}, {digits})"
 
-        cost = "ROUND(COALESCE(cost, 0), 2)"
+    cost = "ROUND(COALESCE(cost, 0), 2)"
 
     revenue = rounded(exact("revenue"), 2)
 

@@ -27,6 +27,18 @@ CAMPAIGNS = int(os.environ.get("BENCH_PICKER_CAMPAIGNS", "10000"))
 REPEAT = int(os.environ.get("BENCH_PICKER_REPEAT", "3"))
 
 
+def _time_pages(pages, users, label: str, figures: dict[str, str]) -> None:
+    """Each (role, url) of ``pages`` as that role: the median time, size and options."""
+    for role, url in pages:
+        client = Client()
+        client.force_login(users[role])
+        client.get(url)  # warm-up: templates, session
+        ms, size, options = _median_ms(client, url)
+        figures[f"{label}: {role} {url} ({CAMPAIGNS} campaigns)"] = (
+            f"{ms:.0f} ms, {size // 1024} KiB, {options} <option>s"
+        )
+
+
 def _median_ms(client: Client, url: str) -> tuple[float, int, int]:
     timings = []
     response = None
@@ -92,14 +104,7 @@ def test_campaign_picker_pages(report):
         ("rep", reverse("leads:list") + f"?campaign={chosen}"),
         ("manager", reverse("assignment:simulate")),
     ]
-    for role, url in pages:
-        client = Client()
-        client.force_login(users[role])
-        client.get(url)  # warm-up: templates, session
-        ms, size, options = _median_ms(client, url)
-        figures[f"{label}: {role} {url} ({CAMPAIGNS} campaigns)"] = (
-            f"{ms:.0f} ms, {size // 1024} KiB, {options} <option>s"
-        )
+    _time_pages(pages, users, label, figures)
     try:
         search = reverse("lead-campaign-choices")
     except NoReverseMatch:  # the baseline has no search endpoint
@@ -159,14 +164,7 @@ def test_campaign_picker_forms(report, monkeypatch):
             if label == "before":
                 for module in (leads.forms, leads.views.imports, targets.forms):
                     patch.setattr(module, "campaign_picker_field", _legacy_drop_down)
-            for role, url in pages:
-                client = Client()
-                client.force_login(users[role])
-                client.get(url)  # warm-up: templates, session
-                ms, size, options = _median_ms(client, url)
-                figures[f"{label}: {role} {url} ({CAMPAIGNS} campaigns)"] = (
-                    f"{ms:.0f} ms, {size // 1024} KiB, {options} <option>s"
-                )
+            _time_pages(pages, users, label, figures)
     client = Client()
     client.force_login(users["desk"])
     search = reverse("lead-campaign-choices")
